@@ -1,0 +1,175 @@
+/**
+ * Loading a policy: from `keywarden.yml` (with line numbers in every error), from a JS object
+ * (the guard's `policy` option), or ad hoc from `--match GLOB --ttl DURATION`.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node as YamlNode } from 'yaml';
+import { PolicyError } from '../errors.js';
+import { parseDuration, show } from './duration.js';
+import { fromZodIssues, PolicyValidationError, type IssuePath, type PolicyIssue } from './issues.js';
+import { MIN_TTL_MS, policySchema, type Policy, type PolicyAlerts, type PolicyRule } from './schema.js';
+
+/** Policies built here; `policyFromObject` passes them through instead of re-validating. */
+const built = new WeakSet<Policy>();
+
+/**
+ * Parse and validate a policy from YAML text.
+ *
+ * @param file name used in messages and kept as `policy.file` (default in messages: `policy`).
+ * @throws PolicyValidationError (a PolicyError) whose message names file, line and field, e.g.
+ *   `keywarden.yml:7: rules[1].ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)`,
+ *   and whose `issues` lists every problem found.
+ */
+export function parsePolicy(text: string, file?: string): Policy {
+  const where = file ?? 'policy';
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) throw yamlSyntaxError(doc, lineCounter, where);
+  const result = policySchema.safeParse(toJS(doc, lineCounter, where) ?? {});
+  if (!result.success) {
+    const issues = fromZodIssues(result.error.issues).map((issue) => ({ ...issue, line: lineOf(doc, issue.path, lineCounter) }));
+    // A typo'd field (`tll:`) also makes the rule lack a ttl: report the typo, the cause, first.
+    const rank = (i: PolicyIssue) => (i.message === 'unknown field' ? 0 : 1);
+    issues.sort((a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0));
+    throw new PolicyValidationError(issues, where);
+  }
+  const lines = (result.data.rules ?? []).map((_, i) => lineOf(doc, ['rules', i], lineCounter));
+  return build(result.data, file, lines);
+}
+
+/**
+ * Read and parse a policy file.
+ * @throws PolicyError when the file is missing or unreadable (the hint says how to create one), or invalid.
+ */
+export async function loadPolicy(path: string): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+    throw new PolicyError(
+      `cannot read policy file ${path}: ${reason}`,
+      code === 'ENOENT' ? 'check --policy, or write a starter policy with: keywarden policy init [url] > keywarden.yml' : 'check the path and its permissions (--policy)',
+      { cause: err },
+    );
+  }
+  return parsePolicy(text, path);
+}
+
+/**
+ * Validate a policy given as a JS object, in the same shape as the YAML (for the guard and
+ * other library callers). `ttl` may be seconds or a duration string; `jitter` a fraction or
+ * `'10%'`. A Policy returned by this module is accepted as is.
+ *
+ * @param source names the origin in messages, e.g. `guard options.policy`.
+ * @throws PolicyValidationError naming the source and field.
+ */
+export function policyFromObject(input: unknown, source = 'policy object'): Policy {
+  if (typeof input === 'object' && input !== null && built.has(input as Policy)) return input as Policy;
+  const result = policySchema.safeParse(input ?? {});
+  if (!result.success) throw new PolicyValidationError(fromZodIssues(result.error.issues), source);
+  return build(result.data);
+}
+
+/**
+ * A one-rule policy for ad-hoc CLI use: `keywarden fix --match GLOB --ttl 1h`.
+ * @throws PolicyError naming the flag (`--match` or `--ttl`).
+ */
+export function adHocPolicy(match: string, ttl: string): Policy {
+  if (!match) throw new PolicyError('--match: the glob is empty', 'give a Redis glob, e.g. --match "session:*"');
+  let ttlMs: number;
+  try {
+    ttlMs = parseDuration(ttl);
+  } catch (err) {
+    throw new PolicyError(`--ttl: ${(err as PolicyError).message}`, (err as PolicyError).hint);
+  }
+  if (ttlMs < MIN_TTL_MS) throw new PolicyError(`--ttl: ${show(ttl)} is too short: a key TTL must be at least 1s`, 'write e.g. --ttl 1h');
+  const policy: Policy = { rules: [{ index: 0, match, ttlMs }], alerts: {} };
+  built.add(policy);
+  return policy;
+}
+
+type Parsed = NonNullable<ReturnType<typeof policySchema.safeParse>['data']>;
+
+function build(data: Parsed, file?: string, lines: (number | undefined)[] = []): Policy {
+  const rules: PolicyRule[] = (data.rules ?? []).map((r, index) => {
+    const rule: PolicyRule = { index, match: r.match };
+    if (r.ttl !== undefined) rule.ttlMs = r.ttl;
+    if (r.role !== undefined) rule.role = r.role;
+    if (r.jitter !== undefined) rule.jitter = r.jitter;
+    if (lines[index] !== undefined) rule.line = lines[index];
+    return rule;
+  });
+  const a = data.alerts ?? {};
+  const alerts: PolicyAlerts = {};
+  if (a.noTtlKeys !== undefined) alerts.noTtlKeys = a.noTtlKeys;
+  if (a.memoryUsedRatio !== undefined) alerts.memoryUsedRatio = a.memoryUsedRatio;
+  if (a.evictions !== undefined) alerts.evictions = a.evictions;
+  if (a.noTtlGrowth !== undefined) alerts.noTtlGrowth = a.noTtlGrowth;
+  if (a.timeToFull !== undefined) alerts.timeToFullMs = a.timeToFull;
+  if (a.repeatInterval !== undefined) alerts.repeatIntervalMs = a.repeatInterval;
+  const policy: Policy = { rules, alerts };
+  if (file !== undefined) policy.file = file;
+  built.add(policy);
+  return policy;
+}
+
+/** `doc.toJS()`, except that an alias to no anchor (an unquoted `*glob`) becomes a located PolicyError. */
+function toJS(doc: Document, lineCounter: LineCounter, where: string): unknown {
+  try {
+    return doc.toJS();
+  } catch {
+    let alias: Alias | undefined;
+    visit(doc, { Alias: (_, node) => { alias ??= node; } });
+    const line = alias?.range ? lineCounter.linePos(alias.range[0]).line : undefined;
+    const source = alias ? `*${alias.source}` : 'an alias';
+    throw new PolicyValidationError(
+      [{ path: [], field: 'YAML', line, message: `${source} is a YAML alias to no anchor (an unquoted value starting with * is an alias)`, hint: 'quote globs that start with * or [, e.g. match: "*:session"' }],
+      where,
+    );
+  }
+}
+
+function yamlSyntaxError(doc: Document, lineCounter: LineCounter, where: string): PolicyValidationError {
+  const issues: PolicyIssue[] = doc.errors.map((err) => {
+    const line = err.linePos?.[0]?.line ?? lineCounter.linePos(err.pos[0]).line;
+    // An unquoted glob starting with * is a YAML alias; one starting with [ is a list.
+    const aliasy = /alias/i.test(err.message);
+    return {
+      path: [],
+      field: 'YAML',
+      line,
+      message: err.message.split('\n')[0],
+      hint: aliasy ? 'quote globs that start with * or [, e.g. match: "*:session"' : 'fix the YAML syntax (indentation, quotes, colons)',
+    };
+  });
+  return new PolicyValidationError(issues, where);
+}
+
+/**
+ * 1-based line of the deepest node on `path` that exists in the document: the key's line for
+ * a mapping entry (so a missing or unknown field points at its parent or itself).
+ */
+function lineOf(doc: Document, path: IssuePath, lineCounter: LineCounter): number | undefined {
+  const at = (node: YamlNode | null | undefined): number | undefined =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  let node: unknown = doc.contents;
+  let line = at(doc.contents as YamlNode | null);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) break;
+      line = at(pair.key as YamlNode) ?? line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as YamlNode | undefined;
+      if (!item) break;
+      line = at(item) ?? line;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return line;
+}
