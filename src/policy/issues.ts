@@ -68,6 +68,7 @@ export function fromZodIssues(zodIssues: readonly ZodIssue[]): PolicyIssue[] {
         break;
       case 'invalid_type':
         if (issue.received === 'undefined') push(path, 'is required', hint);
+        else if (issue.expected === 'integer') push(path, 'must be a whole number', hint);
         else if (path.length === 0) push(path, `expected a mapping with rules: and alerts:, got ${issue.received}`, hint);
         else push(path, `expected ${article(issue.expected)}, got ${issue.received}`, hint);
         break;
