@@ -1,0 +1,239 @@
+/**
+ * The guard for node-redis v5 (`createClient` and `createCluster`).
+ *
+ * node-redis command methods run `this._self._executeCommand(command, parser, …)` (a cluster:
+ * `this._self._execute(firstKey, …, (client) => client._executeCommand(…))`), where `_self` is
+ * the real client instance. The proxy therefore calls each command method with a small stand-in
+ * `this` whose `_self` routes `_executeCommand` through the guard, and passes everything else
+ * (connect, quit, pub/sub, getters) to the client untouched.
+ *
+ * - A command that needs `PEXPIRE … NX` is sent through the client's own MULTI executor as
+ *   `MULTI; cmd; PEXPIRE; EXEC`; the caller gets the command's reply, transformed as usual.
+ *   While the client is WATCHing, a MULTI would end the watch, so a pipeline is used instead.
+ * - `multi()` returns the library's own Multi object built with guarded executors: PEXPIREs
+ *   are added to the queue at `exec()` and their replies removed before the Multi transforms
+ *   them; strict/warn modes check the whole queue before anything is sent.
+ */
+import type { Arg } from '../commands.js';
+import type { CommandAction, GuardPlanner, PlannedCommand } from '../planner.js';
+
+type RedisArgs = Arg[] & { preserve?: unknown };
+type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
+interface CommandOptions {
+  typeMapping?: unknown;
+}
+interface Parser {
+  readonly redisArgs: RedisArgs;
+  readonly preserve?: unknown;
+  push(...args: Arg[]): void;
+}
+interface QueuedCommand {
+  args: RedisArgs;
+  transformReply?: Transform;
+}
+
+/** The internals of a node-redis client instance (one node) that the adapter relies on. */
+interface NodeClient {
+  _self: NodeClient;
+  _commandOptions?: CommandOptions;
+  isWatching?: boolean;
+  _executeCommand(command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
+  _executeScript(script: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
+  _executeMulti(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
+  _executePipeline(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
+  sendCommand(args: RedisArgs, options?: CommandOptions): Promise<unknown>;
+}
+
+type NodeExecutor = (client: NodeClient, options: CommandOptions | undefined) => Promise<unknown>;
+
+/** The internals of a node-redis cluster that the adapter relies on. */
+interface ClusterClient {
+  _self: ClusterClient;
+  _commandOptions?: CommandOptions;
+  _execute(firstKey: Arg | undefined, isReadonly: boolean | undefined, options: CommandOptions | undefined, fn: NodeExecutor): Promise<unknown>;
+  sendCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: RedisArgs, options?: CommandOptions): Promise<unknown>;
+}
+
+/** True for a node-redis v5 client or cluster. */
+export function isNodeRedis(client: unknown): boolean {
+  const c = client as { _self?: unknown; MULTI?: unknown; sendCommand?: unknown };
+  return typeof c?.MULTI === 'function' && typeof c.sendCommand === 'function' && typeof c._self === 'object';
+}
+
+function isCluster(client: unknown): boolean {
+  return typeof (client as { _execute?: unknown; getSlotMaster?: unknown })._execute === 'function' && typeof (client as { getSlotMaster?: unknown }).getSlotMaster === 'function';
+}
+
+/** Names of the command methods node-redis attached to this client's class. */
+function commandMethodNames(client: { _self: object }): Set<string> {
+  const proto = Object.getPrototypeOf(client._self) as object;
+  const names = new Set<string>();
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const desc = Object.getOwnPropertyDescriptor(proto, name);
+    if (name !== 'constructor' && name !== 'Multi' && typeof desc?.value === 'function') names.add(name);
+  }
+  return names;
+}
+
+const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
+
+/** Send the command with its PEXPIREs atomically on one node; return the command's raw reply. */
+async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Array<[Arg, number]>): Promise<unknown> {
+  const batch = [{ args }, ...expires.map(([key, ttlMs]) => pexpireArgs(key, ttlMs))];
+  const replies = node.isWatching ? await node._executePipeline(batch) : await node._executeMulti(batch);
+  const reply = replies[0];
+  if (reply instanceof Error) throw reply;
+  return reply;
+}
+
+/** Execute one planned command on a node: the library's own path unless PEXPIREs must follow. */
+async function executeOnNode(
+  node: NodeClient,
+  planner: GuardPlanner,
+  command: unknown,
+  parser: Parser,
+  options: CommandOptions | undefined,
+  transform: Transform,
+): Promise<unknown> {
+  const args = parser.redisArgs;
+  const action = planner.single(String(args[0]), args, 1);
+  if (action?.append) parser.push(...action.append);
+  if (!action?.expires) return node._executeCommand(command, parser, options, transform);
+  const reply = await sendWithExpires(node, args, action.expires);
+  return transform ? transform(reply, parser.preserve, options?.typeMapping) : reply;
+}
+
+/** Rewrite a MULTI/pipeline queue: checks (strict/warn) or PEXPIREs added (default); returns the hidden reply positions. */
+function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
+  const hidden = new Set<number>();
+  if (planner.mode !== 'default') {
+    planner.checkBatch(queue.map((c): PlannedCommand => ({ name: String(c.args[0]), args: c.args, base: 1 })));
+    return { queue, hidden };
+  }
+  const out: QueuedCommand[] = [];
+  for (const cmd of queue) {
+    const action: CommandAction | undefined = planner.inBatch(String(cmd.args[0]), cmd.args, 1);
+    if (action?.append) {
+      const args: RedisArgs = [...cmd.args, ...action.append];
+      args.preserve = cmd.args.preserve;
+      out.push({ ...cmd, args });
+    } else out.push(cmd);
+    for (const [key, ttlMs] of action?.expires ?? []) {
+      hidden.add(out.length);
+      out.push(pexpireArgs(key, ttlMs));
+    }
+  }
+  return { queue: out, hidden };
+}
+
+type MultiExecutor = (...args: unknown[]) => Promise<unknown[]>;
+
+function guardExecutor(planner: GuardPlanner, exec: MultiExecutor, queueAt: number): MultiExecutor {
+  return async (...args) => {
+    const planned = planQueue(planner, args[queueAt] as QueuedCommand[]);
+    args[queueAt] = planned.queue;
+    const replies = await exec(...args);
+    return planned.hidden.size === 0 ? replies : replies.filter((_, i) => !planned.hidden.has(i));
+  };
+}
+
+/** Methods that return a re-configured view of the client: their result is guarded too. */
+const DERIVED = new Set(['duplicate', 'withCommandOptions', 'withTypeMapping', 'withAbortSignal', 'asap']);
+
+/** Wrap a node-redis client or cluster; the result has the input's type and API. */
+export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanner): T {
+  const cluster = isCluster(client);
+  const commands = commandMethodNames(client as unknown as { _self: object });
+  const target = client as unknown as NodeClient & ClusterClient & Record<string, unknown>;
+
+  // The stand-in `this` for command methods (see the file comment).
+  const self = cluster
+    ? {
+        get _commandOptions() {
+          return target._self._commandOptions;
+        },
+        _execute: (firstKey: Arg | undefined, ro: boolean | undefined, options: CommandOptions | undefined, fn: NodeExecutor) =>
+          target._execute(firstKey, ro, options, (node, opts) =>
+            fn(
+              {
+                _executeCommand: (command: unknown, parser: Parser, o: CommandOptions | undefined, transform: Transform) =>
+                  executeOnNode(node, planner, command, parser, o, transform),
+                _executeScript: (...a: Parameters<NodeClient['_executeScript']>) => {
+                  planner.single('evalsha', [], 0);
+                  return node._executeScript(...a);
+                },
+              } as unknown as NodeClient,
+              opts,
+            ),
+          ),
+      }
+    : {
+        get _commandOptions() {
+          return target._self._commandOptions;
+        },
+        _executeCommand: (command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform) =>
+          executeOnNode(target, planner, command, parser, options, transform),
+      };
+  const standIn = {
+    _self: self,
+    get _commandOptions() {
+      return target._commandOptions;
+    },
+    // Script methods (createClient({ scripts })) call this._executeScript directly.
+    _executeScript: (...a: Parameters<NodeClient['_executeScript']>) => {
+      planner.single('evalsha', [], 0);
+      return target._executeScript(...a);
+    },
+  };
+
+  async function sendCommand(...a: unknown[]): Promise<unknown> {
+    if (cluster) {
+      const [firstKey, ro, args, options] = a as [Arg | undefined, boolean | undefined, RedisArgs, CommandOptions | undefined];
+      const action = planner.single(String(args[0]), args, 1);
+      const full = action?.append ? [...args, ...action.append] : args;
+      const expires = action?.expires;
+      if (!expires) return target.sendCommand(firstKey, ro, full, options);
+      return target._execute(firstKey, ro, { ...target._self._commandOptions, ...options }, (node) => sendWithExpires(node, full, expires));
+    }
+    const [args, options] = a as [RedisArgs, CommandOptions | undefined];
+    const action = planner.single(String(args[0]), args, 1);
+    const full = action?.append ? [...args, ...action.append] : args;
+    if (!action?.expires) return target.sendCommand(full, options);
+    return sendWithExpires(target, full, action.expires);
+  }
+
+  function multi(...a: unknown[]): unknown {
+    const RealMulti = target.Multi as new (...args: unknown[]) => unknown;
+    const queueAt = cluster ? 2 : 0;
+    const stage = Object.create(target) as Record<string, unknown>;
+    stage.Multi = function (execMulti: MultiExecutor, execPipeline: MultiExecutor, ...rest: unknown[]) {
+      return new RealMulti(guardExecutor(planner, execMulti, queueAt), guardExecutor(planner, execPipeline, queueAt), ...rest);
+    };
+    return (target.MULTI as (...args: unknown[]) => unknown).apply(stage, a);
+  }
+
+  const wrapped = new Map<string | symbol, unknown>([
+    ['sendCommand', sendCommand],
+    ['SEND_COMMAND', sendCommand],
+    ['multi', multi],
+    ['MULTI', multi],
+  ]);
+  return new Proxy(client, {
+    get(obj, prop, receiver) {
+      const hit = wrapped.get(prop);
+      if (hit !== undefined) return hit;
+      const value = Reflect.get(obj, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || typeof value !== 'function') return value;
+      let fn: unknown;
+      if (commands.has(prop)) {
+        const method = value as (...args: unknown[]) => unknown;
+        fn = (...args: unknown[]) => method.apply(standIn, args);
+      } else if (DERIVED.has(prop)) {
+        const method = value as (...args: unknown[]) => object;
+        fn = (...args: unknown[]) => guardNodeRedis(method.apply(obj, args), planner);
+      } else return value;
+      wrapped.set(prop, fn);
+      return fn;
+    },
+  });
+}

@@ -1,0 +1,161 @@
+/**
+ * Which Redis commands can create a key, where that key sits in the arguments, and how the
+ * guard attaches a TTL to it. Data, not branches: adding a command is one line.
+ *
+ * `ttl: 'inline'` means the command can carry its own TTL (the SET family: the guard appends
+ * `PX ms` when none of EX/PX/EXAT/PXAT/KEEPTTL is given). `ttl: 'expire'` means it cannot, so
+ * the guard sends `PEXPIRE key ms NX` right after it, in the same MULTI (or in the
+ * application's own pipeline/transaction): the key can never be left without a TTL by a crash,
+ * and an existing TTL (a sliding session, a rate-limit window) is never reset.
+ */
+
+/** Where the created keys are, relative to the first argument after the command name. */
+export type KeySelector =
+  /** One key at a fixed position (0 = first argument). */
+  | { readonly at: number }
+  /** Every `step`-th argument from `from` (MSET k v k v …). */
+  | { readonly every: number; readonly from: number }
+  /** The argument after one of these option tokens (SORT … STORE dst). */
+  | { readonly after: readonly string[] };
+
+export interface CreatingCommand {
+  readonly keys: KeySelector;
+  readonly ttl: 'inline' | 'expire';
+  /** The command creates nothing unless this token is present (XGROUP CREATE … MKSTREAM). */
+  readonly onlyWith?: string;
+  /** The command creates nothing when this token is present (XADD … NOMKSTREAM). */
+  readonly unlessWith?: string;
+  /** Only for this subcommand (first argument), e.g. XGROUP CREATE. */
+  readonly subcommand?: string;
+}
+
+const FIRST = { at: 0 } as const;
+const SECOND = { at: 1 } as const;
+
+/** Lower-case command name → how it creates keys. */
+export const CREATING_COMMANDS = {
+  // Strings
+  set: { keys: FIRST, ttl: 'inline' },
+  setnx: { keys: FIRST, ttl: 'expire' },
+  getset: { keys: FIRST, ttl: 'expire' },
+  mset: { keys: { every: 2, from: 0 }, ttl: 'expire' },
+  msetnx: { keys: { every: 2, from: 0 }, ttl: 'expire' },
+  setrange: { keys: FIRST, ttl: 'expire' },
+  append: { keys: FIRST, ttl: 'expire' },
+  incr: { keys: FIRST, ttl: 'expire' },
+  decr: { keys: FIRST, ttl: 'expire' },
+  incrby: { keys: FIRST, ttl: 'expire' },
+  decrby: { keys: FIRST, ttl: 'expire' },
+  incrbyfloat: { keys: FIRST, ttl: 'expire' },
+  setbit: { keys: FIRST, ttl: 'expire' },
+  bitfield: { keys: FIRST, ttl: 'expire' },
+  // Hashes
+  hset: { keys: FIRST, ttl: 'expire' },
+  hsetnx: { keys: FIRST, ttl: 'expire' },
+  hmset: { keys: FIRST, ttl: 'expire' },
+  hincrby: { keys: FIRST, ttl: 'expire' },
+  hincrbyfloat: { keys: FIRST, ttl: 'expire' },
+  // Lists
+  lpush: { keys: FIRST, ttl: 'expire' },
+  rpush: { keys: FIRST, ttl: 'expire' },
+  linsert: { keys: FIRST, ttl: 'expire' },
+  // Sets, sorted sets, streams, HyperLogLog, geo
+  sadd: { keys: FIRST, ttl: 'expire' },
+  zadd: { keys: FIRST, ttl: 'expire' },
+  zincrby: { keys: FIRST, ttl: 'expire' },
+  xadd: { keys: FIRST, ttl: 'expire', unlessWith: 'NOMKSTREAM' },
+  xgroup: { keys: SECOND, ttl: 'expire', subcommand: 'CREATE', onlyWith: 'MKSTREAM' },
+  pfadd: { keys: FIRST, ttl: 'expire' },
+  geoadd: { keys: FIRST, ttl: 'expire' },
+  // Destination keys of moves, copies and *STORE commands
+  copy: { keys: SECOND, ttl: 'expire' },
+  smove: { keys: SECOND, ttl: 'expire' },
+  lmove: { keys: SECOND, ttl: 'expire' },
+  blmove: { keys: SECOND, ttl: 'expire' },
+  rpoplpush: { keys: SECOND, ttl: 'expire' },
+  brpoplpush: { keys: SECOND, ttl: 'expire' },
+  sunionstore: { keys: FIRST, ttl: 'expire' },
+  sinterstore: { keys: FIRST, ttl: 'expire' },
+  sdiffstore: { keys: FIRST, ttl: 'expire' },
+  zunionstore: { keys: FIRST, ttl: 'expire' },
+  zinterstore: { keys: FIRST, ttl: 'expire' },
+  zdiffstore: { keys: FIRST, ttl: 'expire' },
+  zrangestore: { keys: FIRST, ttl: 'expire' },
+  geosearchstore: { keys: FIRST, ttl: 'expire' },
+  georadius: { keys: { after: ['STORE', 'STOREDIST'] }, ttl: 'expire' },
+  georadiusbymember: { keys: { after: ['STORE', 'STOREDIST'] }, ttl: 'expire' },
+  sort: { keys: { after: ['STORE'] }, ttl: 'expire' },
+  bitop: { keys: SECOND, ttl: 'expire' },
+  pfmerge: { keys: FIRST, ttl: 'expire' },
+} as const satisfies Record<string, CreatingCommand>;
+
+/**
+ * Commands that set a TTL on their first argument. A creating write followed, in the same
+ * pipeline or MULTI, by one of these on the same key is already covered: strict mode accepts
+ * it and default mode adds nothing (SET … EX is covered by `inline`).
+ */
+export const TTL_SETTERS = new Set(['expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex']);
+
+/** SET options that already decide the key's TTL. */
+export const SET_TTL_OPTIONS = new Set(['EX', 'PX', 'EXAT', 'PXAT']);
+
+/** Scripts and functions: their writes cannot be inspected from the client. */
+export const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'fcall']);
+
+const TABLE: ReadonlyMap<string, CreatingCommand> = new Map(Object.entries(CREATING_COMMANDS));
+
+/** The table entry for a command name (any case), or undefined when it creates no key. */
+export function creatingCommand(name: string): CreatingCommand | undefined {
+  return TABLE.get(name) ?? TABLE.get(name.toLowerCase());
+}
+
+/** A command argument as the client libraries hold it. */
+export type Arg = string | Buffer | number;
+
+function tokenIs(arg: Arg | undefined, token: string): boolean {
+  if (arg === undefined || typeof arg === 'number') return false;
+  if (arg.length !== token.length) return false;
+  return String(arg).toUpperCase() === token;
+}
+
+function hasToken(args: ArrayLike<Arg>, from: number, token: string): boolean {
+  for (let i = from; i < args.length; i++) if (tokenIs(args[i], token)) return true;
+  return false;
+}
+
+/**
+ * The keys a command would create. `args` holds the command's arguments starting at `base`
+ * (node-redis keeps the command name at 0, ioredis does not).
+ */
+export function createdKeys(spec: CreatingCommand, args: ArrayLike<Arg>, base: number): Arg[] {
+  if (spec.subcommand !== undefined && !tokenIs(args[base], spec.subcommand)) return [];
+  if (spec.onlyWith !== undefined && !hasToken(args, base, spec.onlyWith)) return [];
+  if (spec.unlessWith !== undefined && hasToken(args, base, spec.unlessWith)) return [];
+  const sel = spec.keys;
+  if ('at' in sel) {
+    const key = args[base + sel.at];
+    return key === undefined ? [] : [key];
+  }
+  if ('every' in sel) {
+    const keys: Arg[] = [];
+    for (let i = base + sel.from; i < args.length; i += sel.every) keys.push(args[i]);
+    return keys;
+  }
+  for (let i = base; i < args.length - 1; i++) {
+    if (sel.after.some((t) => tokenIs(args[i], t))) return [args[i + 1]];
+  }
+  return [];
+}
+
+/** How a SET call decides its TTL: it sets one, it keeps the existing one, or it clears it. */
+export function setTtlMode(args: ArrayLike<Arg>, base: number): 'sets' | 'keeps' | 'none' {
+  // base + 0 is the key, base + 1 the value (which may itself be the string "EX").
+  for (let i = base + 2; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'number' || a.length > 7) continue;
+    const up = String(a).toUpperCase();
+    if (SET_TTL_OPTIONS.has(up)) return 'sets';
+    if (up === 'KEEPTTL') return 'keeps';
+  }
+  return 'none';
+}

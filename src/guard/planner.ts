@@ -1,0 +1,212 @@
+/**
+ * The client-independent half of the guard: given a command (name and arguments) and the
+ * policy, decide what to do — pass it through, append `PX ms`, follow it with
+ * `PEXPIRE key ms NX`, refuse it (strict) or report it (warn). Adapters only translate their
+ * library's command objects to and from this; they hold no policy logic.
+ */
+import type { Policy, PolicyMatcher, PolicyRule } from '../policy/index.js';
+import { createMatcher, ttlForRule } from '../policy/index.js';
+import { creatingCommand, createdKeys, setTtlMode, SCRIPT_COMMANDS, TTL_SETTERS, type Arg } from './commands.js';
+import { describeRule, displayKey, GuardViolationError } from './errors.js';
+
+/** How the guard treats a write that would create a key without the TTL its policy asks for. */
+export type GuardMode = 'default' | 'strict' | 'warn';
+
+/** A write the guard did not (or could not) give a TTL, reported to `onViolation`. */
+export interface GuardViolation {
+  /** `missing-ttl`: a creating write without TTL; `script`: EVAL/EVALSHA/FCALL, which cannot be inspected. */
+  kind: 'missing-ttl' | 'script';
+  /** Command name, upper case. */
+  command: string;
+  /** The key (absent for scripts). */
+  key?: Arg;
+  /** The rule that asks for a TTL; undefined when the requirement comes from `defaultTtl`. */
+  rule?: PolicyRule;
+  /** The TTL the policy asks for, in ms (before jitter). */
+  ttlMs?: number;
+  /** One line describing the violation (keys escaped). */
+  message: string;
+}
+
+export interface PlannerOptions {
+  mode: GuardMode;
+  /** TTL in ms for keys no rule matches; undefined leaves them alone. */
+  defaultTtlMs?: number;
+  onViolation?: (violation: GuardViolation) => void;
+  random?: () => number;
+}
+
+/** A TTL the guard must make sure a key gets. */
+interface Need {
+  key: Arg;
+  /** Jittered TTL to apply, ms. */
+  ttlMs: number;
+  rule: PolicyRule | undefined;
+  /** True when the TTL can ride on the command itself (SET … PX). */
+  inline: boolean;
+}
+
+/** What to change about one command: append arguments, and/or follow it with PEXPIRE … NX. */
+export interface CommandAction {
+  append?: Arg[];
+  /** `[key, ttlMs]` pairs, each sent as `PEXPIRE key ttlMs NX` right after the command. */
+  expires?: Array<[Arg, number]>;
+}
+
+/** A command as adapters hand it over: `args[base]` is its first argument after the name. */
+export interface PlannedCommand {
+  name: string;
+  args: ArrayLike<Arg>;
+  base: number;
+}
+
+export class GuardPlanner {
+  readonly mode: GuardMode;
+  readonly #matcher: PolicyMatcher;
+  readonly #options: PlannerOptions;
+  readonly #warned = new Set<string>();
+
+  constructor(policy: Policy, options: PlannerOptions) {
+    this.mode = options.mode;
+    this.#matcher = createMatcher(policy);
+    this.#options = options;
+  }
+
+  /** The rule and jittered TTL for a key, or undefined when it must not get one. */
+  ttlFor(key: Arg): { ttlMs: number; rule: PolicyRule | undefined } | undefined {
+    const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
+    if (rule) {
+      const ttlMs = ttlForRule(rule, this.#options.random);
+      return ttlMs === undefined ? undefined : { ttlMs, rule };
+    }
+    const fallback = this.#options.defaultTtlMs;
+    return fallback === undefined ? undefined : { ttlMs: fallback, rule: undefined };
+  }
+
+  /** Creating writes in this command that carry no TTL of their own. Undefined for most commands. */
+  #needs(name: string, args: ArrayLike<Arg>, base: number): Need[] | undefined {
+    const spec = creatingCommand(name);
+    if (spec === undefined) return undefined;
+    let inline = spec.ttl === 'inline';
+    if (inline) {
+      const mode = setTtlMode(args, base);
+      if (mode === 'sets') return undefined;
+      // SET … KEEPTTL keeps an existing TTL but creates a new key without one: EXPIRE NX covers both.
+      if (mode === 'keeps') inline = false;
+    }
+    let needs: Need[] | undefined;
+    for (const key of createdKeys(spec, args, base)) {
+      const ttl = this.ttlFor(key);
+      if (ttl) (needs ??= []).push({ key, ttlMs: ttl.ttlMs, rule: ttl.rule, inline });
+    }
+    return needs;
+  }
+
+  /**
+   * Plan one command sent on its own. Default mode returns the action; strict mode throws a
+   * GuardViolationError when the write lacks its TTL; warn mode reports and returns undefined.
+   */
+  single(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+    if (this.mode !== 'default' && SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
+    const needs = this.#needs(name, args, base);
+    if (needs === undefined) return undefined;
+    if (this.mode === 'default') return toAction(needs);
+    this.#violate(name, needs[0], needs);
+    return undefined;
+  }
+
+  /**
+   * Plan a command inside a pipeline or MULTI in default mode (the TTL is added next to it).
+   * Strict and warn modes check the whole batch with {@link checkBatch} instead.
+   */
+  inBatch(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+    const needs = this.#needs(name, args, base);
+    return needs === undefined ? undefined : toAction(needs);
+  }
+
+  /**
+   * Strict and warn modes: a creating write in a batch is fine when a later command in the
+   * same batch sets a TTL on the same key (EXPIRE/PEXPIRE/…AT, SETEX, SET … EX). Throws on
+   * the first uncovered write in strict mode; reports every one in warn mode.
+   */
+  checkBatch(commands: readonly PlannedCommand[]): void {
+    if (this.mode === 'default') return;
+    for (let i = 0; i < commands.length; i++) {
+      const { name, args, base } = commands[i];
+      if (SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
+      const needs = this.#needs(name, args, base);
+      if (needs === undefined) continue;
+      const uncovered = needs.filter((need) => !coveredLater(commands, i + 1, need.key));
+      if (uncovered.length > 0) this.#violate(name, uncovered[0], uncovered);
+    }
+  }
+
+  #violate(name: string, first: Need, all: Need[]): void {
+    const command = name.toUpperCase();
+    if (this.mode === 'strict') throw new GuardViolationError(command, first.key, first.rule, first.rule?.ttlMs ?? first.ttlMs);
+    for (const need of all) {
+      const ttlMs = need.rule?.ttlMs ?? need.ttlMs;
+      this.#report(`missing-ttl:${need.rule?.index ?? 'default'}`, {
+        kind: 'missing-ttl',
+        command,
+        key: need.key,
+        rule: need.rule,
+        ttlMs,
+        message: `${command} wrote key "${displayKey(need.key)}" without a TTL; ${describeRule(need.rule, ttlMs)} requires one`,
+      });
+    }
+  }
+
+  #reportScript(name: string): void {
+    const command = name.toUpperCase();
+    this.#report(`script:${command}`, {
+      kind: 'script',
+      command,
+      message: `${command}: keys written by scripts and functions cannot be checked by the guard; set their TTLs inside the script`,
+    });
+  }
+
+  /** onViolation when given (its errors never break the application's command), else one process warning per rule. */
+  #report(dedupe: string, violation: GuardViolation): void {
+    const handler = this.#options.onViolation;
+    if (handler) {
+      try {
+        handler(violation);
+      } catch (err) {
+        process.emitWarning(`keywarden guard: onViolation threw: ${String(err)}`, { code: 'KEYWARDEN_GUARD' });
+      }
+      return;
+    }
+    if (this.#warned.has(dedupe)) return;
+    this.#warned.add(dedupe);
+    process.emitWarning(`keywarden guard: ${violation.message}`, { code: 'KEYWARDEN_GUARD' });
+  }
+}
+
+function toAction(needs: Need[]): CommandAction {
+  const action: CommandAction = {};
+  for (const need of needs) {
+    if (need.inline) action.append = ['PX', String(need.ttlMs)];
+    else (action.expires ??= []).push([need.key, need.ttlMs]);
+  }
+  return action;
+}
+
+function sameKey(a: Arg | undefined, b: Arg): boolean {
+  if (a === undefined) return false;
+  if (typeof a === 'string' && typeof b === 'string') return a === b;
+  const ab = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+  const bb = Buffer.isBuffer(b) ? b : Buffer.from(String(b));
+  return ab.equals(bb);
+}
+
+function coveredLater(commands: readonly PlannedCommand[], from: number, key: Arg): boolean {
+  for (let j = from; j < commands.length; j++) {
+    const { name, args, base } = commands[j];
+    const lower = name.toLowerCase();
+    if (!sameKey(args[base], key)) continue;
+    if (TTL_SETTERS.has(lower)) return true;
+    if (lower === 'set' && setTtlMode(args, base) === 'sets') return true;
+  }
+  return false;
+}
