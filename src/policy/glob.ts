@@ -180,6 +180,11 @@ export function compileGlob(glob: string | Buffer): (key: Buffer | string) => bo
   };
 }
 
+function bytesAt(key: Buffer, part: Buffer, offset: number): boolean {
+  for (let i = 0; i < part.length; i++) if (key[offset + i] !== part[i]) return false;
+  return true;
+}
+
 /** Globs made of literal bytes and at most one star: `lit`, `pre*`, `*suf`, `pre*suf`, `*`x. */
 function compileLiteralShape(tokens: GlobToken[]): (key: Buffer | string) => boolean {
   const starAt = tokens.findIndex((tok) => tok.kind === 'star');
@@ -191,14 +196,11 @@ function compileLiteralShape(tokens: GlobToken[]): (key: Buffer | string) => boo
   const prefixText = ascii(prefix);
   const suffixText = ascii(suffix);
 
+  // Byte loops, not Buffer#compare: for short prefixes the native call costs more than the work.
   const onBytes = (key: Buffer): boolean => {
     if (key.length === 0) return false;
-    if (starAt < 0) return key.equals(prefix);
-    return (
-      key.length >= min &&
-      key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0 &&
-      key.compare(suffix, 0, suffix.length, key.length - suffix.length) === 0
-    );
+    if (starAt < 0) return key.length === prefix.length && bytesAt(key, prefix, 0);
+    return key.length >= min && bytesAt(key, prefix, 0) && bytesAt(key, suffix, key.length - suffix.length);
   };
   if (prefixText === undefined || suffixText === undefined) return (key) => onBytes(toBytes(key));
 

@@ -19,48 +19,56 @@ interface Candidate {
 }
 
 interface TrieNode {
-  next: Map<number, TrieNode>;
+  /** Children by byte; a plain array indexed by byte beats a Map on this hot path. */
+  next: (TrieNode | undefined)[];
   /** Rules whose literal prefix ends exactly here, in rule order. */
   rules: Candidate[];
 }
 
-const newNode = (): TrieNode => ({ next: new Map(), rules: [] });
+const newNode = (): TrieNode => ({ next: [], rules: [] });
 
 /**
  * Build a matcher for a policy. Matching is binary-safe (string keys are UTF-8) and follows
  * Redis MATCH semantics; see `compileGlob`.
  */
 export function createMatcher(policy: Policy): PolicyMatcher {
-  const root = newNode();
-  for (const rule of policy.rules) {
-    const prefix = globPrefix(rule.match);
-    let node = root;
-    for (const byte of prefix) {
-      let child = node.next.get(byte);
-      if (!child) node.next.set(byte, (child = newNode()));
-      node = child;
-    }
-    node.rules.push({ rule, test: compileGlob(rule.match) });
-  }
+  const candidates = policy.rules.map((rule) => ({ rule, test: compileGlob(rule.match) }));
   // Most policies are a handful of rules: a flat list in order is then as fast as the trie.
-  const flat = policy.rules.length <= 4 ? policy.rules.map((rule) => ({ rule, test: compileGlob(rule.match) })) : undefined;
+  if (candidates.length <= 4) {
+    return {
+      match(key) {
+        for (const c of candidates) if (c.test(key)) return c.rule;
+        return undefined;
+      },
+    };
+  }
+  const root = newNode();
+  let asciiPrefixes = true;
+  for (const c of candidates) {
+    let node = root;
+    for (const byte of globPrefix(c.rule.match)) {
+      if (byte >= 0x80) asciiPrefixes = false;
+      node = node.next[byte] ??= newNode();
+    }
+    node.rules.push(c);
+  }
+  // With ASCII-only prefixes a string key can walk the trie by char code without being encoded:
+  // an ASCII char is the same byte in UTF-8, and a non-ASCII char can continue no prefix.
+  const walkString = asciiPrefixes;
 
   return {
     match(key) {
-      if (flat) {
-        for (const c of flat) if (c.test(key)) return c.rule;
-        return undefined;
-      }
-      const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+      const bytes = typeof key === 'string' && !walkString ? Buffer.from(key, 'utf8') : key;
+      const unit = typeof bytes === 'string' ? (i: number) => bytes.charCodeAt(i) : (i: number) => bytes[i];
       let best: PolicyRule | undefined;
       let node: TrieNode | undefined = root;
-      // Walk the key through the trie; every node passed holds rules whose prefix the key has.
+      // Every trie node on the key's path holds rules whose literal prefix the key starts with.
       for (let i = 0; node; i++) {
         for (const c of node.rules) {
-          if (best !== undefined && c.rule.index >= best.index) break; // rules are in order per node
+          if (best !== undefined && c.rule.index >= best.index) break; // each node's rules are in order
           if (c.test(bytes)) best = c.rule;
         }
-        node = i < bytes.length ? node.next.get(bytes[i]) : undefined;
+        node = i < bytes.length ? node.next[unit(i)] : undefined;
       }
       return best;
     },

@@ -119,6 +119,18 @@ describe('compileGlob: Redis stringmatchlen semantics', () => {
     );
   });
 
+  test('property: a string key gives the same answer as its UTF-8 bytes (string fast paths)', () => {
+    const text = (max: number) => fc.array(fc.constantFrom('a', 'b', '*', '?', '[a-b]', '\\', 'é', '😀', ':'), { maxLength: max }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(text(5), text(6), (glob, key) => {
+        const m = compileGlob(glob);
+        assert.equal(m(key), m(Buffer.from(key, 'utf8')));
+        assert.equal(m(key), scanMatches(Buffer.from(glob, 'utf8'), Buffer.from(key, 'utf8')));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   test('property: a key escaped as a glob matches itself and isLiteralGlob says so', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), (key) => {

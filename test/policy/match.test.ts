@@ -70,14 +70,18 @@ describe('createMatcher: first match wins', () => {
   });
 
   test('property: the indexed matcher agrees with a linear scan of the rules', () => {
-    const piece = fc.constantFrom('a', 'b', ':', '*', '?', '[ab]', '\\*', 'ab', 'ba:');
+    const piece = fc.constantFrom('a', 'b', ':', '*', '?', '[ab]', '\\*', 'ab', 'ba:', 'é');
     const glob = fc.array(piece, { minLength: 1, maxLength: 4 }).map((p) => p.join(''));
-    const key = fc.array(fc.constantFrom('a', 'b', ':', '*', 'c'), { maxLength: 6 }).map((p) => p.join(''));
+    const key = fc.array(fc.constantFrom('a', 'b', ':', '*', 'c', 'é', '😀'), { maxLength: 6 }).map((p) => p.join(''));
     fc.assert(
       fc.property(fc.array(glob, { minLength: 1, maxLength: 12 }), fc.array(key, { maxLength: 20 }), (globs, keys) => {
         const policy = policyOf(globs.map((g) => [g]));
         const matcher = createMatcher(policy);
-        for (const k of keys) assert.equal(matcher.match(k), naive(policy, k), `${JSON.stringify(globs)} ${JSON.stringify(k)}`);
+        for (const k of keys) {
+          const expected = naive(policy, k);
+          assert.equal(matcher.match(k), expected, `${JSON.stringify(globs)} ${JSON.stringify(k)}`);
+          assert.equal(matcher.match(Buffer.from(k)), expected, `${JSON.stringify(globs)} Buffer ${JSON.stringify(k)}`);
+        }
       }),
       { numRuns: 500 },
     );
