@@ -14,7 +14,8 @@
  * - A non-empty glob never matches the empty key (`stringmatchlen` does not enter its loop),
  *   except the glob `*` alone, which SCAN and KEYS treat as "every key".
  *
- * Not mirrored: Redis 7.2+ gives up on globs nesting more than 1000 `*` recursions.
+ * Not mirrored: recent Redis releases give up (no match) on globs whose `*`s nest more than
+ * 1000 recursions deep; such globs are not useful as policy rules.
  */
 
 const STAR = 0x2a; // *

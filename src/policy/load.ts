@@ -60,14 +60,15 @@ export async function loadPolicy(path: string): Promise<Policy> {
 /**
  * Validate a policy given as a JS object, in the same shape as the YAML (for the guard and
  * other library callers). `ttl` may be seconds or a duration string; `jitter` a fraction or
- * `'10%'`. A Policy returned by this module is accepted as is.
+ * `'10%'`. A Policy returned by this module is accepted as is, and a copy of one (spread,
+ * structuredClone) is recognised by its millisecond fields and validated again.
  *
  * @param source names the origin in messages, e.g. `guard options.policy`.
  * @throws PolicyValidationError naming the source and field.
  */
 export function policyFromObject(input: unknown, source = 'policy object'): Policy {
   if (typeof input === 'object' && input !== null && built.has(input as Policy)) return input as Policy;
-  const result = policySchema.safeParse(input ?? {});
+  const result = policySchema.safeParse(asYamlShape(input) ?? {});
   if (!result.success) throw new PolicyValidationError(fromZodIssues(result.error.issues), source);
   return build(result.data);
 }
@@ -88,6 +89,40 @@ export function adHocPolicy(match: string, ttl: string): Policy {
   const policy: Policy = { rules: [{ index: 0, match, ttlMs }], alerts: {} };
   built.add(policy);
   return policy;
+}
+
+/**
+ * A copy of a Policy (spread, structuredClone, sent to a worker) is no longer in `built`:
+ * turn its millisecond fields back into the YAML shape so it validates like the original.
+ * Recognised by `index`/`ttlMs` on a rule or `*Ms` alert fields, which the YAML shape never has.
+ */
+function asYamlShape(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const { rules, alerts, file: _file, ...rest } = input as Partial<Record<keyof Policy, unknown>> & Record<string, unknown>;
+  const ruleList = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
+  const alertObj = (typeof alerts === 'object' && alerts !== null ? alerts : {}) as Record<string, unknown>;
+  const policyShaped =
+    ruleList.some((r) => typeof r === 'object' && r !== null && ('ttlMs' in r || 'index' in r || 'line' in r)) ||
+    'timeToFullMs' in alertObj ||
+    'repeatIntervalMs' in alertObj;
+  if (!policyShaped) return input;
+  const ms = (v: unknown) => (typeof v === 'number' ? `${v}ms` : v);
+  const out: Record<string, unknown> = { ...rest };
+  out.rules = ruleList.map((r) => {
+    const { index: _i, line: _l, ttlMs, ...fields } = r;
+    return ttlMs === undefined ? fields : { ...fields, ttl: ms(ttlMs) };
+  });
+  if (alerts !== undefined) {
+    const { timeToFullMs, repeatIntervalMs, noTtlGrowth, ...fields } = alertObj;
+    const a: Record<string, unknown> = { ...fields };
+    if (timeToFullMs !== undefined) a.timeToFull = ms(timeToFullMs);
+    if (repeatIntervalMs !== undefined) a.repeatInterval = ms(repeatIntervalMs);
+    if (typeof noTtlGrowth === 'object' && noTtlGrowth !== null) {
+      a.noTtlGrowth = { ...noTtlGrowth, window: ms((noTtlGrowth as { window?: unknown }).window) };
+    } else if (noTtlGrowth !== undefined) a.noTtlGrowth = noTtlGrowth;
+    out.alerts = a;
+  }
+  return out;
 }
 
 type Parsed = NonNullable<ReturnType<typeof policySchema.safeParse>['data']>;

@@ -182,6 +182,17 @@ describe('policyFromObject', () => {
     assert.deepEqual(policyFromObject(undefined), { rules: [], alerts: {} });
   });
 
+  test('a copy of a Policy (spread, structuredClone) validates to the same policy', () => {
+    const original = parsePolicy(EXAMPLE + '  timeToFull: 6h\n  repeatInterval: 90s\n  noTtlGrowth: { window: 15m, minIncrease: 5 }\n', 'k.yml');
+    const { file: _file, ...rest } = original;
+    const expected = { ...rest, rules: original.rules.map(({ line: _line, ...r }) => r) };
+    assert.deepEqual(policyFromObject(structuredClone(original)), expected);
+    assert.deepEqual(policyFromObject({ ...original }), expected);
+    const broken = structuredClone(original);
+    (broken.rules[0] as { ttlMs?: number }).ttlMs = 10;
+    assert.throws(() => policyFromObject(broken), { message: "policy object: rules[0].ttl: '10ms' is too short: a key TTL must be at least 1s" });
+  });
+
   test('errors name the source and field, without a line', () => {
     assert.throws(
       () => policyFromObject({ rules: [{ match: 'a:*', ttl: '2x' }] }, 'guard options.policy'),
