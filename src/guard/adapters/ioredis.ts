@@ -127,7 +127,8 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
 
   function multi(commands?: unknown[][] | { pipeline: boolean }, options?: { pipeline: boolean }): unknown {
     if (!Array.isArray(commands) && options === undefined) options = commands ?? undefined;
-    if (options?.pipeline === false) return target.multi(options);
+    // MULTI goes out at once; sendAlone follows the transaction command by command.
+    if (options?.pipeline === false) return target.multi.call(proxy, options);
     // The first queued command is MULTI itself: EXEC's reply starts at queue position 1.
     const batch = guardBatch(target.multi() as IoBatch, planner, 1);
     if (Array.isArray(commands)) batch.addBatch(commands);
@@ -140,12 +141,13 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     multi,
     duplicate: (...args: unknown[]) => guardIoredis((client as unknown as { duplicate(...a: unknown[]): object }).duplicate(...args), planner),
   };
-  return new Proxy(client, {
+  const proxy = new Proxy(client, {
     get(obj, prop, receiver) {
       if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop];
       return Reflect.get(obj, prop, receiver);
     },
   });
+  return proxy;
 }
 
 /**

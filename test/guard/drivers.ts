@@ -1,0 +1,192 @@
+/**
+ * One driver per client library × topology, so the same guard suite runs against every adapter:
+ * ioredis Redis, ioredis Cluster, node-redis createClient, node-redis createCluster. A driver
+ * sends raw commands, pipelines and MULTIs through a (guarded or raw) client and normalises
+ * replies to `[errorMessage | null, value]`.
+ */
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
+import { guard, type GuardOptions } from '../../src/guard/index.js';
+import type { RedisCluster, RedisServer } from '../support/redis.js';
+
+export type Reply = [string | null, unknown];
+
+export interface DriverClient {
+  /** One command as raw arguments (`['HSET', key, field, value]`). */
+  call(args: string[]): Promise<unknown>;
+  /** A non-transactional pipeline. */
+  pipeline(commands: string[][]): Promise<Reply[]>;
+  /** A MULTI … EXEC transaction. */
+  multi(commands: string[][]): Promise<Reply[]>;
+  /** The library client itself, for library-specific calls. */
+  readonly native: unknown;
+}
+
+export interface Driver {
+  label: string;
+  library: 'ioredis' | 'node-redis';
+  cluster: boolean;
+  /** An unguarded client, for set-up and inspection. */
+  raw: DriverClient;
+  guarded(options: GuardOptions): DriverClient;
+  /** Total calls of a command across every master (INFO commandstats). */
+  commandCalls(name: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+function ioredisClient(client: Redis | Cluster): DriverClient {
+  const run = async (batch: ReturnType<Redis['pipeline']>): Promise<Reply[]> =>
+    ((await batch.exec()) ?? []).map(([err, value]) => [err ? err.message : null, value]);
+  return {
+    native: client,
+    call: (args) => client.call(args[0], ...args.slice(1)),
+    pipeline: (commands) => run(client.pipeline(commands.map((c) => ['call', ...c]))),
+    multi: async (commands) => {
+      try {
+        return await run(client.multi(commands.map((c) => ['call', ...c])));
+      } catch (err) {
+        return [[message(err), null]];
+      }
+    },
+  };
+}
+
+type NodeMulti = { addCommand(...a: unknown[]): NodeMulti; exec(): Promise<unknown[]>; execAsPipeline(): Promise<unknown[]> };
+type NodeAny = {
+  sendCommand(...a: unknown[]): Promise<unknown>;
+  multi(): NodeMulti;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+};
+
+/** The key that routes a raw command on a node-redis cluster: the first hash-tagged argument. */
+const slotKey = (args: string[]): string => args.find((a) => a.includes('{')) ?? args[1];
+
+function nodeRedisClient(client: NodeAny, cluster: boolean): DriverClient {
+  const queue = (commands: string[][]): NodeMulti => {
+    const m = client.multi();
+    for (const c of commands) {
+      if (cluster) m.addCommand(slotKey(c), false, c);
+      else m.addCommand(c);
+    }
+    return m;
+  };
+  const normalise = (replies: unknown[]): Reply[] => replies.map((r) => (r instanceof Error ? [r.message, null] : [null, r]));
+  const settle = async (p: Promise<unknown[]>): Promise<Reply[]> => {
+    try {
+      return normalise(await p);
+    } catch (err) {
+      const replies = (err as { replies?: unknown[] }).replies;
+      return replies ? normalise(replies) : [[message(err), null]];
+    }
+  };
+  return {
+    native: client,
+    call: (args) => (cluster ? client.sendCommand(slotKey(args), false, args) : client.sendCommand(args)),
+    pipeline: (commands) => settle(queue(commands).execAsPipeline()),
+    multi: (commands) => settle(queue(commands).exec()),
+  };
+}
+
+async function commandCallsOn(servers: RedisServer[], name: string): Promise<number> {
+  let total = 0;
+  for (const server of servers) {
+    const c = server.client();
+    try {
+      const info = await c.info('commandstats');
+      const m = new RegExp(`^cmdstat_${name.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
+      total += m ? Number(m[1]) : 0;
+    } finally {
+      c.disconnect();
+    }
+  }
+  return total;
+}
+
+export async function ioredisStandalone(server: RedisServer): Promise<Driver> {
+  const clients: Redis[] = [];
+  const make = () => {
+    const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    clients.push(c);
+    return c;
+  };
+  return {
+    label: 'ioredis standalone',
+    library: 'ioredis',
+    cluster: false,
+    raw: ioredisClient(make()),
+    guarded: (options) => ioredisClient(guard(make(), options)),
+    commandCalls: (name) => commandCallsOn([server], name),
+    close: async () => {
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+export async function ioredisCluster(cluster: RedisCluster): Promise<Driver> {
+  const clients: Cluster[] = [];
+  const make = () => {
+    const c = new Cluster(cluster.masters.map((m) => ({ host: m.host, port: m.port })));
+    clients.push(c);
+    return c;
+  };
+  return {
+    label: 'ioredis cluster',
+    library: 'ioredis',
+    cluster: true,
+    raw: ioredisClient(make()),
+    guarded: (options) => ioredisClient(guard(make(), options)),
+    commandCalls: (name) => commandCallsOn(cluster.masters, name),
+    close: async () => {
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+export async function nodeRedisStandalone(server: RedisServer): Promise<Driver> {
+  const clients: NodeAny[] = [];
+  const make = async () => {
+    const c = createClient({ url: server.url }) as unknown as NodeAny;
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  const pool: NodeAny[] = [];
+  for (let i = 0; i < 4; i++) pool.push(await make());
+  let next = 1;
+  return {
+    label: 'node-redis standalone',
+    library: 'node-redis',
+    cluster: false,
+    raw: nodeRedisClient(pool[0], false),
+    // Connections are made up front (guard is synchronous); guarded views share them.
+    guarded: (options) => nodeRedisClient(guard(pool[1 + (next++ % 3)], options), false),
+    commandCalls: (name) => commandCallsOn([server], name),
+    close: async () => {
+      await Promise.all(clients.map((c) => c.close()));
+    },
+  };
+}
+
+export async function nodeRedisCluster(cluster: RedisCluster): Promise<Driver> {
+  const make = async () => {
+    const c = createCluster({ rootNodes: cluster.masters.map((m) => ({ url: m.url })) }) as unknown as NodeAny;
+    await c.connect();
+    return c;
+  };
+  const raw = await make();
+  const shared = await make();
+  return {
+    label: 'node-redis cluster',
+    library: 'node-redis',
+    cluster: true,
+    raw: nodeRedisClient(raw, true),
+    guarded: (options) => nodeRedisClient(guard(shared, options), true),
+    commandCalls: (name) => commandCallsOn(cluster.masters, name),
+    close: async () => {
+      await Promise.all([raw.close(), shared.close()]);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient, RESP_TYPES } from 'redis';
+import { guard, GuardViolationError } from '../../src/guard/index.js';
+import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
+import { nodeRedisCluster, nodeRedisStandalone, type Driver } from './drivers.js';
+import { guardSuite, POLICY } from './suite.js';
+
+let server: RedisServer;
+let cluster: RedisCluster;
+let standalone: Driver;
+let clustered: Driver;
+
+before(async () => {
+  server = await startRedis();
+  cluster = await startCluster();
+  standalone = await nodeRedisStandalone(server);
+  clustered = await nodeRedisCluster(cluster);
+});
+after(async () => {
+  await standalone?.close();
+  await clustered?.close();
+  await Promise.all([server?.stop(), cluster?.stop()]);
+});
+
+describe('guard · node-redis standalone', () => guardSuite(() => standalone));
+describe('guard · node-redis cluster', () => guardSuite(() => clustered));
+
+describe('guard · node-redis API surface', () => {
+  it('keeps the node-redis method API: option objects, typed multi, type mappings, duplicates', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const redis = guard(raw, { policy: POLICY });
+    try {
+      assert.equal(await redis.hSet('t:napi:h', { a: 1, b: 2 }), 2);
+      assert.ok((await raw.pTTL('t:napi:h')) > 3_500_000);
+      assert.equal(await redis.set('t:napi:s', 'v', { EX: 60 }), 'OK');
+      assert.ok((await raw.pTTL('t:napi:s')) <= 60_000);
+      assert.deepEqual(await redis.incrByFloat('t:napi:f', 1.5), await raw.incrByFloat('t:napi:f-raw', 1.5));
+      assert.deepEqual(await redis.hGetAll('t:napi:h'), await raw.hGetAll('t:napi:h'));
+      const tx = await redis.multi().hIncrBy('t:napi:h2', 'f', 3).hGetAll('t:napi:h2').sAdd('t:napi:set', ['a', 'b']).exec();
+      const rawTx = await raw.multi().hIncrBy('t:napi:h2-raw', 'f', 3).hGetAll('t:napi:h2-raw').sAdd('t:napi:set-raw', ['a', 'b']).exec();
+      assert.deepEqual(tx, rawTx);
+      assert.ok((await raw.pTTL('t:napi:h2')) > 3_500_000);
+      assert.ok((await raw.pTTL('t:napi:set')) > 3_500_000);
+      const piped = await redis.multi().lPush('t:napi:l', 'x').get('t:napi:s').execAsPipeline();
+      assert.deepEqual(piped, [1, 'v']);
+      assert.ok((await raw.pTTL('t:napi:l')) > 3_500_000);
+      const buffers = redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+      assert.deepEqual(await buffers.getSet('t:napi:b', 'x'), null);
+      assert.ok((await raw.pTTL('t:napi:b')) > 3_500_000);
+      assert.deepEqual(await buffers.get('t:napi:b'), Buffer.from('x'));
+      await assert.rejects(
+        guard(raw, { policy: POLICY, mode: 'strict' }).withTypeMapping({}).zAdd('t:napi:z', { score: 1, value: 'm' }),
+        GuardViolationError,
+      );
+      const dup = redis.duplicate();
+      await dup.connect();
+      await dup.pfAdd('t:napi:hll', 'a');
+      await dup.close();
+      assert.ok((await raw.pTTL('t:napi:hll')) > 3_500_000);
+      assert.equal(await raw.pTTL('t:napi:other-raw'), -2);
+      await raw.hSet('t:napi:raw', 'f', 'v');
+      assert.equal(await raw.pTTL('t:napi:raw'), -1, 'the client passed to guard stays unguarded');
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('uses a pipeline instead of MULTI while the client is WATCHing, so the watch still guards EXEC', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const other = await createClient({ url: server.url }).connect();
+    const redis = guard(raw, { policy: POLICY });
+    try {
+      await redis.watch('t:watch:balance');
+      await redis.hSet('t:watch:log', 'f', 'v'); // needs PEXPIRE; must not end the WATCH
+      assert.ok((await other.pTTL('t:watch:log')) > 3_500_000);
+      await other.set('t:watch:balance', '1', { EX: 60 });
+      await assert.rejects(redis.multi().set('t:watch:balance', '2', { EX: 60 }).exec(), /watch/i);
+    } finally {
+      await raw.close();
+      await other.close();
+    }
+  });
+});
