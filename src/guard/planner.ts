@@ -116,29 +116,25 @@ export class GuardPlanner {
   }
 
   /**
-   * Plan a command inside a pipeline or MULTI in default mode (the TTL is added next to it).
-   * Strict and warn modes check the whole batch with {@link checkBatch} instead.
+   * Plan a pipeline or MULTI. A creating write needs nothing from the guard when a later
+   * command in the same batch sets a TTL on the same key (EXPIRE/PEXPIRE/…AT, SETEX, SET … EX):
+   * the application's own TTL wins, as it would without the guard. For the others, default
+   * mode returns one action per command (undefined where nothing changes); strict mode throws
+   * on the first; warn mode reports every one and changes nothing.
    */
-  inBatch(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
-    const needs = this.#needs(name, args, base);
-    return needs === undefined ? undefined : toAction(needs);
-  }
-
-  /**
-   * Strict and warn modes: a creating write in a batch is fine when a later command in the
-   * same batch sets a TTL on the same key (EXPIRE/PEXPIRE/…AT, SETEX, SET … EX). Throws on
-   * the first uncovered write in strict mode; reports every one in warn mode.
-   */
-  checkBatch(commands: readonly PlannedCommand[]): void {
-    if (this.mode === 'default') return;
+  planBatch(commands: readonly PlannedCommand[]): Array<CommandAction | undefined> {
+    const actions: Array<CommandAction | undefined> = [];
     for (let i = 0; i < commands.length; i++) {
       const { name, args, base } = commands[i];
-      if (SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
+      if (this.mode !== 'default' && SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
       const needs = this.#needs(name, args, base);
       if (needs === undefined) continue;
       const uncovered = needs.filter((need) => !coveredLater(commands, i + 1, need.key));
-      if (uncovered.length > 0) this.#violate(name, uncovered[0], uncovered);
+      if (uncovered.length === 0) continue;
+      if (this.mode === 'default') actions[i] = toAction(uncovered);
+      else this.#violate(name, uncovered[0], uncovered);
     }
+    return actions;
   }
 
   #violate(name: string, first: Need, all: Need[]): void {

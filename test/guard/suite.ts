@@ -202,6 +202,24 @@ export function guardSuite(driverOf: () => Driver): void {
     assert.equal(await d().raw.call(['EXISTS', pg('t', 'x')]), 0);
   });
 
+  it("lets the application's own TTL in the same batch win (INCR + PEXPIRE … NX rate limiter)", async () => {
+    const p = space();
+    const g = d().guarded({ policy: POLICY });
+    for (const kind of ['pipeline', 'multi'] as const) {
+      const replies = await g[kind]([
+        ['INCR', p('t', `rate-${kind}`)],
+        ['PEXPIRE', p('t', `rate-${kind}`), '60000', 'NX'],
+        ['SET', p('t', `s-${kind}`), 'v'],
+        ['EXPIRE', p('t', `s-${kind}`), '30', 'NX'],
+      ]);
+      assert.deepEqual(replies, [[null, 1], [null, 1], [null, 'OK'], [null, 1]]);
+      const rate = (await pttl(p('t', `rate-${kind}`))) as number;
+      const s = (await pttl(p('t', `s-${kind}`))) as number;
+      assert.ok(rate > 0 && rate <= 60_000, `${kind}: rate window ${rate}`);
+      assert.ok(s > 0 && s <= 30_000, `${kind}: SET ttl ${s}`);
+    }
+  });
+
   it('passes a single command error through unchanged', async () => {
     const p = space();
     await d().raw.call(['SET', p('t', 'str'), 'v']);

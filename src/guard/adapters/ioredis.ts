@@ -6,7 +6,7 @@
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
  *   caller's promise gets the command's own reply (or error), as the raw client gives it.
  * - In the application's pipelines and transactions the PEXPIREs are queued right after the
- *   command, and their replies are removed from what `exec()` returns.
+ *   command at `exec()`, and their replies are removed from what `exec()` returns.
  * - `multi({ pipeline: false })` (MULTI sent at once, commands queued on the server) is
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
@@ -151,44 +151,58 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
 }
 
 /**
- * Guard a pipeline or transaction: default mode queues `PEXPIRE … NX` after each creating
- * write and hides its reply; strict/warn modes check the whole batch when `exec` is called,
- * before anything is sent. `offset` is how many queued commands precede EXEC's replies.
+ * Guard a pipeline or transaction. Commands are held back until `exec()`, so the whole batch
+ * is planned at once (an EXPIRE the application queues later for the same key wins over the
+ * policy's TTL, and strict/warn modes judge the batch before anything is sent); then they are
+ * queued in order with the PEXPIREs after their commands, and the PEXPIRE replies are dropped
+ * from the result. `offset` is how many queued commands precede EXEC's replies (MULTI: 1).
  */
 function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
   const queue = batch.sendCommand.bind(batch);
   const exec = batch.exec.bind(batch);
-  const hidden: number[] = [];
-  const seen: PlannedCommand[] = [];
-  const isDefault = planner.mode === 'default';
+  const pending: IoCommand[] = [];
 
-  batch.sendCommand = (command: IoCommand) => {
-    if (!isDefault) {
-      seen.push({ name: command.name, args: command.args, base: 0 });
-      return queue(command);
-    }
-    const action = planner.inBatch(command.name, command.args, 0);
-    if (action?.append) command.args.push(...action.append);
-    queue(command);
-    for (const [key, ttlMs] of action?.expires ?? []) {
-      hidden.push(batch.length - offset);
-      queue(pexpire(key, ttlMs));
-    }
-    return batch;
-  };
+  function flush(): number[] {
+    const actions = planner.planBatch(pending.map((c): PlannedCommand => ({ name: c.name, args: c.args, base: 0 })));
+    const hidden: number[] = [];
+    pending.forEach((command, i) => {
+      const action = actions[i];
+      if (action?.append) command.args.push(...action.append);
+      queue(command);
+      for (const [key, ttlMs] of action?.expires ?? []) {
+        hidden.push(batch.length - offset);
+        queue(pexpire(key, ttlMs));
+      }
+    });
+    pending.length = 0;
+    return hidden;
+  }
 
-  batch.exec = (callback) => {
+  const guarded: IoBatch = new Proxy(batch, {
+    get(obj, prop, receiver) {
+      if (prop === 'sendCommand')
+        return (command: IoCommand) => {
+          pending.push(command);
+          return guarded;
+        };
+      if (prop === 'exec') return execGuarded;
+      if (prop === 'length') return obj.length + pending.length;
+      return Reflect.get(obj, prop, receiver);
+    },
+  });
+
+  function execGuarded(callback?: (err: Error | null, result?: BatchResult) => void): Promise<BatchResult> {
     let promise: Promise<BatchResult>;
     try {
-      planner.checkBatch(seen);
+      const hidden = flush();
       promise = hidden.length === 0 ? exec() : exec().then((results) => dropHidden(results, hidden));
     } catch (err) {
       promise = Promise.reject(err);
     }
     if (callback) promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;
-  };
-  return batch;
+  }
+  return guarded;
 }
 
 function dropHidden(results: BatchResult, hidden: number[]): BatchResult {

@@ -15,7 +15,7 @@
  *   them; strict/warn modes check the whole queue before anything is sent.
  */
 import type { Arg } from '../commands.js';
-import type { CommandAction, GuardPlanner, PlannedCommand } from '../planner.js';
+import type { GuardPlanner, PlannedCommand } from '../planner.js';
 
 type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
@@ -106,13 +106,11 @@ async function executeOnNode(
 /** Rewrite a MULTI/pipeline queue: checks (strict/warn) or PEXPIREs added (default); returns the hidden reply positions. */
 function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
   const hidden = new Set<number>();
-  if (planner.mode !== 'default') {
-    planner.checkBatch(queue.map((c): PlannedCommand => ({ name: String(c.args[0]), args: c.args, base: 1 })));
-    return { queue, hidden };
-  }
+  const actions = planner.planBatch(queue.map((c): PlannedCommand => ({ name: String(c.args[0]), args: c.args, base: 1 })));
+  if (actions.length === 0) return { queue, hidden };
   const out: QueuedCommand[] = [];
-  for (const cmd of queue) {
-    const action: CommandAction | undefined = planner.inBatch(String(cmd.args[0]), cmd.args, 1);
+  queue.forEach((cmd, i) => {
+    const action = actions[i];
     if (action?.append) {
       const args: RedisArgs = [...cmd.args, ...action.append];
       args.preserve = cmd.args.preserve;
@@ -122,7 +120,7 @@ function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: Queu
       hidden.add(out.length);
       out.push(pexpireArgs(key, ttlMs));
     }
-  }
+  });
   return { queue: out, hidden };
 }
 
