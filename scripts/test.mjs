@@ -27,7 +27,7 @@ if (files.length === 0) {
 const concurrency = process.env.KEYWARDEN_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=120000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -1,0 +1,137 @@
+/**
+ * Where to connect: one place that turns flags, REDIS_URL and defaults into a TargetSpec,
+ * the way redis-cli users expect (`redis://user:pass@host:port/db`, `rediss://` for TLS,
+ * `-h -p -a --user -n` overriding the URL's parts).
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+
+export const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/** Connection flags as the CLI (or a library caller) gives them. */
+export interface TargetOptions {
+  url?: string;
+  host?: string;
+  port?: number | string;
+  password?: string;
+  user?: string;
+  db?: number | string;
+  tls?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  /** Skip TLS certificate verification (like redis-cli --insecure). */
+  insecure?: boolean;
+  /** Read replicas instead of primaries. */
+  replicas?: boolean;
+  connectTimeoutMs?: number;
+}
+
+export interface TlsSettings {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  servername?: string;
+}
+
+export interface TargetSpec {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  /** Explicit database (`-n` or the URL path); undefined means "every db that has keys". */
+  db?: number;
+  tls?: TlsSettings;
+  replicas: boolean;
+  connectTimeoutMs: number;
+  /** The URL with credentials removed: the only form of the target ever printed. */
+  display: string;
+}
+
+/**
+ * Resolve the target from explicit options, then `REDIS_URL`, then `redis://127.0.0.1:6379`.
+ * Individual flags (-h, -p, -a, --user, -n, --tls) override the matching part of the URL.
+ */
+export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEnv = process.env): TargetSpec {
+  const raw = options.url ?? env.REDIS_URL ?? DEFAULT_URL;
+  const url = parseRedisUrl(raw);
+  const tlsWanted = options.tls === true || url.protocol === 'rediss:' || Boolean(options.cacert || options.cert);
+  const host = options.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1');
+  const port = parsePort(options.port ?? (url.port || 6379));
+  const username = options.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  // REDISCLI_AUTH is where redis-cli users already keep a password out of their shell history.
+  const password = options.password ?? (url.password ? decodeURIComponent(url.password) : undefined) ?? env.REDISCLI_AUTH;
+  const dbText = options.db ?? (url.pathname.length > 1 ? url.pathname.slice(1) : undefined);
+  const db = dbText === undefined || dbText === '' ? undefined : parseDb(dbText);
+
+  return {
+    host,
+    port,
+    username: username || undefined,
+    password: password || undefined,
+    db,
+    tls: tlsWanted ? tlsSettings(options, host) : undefined,
+    replicas: options.replicas === true,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    display: displayUrl(tlsWanted, host, port, db, Boolean(username || password)),
+  };
+}
+
+function parseRedisUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.includes('://') ? raw : `redis://${raw}`);
+  } catch (cause) {
+    throw new UsageError(`'${redactUrl(raw)}' is not a valid Redis URL`, 'use redis://[user:password@]host:port[/db] or rediss:// for TLS', { cause });
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(`unsupported URL scheme '${url.protocol}' in ${redactUrl(raw)}`, 'use redis:// or rediss:// (TLS)');
+  }
+  return url;
+}
+
+function parsePort(value: number | string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`'${value}' is not a valid port`, 'give -p a number between 1 and 65535');
+  }
+  return port;
+}
+
+function parseDb(value: number | string): number {
+  const db = Number(value);
+  if (!Number.isInteger(db) || db < 0) {
+    throw new UsageError(`'${value}' is not a valid database number`, 'give -n (or the URL path) a number such as 0');
+  }
+  return db;
+}
+
+function tlsSettings(options: TargetOptions, host: string): TlsSettings {
+  const read = (path: string | undefined, flag: string): Buffer | undefined => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new UsageError(`cannot read ${flag} file '${path}'`, `check the path given to ${flag}`, { cause });
+    }
+  };
+  return {
+    ca: read(options.cacert, '--cacert'),
+    cert: read(options.cert, '--cert'),
+    key: read(options.key, '--key'),
+    rejectUnauthorized: options.insecure !== true,
+    servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+  };
+}
+
+function displayUrl(tls: boolean, host: string, port: number, db: number | undefined, hadCredentials: boolean): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  const creds = hadCredentials ? '<credentials redacted>@' : '';
+  return `${tls ? 'rediss' : 'redis'}://${creds}${h}:${port}${db === undefined ? '' : `/${db}`}`;
+}
+
+/** Remove any userinfo from a URL-ish string, even a malformed one. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1<credentials redacted>@');
+}
