@@ -1,0 +1,167 @@
+/**
+ * The streaming pattern grouper: one provisional group per distinct provisional form (key
+ * with digit-bearing ids replaced), collapsed into patterns at the end, or earlier when the
+ * number of provisional groups passes a cap so memory stays bounded on keyspaces with
+ * millions of ids that carry no digit.
+ */
+import { resolveSkeleton, type ClusterEntry, type Thresholds } from './cluster.js';
+import { OTHER, renderGlob } from './render.js';
+import { joinTokens, provisionalForm, splitTokens } from './tokens.js';
+
+/** One output group: the glob and the accumulator of every key it holds. */
+export interface PatternGroup<S> {
+  pattern: string;
+  stats: S;
+  /** Keys bucketed into this group. */
+  keys: number;
+}
+
+export interface PatternGrouper<S> {
+  /**
+   * Accumulator for this key's group; called once per scanned key, must be fast. The
+   * returned object is valid until the next call (a later call may merge groups).
+   */
+  bucket(key: Buffer): S;
+  /**
+   * Final groups: merges provisional groups into their collapsed pattern, folds the tail
+   * into '(other)'. Sorted by keys (descending), then pattern; '(other)' last. Call once.
+   */
+  finish(): PatternGroup<S>[];
+}
+
+export interface PatternGrouperOptions<S> {
+  /** New empty accumulator. */
+  create(): S;
+  /** Fold one accumulator into another (used when groups collapse). */
+  merge(into: S, from: S): void;
+  /** Patterns in the final output, '(other)' not counted. Default 200. */
+  maxPatterns?: number;
+  /** Policy globs win over inference: return the rule's glob for a key, or undefined. */
+  fixedPattern?(key: Buffer): string | undefined;
+  /** Distinct values that make a word position an id position. Default 32. */
+  siblingThreshold?: number;
+  /** The same for the first word (the namespace), where constants are many. Default 128. */
+  namespaceThreshold?: number;
+  /** Provisional groups held before collapsing online. Default 50 000. */
+  compactAt?: number;
+}
+
+interface Slot<S> {
+  stats: S;
+  keys: number;
+  samples?: (string[] | undefined)[];
+}
+
+function unionSamples(a: (string[] | undefined)[], b: (string[] | undefined)[], t: Thresholds): (string[] | undefined)[] {
+  const out = a.slice();
+  for (let j = 0; j < b.length; j++) {
+    if (!b[j]) continue;
+    if (!out[j]) {
+      out[j] = b[j];
+      continue;
+    }
+    const cap = (j === 0 ? t.first : t.rest) + 1;
+    const set = new Set(out[j]);
+    for (const v of b[j] ?? []) if (set.size < cap) set.add(v);
+    out[j] = [...set];
+  }
+  return out;
+}
+
+/** Collapses every provisional form; returns the merged slots keyed by collapsed form. */
+function resolveAll<S>(slots: Map<string, Slot<S>>, t: Thresholds, merge: (into: S, from: S) => void): Map<string, Slot<S>> {
+  const skeletons = new Map<string, { delims: string[]; entries: ClusterEntry[]; slots: Slot<S>[] }>();
+  for (const [form, slot] of slots) {
+    const { delims, words } = splitTokens(form);
+    const skeleton = delims.join('\u0103');
+    let group = skeletons.get(skeleton);
+    if (!group) skeletons.set(skeleton, (group = { delims, entries: [], slots: [] }));
+    group.entries.push({ words, samples: slot.samples ?? [] });
+    group.slots.push(slot);
+  }
+  const out = new Map<string, Slot<S>>();
+  for (const { delims, entries, slots: members } of skeletons.values()) {
+    resolveSkeleton(entries, t);
+    entries.forEach((entry, i) => {
+      const form = joinTokens({ delims, words: entry.words });
+      const slot = members[i];
+      const into = out.get(form);
+      if (!into) {
+        out.set(form, { stats: slot.stats, keys: slot.keys, samples: entry.samples });
+        return;
+      }
+      merge(into.stats, slot.stats);
+      into.keys += slot.keys;
+      into.samples = unionSamples(into.samples ?? [], entry.samples, t);
+    });
+  }
+  return out;
+}
+
+function byKeysThenPattern<S>(a: PatternGroup<S>, b: PatternGroup<S>): number {
+  if (a.keys !== b.keys) return b.keys - a.keys;
+  return a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0;
+}
+
+/**
+ * Creates a streaming grouper that infers key patterns, collapses high-cardinality
+ * siblings (ids without digits), keeps constants that sit where ids sit apart, and bounds
+ * the output to `maxPatterns` plus an explicit '(other)' bucket. The same keyspace in any
+ * order gives the same groups; no key is ever dropped.
+ */
+export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): PatternGrouper<S> {
+  const { create, merge } = options;
+  const t: Thresholds = { first: options.namespaceThreshold ?? 128, rest: options.siblingThreshold ?? 32 };
+  const compactAt = Math.max(16, options.compactAt ?? 50_000);
+  const maxPatterns = Math.max(1, options.maxPatterns ?? 200);
+  let limit = compactAt;
+  let slots = new Map<string, Slot<S>>();
+  const fixed = new Map<string, Slot<S>>();
+
+  const slotFor = (map: Map<string, Slot<S>>, form: string): Slot<S> => {
+    let slot = map.get(form);
+    if (slot === undefined) map.set(form, (slot = { stats: create(), keys: 0 }));
+    return slot;
+  };
+
+  return {
+    bucket(key: Buffer): S {
+      const glob = options.fixedPattern?.(key);
+      let slot: Slot<S>;
+      if (glob !== undefined) slot = slotFor(fixed, glob);
+      else {
+        const form = provisionalForm(key.toString('latin1'), false);
+        if (slots.size >= limit && !slots.has(form)) {
+          slots = resolveAll(slots, t, merge);
+          // Keyspaces with genuinely many patterns must not recompact on every new key.
+          limit = Math.max(compactAt, slots.size * 2);
+        }
+        slot = slotFor(slots, form);
+      }
+      slot.keys++;
+      return slot.stats;
+    },
+
+    finish(): PatternGroup<S>[] {
+      const byPattern = new Map<string, PatternGroup<S>>();
+      const add = (pattern: string, slot: Slot<S>): void => {
+        const group = byPattern.get(pattern);
+        if (!group) byPattern.set(pattern, { pattern, stats: slot.stats, keys: slot.keys });
+        else {
+          merge(group.stats, slot.stats);
+          group.keys += slot.keys;
+        }
+      };
+      for (const [form, slot] of resolveAll(slots, t, merge)) add(renderGlob(form), slot);
+      for (const [glob, slot] of fixed) add(glob, slot);
+      const groups = [...byPattern.values()].sort(byKeysThenPattern);
+      if (groups.length <= maxPatterns) return groups;
+      const other: PatternGroup<S> = { pattern: OTHER, stats: create(), keys: 0 };
+      for (const g of groups.slice(maxPatterns)) {
+        merge(other.stats, g.stats);
+        other.keys += g.keys;
+      }
+      return [...groups.slice(0, maxPatterns), other];
+    },
+  };
+}

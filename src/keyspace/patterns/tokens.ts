@@ -1,0 +1,192 @@
+/**
+ * Turning a key into its *provisional* form: the key as a latin1 string (one char per byte,
+ * so any binary key round-trips) in which id-like words are replaced by markers. Markers
+ * are chars above 0xff, so they can never collide with a key byte.
+ *
+ * Delimiters: `:` `{` `}` are primary (they split segments); `/ . | - _ ~ , ; = & ? # @ +`
+ * and space are secondary (they split words inside a segment). A run of bytes that is not
+ * text (control bytes, DEL, bytes that are not valid UTF-8, C1 controls) is a delimiter too
+ * and is replaced by the BINARY marker, so serialised structs line up whatever their values.
+ */
+import { matchCompositeId, matchJson } from './ids.js';
+
+/** An id-like word, or the variable tail of a glued word (`user1234` → `user` + ID). */
+export const ID = '\u0100';
+/** A position the grouper collapsed because too many distinct values sit there. */
+export const COLLAPSED = '\u0101';
+/** A run of non-text bytes: a delimiter that renders as `*`. */
+export const BINARY = '\u0102';
+
+const WORD = 0;
+const PRIMARY = 1;
+const SECONDARY = 2;
+const NON_TEXT = 3;
+const HIGH = 4;
+
+/** Byte class table: a lookup per byte beats a regex per segment. */
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (c < 0x20 || c === 0x7f) CLASS[c] = NON_TEXT;
+  else if (c >= 0x80) CLASS[c] = HIGH;
+}
+for (const ch of ':{}') CLASS[ch.charCodeAt(0)] = PRIMARY;
+for (const ch of '/.|-_~,;=&?#@+ ') CLASS[ch.charCodeAt(0)] = SECONDARY;
+
+/** Length of the valid UTF-8 sequence at i (2–4), or 0 when the bytes are not text. */
+export function utf8Length(s: string, i: number): number {
+  const b = s.charCodeAt(i);
+  const n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+  if (n === 0 || i + n > s.length) return 0;
+  for (let k = 1; k < n; k++) {
+    const c = s.charCodeAt(i + k);
+    if (c < 0x80 || c > 0xbf) return 0;
+  }
+  // C1 controls (U+0080–U+009F) include CSI: never let them through as text.
+  if (b === 0xc2 && s.charCodeAt(i + 1) < 0xa0) return 0;
+  return n;
+}
+
+/** True when char code c is a delimiter of either kind (markers included). */
+export function isDelimiterChar(c: number): boolean {
+  return c === 0x102 || (c < 256 && (CLASS[c] === PRIMARY || CLASS[c] === SECONDARY));
+}
+
+/** True when a delimiter run splits segments (rather than words inside one). */
+export function isPrimaryDelimiter(d: string): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const c = d.charCodeAt(i);
+    if (c < 256 && CLASS[c] === PRIMARY) return true;
+  }
+  return false;
+}
+
+/** Words longer than this are blobs (serialised objects, base64 payloads), not names. */
+const MAX_LITERAL_WORD = 64;
+
+/**
+ * Classifies the word s[start, end). Returns -1 when the word is a literal, otherwise the
+ * length of its literal prefix before the variable part (0 for a plain id). `strict`
+ * (single-key inference) also turns weak ids such as `7` or `v2` into `*`; the grouper keeps
+ * them literal until it sees siblings, because `:1:` is usually a version, not an id.
+ */
+export function classifyWord(s: string, start: number, end: number, strict: boolean): number {
+  const len = end - start;
+  if (len > MAX_LITERAL_WORD) return 0;
+  let digits = 0;
+  let hexLetters = 0;
+  let otherLetters = 0;
+  let upper = 0;
+  let others = 0;
+  let lead = -1;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      digits++;
+      if (lead < 0) lead = i - start;
+    } else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) {
+      if ((c | 0x20) <= 0x66) hexLetters++;
+      else otherLetters++;
+      if (c < 0x61) upper++;
+    } else {
+      others++;
+      if (lead < 0) lead = i - start;
+    }
+  }
+  if (digits === 0) {
+    const letters = hexLetters + otherLetters;
+    if (others === 0 && otherLetters === 0 && len >= 8 && (upper === 0 || upper === len)) return 0;
+    // Random mixed case (base64/base62 tokens) rather than camelCase: many capitals.
+    if (len >= 12 && upper >= 3 && letters - upper >= 3 && upper * 4 >= len) return 0;
+    return -1;
+  }
+  if (digits === len) return len === 1 && !strict ? -1 : 0;
+  if (!strict && digits === 1 && others === 0 && len <= 6 && lead === len - 1) return -1;
+  if (others === 0 && otherLetters === 0) return 0;
+  return lead >= 3 && lead === countLeadingLetters(s, start, end) ? lead : 0;
+}
+
+function countLeadingLetters(s: string, start: number, end: number): number {
+  let i = start;
+  while (i < end && ((s.charCodeAt(i) | 0x20) >= 0x61 && (s.charCodeAt(i) | 0x20) <= 0x7a)) i++;
+  return i - start;
+}
+
+/**
+ * The provisional form of a latin1 key: delimiters kept verbatim, non-text runs replaced by
+ * BINARY, id-like words by ID (keeping a glued literal prefix). Allocation-light: returns
+ * the input itself when nothing was replaced.
+ */
+export function provisionalForm(s: string, strict: boolean): string {
+  const n = s.length;
+  let out = '';
+  let last = 0;
+  let i = 0;
+  while (i < n) {
+    // Delimiter run (binary bytes included).
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      const cls = CLASS[c];
+      if (cls === PRIMARY || cls === SECONDARY) {
+        if (c === 0x7b && matchJson(s, i) > 0) break;
+        i++;
+      } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i) === 0)) {
+        out += s.slice(last, i) + BINARY;
+        while (i < n && (CLASS[s.charCodeAt(i)] === NON_TEXT || (CLASS[s.charCodeAt(i)] === HIGH && utf8Length(s, i) === 0))) i++;
+        last = i;
+      } else break;
+    }
+    if (i >= n) break;
+    const composite = matchCompositeId(s, i);
+    if (composite > 0) {
+      out += s.slice(last, i) + ID;
+      last = i = composite;
+      continue;
+    }
+    const start = i;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      const cls = CLASS[c];
+      if (cls === WORD) i++;
+      else if (cls === HIGH && utf8Length(s, i) > 0) i += utf8Length(s, i);
+      else break;
+    }
+    const prefix = classifyWord(s, start, i, strict);
+    if (prefix >= 0) {
+      out += s.slice(last, start + prefix) + ID;
+      last = i;
+    }
+  }
+  return last === 0 && out === '' ? s : out + s.slice(last);
+}
+
+/** A provisional form split into its skeleton (delimiter runs) and words. */
+export interface Tokens {
+  /** delims[0] leads, delims[k] precedes words[k], delims[words.length] trails; inner ones are non-empty. */
+  delims: string[];
+  words: string[];
+}
+
+/** Splits a provisional form (markers included) into delimiter runs and words. */
+export function splitTokens(p: string): Tokens {
+  const delims: string[] = [];
+  const words: string[] = [];
+  let i = 0;
+  const n = p.length;
+  for (;;) {
+    const d = i;
+    while (i < n && isDelimiterChar(p.charCodeAt(i))) i++;
+    delims.push(p.slice(d, i));
+    if (i >= n) break;
+    const w = i;
+    while (i < n && !isDelimiterChar(p.charCodeAt(i))) i++;
+    words.push(p.slice(w, i));
+  }
+  return { delims, words };
+}
+
+/** Inverse of splitTokens. */
+export function joinTokens(t: Tokens): string {
+  let s = t.delims[0];
+  for (let k = 0; k < t.words.length; k++) s += t.words[k] + t.delims[k + 1];
+  return s;
+}
