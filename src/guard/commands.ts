@@ -97,25 +97,60 @@ export const CREATING_COMMANDS = {
 export const TTL_SETTERS = new Set(['expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex']);
 
 /** SET options that already decide the key's TTL. */
-export const SET_TTL_OPTIONS = new Set(['EX', 'PX', 'EXAT', 'PXAT']);
+export const SET_TTL_OPTIONS = ['EX', 'PX', 'EXAT', 'PXAT'] as const;
 
 /** Scripts and functions: their writes cannot be inspected from the client. */
 export const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'fcall']);
 
 const TABLE: ReadonlyMap<string, CreatingCommand> = new Map(Object.entries(CREATING_COMMANDS));
 
+/** What the guard needs to know about a command name, looked up once per spelling. */
+export interface CommandInfo {
+  /** Lower-case name. */
+  readonly lower: string;
+  /** How it creates keys; undefined when it creates none. */
+  readonly creates: CreatingCommand | undefined;
+  /** True for EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, SETEX, PSETEX. */
+  readonly setsTtl: boolean;
+  /** True for SET (whose options may set a TTL). */
+  readonly isSet: boolean;
+  /** True for EVAL, EVALSHA, FCALL. */
+  readonly isScript: boolean;
+}
+
+// Keyed by the spelling the library uses (ioredis `hset`, node-redis `HSET`); bounded, since
+// `call()` accepts any string.
+const INFO = new Map<string, CommandInfo>();
+
+/** Facts about a command name, in any case. */
+export function commandInfo(name: string): CommandInfo {
+  let info = INFO.get(name);
+  if (info === undefined) {
+    const lower = name.toLowerCase();
+    info = { lower, creates: TABLE.get(lower), setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower) };
+    if (INFO.size < 4096) INFO.set(name, info);
+  }
+  return info;
+}
+
 /** The table entry for a command name (any case), or undefined when it creates no key. */
 export function creatingCommand(name: string): CreatingCommand | undefined {
-  return TABLE.get(name) ?? TABLE.get(name.toLowerCase());
+  return commandInfo(name).creates;
 }
 
 /** A command argument as the client libraries hold it. */
 export type Arg = string | Buffer | number;
 
+/** Case-insensitive comparison of an argument with an upper-case ASCII option token, without allocating. */
 function tokenIs(arg: Arg | undefined, token: string): boolean {
-  if (arg === undefined || typeof arg === 'number') return false;
-  if (arg.length !== token.length) return false;
-  return String(arg).toUpperCase() === token;
+  if (arg === undefined || typeof arg === 'number' || arg.length !== token.length) return false;
+  for (let i = 0; i < token.length; i++) {
+    const code = typeof arg === 'string' ? arg.charCodeAt(i) : arg[i];
+    // Lower-case ASCII letters fold to upper case; anything else must match exactly.
+    const upper = code >= 0x61 && code <= 0x7a ? code - 0x20 : code;
+    if (upper !== token.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function hasToken(args: ArrayLike<Arg>, from: number, token: string): boolean {
@@ -152,10 +187,9 @@ export function setTtlMode(args: ArrayLike<Arg>, base: number): 'sets' | 'keeps'
   // base + 0 is the key, base + 1 the value (which may itself be the string "EX").
   for (let i = base + 2; i < args.length; i++) {
     const a = args[i];
-    if (typeof a === 'number' || a.length > 7) continue;
-    const up = String(a).toUpperCase();
-    if (SET_TTL_OPTIONS.has(up)) return 'sets';
-    if (up === 'KEEPTTL') return 'keeps';
+    if (typeof a === 'number' || a.length < 2 || a.length > 7) continue;
+    for (const option of SET_TTL_OPTIONS) if (tokenIs(a, option)) return 'sets';
+    if (tokenIs(a, 'KEEPTTL')) return 'keeps';
   }
   return 'none';
 }

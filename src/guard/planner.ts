@@ -6,7 +6,7 @@
  */
 import type { Policy, PolicyMatcher, PolicyRule } from '../policy/index.js';
 import { createMatcher, ttlForRule } from '../policy/index.js';
-import { creatingCommand, createdKeys, setTtlMode, SCRIPT_COMMANDS, TTL_SETTERS, type Arg } from './commands.js';
+import { commandInfo, createdKeys, setTtlMode, type Arg } from './commands.js';
 import { describeRule, displayKey, GuardViolationError } from './errors.js';
 
 /** How the guard treats a write that would create a key without the TTL its policy asks for. */
@@ -85,7 +85,7 @@ export class GuardPlanner {
 
   /** Creating writes in this command that carry no TTL of their own. Undefined for most commands. */
   #needs(name: string, args: ArrayLike<Arg>, base: number): Need[] | undefined {
-    const spec = creatingCommand(name);
+    const spec = commandInfo(name).creates;
     if (spec === undefined) return undefined;
     let inline = spec.ttl === 'inline';
     if (inline) {
@@ -107,7 +107,7 @@ export class GuardPlanner {
    * GuardViolationError when the write lacks its TTL; warn mode reports and returns undefined.
    */
   single(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
-    if (this.mode !== 'default' && SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
+    if (this.mode !== 'default' && commandInfo(name).isScript) this.#reportScript(name);
     const needs = this.#needs(name, args, base);
     if (needs === undefined) return undefined;
     if (this.mode === 'default') return toAction(needs);
@@ -119,19 +119,22 @@ export class GuardPlanner {
    * Plan a pipeline or MULTI. A creating write needs nothing from the guard when a later
    * command in the same batch sets a TTL on the same key (EXPIRE/PEXPIRE/…AT, SETEX, SET … EX):
    * the application's own TTL wins, as it would without the guard. For the others, default
-   * mode returns one action per command (undefined where nothing changes); strict mode throws
-   * on the first; warn mode reports every one and changes nothing.
+   * mode returns one action per command (undefined where nothing changes), or undefined when
+   * nothing in the batch changes; strict mode throws on the first; warn mode reports every one.
    */
-  planBatch(commands: readonly PlannedCommand[]): Array<CommandAction | undefined> {
-    const actions: Array<CommandAction | undefined> = [];
+  planBatch(commands: readonly PlannedCommand[]): Array<CommandAction | undefined> | undefined {
+    let actions: Array<CommandAction | undefined> | undefined;
+    let lastTtl: Map<string, number> | undefined | null = null; // computed on the first write that needs a TTL
     for (let i = 0; i < commands.length; i++) {
       const { name, args, base } = commands[i];
-      if (this.mode !== 'default' && SCRIPT_COMMANDS.has(name.toLowerCase())) this.#reportScript(name);
+      if (this.mode !== 'default' && commandInfo(name).isScript) this.#reportScript(name);
       const needs = this.#needs(name, args, base);
       if (needs === undefined) continue;
-      const uncovered = needs.filter((need) => !coveredLater(commands, i + 1, need.key));
+      if (lastTtl === null) lastTtl = lastTtlPositions(commands);
+      const positions = lastTtl;
+      const uncovered = positions === undefined ? needs : needs.filter((need) => !((positions.get(keyId(need.key)) ?? -1) > i));
       if (uncovered.length === 0) continue;
-      if (this.mode === 'default') actions[i] = toAction(uncovered);
+      if (this.mode === 'default') (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = toAction(uncovered);
       else this.#violate(name, uncovered[0], uncovered);
     }
     return actions;
@@ -188,21 +191,27 @@ function toAction(needs: Need[]): CommandAction {
   return action;
 }
 
-function sameKey(a: Arg | undefined, b: Arg): boolean {
-  if (a === undefined) return false;
-  if (typeof a === 'string' && typeof b === 'string') return a === b;
-  const ab = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-  const bb = Buffer.isBuffer(b) ? b : Buffer.from(String(b));
-  return ab.equals(bb);
+/** A key as a map key: its bytes, so a string and a Buffer with the same bytes are the same key. */
+function keyId(key: Arg): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number') return String(key);
+  const text = key.toString('utf8');
+  // Valid UTF-8 maps to the same id as the equal string; other bytes get a distinct id space.
+  return Buffer.byteLength(text) === key.length && !text.includes('\ufffd') ? text : `\u0000${key.toString('latin1')}`;
 }
 
-function coveredLater(commands: readonly PlannedCommand[], from: number, key: Arg): boolean {
-  for (let j = from; j < commands.length; j++) {
+/**
+ * For each key a command of the batch gives a TTL (EXPIRE family, SETEX, SET … EX), the last
+ * position doing so; undefined when the batch sets no TTL at all (the common case: no cost).
+ */
+function lastTtlPositions(commands: readonly PlannedCommand[]): Map<string, number> | undefined {
+  let positions: Map<string, number> | undefined;
+  for (let j = 0; j < commands.length; j++) {
     const { name, args, base } = commands[j];
-    const lower = name.toLowerCase();
-    if (!sameKey(args[base], key)) continue;
-    if (TTL_SETTERS.has(lower)) return true;
-    if (lower === 'set' && setTtlMode(args, base) === 'sets') return true;
+    const info = commandInfo(name);
+    const sets = info.setsTtl || (info.isSet && setTtlMode(args, base) === 'sets');
+    const key = args[base];
+    if (sets && key !== undefined) (positions ??= new Map()).set(keyId(key), j);
   }
-  return false;
+  return positions;
 }

@@ -121,12 +121,16 @@ describe('guard planner', () => {
       { name: 'set', args: ['session:s', 'v'], base: 0 },
       { name: 'set', args: ['session:s', 'w', 'EX', '5'], base: 0 },
     ];
-    const actions = planner('default').planBatch(batch);
+    const actions = planner('default').planBatch(batch) ?? [];
     assert.equal(actions[0], undefined);
     assert.deepEqual(actions[2], { expires: [['session:h', H24]] });
     assert.equal(actions[3], undefined);
     assert.throws(() => planner('strict').planBatch(batch), /session:h/);
     assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h')));
+  });
+
+  it('batches: nothing to change returns undefined (the fast path)', () => {
+    assert.equal(planner('default').planBatch([{ name: 'get', args: ['session:1'], base: 0 }, { name: 'set', args: ['session:1', 'v', 'EX', '1'], base: 0 }]), undefined);
   });
 
   it('warn mode reports every violation and scripts, and survives a throwing onViolation', () => {

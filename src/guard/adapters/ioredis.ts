@@ -166,7 +166,7 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     const actions = planner.planBatch(pending.map((c): PlannedCommand => ({ name: c.name, args: c.args, base: 0 })));
     const hidden: number[] = [];
     pending.forEach((command, i) => {
-      const action = actions[i];
+      const action = actions?.[i];
       if (action?.append) command.args.push(...action.append);
       queue(command);
       for (const [key, ttlMs] of action?.expires ?? []) {

@@ -107,7 +107,7 @@ async function executeOnNode(
 function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
   const hidden = new Set<number>();
   const actions = planner.planBatch(queue.map((c): PlannedCommand => ({ name: String(c.args[0]), args: c.args, base: 1 })));
-  if (actions.length === 0) return { queue, hidden };
+  if (actions === undefined) return { queue, hidden };
   const out: QueuedCommand[] = [];
   queue.forEach((cmd, i) => {
     const action = actions[i];
