@@ -6,7 +6,7 @@
  */
 import { resolveSkeleton, type ClusterEntry, type Thresholds } from './cluster.js';
 import { OTHER, renderGlob } from './render.js';
-import { joinTokens, provisionalForm, splitTokens } from './tokens.js';
+import { COLLAPSED, joinTokens, provisionalForm, splitTokens } from './tokens.js';
 
 /** One output group: the glob and the accumulator of every key it holds. */
 export interface PatternGroup<S> {
@@ -53,16 +53,16 @@ interface Slot<S> {
 }
 
 function unionSamples(a: (string[] | undefined)[], b: (string[] | undefined)[], t: Thresholds): (string[] | undefined)[] {
-  const out = a.slice();
+  let out = a;
   for (let j = 0; j < b.length; j++) {
-    if (!b[j]) continue;
-    if (!out[j]) {
-      out[j] = b[j];
-      continue;
-    }
+    const more = b[j];
+    const have = out[j];
     const cap = (j === 0 ? t.first : t.rest) + 1;
-    const set = new Set(out[j]);
-    for (const v of b[j] ?? []) if (set.size < cap) set.add(v);
+    // Entries collapsed together share one samples array; a full one needs nothing more.
+    if (!more || have === more || (have && have.length >= cap)) continue;
+    const set = new Set(have);
+    for (const v of more) if (set.size < cap) set.add(v);
+    if (out === a) out = a.slice();
     out[j] = [...set];
   }
   return out;
@@ -98,6 +98,42 @@ function resolveAll<S>(slots: Map<string, Slot<S>>, t: Thresholds, merge: (into:
   return out;
 }
 
+/**
+ * Per skeleton, the column sets already collapsed online. A new form that equals a
+ * collapsed one outside those columns belongs to it: those columns hold more than the
+ * threshold of distinct values, so the full keyspace collapses them too. Lets a flood of
+ * ids without digits go straight to its group instead of triggering compaction after
+ * compaction.
+ */
+class CollapsedColumns {
+  private readonly masks = new Map<string, number[][]>();
+
+  constructor(forms: Iterable<string>) {
+    for (const form of forms) {
+      if (!form.includes(COLLAPSED)) continue;
+      const { delims, words } = splitTokens(form);
+      const mask = words.flatMap((w, j) => (w === COLLAPSED ? [j] : []));
+      if (mask.length === 0) continue;
+      const skeleton = delims.join('\u0103');
+      const list = this.masks.get(skeleton) ?? [];
+      if (!list.some((m) => m.join() === mask.join())) list.push(mask);
+      this.masks.set(skeleton, list);
+    }
+  }
+
+  /** Collapsed forms `form` may belong to, most specific first. */
+  *candidates(form: string): Generator<string> {
+    if (this.masks.size === 0) return;
+    const { delims, words } = splitTokens(form);
+    const list = this.masks.get(delims.join('\u0103'));
+    for (const mask of list ?? []) {
+      const replaced = words.slice();
+      for (const j of mask) replaced[j] = COLLAPSED;
+      yield joinTokens({ delims, words: replaced });
+    }
+  }
+}
+
 function byKeysThenPattern<S>(a: PatternGroup<S>, b: PatternGroup<S>): number {
   if (a.keys !== b.keys) return b.keys - a.keys;
   return a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0;
@@ -116,6 +152,7 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   const maxPatterns = Math.max(1, options.maxPatterns ?? 200);
   let limit = compactAt;
   let slots = new Map<string, Slot<S>>();
+  let collapsed = new CollapsedColumns([]);
   const fixed = new Map<string, Slot<S>>();
 
   const slotFor = (map: Map<string, Slot<S>>, form: string): Slot<S> => {
@@ -130,9 +167,18 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        const form = provisionalForm(key.toString('latin1'), false);
+        let form = provisionalForm(key.toString('latin1'), false);
+        if (!slots.has(form)) {
+          for (const candidate of collapsed.candidates(form)) {
+            if (slots.has(candidate)) {
+              form = candidate;
+              break;
+            }
+          }
+        }
         if (slots.size >= limit && !slots.has(form)) {
           slots = resolveAll(slots, t, merge);
+          collapsed = new CollapsedColumns(slots.keys());
           // Keyspaces with genuinely many patterns must not recompact on every new key.
           limit = Math.max(compactAt, slots.size * 2);
         }

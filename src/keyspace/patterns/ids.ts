@@ -142,7 +142,7 @@ function matchEmail(s: string, i: number): number {
   return dots > 0 && isAlpha(s.charCodeAt(j - 1)) ? j : -1;
 }
 
-/** `{"…` or `[…` with balanced brackets (strings respected); unbalanced JSON runs to the end. */
+/** `{"…` or `[…` with balanced brackets (strings respected); unbalanced text is not JSON. */
 export function matchJson(s: string, i: number): number {
   const open = s.charCodeAt(i);
   const next = s.charCodeAt(i + 1);
@@ -157,27 +157,47 @@ export function matchJson(s: string, i: number): number {
     } else if (c === Ch.LBrace || c === Ch.LBracket) depth++;
     else if ((c === Ch.RBrace || c === Ch.RBracket) && --depth === 0) return j + 1;
   }
-  return s.length;
+  return -1;
+}
+
+/** Which rare recognisers a key needs at all: one native scan per key instead of one per word. */
+export interface KeyHints {
+  email: boolean;
+  url: boolean;
+}
+
+/** Computes the hints for a latin1 key. */
+export function keyHints(s: string): KeyHints {
+  return { email: s.includes('@'), url: s.includes('://') };
 }
 
 /**
- * Tries every composite recogniser at a word start. Dispatches on the first char so that a
- * plain word like `session` costs a couple of comparisons.
+ * Tries the composite recognisers at a word start. Cheap dispatch first (first char, the
+ * length of the leading hex run, the char after it) so a plain word like `session` costs a
+ * few comparisons and no extra scan.
  */
-export function matchCompositeId(s: string, i: number): number {
+export function matchCompositeId(s: string, i: number, hints: KeyHints): number {
   const c = s.charCodeAt(i);
   if (c === Ch.LBracket || c === Ch.LBrace) return matchJson(s, i);
-  if (!isAlnum(c)) return -1;
-  let end = -1;
-  if (isHex(c)) {
-    end = matchUuid(s, i);
-    if (end < 0) end = matchIpv6(s, i);
+  if (hints.url && isAlpha(c)) {
+    const end = matchUrl(s, i);
+    if (end > 0) return end;
   }
-  if (end < 0 && isDigit(c)) {
-    end = matchIsoDate(s, i);
-    if (end < 0) end = matchIpv4(s, i);
+  if (hints.email && isAlnum(c)) {
+    const end = matchEmail(s, i);
+    if (end > 0) return end;
   }
-  if (end < 0 && isAlpha(c)) end = matchUrl(s, i);
-  if (end < 0) end = matchEmail(s, i);
-  return end;
+  if (!isHex(c)) return -1;
+  let j = i;
+  let allDigits = true;
+  while (j < s.length && j - i < 9 && isHex(s.charCodeAt(j))) {
+    if (!isDigit(s.charCodeAt(j))) allDigits = false;
+    j++;
+  }
+  const len = j - i;
+  const next = s.charCodeAt(j);
+  if (next === Ch.Dash) return len === 8 ? matchUuid(s, i) : len === 4 && allDigits ? matchIsoDate(s, i) : -1;
+  if (next === Ch.Colon) return len <= 4 ? matchIpv6(s, i) : -1;
+  if (next === Ch.Dot) return len <= 3 && allDigits ? matchIpv4(s, i) : -1;
+  return -1;
 }

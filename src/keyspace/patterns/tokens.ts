@@ -8,7 +8,7 @@
  * text (control bytes, DEL, bytes that are not valid UTF-8, C1 controls) is a delimiter too
  * and is replaced by the BINARY marker, so serialised structs line up whatever their values.
  */
-import { matchCompositeId, matchJson } from './ids.js';
+import { keyHints, matchCompositeId, matchJson } from './ids.js';
 
 /** An id-like word, or the variable tail of a glued word (`user1234` → `user` + ID). */
 export const ID = '\u0100';
@@ -59,6 +59,9 @@ export function isPrimaryDelimiter(d: string): boolean {
   }
   return false;
 }
+
+/** Bytes of a key that are read; the rest is a wildcard. */
+const MAX_SCANNED = 512;
 
 /** Words longer than this are blobs (serialised objects, base64 payloads), not names. */
 const MAX_LITERAL_WORD = 64;
@@ -116,11 +119,16 @@ function countLeadingLetters(s: string, start: number, end: number): number {
  * BINARY, id-like words by ID (keeping a glued literal prefix). Allocation-light: returns
  * the input itself when nothing was replaced.
  */
-export function provisionalForm(s: string, strict: boolean): string {
+export function provisionalForm(key: string, strict: boolean): string {
+  // Past this many bytes a key is a blob: its tail becomes a wildcard, so a 1 MB key costs
+  // no more than a 512-byte one and never yields a 1 MB pattern.
+  const s = key.length > MAX_SCANNED ? key.slice(0, MAX_SCANNED) : key;
+  const tail = key.length > MAX_SCANNED ? ID : '';
   const n = s.length;
   let out = '';
   let last = 0;
   let i = 0;
+  const hints = keyHints(s);
   while (i < n) {
     // Delimiter run (binary bytes included).
     while (i < n) {
@@ -136,7 +144,7 @@ export function provisionalForm(s: string, strict: boolean): string {
       } else break;
     }
     if (i >= n) break;
-    const composite = matchCompositeId(s, i);
+    const composite = matchCompositeId(s, i, hints);
     if (composite > 0) {
       out += s.slice(last, i) + ID;
       last = i = composite;
@@ -156,7 +164,7 @@ export function provisionalForm(s: string, strict: boolean): string {
       last = i;
     }
   }
-  return last === 0 && out === '' ? s : out + s.slice(last);
+  return last === 0 && out === '' && tail === '' ? s : out + s.slice(last) + tail;
 }
 
 /** A provisional form split into its skeleton (delimiter runs) and words. */
