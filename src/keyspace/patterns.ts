@@ -8,7 +8,6 @@ import { provisionalForm } from './patterns/tokens.js';
 
 export { createPatternGrouper } from './patterns/grouper.js';
 export type { PatternGroup, PatternGrouper, PatternGrouperOptions } from './patterns/grouper.js';
-export { OTHER as OTHER_PATTERN } from './patterns/render.js';
 
 /**
  * Infers the pattern of a single key: splits it on delimiters (`:`, `::`, `{…}` hash tags,

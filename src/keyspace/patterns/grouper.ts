@@ -161,28 +161,32 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
     return slot;
   };
 
+  /** A form seen for the first time: maybe part of a collapsed group, maybe time to compact. */
+  const newSlot = (raw: string): Slot<S> => {
+    let form = raw;
+    for (const candidate of collapsed.candidates(raw)) {
+      if (slots.has(candidate)) {
+        form = candidate;
+        break;
+      }
+    }
+    if (slots.size >= limit && !slots.has(form)) {
+      slots = resolveAll(slots, t, merge);
+      collapsed = new CollapsedColumns(slots.keys());
+      // Keyspaces with genuinely many patterns must not recompact on every new key.
+      limit = Math.max(compactAt, slots.size * 2);
+    }
+    return slotFor(slots, form);
+  };
+
   return {
     bucket(key: Buffer): S {
       const glob = options.fixedPattern?.(key);
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        let form = provisionalForm(key.toString('latin1'), false);
-        if (!slots.has(form)) {
-          for (const candidate of collapsed.candidates(form)) {
-            if (slots.has(candidate)) {
-              form = candidate;
-              break;
-            }
-          }
-        }
-        if (slots.size >= limit && !slots.has(form)) {
-          slots = resolveAll(slots, t, merge);
-          collapsed = new CollapsedColumns(slots.keys());
-          // Keyspaces with genuinely many patterns must not recompact on every new key.
-          limit = Math.max(compactAt, slots.size * 2);
-        }
-        slot = slotFor(slots, form);
+        const form = provisionalForm(key.toString('latin1'), false);
+        slot = slots.get(form) ?? newSlot(form);
       }
       slot.keys++;
       return slot.stats;
