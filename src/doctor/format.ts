@@ -1,0 +1,57 @@
+/**
+ * Numbers as an SRE reads them in a finding's detail line: sizes in binary units like Redis'
+ * `_human` INFO fields, percentages, durations.
+ */
+
+/** 10485760 → "10.0 MB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** 0.913 → "91%". */
+export function formatPercent(ratio: number): string {
+  return `${Math.round(ratio * 100)}%`;
+}
+
+/** 5400 → "1h 30m"; 42 → "42s". */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** A size for redis.conf / CONFIG SET: whole gigabytes or megabytes ("12gb", "512mb"). */
+export function confSize(bytes: number): string {
+  const gb = 1024 ** 3;
+  if (bytes >= 4 * gb) return `${Math.floor(bytes / gb)}gb`;
+  return `${Math.max(1, Math.floor(bytes / 1024 ** 2))}mb`;
+}
+
+/** 1234567 → "1,234,567". */
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/**
+ * Escape control and bidi characters in text shown to people. Idempotent on `displayKey`
+ * output (backslashes are left alone), so it can guard text that is already escaped.
+ */
+export function safeText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+    const c = ch.charCodeAt(0);
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+  });
+}
