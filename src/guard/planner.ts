@@ -6,7 +6,7 @@
  */
 import type { Policy, PolicyMatcher, PolicyRule } from '../policy/index.js';
 import { createMatcher, ttlForRule } from '../policy/index.js';
-import { commandInfo, createdKeys, setTtlMode, type Arg } from './commands.js';
+import { commandInfo, createdKeys, setTtlMode, type Arg, type CreatingCommand } from './commands.js';
 import { describeRule, displayKey, GuardViolationError } from './errors.js';
 
 /** How the guard treats a write that would create a key without the TTL its policy asks for. */
@@ -53,11 +53,13 @@ export interface CommandAction {
   expires?: Array<[Arg, number]>;
 }
 
-/** A command as adapters hand it over: `args[base]` is its first argument after the name. */
+/**
+ * A command as adapters hand it over: ioredis Command objects as they are (`name`, arguments
+ * from 0), node-redis queue entries as they are (no `name`: it is `args[0]`, arguments from 1).
+ */
 export interface PlannedCommand {
-  name: string;
+  name?: string;
   args: ArrayLike<Arg>;
-  base: number;
 }
 
 export class GuardPlanner {
@@ -102,16 +104,40 @@ export class GuardPlanner {
     return needs;
   }
 
+  /** Default mode's action for one command, built without intermediate objects (the hot path). */
+  #fix(spec: CreatingCommand, args: ArrayLike<Arg>, base: number, covered?: (key: Arg) => boolean): CommandAction | undefined {
+    let inline = spec.ttl === 'inline';
+    if (inline) {
+      const mode = setTtlMode(args, base);
+      if (mode === 'sets') return undefined;
+      if (mode === 'keeps') inline = false;
+    }
+    let action: CommandAction | undefined;
+    for (const key of createdKeys(spec, args, base)) {
+      const ttlMs = this.#ttlMs(key);
+      if (ttlMs === undefined || covered?.(key)) continue;
+      action ??= {};
+      if (inline) action.append = ['PX', String(ttlMs)];
+      else (action.expires ??= []).push([key, ttlMs]);
+    }
+    return action;
+  }
+
+  #ttlMs(key: Arg): number | undefined {
+    const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
+    return rule ? ttlForRule(rule, this.#options.random) : this.#options.defaultTtlMs;
+  }
+
   /**
    * Plan one command sent on its own. Default mode returns the action; strict mode throws a
    * GuardViolationError when the write lacks its TTL; warn mode reports and returns undefined.
    */
   single(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
-    if (this.mode !== 'default' && commandInfo(name).isScript) this.#reportScript(name);
+    const info = commandInfo(name);
+    if (this.mode === 'default') return info.creates && this.#fix(info.creates, args, base);
+    if (info.isScript) this.#reportScript(name);
     const needs = this.#needs(name, args, base);
-    if (needs === undefined) return undefined;
-    if (this.mode === 'default') return toAction(needs);
-    this.#violate(name, needs[0], needs);
+    if (needs !== undefined) this.#violate(name, needs[0], needs);
     return undefined;
   }
 
@@ -122,20 +148,32 @@ export class GuardPlanner {
    * mode returns one action per command (undefined where nothing changes), or undefined when
    * nothing in the batch changes; strict mode throws on the first; warn mode reports every one.
    */
-  planBatch(commands: readonly PlannedCommand[]): Array<CommandAction | undefined> | undefined {
+  planBatch(commands: readonly PlannedCommand[], base: number): Array<CommandAction | undefined> | undefined {
     let actions: Array<CommandAction | undefined> | undefined;
     let lastTtl: Map<string, number> | undefined | null = null; // computed on the first write that needs a TTL
+    let at = 0;
+    const coveredLater = (key: Arg): boolean => {
+      if (lastTtl === null) lastTtl = lastTtlPositions(commands, base);
+      return lastTtl !== undefined && (lastTtl.get(keyId(key)) ?? -1) > at;
+    };
     for (let i = 0; i < commands.length; i++) {
-      const { name, args, base } = commands[i];
-      if (this.mode !== 'default' && commandInfo(name).isScript) this.#reportScript(name);
+      const { args } = commands[i];
+      const name = commands[i].name ?? String(args[0]);
+      const info = commandInfo(name);
+      if (this.mode === 'default') {
+        if (info.creates === undefined) continue;
+        at = i;
+        const action = this.#fix(info.creates, args, base, coveredLater);
+        if (action) (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = action;
+        continue;
+      }
+      if (info.isScript) this.#reportScript(name);
       const needs = this.#needs(name, args, base);
       if (needs === undefined) continue;
-      if (lastTtl === null) lastTtl = lastTtlPositions(commands);
+      if (lastTtl === null) lastTtl = lastTtlPositions(commands, base);
       const positions = lastTtl;
       const uncovered = positions === undefined ? needs : needs.filter((need) => !((positions.get(keyId(need.key)) ?? -1) > i));
-      if (uncovered.length === 0) continue;
-      if (this.mode === 'default') (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = toAction(uncovered);
-      else this.#violate(name, uncovered[0], uncovered);
+      if (uncovered.length > 0) this.#violate(name, uncovered[0], uncovered);
     }
     return actions;
   }
@@ -182,15 +220,6 @@ export class GuardPlanner {
   }
 }
 
-function toAction(needs: Need[]): CommandAction {
-  const action: CommandAction = {};
-  for (const need of needs) {
-    if (need.inline) action.append = ['PX', String(need.ttlMs)];
-    else (action.expires ??= []).push([need.key, need.ttlMs]);
-  }
-  return action;
-}
-
 /** A key as a map key: its bytes, so a string and a Buffer with the same bytes are the same key. */
 function keyId(key: Arg): string {
   if (typeof key === 'string') return key;
@@ -204,11 +233,11 @@ function keyId(key: Arg): string {
  * For each key a command of the batch gives a TTL (EXPIRE family, SETEX, SET … EX), the last
  * position doing so; undefined when the batch sets no TTL at all (the common case: no cost).
  */
-function lastTtlPositions(commands: readonly PlannedCommand[]): Map<string, number> | undefined {
+function lastTtlPositions(commands: readonly PlannedCommand[], base: number): Map<string, number> | undefined {
   let positions: Map<string, number> | undefined;
   for (let j = 0; j < commands.length; j++) {
-    const { name, args, base } = commands[j];
-    const info = commandInfo(name);
+    const { args } = commands[j];
+    const info = commandInfo(commands[j].name ?? String(args[0]));
     const sets = info.setsTtl || (info.isSet && setTtlMode(args, base) === 'sets');
     const key = args[base];
     if (sets && key !== undefined) (positions ??= new Map()).set(keyId(key), j);

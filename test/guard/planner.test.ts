@@ -115,22 +115,22 @@ describe('guard planner', () => {
 
   it('batches: a later TTL on the same key covers a write; strict throws only for uncovered ones', () => {
     const batch = [
-      { name: 'incr', args: ['session:r'], base: 0 },
-      { name: 'pexpire', args: ['session:r', '1000', 'NX'], base: 0 },
-      { name: 'hset', args: ['session:h', 'f', 'v'], base: 0 },
-      { name: 'set', args: ['session:s', 'v'], base: 0 },
-      { name: 'set', args: ['session:s', 'w', 'EX', '5'], base: 0 },
+      { name: 'incr', args: ['session:r'] },
+      { name: 'pexpire', args: ['session:r', '1000', 'NX'] },
+      { name: 'hset', args: ['session:h', 'f', 'v'] },
+      { name: 'set', args: ['session:s', 'v'] },
+      { name: 'set', args: ['session:s', 'w', 'EX', '5'] },
     ];
-    const actions = planner('default').planBatch(batch) ?? [];
+    const actions = planner('default').planBatch(batch, 0) ?? [];
     assert.equal(actions[0], undefined);
     assert.deepEqual(actions[2], { expires: [['session:h', H24]] });
     assert.equal(actions[3], undefined);
-    assert.throws(() => planner('strict').planBatch(batch), /session:h/);
-    assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h')));
+    assert.throws(() => planner('strict').planBatch(batch, 0), /session:h/);
+    assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h'), 0));
   });
 
   it('batches: nothing to change returns undefined (the fast path)', () => {
-    assert.equal(planner('default').planBatch([{ name: 'get', args: ['session:1'], base: 0 }, { name: 'set', args: ['session:1', 'v', 'EX', '1'], base: 0 }]), undefined);
+    assert.equal(planner('default').planBatch([{ name: 'get', args: ['session:1'] }, { name: 'set', args: ['session:1', 'v', 'EX', '1'] }], 0), undefined);
   });
 
   it('warn mode reports every violation and scripts, and survives a throwing onViolation', () => {

@@ -12,7 +12,7 @@
  */
 import { Command } from 'ioredis';
 import type { Arg } from '../commands.js';
-import type { GuardPlanner, PlannedCommand } from '../planner.js';
+import type { GuardPlanner } from '../planner.js';
 
 /** The parts of an ioredis Command the guard touches. */
 interface IoCommand {
@@ -163,7 +163,7 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
   const pending: IoCommand[] = [];
 
   function flush(): number[] {
-    const actions = planner.planBatch(pending.map((c): PlannedCommand => ({ name: c.name, args: c.args, base: 0 })));
+    const actions = planner.planBatch(pending, 0);
     const hidden: number[] = [];
     pending.forEach((command, i) => {
       const action = actions?.[i];

@@ -15,7 +15,7 @@
  *   them; strict/warn modes check the whole queue before anything is sent.
  */
 import type { Arg } from '../commands.js';
-import type { GuardPlanner, PlannedCommand } from '../planner.js';
+import type { GuardPlanner } from '../planner.js';
 
 type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
@@ -106,7 +106,7 @@ async function executeOnNode(
 /** Rewrite a MULTI/pipeline queue: checks (strict/warn) or PEXPIREs added (default); returns the hidden reply positions. */
 function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
   const hidden = new Set<number>();
-  const actions = planner.planBatch(queue.map((c): PlannedCommand => ({ name: String(c.args[0]), args: c.args, base: 1 })));
+  const actions = planner.planBatch(queue, 1);
   if (actions === undefined) return { queue, hidden };
   const out: QueuedCommand[] = [];
   queue.forEach((cmd, i) => {
