@@ -3,7 +3,7 @@
  * time-to-full estimate), evictions already happening.
  */
 import { formatBytes, formatCount, formatPercent, formatSeconds, confSize } from '../format.js';
-import { infoNumber, requireInfoNumber, setting } from '../facts.js';
+import { infoNumber, need, requireInfoNumber, setting } from '../facts.js';
 import type { NodeRule } from '../types.js';
 import { maxmemory, ttlCoverage, usedRatio, describeCoverage, policyArg } from './shared.js';
 
@@ -80,6 +80,7 @@ const memoryNearLimit: NodeRule = {
   why: 'At the limit, noeviction fails writes and the eviction policies start deleting keys the application may still need.',
   check(ctx) {
     const { node } = ctx;
+    need(node, 'info');
     const mem = usedRatio(node);
     const warnAt = ctx.policy?.alerts.memoryUsedRatio ?? 0.8;
     if (!mem || mem.ratio < Math.min(warnAt, 0.9)) return undefined;
