@@ -19,3 +19,17 @@ export {
   type SessionStore,
   type Duration,
 } from './guard/index.js';
+
+// doctor: findings with evidence and the exact fix, from a live server and/or a redis.conf.
+export {
+  diagnose,
+  reachesSeverity,
+  readConf,
+  type DiagnoseOptions,
+  type DoctorReport,
+  type DoctorFinding,
+  type SkippedCheck,
+  type Severity,
+  type Evidence,
+  type EvidenceValue,
+} from './doctor/index.js';

@@ -49,7 +49,7 @@ test('allkeys-policy-evicts-sessions by name and by policy role; critical and ev
     assert.equal(byName.severity, 'warning');
     assert.deepEqual(byName.evidence.patterns, ['sess:*']);
     const policy = policyFromObject({ rules: [{ match: 'acct:*', role: 'durable' }, { match: 'cache:*', ttl: '10m' }] });
-    assert.deepEqual(finding(await doctor({ url: allkeys.url }, { policy }), 'allkeys-policy-evicts-sessions').evidence.patterns.sort(), ['acct:*', 'sess:*']);
+    assert.deepEqual((finding(await doctor({ url: allkeys.url }, { policy }), 'allkeys-policy-evicts-sessions').evidence.patterns as string[]).sort(), ['acct:*', 'sess:*']);
     assert.ok(!ids(await doctor({ url: allkeys.url })).includes('evictions-occurring'));
     const fill = c.pipeline();
     for (let i = 0; i < 4000; i++) fill.set(`cache:big:${i}`, 'w'.repeat(1000), 'EX', 600);

@@ -70,6 +70,7 @@ test('big-keys, lazyfree-off-with-big-keys, expiry-stampede, slowlog and hit rat
     const text = await cli([busy.url, '--sample', '100000']);
     const md = await cli([busy.url, '--format', 'markdown', '--sample', '100000']);
     for (const out of [text.stdout, md.stdout]) {
+      // eslint-disable-next-line no-control-regex
       assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(out), 'no raw control bytes in human output');
       assert.ok(out.includes('big\\x1b]0;pwned\\x07\\x1b[31m:blob') || out.includes('big\\x1b\\]0;pwned\\x07\\x1b\\[31m:blob'));
     }
