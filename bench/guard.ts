@@ -20,7 +20,7 @@ import { startRedis } from '../test/support/redis.js';
 // not transpiled on the fly by tsx, whose module wrappers would add their own cost to every call.
 const { guard } = (await import(new URL('../dist/guard/index.js', import.meta.url).href)) as typeof import('../src/guard/index.js');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const SEQ = Number(process.env.BENCH_SEQ ?? 4000);
 const PIPELINES = Number(process.env.BENCH_PIPELINES ?? 20);
 const BATCH = 1000;
@@ -167,10 +167,13 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)];
 };
 
-async function time(fn: () => Promise<void>): Promise<number> {
+/** Wall time (ms) and this process's CPU time (ms, user + system) of one run. */
+async function time(fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: (used.user + used.system) / 1000 };
 }
 
 interface Row {
@@ -181,6 +184,9 @@ interface Row {
   rawOps: number;
   guardOps: number;
   ratio: number;
+  /** Client CPU per command, µs: the reference, then the guard. */
+  rawCpuUs: number;
+  guardCpuUs: number;
 }
 
 async function measure(library: 'ioredis' | 'node-redis', workloads: Workload[], raw: unknown, guarded: unknown): Promise<Row[]> {
@@ -188,24 +194,36 @@ async function measure(library: 'ioredis' | 'node-redis', workloads: Workload[],
   const references = sameOnTheWire(library);
   for (const w of workloads) {
     const reference = references[w.name];
-    const sides: Array<{ client: unknown; work: Workload; ms: number[] }> = [
-      { client: raw, work: w, ms: [] },
-      { client: guarded, work: w, ms: [] },
+    const sides: Array<{ client: unknown; work: Workload; ms: number[]; cpu: number[] }> = [
+      { client: raw, work: w, ms: [], cpu: [] },
+      { client: guarded, work: w, ms: [], cpu: [] },
     ];
-    if (reference) sides.push({ client: raw, work: reference, ms: [] });
+    if (reference) sides.push({ client: raw, work: reference, ms: [], cpu: [] });
     for (const side of sides) await side.work.run(side.client, -1); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       // Rotate which side goes first, so drift (other load, memory growth) hits all alike.
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(r + k) % sides.length];
-        side.ms.push(await time(() => side.work.run(side.client, r)));
+        const t = await time(() => side.work.run(side.client, r));
+        side.ms.push(t.wall);
+        side.cpu.push(t.cpu);
       }
     }
     const [rawMs, guardMs, refMs] = sides.map((side) => median(side.ms));
+    const [rawCpu, guardCpu, refCpu] = sides.map((side) => (median(side.cpu) * 1000) / w.ops);
     const ops = (ms: number) => (w.ops / ms) * 1000;
-    rows.push({ library, workload: w.name, against: 'raw client, same call', rawOps: ops(rawMs), guardOps: ops(guardMs), ratio: guardMs / rawMs });
+    rows.push({ library, workload: w.name, against: 'raw client, same call', rawOps: ops(rawMs), guardOps: ops(guardMs), ratio: guardMs / rawMs, rawCpuUs: rawCpu, guardCpuUs: guardCpu });
     if (reference && refMs !== undefined) {
-      rows.push({ library, workload: w.name, against: `raw ${reference.name.replace(/^(seq|pipeline) /, '')}`, rawOps: ops(refMs), guardOps: ops(guardMs), ratio: guardMs / refMs });
+      rows.push({
+        library,
+        workload: w.name,
+        against: `raw ${reference.name.replace(/^(seq|pipeline) /, '')}`,
+        rawOps: ops(refMs),
+        guardOps: ops(guardMs),
+        ratio: guardMs / refMs,
+        rawCpuUs: refCpu,
+        guardCpuUs: guardCpu,
+      });
     }
   }
   return rows;
@@ -225,8 +243,13 @@ async function main(): Promise<void> {
       ...(await measure('node-redis', nodeRedisWorkloads(), node, nodeGuarded)),
     ];
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-    const lines = ['| client | workload | compared with | reference ops/s | guard ops/s | guard time / reference time |', '| --- | --- | --- | ---: | ---: | ---: |'];
-    for (const r of rows) lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× |`);
+    const lines = [
+      '| client | workload | compared with | reference ops/s | guard ops/s | guard time / reference time | client CPU µs/op: reference → guard |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ];
+    for (const r of rows) {
+      lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.rawCpuUs.toFixed(1)} → ${r.guardCpuUs.toFixed(1)} |`);
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     io.disconnect();

@@ -66,6 +66,21 @@ describe('guard · node-redis API surface', () => {
     }
   });
 
+  it('can guard a client before it connects (connect, events and quit go to the real client)', async () => {
+    const redis = guard(createClient({ url: server.url }), { policy: POLICY });
+    let ready = false;
+    redis.on('ready', () => (ready = true));
+    await redis.connect();
+    try {
+      assert.equal(ready, true);
+      assert.equal(redis.isReady, true);
+      await redis.rPush('t:early:l', 'x');
+      assert.ok((await redis.pTTL('t:early:l')) > 3_500_000);
+    } finally {
+      await redis.quit();
+    }
+  });
+
   it('uses a pipeline instead of MULTI while the client is WATCHing, so the watch still guards EXEC', async () => {
     const raw = await createClient({ url: server.url }).connect();
     const other = await createClient({ url: server.url }).connect();

@@ -5,8 +5,8 @@
  *
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
  *   caller's promise gets the command's own reply (or error), as the raw client gives it.
- * - In the application's pipelines and transactions the PEXPIREs are queued right after the
- *   command at `exec()`, and their replies are removed from what `exec()` returns.
+ * - In the application's pipelines and transactions the PEXPIREs are queued at `exec()`, at the
+ *   end of the same batch, and their replies are removed from what `exec()` returns.
  * - `multi({ pipeline: false })` (MULTI sent at once, commands queued on the server) is
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
@@ -120,7 +120,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
   }
 
   function pipeline(commands?: unknown[][]): IoBatch {
-    const batch = guardBatch(target.pipeline() as IoBatch, planner, 0);
+    const batch = guardBatch(target.pipeline() as IoBatch, planner);
     if (Array.isArray(commands)) batch.addBatch(commands);
     return batch;
   }
@@ -129,84 +129,66 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     if (!Array.isArray(commands) && options === undefined) options = commands ?? undefined;
     // MULTI goes out at once; sendAlone follows the transaction command by command.
     if (options?.pipeline === false) return target.multi.call(proxy, options);
-    // The first queued command is MULTI itself: EXEC's reply starts at queue position 1.
-    const batch = guardBatch(target.multi() as IoBatch, planner, 1);
+    const batch = guardBatch(target.multi() as IoBatch, planner);
     if (Array.isArray(commands)) batch.addBatch(commands);
     return batch;
   }
 
-  const overrides: Record<string | symbol, unknown> = {
-    sendCommand: sendAlone,
-    pipeline,
-    multi,
-    duplicate: (...args: unknown[]) => guardIoredis((client as unknown as { duplicate(...a: unknown[]): object }).duplicate(...args), planner),
-  };
+  const overrides = new Map<string | symbol, unknown>([
+    ['sendCommand', sendAlone],
+    ['pipeline', pipeline],
+    ['multi', multi],
+    ['duplicate', (...args: unknown[]) => guardIoredis((client as unknown as { duplicate(...a: unknown[]): object }).duplicate(...args), planner)],
+  ]);
+  // Writes go through the proxy to the client itself (ioredis keeps its state on `this`).
   const proxy = new Proxy(client, {
-    get(obj, prop, receiver) {
-      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop];
-      return Reflect.get(obj, prop, receiver);
+    get(obj, prop) {
+      const override = overrides.get(prop);
+      return override !== undefined ? override : (obj as Record<string | symbol, unknown>)[prop];
     },
   });
   return proxy;
 }
 
 /**
- * Guard a pipeline or transaction. Commands are held back until `exec()`, so the whole batch
- * is planned at once (an EXPIRE the application queues later for the same key wins over the
- * policy's TTL, and strict/warn modes judge the batch before anything is sent); then they are
- * queued in order with the PEXPIREs after their commands, and the PEXPIRE replies are dropped
- * from the result. `offset` is how many queued commands precede EXEC's replies (MULTI: 1).
+ * Guard a pipeline or transaction (a fresh Pipeline object, so the guard may set its methods).
+ * Commands are queued as usual; at `exec()` the whole batch is planned at once — an EXPIRE the
+ * application queued later for the same key wins over the policy's TTL, and strict/warn modes
+ * judge the batch before anything is sent — then `PX` is appended to SETs and the PEXPIREs are
+ * queued at the end of the batch (inside the same MULTI, before EXEC), and their replies are
+ * cut from the result.
  */
-function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
+function guardBatch(batch: IoBatch, planner: GuardPlanner): IoBatch {
   const queue = batch.sendCommand.bind(batch);
   const exec = batch.exec.bind(batch);
-  const pending: IoCommand[] = [];
+  const seen: IoCommand[] = [];
 
-  function flush(): number[] {
-    const actions = planner.planBatch(pending, 0);
-    const hidden: number[] = [];
-    pending.forEach((command, i) => {
-      const action = actions?.[i];
-      if (action?.append) command.args.push(...action.append);
-      queue(command);
-      for (const [key, ttlMs] of action?.expires ?? []) {
-        hidden.push(batch.length - offset);
-        queue(pexpire(key, ttlMs));
-      }
-    });
-    pending.length = 0;
-    return hidden;
-  }
+  batch.sendCommand = (command: IoCommand) => {
+    seen.push(command);
+    return queue(command);
+  };
 
-  const guarded: IoBatch = new Proxy(batch, {
-    get(obj, prop, receiver) {
-      if (prop === 'sendCommand')
-        return (command: IoCommand) => {
-          pending.push(command);
-          return guarded;
-        };
-      if (prop === 'exec') return execGuarded;
-      if (prop === 'length') return obj.length + pending.length;
-      return Reflect.get(obj, prop, receiver);
-    },
-  });
-
-  function execGuarded(callback?: (err: Error | null, result?: BatchResult) => void): Promise<BatchResult> {
+  batch.exec = (callback) => {
     let promise: Promise<BatchResult>;
     try {
-      const hidden = flush();
-      promise = hidden.length === 0 ? exec() : exec().then((results) => dropHidden(results, hidden));
+      let added = 0;
+      const actions = planner.planBatch(seen, 0);
+      seen.forEach((command, i) => {
+        const action = actions?.[i];
+        if (action?.append) command.args.push(...action.append);
+        for (const [key, ttlMs] of action?.expires ?? []) {
+          queue(pexpire(key, ttlMs));
+          added++;
+        }
+      });
+      seen.length = 0;
+      promise = added === 0 ? exec() : exec().then((results) => (results ? results.slice(0, results.length - added) : results));
     } catch (err) {
       promise = Promise.reject(err);
     }
-    if (callback) promise.then((r) => callback(null, r), (e: Error) => callback(e));
+    // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.
+    if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;
-  }
-  return guarded;
-}
-
-function dropHidden(results: BatchResult, hidden: number[]): BatchResult {
-  if (!results) return results;
-  const drop = new Set(hidden);
-  return results.filter((_, i) => !drop.has(i));
+  };
+  return batch;
 }
