@@ -1,23 +1,29 @@
 /**
  * Memory growth over the doctor's own run, for the time-to-full estimate. Measured on
- * used_memory_dataset (the keys and values, not client buffers the doctor itself causes),
- * and only reported when it grew: a shrinking or flat dataset has no time-to-full.
+ * used_memory_dataset (the keys and values, not client buffers the doctor itself causes), and
+ * only reported when the data really grew: more keys, or at least 1 MB more. A few hundred KB
+ * of drift (dict rehashing after a bulk load, the allocator) would otherwise forecast a
+ * "full in 26s" that never comes.
  */
 import type { Redis } from 'ioredis';
 import type { RedisNode } from '../target/connect.js';
-import { parseInfo } from '../target/info.js';
+import { parseInfo, parseKeyspace } from '../target/info.js';
 import type { NodeFacts } from './facts.js';
 
 export interface GrowthProbe {
   startedAt: number;
-  start: Map<string, { client: Redis; bytes: number }>;
+  start: Map<string, { client: Redis; bytes: number; keys: number }>;
 }
 
-async function dataset(client: Redis): Promise<number | undefined> {
+const MIN_GROWTH_BYTES = 1024 * 1024;
+
+async function dataset(client: Redis): Promise<{ bytes: number; keys: number } | undefined> {
   try {
-    const info = parseInfo(await client.info('memory'));
+    const info = parseInfo(await client.info());
     const bytes = Number(info.used_memory_dataset ?? info.used_memory);
-    return Number.isFinite(bytes) ? bytes : undefined;
+    let keys = 0;
+    for (const { keys: k } of parseKeyspace(info).values()) keys += k;
+    return Number.isFinite(bytes) ? { bytes, keys } : undefined;
   } catch {
     return undefined;
   }
@@ -25,13 +31,13 @@ async function dataset(client: Redis): Promise<number | undefined> {
 
 /** First reading on every master. */
 export async function startGrowth(nodes: RedisNode[]): Promise<GrowthProbe> {
-  const start = new Map<string, { client: Redis; bytes: number }>();
+  const start = new Map<string, { client: Redis; bytes: number; keys: number }>();
   await Promise.all(
     nodes
       .filter((n) => n.role === 'master')
       .map(async (n) => {
-        const bytes = await dataset(n.client);
-        if (bytes !== undefined) start.set(n.address, { client: n.client, bytes });
+        const first = await dataset(n.client);
+        if (first) start.set(n.address, { client: n.client, ...first });
       }),
   );
   return { startedAt: Date.now(), start };
@@ -45,10 +51,11 @@ export async function measureGrowth(probe: GrowthProbe, nodes: NodeFacts[], wind
     nodes.map(async (node) => {
       const first = probe.start.get(node.label);
       if (!first) return;
-      const bytes = await dataset(first.client);
+      const now = await dataset(first.client);
       const elapsedMs = Date.now() - probe.startedAt;
-      if (bytes === undefined || bytes <= first.bytes || elapsedMs <= 0) return;
-      node.growth = { bytesPerSecond: Math.round(((bytes - first.bytes) / elapsedMs) * 1000), windowMs: elapsedMs };
+      if (!now || now.bytes <= first.bytes || elapsedMs <= 0) return;
+      if (now.keys <= first.keys && now.bytes - first.bytes < MIN_GROWTH_BYTES) return;
+      node.growth = { bytesPerSecond: Math.round(((now.bytes - first.bytes) / elapsedMs) * 1000), windowMs: elapsedMs };
     }),
   );
 }

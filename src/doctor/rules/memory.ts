@@ -91,7 +91,9 @@ const memoryNearLimit: NodeRule = {
       severity: mem.ratio >= 0.9 ? 'critical' : 'warning',
       detail:
         `used ${formatBytes(mem.used)} of ${formatBytes(mem.limit)} (${formatPercent(mem.ratio)}), policy ${policy}` +
-        (secondsToFull !== undefined ? `; growing ${formatBytes(rate ?? 0)}/s, full in about ${formatSeconds(secondsToFull)}` : ''),
+        (secondsToFull !== undefined
+          ? `; grew ${formatBytes(rate ?? 0)}/s over ${formatSeconds((node.growth?.windowMs ?? 0) / 1000)}: full in about ${formatSeconds(secondsToFull)} at that rate`
+          : ''),
       evidence: {
         usedMemoryBytes: mem.used,
         maxmemoryBytes: mem.limit,
