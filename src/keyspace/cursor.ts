@@ -1,0 +1,50 @@
+/**
+ * SCAN cursor geometry. Redis walks hash-table buckets in bit-reversed order, so reversing
+ * a cursor's 64 bits gives its position in [0, 1) along the walk whatever the table size.
+ * That yields an exact progress ratio and lets a sampled scan visit evenly spread
+ * stretches of the table instead of only its beginning.
+ */
+const TWO_64 = 1n << 64n;
+
+function reverse64(v: bigint): bigint {
+  let r = 0n;
+  for (let i = 0; i < 64; i++) {
+    r = (r << 1n) | (v & 1n);
+    v >>= 1n;
+  }
+  return r;
+}
+
+/** Position of a cursor along the whole walk, in [0, 1). Cursor 0 (start) is 0. */
+export function cursorPosition(cursor: string): number {
+  return Number(reverse64(BigInt(cursor))) / Number(TWO_64);
+}
+
+/** The cursor at which a walk reaches `position` (in [0, 1)). */
+export function cursorAt(position: number): string {
+  const p = BigInt(Math.floor(Math.min(Math.max(position, 0), 1 - 2 ** -52) * 2 ** 52)) << 12n;
+  return reverse64(p).toString();
+}
+
+/** A stretch of the walk: from `start` until the cursor passes `end` (or returns to 0). */
+export interface Stretch {
+  start: number;
+  end: number;
+}
+
+/**
+ * Sampling plan: `strata` equal slices of the walk, each read for `fraction` of its length
+ * from a random offset inside the slice. Bucket order follows the keys' hash (siphash with
+ * a per-server random seed), so each stretch holds an unbiased share of the keys, and
+ * spreading stretches over the whole table removes any dependence on one region.
+ */
+export function samplePlan(fraction: number, strata = 64, random: () => number = Math.random): Stretch[] {
+  if (fraction >= 1) return [{ start: 0, end: 1 }];
+  const width = 1 / strata;
+  const plan: Stretch[] = [];
+  for (let i = 0; i < strata; i++) {
+    const start = i * width + random() * width * (1 - fraction);
+    plan.push({ start, end: start + width * fraction });
+  }
+  return plan;
+}

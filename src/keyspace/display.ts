@@ -1,0 +1,44 @@
+/**
+ * Key names are hostile input: they may hold terminal escape sequences, newlines, NULs or
+ * invalid UTF-8. Every human-facing output shows keys through `displayKey`, which keeps
+ * printable text and escapes everything else the way redis-cli does (`\x1b`, `\n`).
+ */
+import { isUtf8 } from 'node:buffer';
+
+const MAX_DISPLAY = 200;
+
+/** Printable, escaped form of a key (or pattern); long names are cut with a byte count. */
+export function displayKey(key: Buffer | string, max = MAX_DISPLAY): string {
+  const buf = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  const text = isUtf8(buf) ? buf.toString('utf8') : undefined;
+  let out = '';
+  let shown = 0;
+  if (text !== undefined) {
+    for (const ch of text) {
+      if (shown >= max) return `${out}…(+${buf.length - Buffer.byteLength(out)} bytes)`;
+      out += escapeChar(ch);
+      shown++;
+    }
+    return out;
+  }
+  for (let i = 0; i < buf.length; i++) {
+    if (shown >= max) return `${out}…(+${buf.length - i} bytes)`;
+    const b = buf[i];
+    out += b >= 0x20 && b < 0x7f ? (b === 0x5c ? '\\\\' : String.fromCharCode(b)) : `\\x${b.toString(16).padStart(2, '0')}`;
+    shown++;
+  }
+  return out;
+}
+
+function escapeChar(ch: string): string {
+  const c = ch.codePointAt(0) ?? 0;
+  if (ch === '\\') return '\\\\';
+  if (ch === '\n') return '\\n';
+  if (ch === '\r') return '\\r';
+  if (ch === '\t') return '\\t';
+  // C0/C1 controls, DEL, and bidi/format characters that can disguise what is shown.
+  if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
+    return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  return ch;
+}

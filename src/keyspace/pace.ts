@@ -1,0 +1,141 @@
+/**
+ * The latency guard shared by scan, fix and watch. Two loops keep production safe:
+ *
+ * 1. Batch size: each server-side call (one Lua SCAN+inspect step, or one EXPIRE pipeline)
+ *    is sized so it takes about `targetCallMs`, never more than `maxCallMs` (~5 ms), even
+ *    when keys are expensive to inspect. Redis runs one command at a time, so the length of
+ *    our longest call is the longest any other client can be made to wait behind us.
+ * 2. Pace: unless `fast`, a probe connection PINGs the node every few ms while we work; when
+ *    the p99 of those round trips rises above `targetP99Ms`, we pause between calls (and
+ *    shrink pauses again once it recovers). `maxOps` is a hard cap in keys per second.
+ */
+import type { Redis } from 'ioredis';
+
+export interface PaceOptions {
+  /** Lift the latency guard (maintenance windows): bigger calls, no pauses. */
+  fast?: boolean;
+  /** Hard cap on keys handled per second by this pacer. */
+  maxOps?: number;
+  /** Desired duration of one server-side call. Default 1 ms, 4 ms with `fast`. */
+  targetCallMs?: number;
+  /** Never plan a call longer than this. Default 5 ms. */
+  maxCallMs?: number;
+  /** The concurrent-client p99 the guard aims for. Default 1 ms. */
+  targetP99Ms?: number;
+  /** First batch size. */
+  initialBatch?: number;
+}
+
+const MIN_BATCH = 10;
+const MAX_BATCH = 5000;
+
+export class Pacer {
+  readonly fast: boolean;
+  private batch: number;
+  private readonly targetCallMs: number;
+  private readonly maxCallMs: number;
+  private readonly targetP99Ms: number;
+  private readonly maxOps: number | undefined;
+  private pauseMs = 0;
+  private readonly startedAt = performance.now();
+  private handled = 0;
+  private probe: LatencyProbe | undefined;
+
+  constructor(options: PaceOptions = {}) {
+    this.fast = options.fast === true;
+    this.targetCallMs = options.targetCallMs ?? (this.fast ? 4 : 1);
+    this.maxCallMs = options.maxCallMs ?? 5;
+    this.targetP99Ms = options.targetP99Ms ?? 1;
+    this.maxOps = options.maxOps;
+    this.batch = options.initialBatch ?? (this.fast ? 500 : 100);
+  }
+
+  /** Start measuring a concurrent client's latency through `probeClient` (a separate connection). */
+  watch(probeClient: Redis): void {
+    if (!this.fast) this.probe = new LatencyProbe(probeClient);
+  }
+
+  /** How many keys the next call should cover. */
+  nextBatch(): number {
+    return this.batch;
+  }
+
+  /** Report a finished call: its round-trip time and how many keys (or buckets) it covered. */
+  record(callMs: number, units: number, covered = this.batch): void {
+    this.handled += units;
+    if (covered > 0 && callMs > 0) {
+      // Aim the next call at the target duration, moving at most 2x per step so one slow
+      // outlier (a big key, a GC pause) does not collapse throughput.
+      const perUnit = callMs / covered;
+      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / perUnit;
+      this.batch = Math.round(Math.min(Math.max(wanted, this.batch / 2, MIN_BATCH), this.batch * 2, MAX_BATCH));
+    }
+    if (this.probe) {
+      // Call sizing already bounds the wait we impose to about targetCallMs. Pauses are the
+      // second line of defence, for a server that is slow for other reasons (or shared
+      // CPU): they start only when the probe's p99 is well above target, and stay short so
+      // a noisy neighbour cannot stall the scan.
+      const p99 = this.probe.p99();
+      if (p99 > 2 * this.targetP99Ms) this.pauseMs = Math.min(Math.max(this.pauseMs * 2, 0.5), 20);
+      else this.pauseMs = this.pauseMs < 0.25 ? 0 : this.pauseMs / 2;
+    }
+  }
+
+  /** Wait as long as the guard and the ops cap require before the next call. */
+  async wait(): Promise<void> {
+    let delay = this.pauseMs;
+    if (this.maxOps) {
+      const due = this.startedAt + (this.handled / this.maxOps) * 1000;
+      delay = Math.max(delay, due - performance.now());
+    }
+    if (delay >= 1) await new Promise((r) => setTimeout(r, delay));
+    else if (delay > 0) await new Promise((r) => setImmediate(r));
+  }
+
+  /** The p99 the probe saw recently, or undefined without a probe. */
+  observedP99(): number | undefined {
+    return this.probe?.p99();
+  }
+
+  stop(): void {
+    this.probe?.stop();
+  }
+}
+
+/** PINGs through its own connection every few ms and keeps the last 100 round trips. */
+class LatencyProbe {
+  private readonly samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = false;
+
+  constructor(private readonly client: Redis) {
+    this.timer = setInterval(() => this.tick(), 5);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    const t0 = performance.now();
+    this.client
+      .ping()
+      .then(() => {
+        this.samples.push(performance.now() - t0);
+        if (this.samples.length > 100) this.samples.shift();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight = false;
+      });
+  }
+
+  p99(): number {
+    if (this.samples.length < 20) return 0;
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length * 0.99)];
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

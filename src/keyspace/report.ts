@@ -1,0 +1,88 @@
+/**
+ * The scan report: the plain data every front end consumes (renderers, doctor, watch, fix's
+ * plan). Its JSON form is a public contract (`kind: "keywarden.scan"`, schemaVersion 1):
+ * add fields freely, never rename or remove one.
+ */
+
+/** TTL histogram buckets, in the order they are shown. */
+export const TTL_BUCKETS = ['none', 'lt1m', 'lt1h', 'lt1d', 'lt7d', 'ge7d'] as const;
+export type TtlBucket = (typeof TTL_BUCKETS)[number];
+export type TtlHistogram = Record<TtlBucket, number>;
+
+/** A 95% confidence interval [low, high]. */
+export type Interval = [number, number];
+
+export interface PatternStats {
+  pattern: string;
+  keys: number;
+  bytes: number;
+  noTtlKeys: number;
+  noTtlBytes: number;
+  types: Record<string, number>;
+  ttl: TtlHistogram;
+  /** A few keys of this pattern, escaped for display (see `displayKey`). */
+  examples: string[];
+  /** The policy rule this pattern falls under, when a policy was given. */
+  rule?: { match: string; ttlMs?: number; role?: string };
+  /** Keys (estimated when sampled) that break their rule: no TTL, or a TTL above the rule's. */
+  violations?: number;
+  /** Only when sampled: 95% intervals for the estimates. */
+  ci?: { keys: Interval; bytes: Interval; noTtlKeys: Interval; noTtlBytes: Interval };
+}
+
+export interface BigKey {
+  key: string;
+  db: number;
+  node: string;
+  type: string;
+  bytes: number;
+  length: number;
+  ttlMs: number;
+}
+
+export interface ExpiryCluster {
+  /** Unix second in which the keys expire. */
+  second: number;
+  keys: number;
+  /** The pattern holding most of them. */
+  topPattern: string;
+}
+
+export interface NodeInfo {
+  address: string;
+  role: 'master' | 'replica';
+  dbs: number[];
+  keysSeen: number;
+  dbsize: number;
+  complete: boolean;
+}
+
+export interface ScanReport {
+  kind: 'keywarden.scan';
+  schemaVersion: 1;
+  target: { url: string; mode: 'standalone' | 'cluster'; redisVersion: string; nodes: NodeInfo[] };
+  coverage: {
+    /** False when interrupted (Ctrl-C, --max-keys, time budget) or sampled. */
+    complete: boolean;
+    sampled: boolean;
+    /** Fraction of the keyspace read when sampled. */
+    sampleFraction?: number;
+    keysSeen: number;
+    /** Sum of DBSIZE over the scanned dbs and nodes at the start of the scan. */
+    dbsize: number;
+    /** Keys that disappeared between SCAN and inspection (deleted or expired mid-scan). */
+    vanished: number;
+    interrupted?: string;
+    /** Figures this user could not measure (e.g. 'bytes' without MEMORY USAGE permission). */
+    unmeasured: Array<'bytes' | 'length'>;
+    /** How keys were inspected: one Lua call per batch, or pipelined commands. */
+    method: 'lua' | 'pipeline';
+    durationMs: number;
+    keysPerSecond: number;
+  };
+  totals: { keys: number; bytes: number; noTtlKeys: number; noTtlBytes: number };
+  patterns: PatternStats[];
+  bigKeys: BigKey[];
+  expiryClusters: ExpiryCluster[];
+  policy?: { file?: string; violations: number };
+}

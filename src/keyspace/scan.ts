@@ -1,0 +1,59 @@
+/**
+ * `scanKeyspace`: the audit as a function. Streams KeyRecords from the live scanner into the
+ * aggregator and returns the plain ScanReport that every renderer, doctor and watch use.
+ */
+import type { Target } from '../target/connect.js';
+import { Aggregator, type AggregateOptions } from './aggregate.js';
+import type { ScanReport } from './report.js';
+import { scanRecords, type ScanOptions } from './scanner.js';
+
+export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOptions;
+
+/**
+ * Audit the keyspace of every node of `target` without blocking it: SCAN in bounded steps,
+ * paced by the latency guard, grouped by inferred pattern (or policy rule).
+ * Read-only: it never writes to the server.
+ *
+ * @returns the report; `coverage.complete` is false when sampled, interrupted or out of time.
+ */
+export async function scanKeyspace(target: Target, options: ScanKeyspaceOptions = {}): Promise<ScanReport> {
+  const aggregator = new Aggregator(options);
+  const run = await scanRecords(target, { ...options, onBatch: (records) => aggregator.add(records) });
+  const dbsize = run.nodes.reduce((s, n) => s + n.dbsize, 0);
+  const keysSeen = run.nodes.reduce((s, n) => s + n.keysSeen, 0);
+  const sampled = run.sampleFraction < 1;
+  // A filtered scan (--match/--type) reports what it saw, not an estimate of the whole db.
+  const filtered = options.match !== undefined || options.type !== undefined;
+  const agg = aggregator.finish(sampled && !filtered ? { population: dbsize } : undefined);
+  const complete = !sampled && run.nodes.every((n) => n.complete);
+  const seconds = run.durationMs / 1000;
+  const report: ScanReport = {
+    kind: 'keywarden.scan',
+    schemaVersion: 1,
+    target: {
+      url: target.spec.display,
+      mode: target.mode,
+      redisVersion: target.redisVersion,
+      nodes: run.nodes.map((n) => ({ address: n.address, role: n.role, dbs: n.dbs, keysSeen: n.keysSeen, dbsize: n.dbsize, complete: n.complete })),
+    },
+    coverage: {
+      complete,
+      sampled,
+      ...(sampled ? { sampleFraction: dbsize > 0 ? keysSeen / dbsize : run.sampleFraction } : {}),
+      keysSeen,
+      dbsize,
+      vanished: run.nodes.reduce((s, n) => s + n.vanished, 0),
+      ...(run.interrupted ? { interrupted: run.interrupted } : {}),
+      unmeasured: run.nodes.some((n) => !n.measuresMemory) ? ['bytes'] : [],
+      method: run.nodes.every((n) => n.method === 'lua') ? 'lua' : 'pipeline',
+      durationMs: Math.round(run.durationMs),
+      keysPerSecond: Math.round(keysSeen / Math.max(seconds, 1e-3)),
+    },
+    totals: agg.totals,
+    patterns: agg.patterns,
+    bigKeys: agg.bigKeys,
+    expiryClusters: agg.expiryClusters,
+  };
+  if (options.policy) report.policy = { file: options.policy.file, violations: agg.violations };
+  return report;
+}

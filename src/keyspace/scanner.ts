@@ -1,0 +1,270 @@
+/**
+ * The live source of KeyRecords: walks every selected node and database with SCAN (never
+ * KEYS), in bounded, paced steps, all nodes in parallel. Consumers receive batches through
+ * `onBatch` (awaited, so a slow consumer such as `fix` applies back-pressure) together with
+ * a checkpoint from which a later run can resume.
+ */
+import type { Redis } from 'ioredis';
+import type { RedisNode, Target } from '../target/connect.js';
+import { openNode } from '../target/connect.js';
+import { permissionFailure } from '../target/errors.js';
+import { parseInfo, parseKeyspace } from '../target/info.js';
+import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
+import { createInspector, type InspectMethod } from './inspect.js';
+import { Pacer, type PaceOptions } from './pace.js';
+import type { KeyRecord } from './record.js';
+
+export interface NodeCheckpoint {
+  node: string;
+  db: number;
+  cursor: string;
+  /** True once this node has no more keys to read. */
+  done: boolean;
+}
+
+export interface ScanProgress {
+  keysSeen: number;
+  /** DBSIZE summed over what is being scanned (the sample's share of it when sampling). */
+  expected: number;
+  /** Fraction of the planned walk done, from cursor positions: exact even when keys churn. */
+  ratio: number;
+  keysPerSecond: number;
+}
+
+export interface ScanOptions extends PaceOptions {
+  /** Only this database; default every database that has keys (always 0 on a cluster). */
+  db?: number;
+  match?: string;
+  type?: string;
+  /** Read a share of the keyspace: `{ fraction: 0.01 }` or `{ keys: 10000 }` (spread over the table). */
+  sample?: { fraction: number } | { keys: number };
+  /** Default true; false skips MEMORY USAGE (bytes become unmeasured). */
+  measureMemory?: boolean;
+  /** Stop early (Ctrl-C, time budget): the result says it is incomplete. */
+  signal?: AbortSignal;
+  /** Stop after this many milliseconds. */
+  deadlineMs?: number;
+  /** Continue from checkpoints of an earlier run (per node address). */
+  resume?: NodeCheckpoint[];
+  onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
+  onProgress?(progress: ScanProgress): void;
+}
+
+export interface NodeScanResult {
+  address: string;
+  role: RedisNode['role'];
+  dbs: number[];
+  dbsize: number;
+  keysSeen: number;
+  vanished: number;
+  complete: boolean;
+  method: InspectMethod;
+  measuresMemory: boolean;
+  checkpoint: NodeCheckpoint;
+}
+
+export interface ScanRun {
+  nodes: NodeScanResult[];
+  sampleFraction: number;
+  interrupted?: string;
+  durationMs: number;
+}
+
+/** Scan every node of the target in parallel, streaming KeyRecords to `onBatch`. */
+export async function scanRecords(target: Target, options: ScanOptions = {}): Promise<ScanRun> {
+  const started = performance.now();
+  const plans = await Promise.all(target.nodes.map((node) => planNode(node, options)));
+  const total = plans.reduce((s, p) => s + p.dbsize, 0);
+  const fraction = sampleFraction(options.sample, total);
+  const stop = stopSignal(options);
+  const progress = new ProgressTracker(plans.length, Math.round(total * fraction), options.onProgress);
+
+  try {
+    const nodes = await Promise.all(
+      plans.map((plan, i) => scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio))),
+    );
+    const interrupted = stop.reason();
+    return { nodes, sampleFraction: fraction, interrupted, durationMs: performance.now() - started };
+  } finally {
+    stop.dispose();
+  }
+}
+
+interface NodePlan {
+  node: RedisNode;
+  dbs: number[];
+  dbsize: number;
+}
+
+async function planNode(node: RedisNode, options: ScanOptions): Promise<NodePlan> {
+  let keyspace = new Map<number, { keys: number; expires: number }>();
+  try {
+    keyspace = parseKeyspace(parseInfo(await node.client.info('keyspace')));
+  } catch {
+    // No INFO permission: fall back to DBSIZE of db 0 (or the requested db) below.
+  }
+  let dbs = options.db !== undefined ? [options.db] : [...keyspace.keys()].sort((a, b) => a - b);
+  if (dbs.length === 0) dbs = [options.db ?? 0];
+  let dbsize = dbs.reduce((s, db) => s + (keyspace.get(db)?.keys ?? 0), 0);
+  if (keyspace.size === 0) dbsize = await node.client.dbsize().catch(() => 0);
+  return { node, dbs, dbsize };
+}
+
+function sampleFraction(sample: ScanOptions['sample'], total: number): number {
+  if (!sample) return 1;
+  const f = 'fraction' in sample ? sample.fraction : total > 0 ? sample.keys / total : 1;
+  return Math.min(Math.max(f, 0), 1);
+}
+
+async function scanNode(
+  target: Target,
+  plan: NodePlan,
+  options: ScanOptions,
+  fraction: number,
+  report: (seen: number, ratio: number) => void,
+): Promise<NodeScanResult> {
+  const { node } = plan;
+  const client = node.client;
+  const inspector = await createInspector(client, options.measureMemory ?? true).catch((err) => {
+    throw permissionFailure(err, node.address) ?? err;
+  });
+  const pacer = new Pacer(options);
+  const probe = options.fast ? undefined : await openProbe(target, node);
+  if (probe) pacer.watch(probe);
+
+  const resume = options.resume?.find((c) => c.node === node.address);
+  const result: NodeScanResult = {
+    address: node.address,
+    role: node.role,
+    dbs: plan.dbs,
+    dbsize: plan.dbsize,
+    keysSeen: 0,
+    vanished: 0,
+    complete: false,
+    method: inspector.method,
+    measuresMemory: inspector.measuresMemory,
+    checkpoint: { node: node.address, db: plan.dbs[0], cursor: '0', done: false },
+  };
+  // Small tables have fewer buckets than strata; below this size a sample saves nothing.
+  const stretches = fraction < 1 && plan.dbsize > 20_000 ? samplePlan(fraction) : [{ start: 0, end: 1 }];
+
+  try {
+    for (const [dbIndex, db] of plan.dbs.entries()) {
+      if (resume && (db < resume.db || resume.done)) continue;
+      if (target.mode === 'standalone') await client.select(db);
+      for (const [si, stretch] of stretches.entries()) {
+        const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
+        const finished = await walkStretch(stretch, from, async (cursor, records, scanned, vanished) => {
+          result.keysSeen += records.length;
+          result.vanished += vanished;
+          result.checkpoint = { node: node.address, db, cursor, done: false };
+          const withPlace = records as KeyRecord[];
+          for (const r of withPlace) {
+            r.db = db;
+            r.node = node.address;
+          }
+          if (options.onBatch && withPlace.length > 0) await options.onBatch(withPlace, result.checkpoint);
+          const stretchRatio = stretch.end > stretch.start ? (cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1)) : 1;
+          report(result.keysSeen, (dbIndex + (si + stretchRatio) / stretches.length) / plan.dbs.length);
+          return scanned;
+        });
+        if (!finished) return result;
+      }
+    }
+    result.complete = true;
+    result.checkpoint = { node: node.address, db: plan.dbs[plan.dbs.length - 1], cursor: '0', done: true };
+    report(result.keysSeen, 1);
+    return result;
+  } finally {
+    pacer.stop();
+    probe?.disconnect();
+  }
+
+  async function walkStretch(
+    stretch: Stretch,
+    from: string | undefined,
+    onStep: (cursor: string, records: Omit<KeyRecord, 'db' | 'node'>[], scanned: number, vanished: number) => Promise<number>,
+  ): Promise<boolean> {
+    let cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
+    for (;;) {
+      if (options.signal?.aborted) return false;
+      await pacer.wait();
+      const count = pacer.nextBatch();
+      const t0 = performance.now();
+      const step = await inspector.step({ cursor, count, match: options.match, type: options.type }).catch((err) => {
+        throw permissionFailure(err, node.address) ?? err;
+      });
+      pacer.record(performance.now() - t0, step.scanned, count);
+      cursor = step.cursor;
+      await onStep(cursor, step.records, step.scanned, step.vanished);
+      if (cursor === '0' || (stretch.end < 1 && cursorPosition(cursor) >= stretch.end)) return true;
+    }
+  }
+}
+
+async function openProbe(target: Target, node: RedisNode): Promise<Redis | undefined> {
+  const [host, port] = splitAddress(node.address);
+  return openNode(target.spec, host, port, node.address).catch(() => undefined);
+}
+
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
+}
+
+class ProgressTracker {
+  private readonly seen: number[];
+  private readonly ratios: number[];
+  private readonly started = performance.now();
+  private last = 0;
+
+  constructor(
+    nodes: number,
+    private readonly expected: number,
+    private readonly listener?: (p: ScanProgress) => void,
+  ) {
+    this.seen = new Array<number>(nodes).fill(0);
+    this.ratios = new Array<number>(nodes).fill(0);
+  }
+
+  update(node: number, seen: number, ratio: number): void {
+    this.seen[node] = seen;
+    this.ratios[node] = ratio;
+    const now = performance.now();
+    if (!this.listener || (now - this.last < 100 && ratio < 1)) return;
+    this.last = now;
+    const keysSeen = this.seen.reduce((a, b) => a + b, 0);
+    this.listener({
+      keysSeen,
+      expected: this.expected,
+      ratio: this.ratios.reduce((a, b) => a + b, 0) / this.ratios.length,
+      keysPerSecond: keysSeen / Math.max((now - this.started) / 1000, 1e-3),
+    });
+  }
+}
+
+function stopSignal(options: ScanOptions): { signal: AbortSignal; reason(): string | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let why: string | undefined;
+  const onAbort = () => {
+    why ??= 'interrupted';
+    controller.abort();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const timer =
+    options.deadlineMs !== undefined
+      ? setTimeout(() => {
+          why ??= `time budget of ${options.deadlineMs} ms reached`;
+          controller.abort();
+        }, options.deadlineMs)
+      : undefined;
+  return {
+    signal: controller.signal,
+    reason: () => why,
+    dispose() {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
