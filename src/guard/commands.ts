@@ -86,15 +86,19 @@ export const CREATING_COMMANDS = {
   georadiusbymember: { keys: { after: ['STORE', 'STOREDIST'] }, ttl: 'expire' },
   sort: { keys: { after: ['STORE'] }, ttl: 'expire' },
   bitop: { keys: SECOND, ttl: 'expire' },
+  // A renamed key keeps the source's TTL; a source without one would land on the policy's pattern without one.
+  rename: { keys: SECOND, ttl: 'expire' },
+  renamenx: { keys: SECOND, ttl: 'expire' },
   pfmerge: { keys: FIRST, ttl: 'expire' },
 } as const satisfies Record<string, CreatingCommand>;
 
 /**
- * Commands that set a TTL on their first argument. A creating write followed, in the same
- * pipeline or MULTI, by one of these on the same key is already covered: strict mode accepts
- * it and default mode adds nothing (SET … EX is covered by `inline`).
+ * Commands that decide the TTL of their first argument. A creating write followed, in the same
+ * pipeline or MULTI, by one of these on the same key is the application's explicit choice:
+ * strict mode accepts it and default mode adds nothing (SET … EX is covered by `inline`).
+ * PERSIST counts: an application that removes the TTL on purpose is not overruled.
  */
-export const TTL_SETTERS = new Set(['expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex']);
+export const TTL_SETTERS = new Set(['expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex', 'persist']);
 
 /** SET options that already decide the key's TTL. */
 export const SET_TTL_OPTIONS = ['EX', 'PX', 'EXAT', 'PXAT'] as const;

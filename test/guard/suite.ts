@@ -87,6 +87,8 @@ export const COMMAND_CASES: Record<string, CommandCase> = {
   'GEORADIUS STORE': c((k) => ['GEORADIUS', k('src'), '13.36', '38.11', '100', 'km', 'STORE', k('dst')], false, 'dst', geo),
   'SORT STORE': c((k) => ['SORT', k('src'), 'STORE', k('dst')], false, 'dst', list),
   BITOP: c((k) => ['BITOP', 'OR', k('dst'), k('src')], false, 'dst', (k) => [['SET', k('src'), 'ab']]),
+  RENAME: c((k) => ['RENAME', k('src'), k('dst')], false, 'dst', (k) => [['SET', k('src'), 'v']]),
+  RENAMENX: c((k) => ['RENAMENX', k('src'), k('dst')], false, 'dst', (k) => [['SET', k('src'), 'v']]),
   PFMERGE: c((k) => ['PFMERGE', k('dst'), k('src')], true, 'dst', (k) => [['PFADD', k('src'), 'a']]),
 };
 
@@ -218,6 +220,20 @@ export function guardSuite(driverOf: () => Driver): void {
       assert.ok(rate > 0 && rate <= 60_000, `${kind}: rate window ${rate}`);
       assert.ok(s > 0 && s <= 30_000, `${kind}: SET ttl ${s}`);
     }
+  });
+
+  it('puts each PEXPIRE right after its command, so SELECT/RENAME later in the batch see the TTL; PERSIST wins', async () => {
+    const p = space();
+    const g = d().guarded({ policy: POLICY });
+    const replies = await g.multi([
+      ['HSET', p('t', 'tmp'), 'f', 'v'],
+      ['RENAME', p('t', 'tmp'), p('u', 'final')], // u:* has no rule: it keeps the TTL tmp had
+      ['HSET', p('t', 'kept'), 'f', 'v'],
+      ['PERSIST', p('t', 'kept')],
+    ]);
+    assert.deepEqual(replies, [[null, 1], [null, 'OK'], [null, 1], [null, 0]]);
+    assertRuleTtl(await pttl(p('u', 'final')), 'renamed key');
+    assert.equal(await pttl(p('t', 'kept')), -1, 'the application persisted it on purpose');
   });
 
   it('passes a single command error through unchanged', async () => {

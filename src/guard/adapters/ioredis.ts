@@ -5,8 +5,8 @@
  *
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
  *   caller's promise gets the command's own reply (or error), as the raw client gives it.
- * - In the application's pipelines and transactions the PEXPIREs are queued at `exec()`, at the
- *   end of the same batch, and their replies are removed from what `exec()` returns.
+ * - In the application's pipelines and transactions the PEXPIREs are queued right after their
+ *   command (at `exec()`), and their replies are removed from what `exec()` returns.
  * - `multi({ pipeline: false })` (MULTI sent at once, commands queued on the server) is
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
@@ -120,7 +120,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
   }
 
   function pipeline(commands?: unknown[][]): IoBatch {
-    const batch = guardBatch(target.pipeline() as IoBatch, planner);
+    const batch = guardBatch(target.pipeline() as IoBatch, planner, 0);
     if (Array.isArray(commands)) batch.addBatch(commands);
     return batch;
   }
@@ -129,7 +129,8 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     if (!Array.isArray(commands) && options === undefined) options = commands ?? undefined;
     // MULTI goes out at once; sendAlone follows the transaction command by command.
     if (options?.pipeline === false) return target.multi.call(proxy, options);
-    const batch = guardBatch(target.multi() as IoBatch, planner);
+    // The first queued command is MULTI itself: EXEC's replies start at queue position 1.
+    const batch = guardBatch(target.multi() as IoBatch, planner, 1);
     if (Array.isArray(commands)) batch.addBatch(commands);
     return batch;
   }
@@ -151,44 +152,58 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
 }
 
 /**
- * Guard a pipeline or transaction (a fresh Pipeline object, so the guard may set its methods).
- * Commands are queued as usual; at `exec()` the whole batch is planned at once — an EXPIRE the
- * application queued later for the same key wins over the policy's TTL, and strict/warn modes
- * judge the batch before anything is sent — then `PX` is appended to SETs and the PEXPIREs are
- * queued at the end of the batch (inside the same MULTI, before EXEC), and their replies are
- * cut from the result.
+ * Guard a pipeline or transaction. Commands are held back until `exec()`, so the whole batch
+ * is planned at once (an EXPIRE the application queues later for the same key wins over the
+ * policy's TTL, and strict/warn modes judge the batch before anything is sent); then they are
+ * queued in order, each creating write followed by its PEXPIRE (so a later SELECT, RENAME or
+ * MOVE in the batch sees the key with its TTL), and the PEXPIRE replies are dropped from the
+ * result. `offset` is how many queued commands precede EXEC's replies (MULTI: 1). A proxy
+ * keeps `length` counting the held-back commands.
  */
-function guardBatch(batch: IoBatch, planner: GuardPlanner): IoBatch {
+function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
   const queue = batch.sendCommand.bind(batch);
   const exec = batch.exec.bind(batch);
-  const seen: IoCommand[] = [];
+  const pending: IoCommand[] = [];
 
-  batch.sendCommand = (command: IoCommand) => {
-    seen.push(command);
-    return queue(command);
-  };
+  function flush(): Set<number> {
+    const actions = planner.planBatch(pending, 0);
+    const hidden = new Set<number>();
+    pending.forEach((command, i) => {
+      const action = actions?.[i];
+      if (action?.append) command.args.push(...action.append);
+      queue(command);
+      for (const [key, ttlMs] of action?.expires ?? []) {
+        hidden.add(batch.length - offset);
+        queue(pexpire(key, ttlMs));
+      }
+    });
+    pending.length = 0;
+    return hidden;
+  }
 
-  batch.exec = (callback) => {
+  function execGuarded(callback?: (err: Error | null, result?: BatchResult) => void): Promise<BatchResult> {
     let promise: Promise<BatchResult>;
     try {
-      let added = 0;
-      const actions = planner.planBatch(seen, 0);
-      seen.forEach((command, i) => {
-        const action = actions?.[i];
-        if (action?.append) command.args.push(...action.append);
-        for (const [key, ttlMs] of action?.expires ?? []) {
-          queue(pexpire(key, ttlMs));
-          added++;
-        }
-      });
-      seen.length = 0;
-      promise = added === 0 ? exec() : exec().then((results) => (results ? results.slice(0, results.length - added) : results));
+      const hidden = flush();
+      promise = hidden.size === 0 ? exec() : exec().then((results) => results && results.filter((_, i) => !hidden.has(i)));
     } catch (err) {
       promise = Promise.reject(err);
     }
-    // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.
     if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;
+  }
+
+  const hold = (command: IoCommand): IoBatch => {
+    pending.push(command);
+    return guarded;
   };
-  return batch;
+  const guarded: IoBatch = new Proxy(batch, {
+    get(obj, prop) {
+      if (prop === 'sendCommand') return hold;
+      if (prop === 'exec') return execGuarded;
+      if (prop === 'length') return obj.length + pending.length;
+      return (obj as unknown as Record<string | symbol, unknown>)[prop];
+    },
+  });
+  return guarded;
 }

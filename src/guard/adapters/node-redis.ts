@@ -10,9 +10,9 @@
  * - A command that needs `PEXPIRE … NX` is sent through the client's own MULTI executor as
  *   `MULTI; cmd; PEXPIRE; EXEC`; the caller gets the command's reply, transformed as usual.
  *   While the client is WATCHing, a MULTI would end the watch, so a pipeline is used instead.
- * - `multi()` returns the library's own Multi object built with guarded executors: PEXPIREs
- *   are added at the end of the queue at `exec()` and their replies removed before the Multi
- *   transforms them; strict/warn modes check the whole queue before anything is sent.
+ * - `multi()` returns the library's own Multi object built with guarded executors: at `exec()`
+ *   each PEXPIRE is put right after its command and its reply removed before the Multi
+ *   transforms the replies; strict/warn modes check the whole queue before anything is sent.
  */
 import type { Arg } from '../commands.js';
 import type { GuardPlanner } from '../planner.js';
@@ -105,14 +105,14 @@ async function executeOnNode(
 
 /**
  * Rewrite a MULTI/pipeline queue: strict/warn modes check it (and may throw, before anything is
- * sent); default mode appends `PX` to SETs and the PEXPIREs at the end of the same batch.
- * Returns the queue to send and how many replies at its end belong to the guard.
+ * sent); default mode appends `PX` to SETs and puts each PEXPIRE right after its command.
+ * Returns the queue to send and the positions of the guard's replies.
  */
-function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; added: number } {
+function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
+  const hidden = new Set<number>();
   const actions = planner.planBatch(queue, 1);
-  if (actions === undefined) return { queue, added: 0 };
+  if (actions === undefined) return { queue, hidden };
   const out: QueuedCommand[] = [];
-  const tail: QueuedCommand[] = [];
   queue.forEach((cmd, i) => {
     const action = actions[i];
     if (action?.append) {
@@ -120,9 +120,12 @@ function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: Queu
       args.preserve = cmd.args.preserve;
       out.push({ ...cmd, args });
     } else out.push(cmd);
-    for (const [key, ttlMs] of action?.expires ?? []) tail.push(pexpireArgs(key, ttlMs));
+    for (const [key, ttlMs] of action?.expires ?? []) {
+      hidden.add(out.length);
+      out.push(pexpireArgs(key, ttlMs));
+    }
   });
-  return { queue: [...out, ...tail], added: tail.length };
+  return { queue: out, hidden };
 }
 
 type MultiExecutor = (...args: unknown[]) => Promise<unknown[]>;
@@ -132,7 +135,7 @@ function guardExecutor(planner: GuardPlanner, exec: MultiExecutor, queueAt: numb
     const planned = planQueue(planner, args[queueAt] as QueuedCommand[]);
     args[queueAt] = planned.queue;
     const replies = await exec(...args);
-    return planned.added === 0 ? replies : replies.slice(0, replies.length - planned.added);
+    return planned.hidden.size === 0 ? replies : replies.filter((_, i) => !planned.hidden.has(i));
   };
 }
 
