@@ -41,6 +41,11 @@ describe('guard · ioredis API surface', () => {
       const viaCallback = await new Promise((resolve, reject) => redis.lpush('t:api:l', 'a', (err, n) => (err ? reject(err) : resolve(n))));
       assert.equal(viaCallback, 1);
       assert.ok((await raw.pttl('t:api:l')) > 3_500_000);
+      const counted = redis.pipeline().get('t:api:s');
+      assert.equal(counted.length, 1, 'pipeline.length counts queued commands');
+      counted.hset('t:api:h3', 'f', 'v');
+      assert.ok(counted.length >= 2, 'and stays a usable "anything queued?" check');
+      assert.deepEqual(await counted.exec(), [[null, 'v'], [null, 1]]);
       const replies = await redis.pipeline().sadd('t:api:set', 'a').zadd('t:api:z', 1, 'm').get('t:api:s').exec();
       assert.deepEqual(replies, [[null, 1], [null, 1], [null, 'v']]);
       const tx = await redis.multi().hincrby('t:api:h2', 'f', 3).hgetall('t:api:h2').exec();

@@ -6,12 +6,13 @@
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
  *   caller's promise gets the command's own reply (or error), as the raw client gives it.
  * - In the application's pipelines and transactions the PEXPIREs are queued right after their
- *   command (at `exec()`), and their replies are removed from what `exec()` returns.
+ *   command, settled against the whole batch at `exec()`, and their replies are removed from
+ *   what `exec()` returns.
  * - `multi({ pipeline: false })` (MULTI sent at once, commands queued on the server) is
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
 import { Command } from 'ioredis';
-import type { Arg } from '../commands.js';
+import { commandInfo, type Arg } from '../commands.js';
 import type { GuardPlanner } from '../planner.js';
 
 /** The parts of an ioredis Command the guard touches. */
@@ -151,59 +152,77 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
   return proxy;
 }
 
+/** A PEXPIRE queued right after its command, to be confirmed (or turned into a PTTL) at exec. */
+interface Slot {
+  /** Index of its command among the batch's commands. */
+  command: number;
+  /** Position of its reply in exec()'s result. */
+  reply: number;
+  key: Arg;
+  queued: IoCommand;
+}
+
 /**
- * Guard a pipeline or transaction. Commands are held back until `exec()`, so the whole batch
- * is planned at once (an EXPIRE the application queues later for the same key wins over the
- * policy's TTL, and strict/warn modes judge the batch before anything is sent); then they are
- * queued in order, each creating write followed by its PEXPIRE (so a later SELECT, RENAME or
- * MOVE in the batch sees the key with its TTL), and the PEXPIRE replies are dropped from the
- * result. `offset` is how many queued commands precede EXEC's replies (MULTI: 1). A proxy
- * keeps `length` counting the held-back commands.
+ * Guard a pipeline or transaction (a fresh Pipeline, so the guard may set its methods).
+ *
+ * In default mode each creating write is queued with a PEXPIRE right after it (so a later
+ * SELECT, RENAME or MOVE in the batch sees the key with its TTL). At `exec()` the whole batch
+ * is planned: where the application itself sets the key's TTL later in the batch, its choice
+ * wins and the PEXPIRE becomes a harmless PTTL; SETs get their `PX` then. The guard's replies
+ * are dropped from the result (`length` counts them, so it can exceed the commands queued).
+ * Strict and warn modes only judge the batch at `exec()`, before anything is sent.
  */
 function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
   const queue = batch.sendCommand.bind(batch);
   const exec = batch.exec.bind(batch);
-  const pending: IoCommand[] = [];
+  const seen: IoCommand[] = [];
+  const slots: Slot[] = [];
+  const isDefault = planner.mode === 'default';
 
-  function flush(): Set<number> {
-    const actions = planner.planBatch(pending, 0);
-    const hidden = new Set<number>();
-    pending.forEach((command, i) => {
+  batch.sendCommand = (command: IoCommand) => {
+    const index = seen.push(command) - 1;
+    queue(command);
+    if (isDefault && commandInfo(command.name).creates) {
+      for (const [key, ttlMs] of planner.single(command.name, command.args, 0)?.expires ?? []) {
+        const queued = pexpire(key, ttlMs);
+        slots.push({ command: index, reply: batch.length - offset, key, queued });
+        queue(queued);
+      }
+    }
+    return batch;
+  };
+
+  /** Settle the slots and SET options against the whole batch; returns the reply positions to drop. */
+  function settle(): Set<number> {
+    const actions = planner.planBatch(seen, 0);
+    let s = 0;
+    seen.forEach((command, i) => {
       const action = actions?.[i];
       if (action?.append) command.args.push(...action.append);
-      queue(command);
-      for (const [key, ttlMs] of action?.expires ?? []) {
-        hidden.add(batch.length - offset);
-        queue(pexpire(key, ttlMs));
+      const expires = action?.expires ?? [];
+      let e = 0;
+      for (; s < slots.length && slots[s].command === i; s++) {
+        // The batch's plan is a subsequence of what was queued: keys the application covers drop out.
+        if (e < expires.length && expires[e][0] === slots[s].key) e++;
+        else Object.assign(slots[s].queued, { name: 'pttl', args: [slots[s].key] });
       }
     });
-    pending.length = 0;
-    return hidden;
+    return new Set(slots.map((slot) => slot.reply));
   }
 
-  function execGuarded(callback?: (err: Error | null, result?: BatchResult) => void): Promise<BatchResult> {
+  batch.exec = (callback) => {
     let promise: Promise<BatchResult>;
     try {
-      const hidden = flush();
+      const hidden = settle();
       promise = hidden.size === 0 ? exec() : exec().then((results) => results && results.filter((_, i) => !hidden.has(i)));
     } catch (err) {
       promise = Promise.reject(err);
     }
+    seen.length = 0;
+    slots.length = 0;
+    // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.
     if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;
-  }
-
-  const hold = (command: IoCommand): IoBatch => {
-    pending.push(command);
-    return guarded;
   };
-  const guarded: IoBatch = new Proxy(batch, {
-    get(obj, prop) {
-      if (prop === 'sendCommand') return hold;
-      if (prop === 'exec') return execGuarded;
-      if (prop === 'length') return obj.length + pending.length;
-      return (obj as unknown as Record<string | symbol, unknown>)[prop];
-    },
-  });
-  return guarded;
+  return batch;
 }
