@@ -41,7 +41,7 @@ export interface AggregateOptions {
   maxPatterns?: number;
   /** Keys expiring in the same second that make a cluster. Default 100. */
   clusterMin?: number;
-  /** Wall clock when the scan started, for absolute expiry seconds. */
+  /** Fixed wall clock for absolute expiry seconds (tests); default: when each batch arrives. */
   now?: number;
 }
 
@@ -97,12 +97,10 @@ export class Aggregator {
   private readonly top: number;
   private readonly big: KeyRecord[] = [];
   private readonly expiries = new Map<number, { keys: number; example: Buffer }>();
-  private readonly now: number;
   keysSeen = 0;
 
   constructor(private readonly options: AggregateOptions = {}) {
     this.top = options.top ?? 10;
-    this.now = options.now ?? Date.now();
     const matcher = options.policy ? createMatcher(options.policy) : undefined;
     for (const rule of options.policy?.rules ?? []) if (!this.rulesByGlob.has(rule.match)) this.rulesByGlob.set(rule.match, rule);
     this.grouper = createPatternGrouper<Acc>({
@@ -119,10 +117,13 @@ export class Aggregator {
   }
 
   add(records: readonly KeyRecord[]): void {
-    for (const r of records) this.addOne(r);
+    // TTLs are relative to when they were read: anchor expiry seconds at arrival, not at
+    // the start of a long scan, or one second's keys would smear over several.
+    const now = this.options.now ?? Date.now();
+    for (const r of records) this.addOne(r, now);
   }
 
-  private addOne(r: KeyRecord): void {
+  private addOne(r: KeyRecord, now: number): void {
     this.keysSeen++;
     this.lastRule = undefined;
     const acc = this.grouper.bucket(r.key);
@@ -143,7 +144,7 @@ export class Aggregator {
     addExample(acc, r.key);
     this.trackBig(r);
     if (r.ttlMs >= 0 && r.ttlMs < CLUSTER_HORIZON_MS) {
-      const second = Math.floor((this.now + r.ttlMs) / 1000);
+      const second = Math.floor((now + r.ttlMs) / 1000);
       const slot = this.expiries.get(second);
       if (slot) slot.keys++;
       else this.expiries.set(second, { keys: 1, example: r.key });

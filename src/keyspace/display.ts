@@ -30,6 +30,16 @@ export function displayKey(key: Buffer | string, max = MAX_DISPLAY): string {
   return out;
 }
 
+/**
+ * Printable form of a pattern (a glob): control and format characters escaped like keys,
+ * but backslashes kept as they are, since in a glob they are already escapes.
+ */
+export function displayPattern(pattern: string): string {
+  let out = '';
+  for (const ch of pattern) out += ch === '\\' ? ch : escapeChar(ch);
+  return out;
+}
+
 function escapeChar(ch: string): string {
   const c = ch.codePointAt(0) ?? 0;
   if (ch === '\\') return '\\\\';

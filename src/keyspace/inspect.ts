@@ -24,6 +24,8 @@ export interface StepResult {
   scanned: number;
   records: Omit<KeyRecord, 'db' | 'node'>[];
   vanished: number;
+  /** Server-side duration of the step in ms, when the server reported it (Lua). */
+  serverMs?: number;
 }
 
 /** Collections larger than this are measured with SAMPLES instead of walking every element. */
@@ -76,8 +78,10 @@ class LuaInspector implements Inspector {
       this.measuresMemory ? '1' : '0',
       String(EXACT_MEMORY_LIMIT),
       String(LARGE_KEY_SAMPLES),
-    ])) as [Buffer, Buffer[], Buffer];
-    return decodeStats(reply[0].toString(), reply[1], reply[2].toString('latin1'));
+    ])) as [Buffer, Buffer[], Buffer, number];
+    const result = decodeStats(reply[0].toString(), reply[1], reply[2].toString('latin1'));
+    result.serverMs = Number(reply[3]) / 1000;
+    return result;
   }
 }
 

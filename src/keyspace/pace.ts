@@ -60,7 +60,7 @@ export class Pacer {
     return this.batch;
   }
 
-  /** Report a finished call: its round-trip time and how many keys (or buckets) it covered. */
+  /** Report a finished call: its duration (server-side when known) and how many keys it covered. */
   record(callMs: number, units: number, covered = this.batch): void {
     this.handled += units;
     if (covered > 0 && callMs > 0) {
@@ -71,12 +71,12 @@ export class Pacer {
       this.batch = Math.round(Math.min(Math.max(wanted, this.batch / 2, MIN_BATCH), this.batch * 2, MAX_BATCH));
     }
     if (this.probe) {
-      // Call sizing already bounds the wait we impose to about targetCallMs. Pauses are the
-      // second line of defence, for a server that is slow for other reasons (or shared
-      // CPU): they start only when the probe's p99 is well above target, and stay short so
-      // a noisy neighbour cannot stall the scan.
-      const p99 = this.probe.p99();
-      if (p99 > 2 * this.targetP99Ms) this.pauseMs = Math.min(Math.max(this.pauseMs * 2, 0.5), 20);
+      // Call sizing already bounds the wait we impose on others to about targetCallMs.
+      // Pauses are the second line of defence, for a server that is slow for any reason:
+      // they follow the probe's median, which a busy server moves but the scheduling noise
+      // of a shared machine (which only touches the tail) does not.
+      const median = this.probe.percentile(0.5);
+      if (median > this.targetP99Ms) this.pauseMs = Math.min(Math.max(this.pauseMs * 2, 0.5), 20);
       else this.pauseMs = this.pauseMs < 0.25 ? 0 : this.pauseMs / 2;
     }
   }
@@ -94,7 +94,7 @@ export class Pacer {
 
   /** The p99 the probe saw recently, or undefined without a probe. */
   observedP99(): number | undefined {
-    return this.probe?.p99();
+    return this.probe?.percentile(0.99);
   }
 
   stop(): void {
@@ -129,10 +129,10 @@ class LatencyProbe {
       });
   }
 
-  p99(): number {
+  percentile(q: number): number {
     if (this.samples.length < 20) return 0;
     const sorted = [...this.samples].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length * 0.99)];
+    return sorted[Math.floor(sorted.length * q)];
   }
 
   stop(): void {

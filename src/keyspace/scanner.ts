@@ -194,7 +194,7 @@ async function scanNode(
       const step = await inspector.step({ cursor, count, match: options.match, type: options.type }).catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
       });
-      pacer.record(performance.now() - t0, step.scanned, count);
+      pacer.record(step.serverMs ?? performance.now() - t0, step.scanned, count);
       cursor = step.cursor;
       await onStep(cursor, step.records, step.scanned, step.vanished);
       if (cursor === '0' || (stretch.end < 1 && cursorPosition(cursor) >= stretch.end)) return true;

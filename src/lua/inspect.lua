@@ -12,11 +12,14 @@ ARGV[4]  TYPE filter, '' for none
 ARGV[5]  '1' to measure MEMORY USAGE, '0' when this user may not run MEMORY
 ARGV[6]  largest element count measured exactly (MEMORY USAGE ... SAMPLES 0)
 ARGV[7]  SAMPLES for larger collections, so no call walks millions of elements
-Returns: { next_cursor, { key, ... }, stats }
+Returns: { next_cursor, { key, ... }, stats, micros }
+  micros is the server-side time the call took (from TIME), so callers size the next call by
+  what actually blocked the server, not by a round trip that includes client-side noise.
   stats is one string, per key in the same order: "<t><pttl>,<bytes>,<length>;"
   where <t> is one letter for the type (s l S z h x, or ?name| for module types).
   A key deleted or expired since SCAN gets "-;".
 ]]
+local t0 = redis.call('TIME')
 local args = { ARGV[1], 'COUNT', ARGV[2] }
 if ARGV[3] ~= '' then args[#args + 1] = 'MATCH'; args[#args + 1] = ARGV[3] end
 if ARGV[4] ~= '' then args[#args + 1] = 'TYPE'; args[#args + 1] = ARGV[4] end
@@ -53,4 +56,6 @@ for i = 1, #keys do
     out[i] = (code[t] or ('?' .. t .. '|')) .. pttl .. ',' .. bytes .. ',' .. len .. ';'
   end
 end
-return { page[1], keys, table.concat(out) }
+local stats = table.concat(out)
+local t1 = redis.call('TIME')
+return { page[1], keys, stats, (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2]) }

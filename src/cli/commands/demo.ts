@@ -1,0 +1,57 @@
+/**
+ * `keywarden demo`: the quickstart. Starts a throwaway redis-server on a free port, loads a
+ * reproduction of the missing-TTL incident, runs the audit on it and stops the server
+ * (`--keep` leaves it running so doctor and fix can be tried on it next).
+ */
+import { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { loadIncidentDataset } from '../../demo/dataset.js';
+import { startThrowawayRedis } from '../../demo/server.js';
+import { scanKeyspace } from '../../keyspace/scan.js';
+import { connectTarget } from '../../target/connect.js';
+import { resolveTarget } from '../../target/spec.js';
+import { intFlag, runCommand, type CliIo } from '../flags.js';
+import { renderScanTable } from '../render/scan-table.js';
+
+interface DemoFlags {
+  keys: string;
+  keep?: boolean;
+  json?: boolean;
+}
+
+/** Register `keywarden demo`. */
+export function registerDemo(program: Command, io: CliIo): void {
+  program
+    .command('demo')
+    .summary('reproduce a missing-TTL incident on a throwaway redis-server and audit it')
+    .option('--keys <n>', 'keys to load', '60000')
+    .option('--keep', 'leave the server running and print its URL (to try doctor and fix on it)')
+    .option('--json', 'print the scan report as JSON')
+    .action(async (flags: DemoFlags) => {
+      process.exitCode = await runCommand(io, flags.json === true, () => runDemo(flags, io));
+    });
+}
+
+async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
+  const keys = intFlag(flags.keys, '--keys') ?? 60_000;
+  // The incident's configuration: a memory limit and the default noeviction policy.
+  const server = await startThrowawayRedis({ maxmemory: '256mb', 'maxmemory-policy': 'noeviction' });
+  try {
+    io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${keys.toLocaleString('en-US')} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
+    const loader = new Redis(server.port, '127.0.0.1');
+    await loadIncidentDataset(loader, { keys });
+    loader.disconnect();
+    const target = await connectTarget(resolveTarget({ url: server.url }, {}));
+    const report = await scanKeyspace(target, {}).finally(() => target.close());
+    io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR }));
+    if (flags.keep) {
+      io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n  keywarden doctor ${server.url}\n  keywarden fix ${server.url} --match 'session:*' --ttl 24h\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    } else if (!flags.json) {
+      io.stderr(`\nNext: run the same audit on your server: keywarden scan redis://host:6379 (or set REDIS_URL). The demo server is stopped.\n`);
+    }
+    return 0;
+  } finally {
+    await server.stop();
+  }
+}

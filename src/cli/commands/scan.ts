@@ -1,0 +1,148 @@
+/**
+ * `keywarden scan [url]`: the keyspace audit. Parses flags, runs `scanKeyspace`, hands the
+ * report to a renderer. Ctrl-C stops the scan and prints the partial report, marked
+ * incomplete; a second Ctrl-C exits at once.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { UsageError } from '../../errors.js';
+import type { ScanReport } from '../../keyspace/report.js';
+import { scanKeyspace } from '../../keyspace/scan.js';
+import type { ScanProgress } from '../../keyspace/scanner.js';
+import { loadPolicy } from '../../policy/index.js';
+import { connectTarget } from '../../target/connect.js';
+import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { renderScanHtml } from '../render/scan-html.js';
+import { renderScanMarkdown } from '../render/scan-markdown.js';
+import { renderScanTable } from '../render/scan-table.js';
+
+interface ScanFlags extends TargetFlags {
+  match?: string;
+  type?: string;
+  sample?: string;
+  fast?: boolean;
+  maxOps?: string;
+  top: string;
+  policy?: string;
+  maxPatterns?: string;
+  json?: boolean;
+  format: 'table' | 'json' | 'markdown' | 'html';
+  out?: string;
+  progress: boolean;
+}
+
+/** Register `keywarden scan`. */
+export function registerScan(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('scan')
+    .summary('audit the keyspace per key pattern: memory, keys without TTL, TTL spread')
+    .description(
+      'Walk the keyspace with SCAN (never KEYS) in small, paced steps and report, per inferred key pattern, keys, bytes, keys and ' +
+        'bytes without TTL, types and TTL spread; the biggest keys; keys expiring in the same second. Read-only.',
+    );
+  addTargetFlags(cmd)
+    .option('--match <glob>', 'only keys matching this glob (SCAN MATCH)')
+    .option('--type <type>', 'only keys of this type (string, list, set, zset, hash, stream)')
+    .option('--sample <n|p%>', 'read a spread-out sample: a key count (100000) or a share (1%); figures become estimates with 95% intervals')
+    .option('--fast', 'lift the latency guard (maintenance windows): bigger steps, no pauses')
+    .option('--max-ops <n>', 'hard cap: keys inspected per second, per node')
+    .option('--top <n>', 'biggest keys to list', '10')
+    .option('--max-patterns <n>', 'patterns to report before folding the rest into (other)', '200')
+    .option('--policy <file>', 'keywarden.yml: rule globs win over inference; exit 1 when keys break their rule')
+    .option('--json', 'print the report as one JSON document on stdout')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'markdown', 'html']).default('table'))
+    .option('--out <file>', 'write the report to this file (required for --format html)')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (url: string | undefined, flags: ScanFlags) => {
+      process.exitCode = await runCommand(io, flags.json === true || flags.format === 'json', () => runScan(url, flags, io));
+    });
+}
+
+async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Promise<number> {
+  const format = flags.json ? 'json' : flags.format;
+  if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
+  const spec = targetFrom(url, flags, io.env);
+  const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
+  const options = {
+    db: spec.db,
+    match: flags.match,
+    type: flags.type,
+    sample: parseSample(flags.sample),
+    fast: flags.fast,
+    maxOps: intFlag(flags.maxOps, '--max-ops'),
+    top: intFlag(flags.top, '--top'),
+    maxPatterns: intFlag(flags.maxPatterns, '--max-patterns'),
+    policy,
+  };
+
+  const target = await connectTarget(spec);
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    io.stderr('\nkeywarden: stopping; printing the partial report (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = flags.progress && io.isTTY ? progressBar() : undefined;
+  let report: ScanReport;
+  try {
+    report = await scanKeyspace(target, { ...options, signal: stop.signal, onProgress: progress?.update });
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+    await target.close();
+  }
+
+  const rendered =
+    format === 'json'
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : format === 'markdown'
+        ? renderScanMarkdown(report)
+        : format === 'html'
+          ? renderScanHtml(report)
+          : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR });
+  if (flags.out) {
+    writeFileSync(flags.out, rendered);
+    io.stderr(`keywarden: report written to ${flags.out}\n`);
+  } else io.stdout(rendered);
+  if (report.coverage.interrupted === 'interrupted') return 130;
+  return report.policy && report.policy.violations > 0 ? 1 : 0;
+}
+
+/** `--sample 10000` (keys) or `--sample 1%` (share). */
+export function parseSample(value: string | undefined): { keys: number } | { fraction: number } | undefined {
+  if (value === undefined) return undefined;
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+  if (pct && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { fraction: Number(pct[1]) / 100 };
+  const n = Number(value);
+  if (Number.isInteger(n) && n > 0) return { keys: n };
+  throw new UsageError(`--sample expects a key count or a percentage, got '${value}'`, 'for example --sample 100000 or --sample 1%');
+}
+
+function progressBar(): { update(p: ScanProgress): void; stop(): void } {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'scanning [{bar}] {percentage}% | {keys} of ~{expected} keys | {rate} keys/s | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const values = { keys: p.keysSeen.toLocaleString('en-US'), expected: p.expected.toLocaleString('en-US'), rate: Math.round(p.keysPerSecond).toLocaleString('en-US') };
+      if (!started) {
+        bar.start(1000, 0, values);
+        started = true;
+      }
+      bar.update(Math.round(p.ratio * 1000), values);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Flags and plumbing shared by every command, declared once: the redis-cli style target
+ * flags, and the error handling that turns a user mistake into one line and exit code 2
+ * (or a `keywarden.error` JSON document with --json) instead of a stack trace.
+ */
+import type { Command } from 'commander';
+import { isUserFacing, UsageError } from '../errors.js';
+import { parseDuration } from '../policy/index.js';
+import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
+
+/** Where a command writes; tests pass their own to capture output. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** True when stderr is a terminal (progress bars only then). */
+  isTTY: boolean;
+}
+
+export const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  isTTY: process.stderr.isTTY === true,
+};
+
+export interface TargetFlags {
+  url?: string;
+  host?: string;
+  port?: string;
+  pass?: string;
+  user?: string;
+  db?: string;
+  tls?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  replicas?: boolean;
+  timeout?: string;
+}
+
+/**
+ * Add the target flags like redis-cli's: `-h -p -a --user -n`, TLS files, `--replicas`.
+ * `-h` means host, so commands use `--help` alone for help (`helpOption('--help')`).
+ */
+export function addTargetFlags(cmd: Command): Command {
+  return cmd
+    .helpOption('--help', 'show help for this command')
+    .argument('[url]', 'redis:// or rediss:// URL (default: REDIS_URL, then redis://127.0.0.1:6379)')
+    .option('--url <url>', 'target URL (same as the positional argument)')
+    .option('-h, --host <host>', 'server host (overrides the URL)')
+    .option('-p, --port <port>', 'server port')
+    .option('-a, --pass <password>', 'password (prefer REDISCLI_AUTH: it stays out of the process list)')
+    .option('--user <name>', 'ACL user name')
+    .option('-n, --db <db>', 'only this database')
+    .option('--tls', 'connect with TLS (implied by rediss://)')
+    .option('--cacert <file>', 'CA certificate for TLS')
+    .option('--cert <file>', 'client certificate for TLS')
+    .option('--key <file>', 'client key for TLS')
+    .option('--insecure', 'do not verify the TLS certificate')
+    .option('--replicas', 'read the replicas instead of the primaries')
+    .option('--timeout <duration>', 'connection timeout', '5s');
+}
+
+/** Resolve the target from the positional URL, the flags and the environment. */
+export function targetFrom(url: string | undefined, flags: TargetFlags, env: NodeJS.ProcessEnv): TargetSpec {
+  const options: TargetOptions = {
+    url: url ?? flags.url,
+    host: flags.host,
+    port: flags.port,
+    password: flags.pass,
+    user: flags.user,
+    db: flags.db,
+    tls: flags.tls,
+    cacert: flags.cacert,
+    cert: flags.cert,
+    key: flags.key,
+    insecure: flags.insecure,
+    replicas: flags.replicas,
+    connectTimeoutMs: flags.timeout ? parseDuration(flags.timeout) : undefined,
+  };
+  return resolveTarget(options, env);
+}
+
+/** A positive integer flag, or a UsageError naming the flag. */
+export function intFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got '${value}'`, `for example ${flag} 10`);
+  return n;
+}
+
+/**
+ * Run a command body and map failures to exit codes: user-facing errors print one line
+ * (`keywarden: <message>` then `hint: <hint>`) or a JSON error document, exit 2; anything
+ * else is a bug and keeps its stack (with credentials scrubbed) for the report.
+ */
+export async function runCommand(io: CliIo, json: boolean, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (isUserFacing(err)) {
+      if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint })}\n`);
+      else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);
+      return err.exitCode;
+    }
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    io.stderr(`keywarden: unexpected error (please report it):\n${redactUrl(text)}\n`);
+    return 70;
+  }
+}

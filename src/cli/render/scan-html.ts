@@ -1,0 +1,89 @@
+/**
+ * The scan report as one self-contained HTML file that opens offline: Chart.js is inlined,
+ * the report is embedded as JSON, and the page builds its tables with textContent only, so
+ * a key named `<img src=x onerror=alert(1)>` is shown as text, never parsed as markup.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ScanReport } from '../../keyspace/report.js';
+
+/** Chart.js's UMD build, read from the installed package (no CDN: reports open offline). */
+export function chartJsSource(): string {
+  const main = createRequire(import.meta.url).resolve('chart.js');
+  return readFileSync(join(dirname(main), 'chart.umd.js'), 'utf8');
+}
+
+/** JSON that is safe inside a <script> element: no `<`, and no line separators. */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Render a ScanReport as a standalone HTML document. */
+export function renderScanHtml(report: ScanReport): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>keywarden scan report</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fafbfc}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
+.muted{color:#667} .warn{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px;margin:8px 0}
+.bad{color:#b42318;font-weight:600}
+table{border-collapse:collapse;width:100%;background:#fff} th,td{padding:4px 8px;border-bottom:1px solid #e6e8eb;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} code{font:12px ui-monospace,monospace;word-break:break-all}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:16px} .card{background:#fff;padding:12px;border:1px solid #e6e8eb;border-radius:6px}
+</style></head>
+<body>
+<h1>keywarden scan</h1>
+<div id="summary" class="muted"></div>
+<div id="notes"></div>
+<div class="charts">
+<div class="card"><h2>Memory by pattern (no TTL vs with TTL)</h2><canvas id="bytesChart" height="260"></canvas></div>
+<div class="card"><h2>TTL distribution (keys)</h2><canvas id="ttlChart" height="260"></canvas></div>
+</div>
+<h2>Patterns</h2><table id="patterns"></table>
+<h2>Biggest keys</h2><table id="bigkeys"></table>
+<h2>Keys expiring in the same second</h2><table id="clusters"></table>
+<script id="report" type="application/json">${scriptSafeJson(report)}</script>
+<script>${chartJsSource()}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+}
+
+/** Runs in the browser. Builds every element with textContent: report data is never markup. */
+const PAGE_SCRIPT = `
+(function () {
+  var r = JSON.parse(document.getElementById('report').textContent);
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; }
+  function bytes(b) { if (b < 0) return 'n/a'; var u = ['B','KB','MB','GB','TB'], i = 0; while (b >= 1024 && i < 4) { b /= 1024; i++; } return (i ? b.toFixed(b < 10 ? 2 : 1) : b) + ' ' + u[i]; }
+  function count(n) { return Math.round(n).toLocaleString('en-US'); }
+  function pct(a, b) { return b > 0 ? Math.round(100 * a / b) + '%' : '0%'; }
+  function table(id, head, rows, numeric) {
+    var t = document.getElementById(id), tr = el('tr');
+    head.forEach(function (h, i) { tr.appendChild(el('th', h, numeric[i] ? 'n' : '')); });
+    t.appendChild(tr);
+    rows.forEach(function (row) { var tr = el('tr'); row.forEach(function (c, i) { var td = el('td', undefined, numeric[i] ? 'n' : ''); if (c && c.code !== undefined) td.appendChild(el('code', c.code)); else td.textContent = c; tr.appendChild(td); }); t.appendChild(tr); });
+  }
+  var t = r.totals, cov = r.coverage, est = cov.sampled ? '~' : '';
+  document.getElementById('summary').textContent = r.target.url + ' · ' + r.target.mode + ' · Redis ' + r.target.redisVersion + ' · ' + est + count(t.keys) + ' keys · ' + est + bytes(t.bytes) + ' · ' + pct(t.noTtlBytes, t.bytes) + ' of bytes without TTL';
+  var notes = document.getElementById('notes');
+  if (cov.sampled) notes.appendChild(el('div', 'Sampled: ' + count(cov.keysSeen) + ' of ' + count(cov.dbsize) + ' keys read. Figures are estimates (95% intervals shown in the table).', 'warn'));
+  if (cov.interrupted) notes.appendChild(el('div', 'Incomplete: ' + cov.interrupted + ' after ' + count(cov.keysSeen) + ' keys.', 'warn'));
+  if (cov.unmeasured.length) notes.appendChild(el('div', 'Not measured (missing permission): ' + cov.unmeasured.join(', '), 'warn'));
+  table('patterns', ['Pattern', 'Keys', 'Bytes', 'Share', 'No-TTL keys', 'No-TTL bytes', 'Types', 'Examples'],
+    r.patterns.map(function (p) { return [{ code: p.pattern }, est + count(p.keys) + (p.ci ? ' (' + count(p.ci.keys[0]) + '–' + count(p.ci.keys[1]) + ')' : ''), est + bytes(p.bytes) + (p.ci ? ' (' + bytes(p.ci.bytes[0]) + '–' + bytes(p.ci.bytes[1]) + ')' : ''), pct(p.bytes, t.bytes), count(p.noTtlKeys), bytes(p.noTtlBytes), Object.keys(p.types).join(', '), { code: p.examples.join('  ') }]; }),
+    [0, 1, 1, 1, 1, 1, 0, 0]);
+  table('bigkeys', ['Key', 'Type', 'Bytes', 'Length', 'TTL (ms)', 'Node'], r.bigKeys.map(function (k) { return [{ code: k.key }, k.type, bytes(k.bytes), k.length >= 0 ? count(k.length) : '', k.ttlMs < 0 ? 'none' : count(k.ttlMs), k.node]; }), [0, 0, 1, 1, 1, 0]);
+  table('clusters', ['Second (UTC)', 'Keys', 'Mostly'], r.expiryClusters.map(function (x) { return [new Date(x.second * 1000).toISOString(), count(x.keys), { code: x.topPattern }]; }), [0, 1, 0]);
+  if (typeof Chart === 'undefined') return;
+  var top = r.patterns.slice(0, 15);
+  new Chart(document.getElementById('bytesChart'), { type: 'bar', data: { labels: top.map(function (p) { return p.pattern; }),
+    datasets: [{ label: 'no TTL', data: top.map(function (p) { return p.noTtlBytes; }), backgroundColor: '#d92d20' }, { label: 'with TTL', data: top.map(function (p) { return p.bytes - p.noTtlBytes; }), backgroundColor: '#2e90fa' }] },
+    options: { indexAxis: 'y', animation: false, scales: { x: { stacked: true, ticks: { callback: function (v) { return bytes(v); } } }, y: { stacked: true } } } });
+  var buckets = ['none', 'lt1m', 'lt1h', 'lt1d', 'lt7d', 'ge7d'], labels = ['no TTL', '< 1 min', '< 1 hour', '< 1 day', '< 7 days', '>= 7 days'];
+  var sums = buckets.map(function (b) { return r.patterns.reduce(function (s, p) { return s + p.ttl[b]; }, 0); });
+  new Chart(document.getElementById('ttlChart'), { type: 'bar', data: { labels: labels, datasets: [{ label: 'keys', data: sums, backgroundColor: ['#d92d20', '#fdb022', '#fdb022', '#32d583', '#32d583', '#2e90fa'] }] }, options: { animation: false, plugins: { legend: { display: false } } } });
+})();
+`;

@@ -1,0 +1,40 @@
+/**
+ * The scan report as Markdown, for incident documents and tickets. Patterns and keys go in
+ * code spans with backticks and pipes neutralised, so a key name cannot break the table.
+ */
+import { displayPattern } from '../../keyspace/display.js';
+import type { ScanReport } from '../../keyspace/report.js';
+import { formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, 'ˋ').replace(/\|/g, '\\|')}\``;
+}
+
+/** Render a ScanReport as GitHub-flavoured Markdown. */
+export function renderScanMarkdown(report: ScanReport): string {
+  const t = report.totals;
+  const cov = report.coverage;
+  const est = cov.sampled ? '~' : '';
+  const out: string[] = [];
+  out.push(`# keywarden scan: ${code(report.target.url)}`, '');
+  out.push(`${report.target.mode}, Redis ${report.target.redisVersion}, ${report.target.nodes.length} node(s). ${est}${formatCount(t.keys)} keys, ${est}${formatBytes(t.bytes)}; **${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${formatCount(t.noTtlKeys)} keys) have no TTL**.`, '');
+  if (cov.sampled) out.push(`> Sampled: ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys read; figures are estimates, with 95% intervals.`, '');
+  if (cov.interrupted) out.push(`> Incomplete: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys.`, '');
+  if (cov.unmeasured.length) out.push(`> Not measured: ${cov.unmeasured.join(', ')} (missing permission).`, '');
+  out.push('| Pattern | Keys | Bytes | Share | No-TTL keys | No-TTL bytes | Types | Example |', '|---|--:|--:|--:|--:|--:|---|---|');
+  for (const p of report.patterns) {
+    const ci = p.ci ? ` (${formatBytes(p.ci.bytes[0])}–${formatBytes(p.ci.bytes[1])})` : '';
+    out.push(
+      `| ${code(displayPattern(p.pattern))} | ${est}${formatCount(p.keys)} | ${est}${formatBytes(p.bytes)}${ci} | ${formatShare(p.bytes, t.bytes)} | ${formatCount(p.noTtlKeys)} | ${formatBytes(p.noTtlBytes)} | ${Object.keys(p.types).join(', ')} | ${p.examples[0] ? code(p.examples[0]) : ''} |`,
+    );
+  }
+  if (report.bigKeys.length) {
+    out.push('', '## Biggest keys', '', '| Key | Type | Bytes | Length | TTL |', '|---|---|--:|--:|---|');
+    for (const k of report.bigKeys) out.push(`| ${code(k.key)} | ${k.type} | ${formatBytes(k.bytes)} | ${k.length >= 0 ? formatCount(k.length) : ''} | ${formatTtl(k.ttlMs)} |`);
+  }
+  if (report.expiryClusters.length) {
+    out.push('', '## Keys expiring in the same second', '', '| Second (UTC) | Keys | Mostly |', '|---|--:|---|');
+    for (const x of report.expiryClusters) out.push(`| ${new Date(x.second * 1000).toISOString()} | ${formatCount(x.keys)} | ${code(displayPattern(x.topPattern))} |`);
+  }
+  return `${out.join('\n')}\n`;
+}

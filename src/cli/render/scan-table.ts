@@ -1,0 +1,109 @@
+/**
+ * The human scan report: patterns sorted by bytes with a share bar, the no-TTL share made
+ * to stand out, then the biggest keys and expiry clusters. Keys and patterns are escaped.
+ */
+import { displayPattern } from '../../keyspace/display.js';
+import type { PatternStats, ScanReport } from '../../keyspace/report.js';
+import { bar, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+
+export interface TableOptions {
+  /** ANSI colours (only on a terminal, and never with NO_COLOR). */
+  color?: boolean;
+  /** Patterns shown; the rest are summed in one line. Default 25. */
+  limit?: number;
+}
+
+const paint = (on: boolean) => ({
+  red: (s: string) => (on ? `\x1b[31m${s}\x1b[39m` : s),
+  yellow: (s: string) => (on ? `\x1b[33m${s}\x1b[39m` : s),
+  bold: (s: string) => (on ? `\x1b[1m${s}\x1b[22m` : s),
+  dim: (s: string) => (on ? `\x1b[2m${s}\x1b[22m` : s),
+});
+
+/** Render a ScanReport as a terminal table. */
+export function renderScanTable(report: ScanReport, options: TableOptions = {}): string {
+  const c = paint(options.color === true);
+  const lines: string[] = [];
+  const t = report.totals;
+  const est = report.coverage.sampled ? '~' : '';
+  lines.push(c.bold(`keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}`));
+  lines.push(
+    `${est}${formatCount(t.keys)} keys, ${est}${formatBytes(t.bytes)} in ${report.patterns.length} patterns; ` +
+      noTtl(`${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${formatCount(t.noTtlKeys)} keys) have no TTL`, t.noTtlBytes / Math.max(t.bytes, 1), c),
+  );
+  lines.push(...coverageNotes(report, c));
+  lines.push('');
+  lines.push(...patternTable(report, options.limit ?? 25, c));
+  if (report.bigKeys.length > 0) {
+    lines.push('', c.bold('Biggest keys'));
+    for (const k of report.bigKeys) {
+      const len = k.length >= 0 ? `  ${formatCount(k.length)} ${k.type === 'string' ? 'bytes long' : 'elements'}` : '';
+      lines.push(`  ${formatBytes(k.bytes).padStart(9)}  ${k.type.padEnd(6)}  ttl ${formatTtl(k.ttlMs).padEnd(6)}  ${k.key}${len}${report.target.nodes.length > 1 ? `  (${k.node})` : ''}`);
+    }
+  }
+  if (report.expiryClusters.length > 0) {
+    lines.push('', c.bold('Keys expiring in the same second (stampede risk)'));
+    for (const x of report.expiryClusters) {
+      lines.push(`  ${new Date(x.second * 1000).toISOString().replace('.000Z', 'Z')}  ${formatCount(x.keys).padStart(8)} keys  mostly ${displayPattern(x.topPattern)}`);
+    }
+  }
+  if (report.policy) {
+    lines.push('', report.policy.violations > 0 ? c.red(`${est}${formatCount(report.policy.violations)} keys break their policy rule (no TTL, or a TTL longer than the rule's): keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`) : 'Every key follows its policy rule.');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function noTtl(text: string, ratio: number, c: ReturnType<typeof paint>): string {
+  return ratio >= 0.5 ? c.red(text) : ratio >= 0.1 ? c.yellow(text) : text;
+}
+
+function coverageNotes(report: ScanReport, c: ReturnType<typeof paint>): string[] {
+  const cov = report.coverage;
+  const notes: string[] = [];
+  if (cov.sampled) notes.push(c.yellow(`SAMPLED: ${formatShare(cov.keysSeen, cov.dbsize)} of ${formatCount(cov.dbsize)} keys read; figures marked ~ are estimates (95% intervals in --json).`));
+  if (cov.interrupted) notes.push(c.yellow(`INCOMPLETE: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys; figures cover only the keys read.`));
+  if (cov.unmeasured.length > 0) notes.push(c.yellow(`Not measured (this user may not run MEMORY USAGE): ${cov.unmeasured.join(', ')}.`));
+  notes.push(c.dim(`${formatCount(cov.keysSeen)} keys read in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired or deleted while scanning` : ''}.`));
+  return notes;
+}
+
+function patternTable(report: ScanReport, limit: number, c: ReturnType<typeof paint>): string[] {
+  const shown = report.patterns.slice(0, limit);
+  const rest = report.patterns.slice(limit);
+  const total = Math.max(report.totals.bytes, 1);
+  const width = Math.min(Math.max(7, ...shown.map((p) => displayPattern(p.pattern).length)), 48);
+  const head = `${'PATTERN'.padEnd(width)}  ${'KEYS'.padStart(11)}  ${'BYTES'.padStart(9)}  ${'SHARE'.padEnd(16)}       ${'NO TTL'.padStart(6)}  TYPES / TTL`;
+  const lines = [c.bold(head)];
+  for (const p of shown) lines.push(patternRow(p, width, total, report.coverage.sampled, c));
+  if (rest.length > 0) {
+    const keys = rest.reduce((s, p) => s + p.keys, 0);
+    const bytes = rest.reduce((s, p) => s + p.bytes, 0);
+    lines.push(c.dim(`${`… ${rest.length} more patterns`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(9)}  (see --json or --format html)`));
+  }
+  return lines;
+}
+
+function patternRow(p: PatternStats, width: number, total: number, sampled: boolean, c: ReturnType<typeof paint>): string {
+  let name = displayPattern(p.pattern);
+  if (name.length > width) name = `${name.slice(0, width - 1)}…`;
+  const share = p.bytes / total;
+  const noTtlRatio = p.bytes > 0 ? p.noTtlBytes / p.bytes : p.keys > 0 ? p.noTtlKeys / p.keys : 0;
+  const noTtlText = formatShare(p.noTtlBytes > 0 || p.bytes > 0 ? p.noTtlBytes : p.noTtlKeys, p.bytes > 0 ? p.bytes : p.keys).padStart(6);
+  const types = Object.entries(p.types)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t]) => t)
+    .join(',');
+  const ttl = dominantTtl(p);
+  const rule = p.rule ? `  rule ${p.rule.match}${p.violations ? c.red(` ${formatCount(p.violations)} violate`) : ''}` : '';
+  const est = sampled ? '~' : '';
+  return (
+    `${name.padEnd(width)}  ${(est + formatCount(p.keys)).padStart(11)}  ${(est + formatBytes(p.bytes)).padStart(9)}  ${bar(share, 16)} ${formatShare(p.bytes, total).padStart(4)}  ` +
+    `${noTtlRatio >= 0.5 ? c.red(noTtlText) : noTtlText}  ${types} / ${ttl}${rule}`
+  );
+}
+
+function dominantTtl(p: PatternStats): string {
+  const labels: Record<string, string> = { none: 'no ttl', lt1m: '<1m', lt1h: '<1h', lt1d: '<1d', lt7d: '<7d', ge7d: '>=7d' };
+  const [bucket, n] = Object.entries(p.ttl).sort((a, b) => b[1] - a[1])[0] ?? ['none', 0];
+  return `${labels[bucket]}${n < p.keys ? ' (mostly)' : ''}`;
+}
