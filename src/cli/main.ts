@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   scan: async () => (await import('./commands/scan.js')).registerScan,
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor as Register,
+  watch: async () => (await import('./commands/watch.js')).registerWatch,
 };
 
 function version(): string {

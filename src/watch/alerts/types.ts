@@ -1,0 +1,64 @@
+/**
+ * Alerts as plain data: what `/alerts` lists, what the webhook receives, what the state file
+ * keeps so a restart neither forgets a firing alert nor pages again for it.
+ */
+import type { DoctorReport } from '../../doctor/index.js';
+import type { PolicyAlerts } from '../../policy/index.js';
+import type { Forecast } from '../forecast.js';
+import type { NodeStats } from '../node-stats.js';
+import type { HistorySample, PublishedPass } from '../state.js';
+
+export type AlertSeverity = 'critical' | 'warning';
+
+export interface AlertRecord {
+  /** Rule name plus labels: one alert per rule and node/pattern. */
+  id: string;
+  rule: string;
+  severity: AlertSeverity;
+  status: 'firing' | 'resolved';
+  /** `node`, `pattern`, `finding`: never a credential, patterns are escaped globs. */
+  labels: Record<string, string>;
+  summary: string;
+  value: number;
+  threshold: number;
+  /** Unix ms. */
+  startsAt: number;
+  endsAt?: number;
+  lastNotifiedAt?: number;
+}
+
+/** What a rule reports for one alert instance that should be firing now. */
+export interface AlertCandidate {
+  labels: Record<string, string>;
+  summary: string;
+  value: number;
+  threshold: number;
+  severity?: AlertSeverity;
+}
+
+/** Everything a rule may read; rules are pure functions of it. */
+export interface AlertContext {
+  now: number;
+  thresholds: PolicyAlerts;
+  /** Last reading of every node (kept while a node is down, so alerts do not flap during an outage). */
+  stats: NodeStats[];
+  nodeUp: Map<string, boolean>;
+  knownNodes: string[];
+  lastError?: string;
+  published?: PublishedPass;
+  history: Record<string, HistorySample[]>;
+  patternHistory: Array<{ t: number; noTtl: Record<string, number> }>;
+  forecasts: Map<string, Forecast>;
+  doctor?: DoctorReport;
+  /** Only this database counts (`-n`). */
+  db?: number;
+  /** Window over which evictions count. */
+  evictionWindowMs: number;
+}
+
+export interface AlertRule {
+  /** Alert name, the same as in deploy/prometheus/alerts.yml. */
+  name: string;
+  severity: AlertSeverity;
+  evaluate(ctx: AlertContext): AlertCandidate[];
+}

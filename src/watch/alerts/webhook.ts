@@ -1,0 +1,129 @@
+/**
+ * Alert delivery to `--alert-webhook`: a generic JSON document, or a Slack-compatible one
+ * (`--alert-format slack`). Sends are queued and retried in the background, so a slow or
+ * dead receiver never stalls the scanner. The webhook URL is a secret (Slack puts the token
+ * in the path): logs name only its origin.
+ */
+import type { WatchLogger } from '../log.js';
+import type { AlertEvent } from './engine.js';
+import type { AlertRecord } from './types.js';
+
+export type AlertFormat = 'json' | 'slack';
+
+export interface WebhookOptions {
+  url: string;
+  format: AlertFormat;
+  /** Redacted target URL, named in every message. */
+  target: string;
+  log: WatchLogger;
+  /** Dashboard URL to link from messages. */
+  dashboard?: string;
+  timeoutMs?: number;
+  /** Delays between attempts. Default [1000, 5000] (three attempts). */
+  retryDelaysMs?: number[];
+}
+
+/** The generic payload: one alert, one change. */
+export function jsonPayload(alert: AlertRecord, event: AlertEvent, target: string, dashboard?: string): object {
+  return {
+    kind: 'keywarden.alert',
+    schemaVersion: 1,
+    status: alert.status,
+    event,
+    target,
+    ...(dashboard ? { dashboard } : {}),
+    alert: {
+      id: alert.id,
+      rule: alert.rule,
+      severity: alert.severity,
+      labels: alert.labels,
+      summary: alert.summary,
+      value: alert.value,
+      threshold: alert.threshold,
+      startsAt: new Date(alert.startsAt).toISOString(),
+      ...(alert.endsAt !== undefined ? { endsAt: new Date(alert.endsAt).toISOString() } : {}),
+    },
+  };
+}
+
+/** Slack mrkdwn treats `&`, `<`, `>` as markup: key patterns are data and must not become links. */
+const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function slackPayload(alert: AlertRecord, event: AlertEvent, target: string, dashboard?: string): object {
+  const head = alert.status === 'resolved' ? ':white_check_mark: [RESOLVED]' : `${alert.severity === 'critical' ? ':rotating_light:' : ':warning:'} [FIRING${event === 'repeat' ? ', still' : ''}]`;
+  const lines = [`${head} *${alert.rule}* (${alert.severity}) on ${slackEscape(target)}`, slackEscape(alert.summary)];
+  if (dashboard) lines.push(`<${dashboard}|dashboard>`);
+  return { text: lines.join('\n') };
+}
+
+export interface Notifier {
+  send(alert: AlertRecord, event: AlertEvent): void;
+  /** Resolves when every queued message has been delivered or given up. */
+  drain(): Promise<void>;
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+export function createWebhookNotifier(options: WebhookOptions): Notifier {
+  const origin = safeOrigin(options.url);
+  const delays = options.retryDelaysMs ?? [1000, 5000];
+  let chain: Promise<void> = Promise.resolve();
+  let delivered = 0;
+  let failed = 0;
+
+  const post = async (body: string): Promise<void> => {
+    let lastError = '';
+    for (let attempt = 0; attempt <= delays.length; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, delays[attempt - 1]));
+      try {
+        const res = await fetch(options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'keywarden-watch' },
+          body,
+          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        lastError = `HTTP ${res.status}`;
+        if (res.status >= 400 && res.status < 500 && res.status !== 429) break; // the receiver refuses it: retrying will not help
+      } catch (err) {
+        lastError = (err as Error).name === 'TimeoutError' ? 'timed out' : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+      }
+    }
+    throw new Error(lastError);
+  };
+
+  return {
+    send(alert, event) {
+      const payload = options.format === 'slack' ? slackPayload(alert, event, options.target, options.dashboard) : jsonPayload(alert, event, options.target, options.dashboard);
+      const body = JSON.stringify(payload);
+      chain = chain.then(() =>
+        post(body).then(
+          () => {
+            delivered++;
+            options.log.info('alert sent', { alert: alert.id, status: alert.status, webhook: origin });
+          },
+          (err: Error) => {
+            failed++;
+            options.log.error('alert webhook failed', { alert: alert.id, status: alert.status, webhook: origin, error: err.message });
+          },
+        ),
+      );
+    },
+    drain: () => chain,
+    get delivered() {
+      return delivered;
+    },
+    get failed() {
+      return failed;
+    },
+  };
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
