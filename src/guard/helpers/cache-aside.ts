@@ -110,7 +110,13 @@ export async function cacheAside<T>(client: object, key: string, loader: () => P
 
   const deadline = Date.now() + s.waitMs;
   for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-    if (await tryLock(redis, key, token, s.lockMs)) return loadAndStore(redis, key, token, loader, s);
+    if (await tryLock(redis, key, token, s.lockMs)) {
+      // Another caller may have loaded and released the lock since this one looked: check again.
+      const loaded = (await redis.command(key, ['GET', key])) as string | null;
+      if (loaded === null || loaded === undefined) return loadAndStore(redis, key, token, loader, s);
+      await redis.script(unlock, [lockKey(key)], [token]).catch(() => undefined);
+      return s.deserialize(loaded);
+    }
     await sleep(pause);
     const cached = (await redis.command(key, ['GET', key])) as string | null;
     if (cached !== null && cached !== undefined) return s.deserialize(cached);
