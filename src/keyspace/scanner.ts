@@ -94,6 +94,8 @@ interface NodePlan {
   node: RedisNode;
   dbs: number[];
   dbsize: number;
+  /** Keys per db, to size SCAN steps so a sample stretch is not overshot. */
+  sizes: Map<number, number>;
 }
 
 async function planNode(node: RedisNode, options: ScanOptions): Promise<NodePlan> {
@@ -107,7 +109,8 @@ async function planNode(node: RedisNode, options: ScanOptions): Promise<NodePlan
   if (dbs.length === 0) dbs = [options.db ?? 0];
   let dbsize = dbs.reduce((s, db) => s + (keyspace.get(db)?.keys ?? 0), 0);
   if (keyspace.size === 0) dbsize = await node.client.dbsize().catch(() => 0);
-  return { node, dbs, dbsize };
+  const sizes = new Map(dbs.map((db) => [db, keyspace.get(db)?.keys ?? dbsize]));
+  return { node, dbs, dbsize, sizes };
 }
 
 function sampleFraction(sample: ScanOptions['sample'], total: number): number {
@@ -154,7 +157,7 @@ async function scanNode(
       if (target.mode === 'standalone') await client.select(db);
       for (const [si, stretch] of stretches.entries()) {
         const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
-        const finished = await walkStretch(stretch, from, async (cursor, records, scanned, vanished) => {
+        const finished = await walkStretch(stretch, from, plan.sizes.get(db) ?? plan.dbsize, async (cursor, records, scanned, vanished) => {
           result.keysSeen += records.length;
           result.vanished += vanished;
           result.checkpoint = { node: node.address, db, cursor, done: false };
@@ -183,13 +186,17 @@ async function scanNode(
   async function walkStretch(
     stretch: Stretch,
     from: string | undefined,
+    tableKeys: number,
     onStep: (cursor: string, records: Omit<KeyRecord, 'db' | 'node'>[], scanned: number, vanished: number) => Promise<number>,
   ): Promise<boolean> {
     let cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
     for (;;) {
       if (options.signal?.aborted) return false;
       await pacer.wait();
-      const count = pacer.nextBatch();
+      // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
+      // stretch, ask for no more than what is left of it, or every stretch would overshoot.
+      const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
+      const count = Math.max(1, Math.min(pacer.nextBatch(), left));
       const t0 = performance.now();
       const step = await inspector.step({ cursor, count, match: options.match, type: options.type }).catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
