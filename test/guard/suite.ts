@@ -182,6 +182,7 @@ export function guardSuite(driverOf: () => Driver): void {
       ['INCR', k('h')], // WRONGTYPE at run time
       ['LPUSH', k('l'), 'a', 'b'],
       ['LRANGE', k('l'), '0', '-1'],
+      ['SET', k('kt'), 'v', 'KEEPTTL'],
     ];
     const g = d().guarded({ policy: POLICY });
     for (const kind of ['pipeline', 'multi'] as const) {
@@ -190,7 +191,7 @@ export function guardSuite(driverOf: () => Driver): void {
       const raw = await d().raw[kind](batch((n) => pr('t', n)));
       const guarded = await g[kind](batch((n) => pg('t', n)));
       assert.deepEqual(guarded, raw, `${kind} replies`);
-      for (const n of ['s', 'h', 'n', 'm1', 'm2', 'l']) assertRuleTtl(await pttl(pg('t', n)), `${kind} ${n}`);
+      for (const n of ['s', 'h', 'n', 'm1', 'm2', 'l', 'kt']) assertRuleTtl(await pttl(pg('t', n)), `${kind} ${n}`);
       assert.equal(await pttl(pr('t', 'h')), -1, 'the raw client is not guarded');
     }
     // A transaction the server refuses at queue time fails the same way through the guard.

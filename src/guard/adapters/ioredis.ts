@@ -12,7 +12,7 @@
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
 import { Command } from 'ioredis';
-import { commandInfo, type Arg } from '../commands.js';
+import { commandInfo, setTtlMode, type Arg } from '../commands.js';
 import type { GuardPlanner } from '../planner.js';
 
 /** The parts of an ioredis Command the guard touches. */
@@ -182,7 +182,9 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
   batch.sendCommand = (command: IoCommand) => {
     const index = seen.push(command) - 1;
     queue(command);
-    if (isDefault && commandInfo(command.name).creates) {
+    const creates = isDefault ? commandInfo(command.name).creates : undefined;
+    // SET gets `PX` at exec; only writes that need a PEXPIRE reserve its place now.
+    if (creates && (creates.ttl === 'expire' || setTtlMode(command.args, 0) === 'keeps')) {
       for (const [key, ttlMs] of planner.single(command.name, command.args, 0)?.expires ?? []) {
         const queued = pexpire(key, ttlMs);
         slots.push({ command: index, reply: batch.length - offset, key, queued });
