@@ -1,30 +1,22 @@
 /**
- * One SCAN step plus inspection of the keys it returned (type, TTL, memory, length).
+ * Inspection of the keys one SCAN page returned: type, TTL, memory and length.
  *
- * Preferred: one `inspect.lua` call per step, so each step is one round trip and one
- * bounded server-side call. When the user may not run EVAL (managed services, tight ACLs),
- * the same figures come from pipelined commands; when MEMORY is forbidden too, bytes are
- * reported as unmeasured instead of failing the scan.
+ * Preferred: one `inspect-keys.lua` call per page, a single bounded server-side call that
+ * also reports how long it took. The scanner keeps the next SCAN and up to a few of these in
+ * flight, so the server never idles on a round trip. When the user may not run EVAL
+ * (managed services, tight ACLs), the same figures come from pipelined commands; when MEMORY
+ * is forbidden too, bytes are reported as unmeasured instead of failing the scan.
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
 import { NO_TTL, UNMEASURED, type KeyRecord } from './record.js';
 
-export interface StepRequest {
-  cursor: string;
-  count: number;
-  match?: string;
-  type?: string;
-}
-
-export interface StepResult {
-  cursor: string;
-  /** Keys SCAN returned (including ones that vanished before inspection). */
-  scanned: number;
+export interface Inspection {
   records: Omit<KeyRecord, 'db' | 'node'>[];
+  /** Keys gone (deleted or expired) between SCAN and inspection. */
   vanished: number;
-  /** Server-side duration of the step in ms, when the server reported it (Lua). */
+  /** Server-side duration of the call in ms, when the server reported it (Lua). */
   serverMs?: number;
 }
 
@@ -37,7 +29,7 @@ export type InspectMethod = 'lua' | 'pipeline';
 export interface Inspector {
   method: InspectMethod;
   measuresMemory: boolean;
-  step(request: StepRequest): Promise<StepResult>;
+  inspect(keys: Buffer[]): Promise<Inspection>;
 }
 
 /** Pick the fastest inspection this user is allowed, probing permissions once per node. */
@@ -51,7 +43,7 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
   const lua = new LuaInspector(client, memory);
   try {
-    await lua.step({ cursor: '0', count: 1 });
+    await lua.inspect([]);
     return lua;
   } catch (err) {
     if (!isPermissionDenied(err) && !/NOSCRIPT|scripts? (are|is) disabled|unknown command/i.test((err as Error).message)) throw err;
@@ -63,36 +55,31 @@ const TYPE_CODES: Record<string, string> = { s: 'string', l: 'list', S: 'set', z
 
 class LuaInspector implements Inspector {
   readonly method = 'lua';
-  private readonly script = luaScript('inspect');
+  private readonly script = luaScript('inspect-keys');
+  private readonly options: string[];
   constructor(
     private readonly client: Redis,
     readonly measuresMemory: boolean,
-  ) {}
+  ) {
+    this.options = [measuresMemory ? '1' : '0', String(EXACT_MEMORY_LIMIT), String(LARGE_KEY_SAMPLES)];
+  }
 
-  async step(req: StepRequest): Promise<StepResult> {
-    const reply = (await runScript(this.client, this.script, [
-      req.cursor,
-      String(req.count),
-      req.match ?? '',
-      req.type ?? '',
-      this.measuresMemory ? '1' : '0',
-      String(EXACT_MEMORY_LIMIT),
-      String(LARGE_KEY_SAMPLES),
-    ])) as [Buffer, Buffer[], Buffer, number];
-    const result = decodeStats(reply[0].toString(), reply[1], reply[2].toString('latin1'));
-    result.serverMs = Number(reply[3]) / 1000;
+  async inspect(keys: Buffer[]): Promise<Inspection> {
+    const reply = (await runScript(this.client, this.script, [...this.options, ...keys])) as [Buffer, number];
+    const result = decodeStats(keys, reply[0].toString('latin1'));
+    result.serverMs = Number(reply[1]) / 1000;
     return result;
   }
 }
 
-/** Decode inspect.lua's packed stats: "<t><pttl>,<bytes>,<length>;" per key, "-;" if gone. */
-export function decodeStats(cursor: string, keys: Buffer[], stats: string): StepResult {
-  const records: StepResult['records'] = [];
+/** Decode inspect-keys.lua's packed stats: "<t><pttl>,<bytes>,<length>;" per key, "-;" if gone. */
+export function decodeStats(keys: Buffer[], stats: string): Inspection {
+  const records: Inspection['records'] = [];
   let vanished = 0;
   let pos = 0;
   for (const key of keys) {
     const end = stats.indexOf(';', pos);
-    let code = stats[pos];
+    const code = stats[pos];
     if (code === '-') {
       vanished++;
       pos = end + 1;
@@ -104,7 +91,6 @@ export function decodeStats(cursor: string, keys: Buffer[], stats: string): Step
       const bar = stats.indexOf('|', body);
       type = stats.slice(body, bar);
       body = bar + 1;
-      code = '';
     }
     const c1 = stats.indexOf(',', body);
     const c2 = stats.indexOf(',', c1 + 1);
@@ -116,7 +102,7 @@ export function decodeStats(cursor: string, keys: Buffer[], stats: string): Step
     }
     records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes: Number(stats.slice(c1 + 1, c2)), length: Number(stats.slice(c2 + 1, end)) });
   }
-  return { cursor, scanned: keys.length, records, vanished };
+  return { records, vanished };
 }
 
 const LENGTH_COMMAND: Record<string, string> = { string: 'strlen', list: 'llen', set: 'scard', zset: 'zcard', hash: 'hlen', stream: 'xlen' };
@@ -128,15 +114,10 @@ class PipelineInspector implements Inspector {
     readonly measuresMemory: boolean,
   ) {}
 
-  async step(req: StepRequest): Promise<StepResult> {
-    const args: Array<string | number> = [req.cursor, 'COUNT', req.count];
-    if (req.match) args.push('MATCH', req.match);
-    if (req.type) args.push('TYPE', req.type);
-    const [next, keys] = (await this.client.scanBuffer(...(args as [string]))) as unknown as [Buffer, Buffer[]];
-    if (keys.length === 0) return { cursor: next.toString(), scanned: 0, records: [], vanished: 0 };
-
-    // Round 1: type, TTL and length-independent figures; round 2: length and memory, whose
-    // form depends on the type (and on the length, to bound MEMORY USAGE on big keys).
+  async inspect(keys: Buffer[]): Promise<Inspection> {
+    if (keys.length === 0) return { records: [], vanished: 0 };
+    // Round 1: type and TTL; round 2: length and memory, whose form depends on the type
+    // (and on the length, to bound MEMORY USAGE on big keys).
     const first = this.client.pipeline();
     for (const key of keys) first.type(key).pttl(key);
     const r1 = (await first.exec()) ?? [];
@@ -146,13 +127,13 @@ class PipelineInspector implements Inspector {
     const lengths = await this.lengths(keys, types);
     const bytes = this.measuresMemory ? await this.memory(keys, types, lengths) : keys.map(() => UNMEASURED);
 
-    const records: StepResult['records'] = [];
+    const records: Inspection['records'] = [];
     let vanished = 0;
     keys.forEach((key, i) => {
       if (types[i] === 'none' || ttls[i] === -2) vanished++;
       else records.push({ key, type: types[i], ttlMs: ttls[i] < 0 ? NO_TTL : ttls[i], bytes: bytes[i], length: lengths[i] });
     });
-    return { cursor: next.toString(), scanned: keys.length, records, vanished };
+    return { records, vanished };
   }
 
   private async lengths(keys: Buffer[], types: string[]): Promise<number[]> {

@@ -16,7 +16,7 @@ export interface PaceOptions {
   fast?: boolean;
   /** Hard cap on keys handled per second by this pacer. */
   maxOps?: number;
-  /** Desired duration of one server-side call. Default 1 ms, 4 ms with `fast`. */
+  /** Desired duration of one server-side call. Default 0.5 ms (two are in flight at once), 4 ms with `fast`. */
   targetCallMs?: number;
   /** Never plan a call longer than this. Default 5 ms. */
   maxCallMs?: number;
@@ -43,7 +43,7 @@ export class Pacer {
 
   constructor(options: PaceOptions = {}) {
     this.fast = options.fast === true;
-    this.targetCallMs = options.targetCallMs ?? (this.fast ? 4 : 1);
+    this.targetCallMs = options.targetCallMs ?? (this.fast ? 4 : 0.5);
     this.maxCallMs = options.maxCallMs ?? 5;
     this.targetP99Ms = options.targetP99Ms ?? 1;
     this.maxOps = options.maxOps;

@@ -10,7 +10,7 @@ import { openNode } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
-import { createInspector, type InspectMethod } from './inspect.js';
+import { createInspector, type InspectMethod, type Inspection } from './inspect.js';
 import { Pacer, type PaceOptions } from './pace.js';
 import type { KeyRecord } from './record.js';
 
@@ -157,19 +157,18 @@ async function scanNode(
       if (target.mode === 'standalone') await client.select(db);
       for (const [si, stretch] of stretches.entries()) {
         const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
-        const finished = await walkStretch(stretch, from, plan.sizes.get(db) ?? plan.dbsize, async (cursor, records, scanned, vanished) => {
-          result.keysSeen += records.length;
-          result.vanished += vanished;
+        const finished = await walkStretch(stretch, from, plan.sizes.get(db) ?? plan.dbsize, async (cursor, inspection) => {
+          result.keysSeen += inspection.records.length;
+          result.vanished += inspection.vanished;
           result.checkpoint = { node: node.address, db, cursor, done: false };
-          const withPlace = records as KeyRecord[];
-          for (const r of withPlace) {
+          const records = inspection.records as KeyRecord[];
+          for (const r of records) {
             r.db = db;
             r.node = node.address;
           }
-          if (options.onBatch && withPlace.length > 0) await options.onBatch(withPlace, result.checkpoint);
-          const stretchRatio = stretch.end > stretch.start ? (cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1)) : 1;
+          if (options.onBatch && records.length > 0) await options.onBatch(records, result.checkpoint);
+          const stretchRatio = cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1);
           report(result.keysSeen, (dbIndex + (si + stretchRatio) / stretches.length) / plan.dbs.length);
-          return scanned;
         });
         if (!finished) return result;
       }
@@ -183,30 +182,78 @@ async function scanNode(
     probe?.disconnect();
   }
 
+  /**
+   * Walk one stretch of the SCAN walk. SCAN pages and their inspections are pipelined: the
+   * next SCAN is sent as soon as a page arrives, and up to `depth` inspections stay in
+   * flight, so the server always has the next call queued. Pages are handed to `onStep` in
+   * SCAN order, so a checkpoint cursor always means "every key before it is done".
+   */
   async function walkStretch(
     stretch: Stretch,
     from: string | undefined,
     tableKeys: number,
-    onStep: (cursor: string, records: Omit<KeyRecord, 'db' | 'node'>[], scanned: number, vanished: number) => Promise<number>,
+    onStep: (cursor: string, inspection: Inspection, scanned: number) => Promise<void>,
   ): Promise<boolean> {
+    const depth = options.fast ? 3 : 2;
+    const pending: Array<{ next: string; scanned: number; sent: number; inspection: Promise<Inspection> }> = [];
     let cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
-    for (;;) {
-      if (options.signal?.aborted) return false;
-      await pacer.wait();
-      // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
-      // stretch, ask for no more than what is left of it, or every stretch would overshoot.
-      const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
-      const count = Math.max(1, Math.min(pacer.nextBatch(), left));
-      const t0 = performance.now();
-      const step = await inspector.step({ cursor, count, match: options.match, type: options.type }).catch((err) => {
+    let page: Promise<ScanPage> | undefined = scanPage(cursor, tableKeys, stretch);
+    let finished = false;
+    try {
+      while (page) {
+        if (options.signal?.aborted) break;
+        const { next, keys } = await page;
+        finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
+        page = undefined;
+        if (!finished) {
+          await pacer.wait();
+          page = scanPage(next, tableKeys, stretch);
+        }
+        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), inspection: quiet(inspector.inspect(keys)) });
+        else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 }, 0);
+        while (pending.length >= depth || (finished && pending.length > 0)) await settle(pending.shift()!);
+      }
+      // Stopped early: finish what is already in flight so the checkpoint stays exact.
+      while (pending.length > 0) await settle(pending.shift()!);
+      return finished && !options.signal?.aborted;
+    } finally {
+      if (page) void page.catch(() => undefined);
+    }
+
+    async function settle(p: (typeof pending)[number]): Promise<void> {
+      const inspection = await p.inspection.catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
       });
-      pacer.record(step.serverMs ?? performance.now() - t0, step.scanned, count);
-      cursor = step.cursor;
-      await onStep(cursor, step.records, step.scanned, step.vanished);
-      if (cursor === '0' || (stretch.end < 1 && cursorPosition(cursor) >= stretch.end)) return true;
+      pacer.record(inspection.serverMs ?? performance.now() - p.sent, p.scanned, p.scanned);
+      await onStep(p.next, inspection, p.scanned);
     }
   }
+
+  function scanPage(cursor: string, tableKeys: number, stretch: Stretch): Promise<ScanPage> {
+    // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
+    // stretch, ask for no more than what is left of it, or every stretch would overshoot.
+    const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
+    const count = Math.max(1, Math.min(pacer.nextBatch(), left));
+    const args: Array<string | number> = [cursor, 'COUNT', count];
+    if (options.match) args.push('MATCH', options.match);
+    if (options.type) args.push('TYPE', options.type);
+    return quiet(
+      (client.scanBuffer(...(args as [string])) as unknown as Promise<[Buffer, Buffer[]]>).then(([next, keys]) => ({ next: next.toString(), keys })).catch((err) => {
+        throw permissionFailure(err, node.address) ?? err;
+      }),
+    );
+  }
+}
+
+interface ScanPage {
+  next: string;
+  keys: Buffer[];
+}
+
+/** Mark a promise as handled now (it is awaited later, in order), so an early rejection is not "unhandled". */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 async function openProbe(target: Target, node: RedisNode): Promise<Redis | undefined> {

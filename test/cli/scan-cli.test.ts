@@ -124,12 +124,17 @@ describe('keywarden scan (CLI)', () => {
   });
 
   it('Ctrl-C prints the partial report marked incomplete', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'scan', url, '--max-ops', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'scan', url, '--max-ops', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 2500));
+    // Interrupt once the scan is under way: its connection shows up named "keywarden".
+    const watcher = server.client({ password: SECRET });
+    const deadline = Date.now() + 30_000;
+    while (!((await watcher.client('LIST')) as string).includes('name=keywarden') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    watcher.disconnect();
+    await new Promise((r) => setTimeout(r, 700));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     assert.equal(code, 130, stderr);
