@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { isUserFacing, UsageError } from '../errors.js';
-import { parseDuration } from '../policy/index.js';
+import { parseDuration, parseFraction } from '../policy/index.js';
 import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
 
 /** Where a command writes; tests pass their own to capture output. */
@@ -109,4 +109,17 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
     io.stderr(`keywarden: unexpected error (please report it):\n${redactUrl(text)}\n`);
     return 70;
   }
+}
+
+/** `--sample 10000` (a key count) or `--sample 1%` / `0.01` (a share of the keyspace). */
+export function sampleFlag(text: string): { keys: number } | { fraction: number } {
+  if (/^\d+$/.test(text.trim()) && Number(text) >= 1) return { keys: Number(text) };
+  let fraction: number;
+  try {
+    fraction = parseFraction(text);
+  } catch {
+    fraction = NaN;
+  }
+  if (!(fraction > 0 && fraction <= 1)) throw new UsageError(`--sample '${text}' is neither a key count nor a share`, 'write e.g. --sample 100000 or --sample 1%');
+  return { fraction };
 }

@@ -31,7 +31,7 @@ export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   let stdout = '';
   let stderr = '';
   const program = new Command().exitOverride();
-  registerDoctor(program, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
+  registerDoctor(program, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false });
   const before = process.exitCode;
   try {
     await program.parseAsync(['node', 'keywarden', 'doctor', ...args]);

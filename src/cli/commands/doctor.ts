@@ -5,28 +5,14 @@
  */
 import { Command, Option } from 'commander';
 import { diagnose, reachesSeverity, SEVERITIES, type DiagnoseOptions, type Severity } from '../../doctor/index.js';
-import { isUserFacing, UsageError } from '../../errors.js';
-import { loadPolicy, parseDuration, parseFraction, type Policy } from '../../policy/index.js';
+import { UsageError } from '../../errors.js';
+import { loadPolicy, parseDuration, type Policy } from '../../policy/index.js';
 import { connectTarget, type Target } from '../../target/connect.js';
-import { resolveTarget, type TargetOptions } from '../../target/spec.js';
+import { addTargetFlags, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderDoctorMarkdown } from '../render/doctor-markdown.js';
 import { renderDoctorText } from '../render/doctor-text.js';
 
-export interface DoctorIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: NodeJS.ProcessEnv;
-}
-
-const processIo: DoctorIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-};
-
-interface DoctorFlags extends Omit<TargetOptions, 'connectTimeoutMs'> {
-  pass?: string;
-  timeout?: string;
+interface DoctorFlags extends TargetFlags {
   config?: string;
   policy?: string;
   sample: string | false;
@@ -38,29 +24,15 @@ interface DoctorFlags extends Omit<TargetOptions, 'connectTimeoutMs'> {
 }
 
 /** Register `keywarden doctor` on the program. `io` lets tests capture output. */
-export function registerDoctor(program: Command, io: DoctorIo = processIo): void {
-  program
+export function registerDoctor(program: Command, io: CliIo = processIo): void {
+  const cmd = program
     .command('doctor')
     .summary('diagnose the configuration behind Redis memory incidents, with the fix')
     .description(
       'Read INFO, CONFIG, ACL, SLOWLOG, LATENCY, MEMORY STATS (and a small keyspace sample) and report findings with evidence and the ' +
         'exact fix; or lint a redis.conf offline with --config. Read-only. Exit 1 when a finding reaches --fail-on.',
-    )
-    .helpOption('--help', 'show help for doctor')
-    .argument('[url]', 'redis:// or rediss:// URL (default: REDIS_URL, then redis://127.0.0.1:6379)')
-    .option('--url <url>', 'target URL (same as the positional argument)')
-    .option('-h, --host <host>', 'server host (overrides the URL)')
-    .option('-p, --port <port>', 'server port')
-    .option('-a, --pass <password>', 'password (prefer REDISCLI_AUTH: it stays out of the process list)')
-    .option('--user <name>', 'ACL user name')
-    .option('-n, --db <db>', 'only this database in the keyspace sample')
-    .option('--tls', 'connect with TLS')
-    .option('--cacert <file>', 'CA certificate for TLS')
-    .option('--cert <file>', 'client certificate for TLS')
-    .option('--key <file>', 'client key for TLS')
-    .option('--insecure', 'do not verify the TLS certificate')
-    .option('--replicas', 'read the replicas instead of the primaries')
-    .option('--timeout <duration>', 'connection timeout', '5s')
+    );
+  addTargetFlags(cmd)
     .option('--config <redis.conf>', 'lint this redis.conf offline (alone, or next to a live target)')
     .option('--policy <keywarden.yml>', 'policy file: rule TTLs and roles sharpen the checks')
     .option('--sample <keys|percent>', 'keyspace sample size: a key count (10000) or a share (1%)', '10000')
@@ -76,46 +48,24 @@ export function registerDoctor(program: Command, io: DoctorIo = processIo): void
 }
 
 /** Run the command; returns the exit code. */
-export async function runDoctor(url: string | undefined, flags: DoctorFlags, io: DoctorIo = processIo): Promise<number> {
+export async function runDoctor(url: string | undefined, flags: DoctorFlags, io: CliIo = processIo): Promise<number> {
   const format = flags.json ? 'json' : flags.format;
-  let target: Target | undefined;
-  try {
-    const options = await diagnoseOptions(flags);
-    // With only --config, the file is linted offline and no server is contacted.
-    const offlineOnly = flags.config !== undefined && url === undefined && flags.url === undefined && flags.host === undefined && flags.port === undefined;
-    if (!offlineOnly) target = await connectTarget(resolveTarget(targetOptions(url, flags), io.env));
-    const report = await diagnose(target, options);
-    if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-    else if (format === 'markdown') io.stdout(renderDoctorMarkdown(report));
-    else io.stdout(renderDoctorText(report));
-    return flags.failOn !== 'none' && reachesSeverity(report, flags.failOn) ? 1 : 0;
-  } catch (err) {
-    const message = isUserFacing(err) ? err.message : `unexpected error: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
-    const hint = isUserFacing(err) ? err.hint : 'run again; if it persists, report it with the command line (without credentials)';
-    if (format === 'json') io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message, hint }, null, 2)}\n`);
-    else io.stderr(`keywarden doctor: ${message}\n  hint: ${hint}\n`);
-    return 2;
-  } finally {
-    await target?.close();
-  }
-}
-
-function targetOptions(url: string | undefined, flags: DoctorFlags): TargetOptions {
-  return {
-    url: url ?? flags.url,
-    host: flags.host,
-    port: flags.port,
-    password: flags.pass,
-    user: flags.user,
-    db: flags.db,
-    tls: flags.tls,
-    cacert: flags.cacert,
-    cert: flags.cert,
-    key: flags.key,
-    insecure: flags.insecure,
-    replicas: flags.replicas,
-    connectTimeoutMs: flags.timeout ? durationFlag(flags.timeout, '--timeout') : undefined,
-  };
+  return runCommand(io, format === 'json', async () => {
+    let target: Target | undefined;
+    try {
+      const options = await diagnoseOptions(flags);
+      // With only --config, the file is linted offline and no server is contacted.
+      const offlineOnly = flags.config !== undefined && url === undefined && flags.url === undefined && flags.host === undefined && flags.port === undefined;
+      if (!offlineOnly) target = await connectTarget(targetFrom(url, flags, io.env));
+      const report = await diagnose(target, options);
+      if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      else if (format === 'markdown') io.stdout(renderDoctorMarkdown(report));
+      else io.stdout(renderDoctorText(report));
+      return flags.failOn !== 'none' && reachesSeverity(report, flags.failOn) ? 1 : 0;
+    } finally {
+      await target?.close();
+    }
+  });
 }
 
 async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
@@ -128,19 +78,6 @@ async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
     growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window') : undefined,
     db: flags.db === undefined ? undefined : Number(flags.db),
   };
-}
-
-/** `10000` → { keys: 10000 }; `1%` or `0.01` → { fraction: 0.01 }. */
-export function sampleFlag(text: string): { keys: number } | { fraction: number } {
-  if (/^\d+$/.test(text.trim()) && Number(text) >= 1) return { keys: Number(text) };
-  let fraction: number;
-  try {
-    fraction = parseFraction(text);
-  } catch {
-    fraction = NaN;
-  }
-  if (!(fraction > 0 && fraction <= 1)) throw new UsageError(`--sample '${text}' is neither a key count nor a share`, 'write e.g. --sample 10000 or --sample 1%');
-  return { fraction };
 }
 
 function durationFlag(text: string, flag: string): number {

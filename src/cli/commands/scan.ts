@@ -12,7 +12,7 @@ import { scanKeyspace } from '../../keyspace/scan.js';
 import type { ScanProgress } from '../../keyspace/scanner.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
 import { renderScanTable } from '../render/scan-table.js';
@@ -68,7 +68,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
     db: spec.db,
     match: flags.match,
     type: flags.type,
-    sample: parseSample(flags.sample),
+    sample: flags.sample === undefined ? undefined : sampleFlag(flags.sample),
     fast: flags.fast,
     maxOps: intFlag(flags.maxOps, '--max-ops'),
     top: intFlag(flags.top, '--top'),
@@ -109,16 +109,6 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   } else io.stdout(rendered);
   if (report.coverage.interrupted === 'interrupted') return 130;
   return report.policy && report.policy.violations > 0 ? 1 : 0;
-}
-
-/** `--sample 10000` (keys) or `--sample 1%` (share). */
-export function parseSample(value: string | undefined): { keys: number } | { fraction: number } | undefined {
-  if (value === undefined) return undefined;
-  const pct = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
-  if (pct && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { fraction: Number(pct[1]) / 100 };
-  const n = Number(value);
-  if (Number.isInteger(n) && n > 0) return { keys: n };
-  throw new UsageError(`--sample expects a key count or a percentage, got '${value}'`, 'for example --sample 100000 or --sample 1%');
 }
 
 function progressBar(): { update(p: ScanProgress): void; stop(): void } {
