@@ -142,4 +142,16 @@ describe('keywarden scan (CLI)', () => {
     assert.match(stdout, /session:\*/);
     assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
   });
+
+  it('shows a progress bar on a terminal and none on a pipe', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cmd = `${process.execPath} --import tsx src/cli/run.ts scan ${url} --max-ops 1500`;
+    // `script` runs the command on a pseudo-terminal, as an operator's shell would.
+    const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(tty.status, 0, tty.stderr);
+    assert.match(tty.stdout, /scanning \[.*\] \d+% \| [\d,]+ of ~[\d,]+ keys \| [\d,]+ keys\/s/);
+    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'scan', url, '--max-ops', '5000'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(piped.status, 0);
+    assert.ok(!/scanning \[/.test(piped.stderr + piped.stdout));
+  });
 });
