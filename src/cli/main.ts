@@ -13,6 +13,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   scan: async () => (await import('./commands/scan.js')).registerScan,
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor as Register,
+  fix: async () => (await import('./commands/fix.js')).registerFix,
+  undo: async () => (await import('./commands/undo.js')).registerUndo,
+  policy: async () => (await import('./commands/policy.js')).registerPolicy,
   watch: async () => (await import('./commands/watch.js')).registerWatch,
 };
 

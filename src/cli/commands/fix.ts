@@ -1,0 +1,153 @@
+/**
+ * `keywarden fix [url]`: TTLs in bulk from a policy. A dry run (the plan) unless --apply;
+ * with --apply every change is journaled (a default journal file is created) so that
+ * `keywarden undo` can take it back and `--resume` can continue after a crash. Ctrl-C stops
+ * cleanly after the batch in flight and prints the summary with the resume command.
+ */
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
+import type { FixReport } from '../../fix/types.js';
+import { displayKey } from '../../keyspace/display.js';
+import { adHocPolicy, formatDuration, loadPolicy, parseDuration } from '../../policy/index.js';
+import { connectTarget } from '../../target/connect.js';
+import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { renderFixText } from '../render/fix-text.js';
+
+interface FixFlags extends TargetFlags {
+  policy?: string;
+  match?: string;
+  ttl?: string;
+  apply?: boolean;
+  maxTtl?: string;
+  journal?: string;
+  resume?: boolean;
+  maxReplicaLag: string;
+  maxOps?: string;
+  fast?: boolean;
+  json?: boolean;
+  progress: boolean;
+}
+
+/** Register `keywarden fix`. */
+export function registerFix(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('fix')
+    .summary('give keys without a TTL the TTL their policy rule says (dry run unless --apply)')
+    .description(
+      'Scan the keyspace and give every key that a policy rule says should expire, and has no TTL, that TTL with EXPIRE … NX: ' +
+        'an existing TTL is never overwritten; durable and unmatched keys are never touched. Dry run (the plan) unless --apply. ' +
+        'Paced by server latency and replica lag; journaled, resumable, and undoable with `keywarden undo`.',
+    );
+  addTargetFlags(cmd)
+    .option('--policy <file>', 'keywarden.yml with the rules (see `keywarden policy init`)')
+    .option('--match <glob>', 'ad hoc rule instead of a policy: keys matching this glob…')
+    .option('--ttl <duration>', '…get this TTL (500ms, 90s, 30m, 24h, 7d or seconds)')
+    .option('--apply', 'write the TTLs (default: dry run, nothing is written)')
+    .option('--max-ttl <duration>', 'also shorten TTLs longer than this (EXPIRE … LT); new TTLs are capped too')
+    .option('--journal <file>', 'JSONL journal of every change, for undo and --resume (default with --apply: keywarden-fix-<time>.jsonl)')
+    .option('--resume', 'continue the run recorded in --journal from its last checkpoint')
+    .option('--max-replica-lag <duration>', 'pause writes while a replica lags more than this (0 = off)', '5s')
+    .option('--max-ops <n>', 'hard cap: keys handled per second, per node')
+    .option('--fast', 'lift the latency guard (maintenance windows): bigger steps, no pauses')
+    .option('--json', 'print the report as one JSON document on stdout')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (url: string | undefined, flags: FixFlags) => {
+      process.exitCode = await runCommand(io, flags.json === true, () => runFix(url, flags, io));
+    });
+}
+
+async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Promise<number> {
+  const policy = await policyFrom(flags);
+  if (flags.resume && !flags.journal) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
+  if (flags.resume && !flags.apply) throw new UsageError('--resume continues an --apply run', 'add --apply');
+  const spec = targetFrom(url, flags, io.env);
+  const options: FixOptions = {
+    policy,
+    db: spec.db,
+    maxTtlMs: flags.maxTtl !== undefined ? durationFlag(flags.maxTtl, '--max-ttl') : undefined,
+    journal: flags.apply ? (flags.journal ?? defaultJournal()) : undefined,
+    resume: flags.resume,
+    maxReplicaLagMs: durationFlag(flags.maxReplicaLag, '--max-replica-lag'),
+    maxOps: intFlag(flags.maxOps, '--max-ops'),
+    fast: flags.fast,
+  };
+  if (!flags.apply && flags.journal) io.stderr('keywarden: dry run: nothing is written, so no journal either\n');
+
+  const target = await connectTarget(spec);
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    io.stderr('\nkeywarden: stopping after the batch in flight (Ctrl-C again to quit at once; --resume continues)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = flags.progress && io.isTTY ? progressBar(flags.apply === true) : undefined;
+  let report: FixReport;
+  try {
+    report = await (flags.apply ? applyFix : planFix)(target, {
+      ...options,
+      signal: stop.signal,
+      onProgress: progress?.update,
+      onReplicaLag: (e) => {
+        if (e.pausedMs === undefined) io.stderr(`keywarden: pausing writes to ${e.node}: replica ${e.replica} lags ${e.lagMs === Infinity ? '(not in sync)' : formatDuration(e.lagMs)} > ${flags.maxReplicaLag}\n`);
+        else io.stderr(`keywarden: replicas of ${e.node} caught up after ${(e.pausedMs / 1000).toFixed(1)} s; writing again\n`);
+      },
+    });
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+    await target.close();
+  }
+  io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report));
+  return report.complete ? 0 : 130;
+}
+
+async function policyFrom(flags: FixFlags) {
+  if (flags.policy && (flags.match || flags.ttl)) throw new UsageError('give either --policy or --match/--ttl, not both', 'put the extra rule in the policy file');
+  if (flags.policy) return loadPolicy(flags.policy);
+  if (flags.match && flags.ttl) return adHocPolicy(flags.match, flags.ttl);
+  if (flags.match || flags.ttl) throw new UsageError(`${flags.match ? '--match' : '--ttl'} needs ${flags.match ? '--ttl' : '--match'}`, 'for example --match "session:*" --ttl 24h');
+  throw new UsageError('fix needs rules: a policy file or an ad hoc rule', 'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION');
+}
+
+function durationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`${flag} expects a duration, got '${displayKey(value)}'`, `for example ${flag} 24h (500ms, 90s, 30m, 24h, 7d or seconds)`);
+  }
+}
+
+function defaultJournal(): string {
+  return `keywarden-fix-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}.jsonl`;
+}
+
+function progressBar(apply: boolean): { update(p: FixProgress): void; stop(): void } {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${apply ? 'fixing' : 'planning'} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  return {
+    update(p) {
+      const values = { keys: n(p.keysSeen), need: n(p.needTtl), applied: n(p.applied), rate: n(p.keysPerSecond) };
+      if (!started) {
+        bar.start(1000, 0, values);
+        started = true;
+      }
+      bar.update(Math.round(p.ratio * 1000), values);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

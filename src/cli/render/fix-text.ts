@@ -1,0 +1,77 @@
+/**
+ * Human output of `keywarden fix` (the dry-run plan and the summary after --apply) and of
+ * `keywarden undo`. Keys arrive already escaped (`displayKey`) in the reports.
+ */
+import type { FixReport, UndoReport, UndoSkipReason } from '../../fix/types.js';
+import { formatBytes, formatCount } from './format.js';
+
+/** The plan (dry run) or the summary (apply), per rule, then what was left alone and why. */
+export function renderFixText(r: FixReport): string {
+  const out: string[] = [];
+  const t = r.totals;
+  const verb = r.dryRun ? 'DRY RUN: nothing was written. Plan' : 'Applied';
+  out.push(`${verb} for ${r.target.url} (${r.target.mode}, ${r.target.nodes.length} node${r.target.nodes.length === 1 ? '' : 's'})${r.policy.file ? `, policy ${r.policy.file}` : ''}${r.resumed ? ', resumed' : ''}`);
+  out.push('');
+  const rows: string[][] = [['rule', 'ttl', 'matched', 'need TTL', r.dryRun ? 'will free' : 'applied', r.dryRun ? 'have TTL' : 'had TTL', ...(r.policy.maxTtl ? ['shortened'] : [])]];
+  for (const rule of r.rules) {
+    rows.push([
+      rule.match,
+      rule.ttl ?? 'durable',
+      formatCount(rule.matched),
+      formatCount(rule.needTtl),
+      r.dryRun ? bytes(rule.bytes, r) : formatCount(rule.applied),
+      formatCount(rule.alreadyHadTtl),
+      ...(r.policy.maxTtl ? [formatCount(rule.shortened)] : []),
+    ]);
+  }
+  out.push(...table(rows));
+  for (const rule of r.rules) {
+    if (rule.examples.length > 0) out.push(`  ${rule.match}: e.g. ${rule.examples.join(', ')}`);
+  }
+  out.push('');
+  out.push(`Left alone: ${formatCount(t.alreadyHadTtl)} already had a TTL${t.changedSinceScan ? ` (${formatCount(t.changedSinceScan)} of them got it, or were deleted, between scan and write)` : ''}, ${formatCount(t.durable)} durable, ${formatCount(t.noRule)} matched no rule${t.noRuleExamples.length ? ` (e.g. ${t.noRuleExamples.join(', ')})` : ''}.`);
+  const rate = `${formatCount(t.keysScanned)} keys scanned in ${(t.durationMs / 1000).toFixed(1)} s (${formatCount(t.keysPerSecond)} keys/s)`;
+  out.push(`${rate}${t.replicaPauseMs > 0 ? `, ${(t.replicaPauseMs / 1000).toFixed(1)} s paused for replica lag` : ''}.`);
+  if (r.dryRun) {
+    out.push(`${formatCount(t.needTtl)} keys need a TTL (${bytes(t.bytes, r)} to be freed as they expire)${r.policy.maxTtl ? `; ${formatCount(t.shortened)} TTLs above ${r.policy.maxTtl} would be shortened` : ''}.`);
+    if (t.needTtl + t.shortened > 0) out.push('Run again with --apply to set them (EXPIRE … NX: an existing TTL is never overwritten).');
+  } else {
+    out.push(`${formatCount(t.applied)} TTLs set${t.shortened ? `, ${formatCount(t.shortened)} shortened` : ''}; ${bytes(t.bytes, r)} will be freed as they expire.`);
+    if (r.journal) out.push(`Journal: ${r.journal} (undo with: keywarden undo --journal ${r.journal} [url])`);
+  }
+  if (!r.complete) out.push(`Stopped early (${r.interrupted ?? 'incomplete'}).${r.journal && !r.dryRun ? ` Continue with --resume --journal ${r.journal}.` : ''}`);
+  return `${out.join('\n')}\n`;
+}
+
+const REASONS: Record<UndoSkipReason, string> = {
+  gone: 'key no longer exists',
+  noTtl: 'key has no TTL any more',
+  longerTtl: 'key now has a longer TTL than fix set (the application set it)',
+  otherTtl: 'key has a shorter TTL than fix left it (re-created or changed since)',
+  refused: 'fix did not set it (the key already had a TTL)',
+  shortened: 'TTL was shortened by --max-ttl (undo only removes TTLs fix added)',
+  unknownNode: 'journaled on a node that is not part of this target',
+};
+
+/** What undo did (or, with --dry-run, would do), and each reason it left keys alone. */
+export function renderUndoText(r: UndoReport): string {
+  const out = [
+    `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s).`,
+  ];
+  const skipped = (Object.keys(r.skipped) as UndoSkipReason[]).filter((k) => r.skipped[k] > 0);
+  if (skipped.length > 0) out.push('Left alone:');
+  for (const k of skipped) {
+    const ex = r.skippedExamples[k] ?? [];
+    out.push(`  ${formatCount(r.skipped[k]).padStart(10)}  ${REASONS[k]}${ex.length ? ` (e.g. ${ex.join(', ')})` : ''}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function bytes(n: number, r: FixReport): string {
+  return r.bytesUnmeasured ? 'n/a' : formatBytes(n);
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  return rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+}

@@ -1,0 +1,138 @@
+/**
+ * The pure half of fix: which keys get a TTL, which are left alone and why, and the per-rule
+ * tally the plan and the summary are made of. No I/O here; `apply.ts` feeds it KeyRecords.
+ */
+import { displayKey } from '../keyspace/display.js';
+import type { KeyRecord } from '../keyspace/record.js';
+import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
+import type { FixRuleSummary, FixTotals } from './types.js';
+
+/** What fix does with one key. */
+export type KeyDecision =
+  | { action: 'expire'; rule: PolicyRule; ttlMs: number }
+  | { action: 'shorten'; rule: PolicyRule; ttlMs: number }
+  | { action: 'skip'; rule?: PolicyRule; reason: 'hasTtl' | 'durable' | 'noRule' };
+
+export interface PlanOptions {
+  /** `--max-ttl`: no key keeps (or gets) a TTL longer than this. */
+  maxTtlMs?: number;
+  /** Jitter source, injectable for tests. */
+  random?: () => number;
+}
+
+const EXAMPLES = 3;
+
+/**
+ * Decide one key. Durable and unmatched keys are never touched; a key with a TTL is left
+ * alone unless `maxTtlMs` is set and its TTL is longer (then it is shortened, never lengthened).
+ */
+export function decideKey(record: KeyRecord, rule: PolicyRule | undefined, options: PlanOptions = {}): KeyDecision {
+  if (!rule) return { action: 'skip', reason: 'noRule' };
+  const ttl = ttlForRule(rule, options.random);
+  if (ttl === undefined) return { action: 'skip', rule, reason: 'durable' };
+  const cap = options.maxTtlMs;
+  if (record.ttlMs < 0) return { action: 'expire', rule, ttlMs: cap !== undefined ? Math.min(ttl, cap) : ttl };
+  if (cap !== undefined && record.ttlMs > cap) return { action: 'shorten', rule, ttlMs: cap };
+  return { action: 'skip', rule, reason: 'hasTtl' };
+}
+
+interface RuleTally extends Omit<FixRuleSummary, 'examples'> {
+  examples: Buffer[];
+}
+
+/** Accumulates decisions and write outcomes into per-rule summaries and totals. */
+export class FixTally {
+  private readonly rules: RuleTally[];
+  private readonly noRuleExamples: Buffer[] = [];
+  readonly matcher;
+  keysScanned = 0;
+  durable = 0;
+  noRule = 0;
+
+  constructor(readonly policy: Policy) {
+    this.matcher = createMatcher(policy);
+    this.rules = policy.rules.map((r) => ({
+      match: r.match,
+      ttl: r.ttlMs !== undefined && r.role !== 'durable' ? formatDuration(r.ttlMs) : null,
+      ...(r.role ? { role: r.role } : {}),
+      matched: 0,
+      needTtl: 0,
+      applied: 0,
+      alreadyHadTtl: 0,
+      changedSinceScan: 0,
+      shortened: 0,
+      bytes: 0,
+      examples: [],
+    }));
+  }
+
+  /** Count a scanned key and its decision (the plan). */
+  plan(record: KeyRecord, decision: KeyDecision): void {
+    this.keysScanned++;
+    if (!decision.rule) {
+      this.noRule++;
+      keepExample(this.noRuleExamples, record.key);
+      return;
+    }
+    const t = this.rules[decision.rule.index];
+    t.matched++;
+    if (decision.action === 'expire') {
+      t.needTtl++;
+      if (record.bytes > 0) t.bytes += record.bytes;
+      keepExample(t.examples, record.key);
+    } else if (decision.action === 'skip' && decision.reason === 'durable') {
+      this.durable++;
+    } else {
+      t.alreadyHadTtl++;
+    }
+  }
+
+  /** Count the outcome of a write: `took` false means the server refused it (NX/LT, or the key vanished). */
+  outcome(decision: KeyDecision, took: boolean, dryRun: boolean): void {
+    if (!decision.rule || decision.action === 'skip') return;
+    const t = this.rules[decision.rule.index];
+    if (decision.action === 'shorten') {
+      if (took || dryRun) t.shortened++;
+      return;
+    }
+    if (dryRun) return;
+    if (took) t.applied++;
+    else {
+      t.changedSinceScan++;
+      t.alreadyHadTtl++;
+    }
+  }
+
+  summaries(): FixRuleSummary[] {
+    return this.rules.map((r) => ({ ...r, examples: r.examples.map((k) => displayKey(k)) }));
+  }
+
+  totals(durationMs: number, replicaPauseMs: number): FixTotals {
+    const sum = (f: (r: RuleTally) => number) => this.rules.reduce((s, r) => s + f(r), 0);
+    return {
+      keysScanned: this.keysScanned,
+      matched: sum((r) => r.matched),
+      needTtl: sum((r) => r.needTtl),
+      applied: sum((r) => r.applied),
+      alreadyHadTtl: sum((r) => r.alreadyHadTtl),
+      changedSinceScan: sum((r) => r.changedSinceScan),
+      shortened: sum((r) => r.shortened),
+      bytes: sum((r) => r.bytes),
+      durable: this.durable,
+      noRule: this.noRule,
+      noRuleExamples: this.noRuleExamples.map((k) => displayKey(k)),
+      durationMs: Math.round(durationMs),
+      keysPerSecond: Math.round(this.keysScanned / Math.max(durationMs / 1000, 1e-3)),
+      replicaPauseMs: Math.round(replicaPauseMs),
+    };
+  }
+}
+
+/** Keep the smallest few keys, so examples do not depend on scan order. */
+function keepExample(list: Buffer[], key: Buffer): void {
+  if (list.length === EXAMPLES && Buffer.compare(key, list[EXAMPLES - 1]) >= 0) return;
+  if (list.some((k) => k.equals(key))) return;
+  list.push(key);
+  list.sort(Buffer.compare);
+  if (list.length > EXAMPLES) list.pop();
+}

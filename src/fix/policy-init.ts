@@ -1,0 +1,185 @@
+/**
+ * `suggestPolicy`: a starter `keywarden.yml` from a sampled scan. One rule per inferred
+ * pattern; the TTL comes from the TTLs the same pattern already has where it has any, else
+ * from what the name says the keys are (sessions, caches, tokens, counters, locks); a pattern
+ * with neither becomes `role: durable`, the one choice fix can never get wrong, for the
+ * operator to review. Every rule carries a comment saying what the sample saw.
+ */
+import { displayKey } from '../keyspace/display.js';
+import { createPatternGrouper } from '../keyspace/patterns.js';
+import { scanRecords } from '../keyspace/scanner.js';
+import { compileGlob, formatDuration, type Role } from '../policy/index.js';
+import type { Target } from '../target/connect.js';
+
+export interface SuggestedRule {
+  match: string;
+  /** Suggested TTL in ms; absent for durable. */
+  ttlMs?: number;
+  role?: Role;
+  jitter?: number;
+  /** Estimated keys in the whole keyspace (the sample scaled up). */
+  keys: number;
+  /** Keys of the pattern in the sample. */
+  sampled: number;
+  /** Share of sampled keys without a TTL. */
+  noTtlShare: number;
+  /** Estimated bytes of the whole pattern. */
+  bytes: number;
+  /** Remaining TTLs seen in the sample (ms): median and 90th percentile, when any key had one. */
+  observedTtl?: { p50: number; p90: number };
+  /** Why this TTL/role: 'observed', 'name', or 'review'. */
+  basis: 'observed' | 'name' | 'review';
+  examples: string[];
+}
+
+export interface PolicySuggestion {
+  target: string;
+  keysSampled: number;
+  dbsize: number;
+  rules: SuggestedRule[];
+  /** Keys of the sample in patterns too small to get a rule. */
+  otherKeys: number;
+}
+
+export interface SuggestOptions {
+  /** Keys to sample. Default 20 000. */
+  sampleKeys?: number;
+  db?: number;
+  /** Most rules to suggest. Default 50. */
+  maxRules?: number;
+  signal?: AbortSignal;
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+/** TTLs people write: the suggestion is rounded up to one of these. */
+const LADDER = [MIN, 5 * MIN, 15 * MIN, 30 * MIN, HOUR, 2 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY];
+
+/** What a name says, first match wins; only the literal words of the pattern are tested. */
+const NAME_HINTS = [
+  { test: /sess/i, role: 'session', ttlMs: DAY },
+  { test: /cache/i, role: 'cache', ttlMs: HOUR, jitter: 0.1 },
+  { test: /lock|mutex|semaphore/i, role: 'token', ttlMs: MIN },
+  { test: /token|otp|nonce|csrf|verif|reset|magic|confirm/i, role: 'token', ttlMs: HOUR },
+  { test: /rate|limit|throttle|counter|hits/i, role: 'counter', ttlMs: HOUR },
+] as const satisfies ReadonlyArray<{ test: RegExp; role: Role; ttlMs: number; jitter?: number }>;
+
+interface Acc {
+  keys: number;
+  noTtl: number;
+  bytes: number;
+  ttls: number[];
+}
+const TTL_SAMPLES = 500;
+
+/** Sample the keyspace of `target` and suggest one rule per pattern. Read-only. */
+export async function suggestPolicy(target: Target, options: SuggestOptions = {}): Promise<PolicySuggestion> {
+  const grouper = createPatternGrouper<Acc>({
+    create: () => ({ keys: 0, noTtl: 0, bytes: 0, ttls: [] }),
+    merge(into, from) {
+      into.keys += from.keys;
+      into.noTtl += from.noTtl;
+      into.bytes += from.bytes;
+      for (const t of from.ttls) if (into.ttls.length < TTL_SAMPLES) into.ttls.push(t);
+    },
+    maxPatterns: options.maxRules ?? 50,
+  });
+  // A spread of sampled keys, from which each rule takes its examples.
+  const pool: Buffer[] = [];
+  const run = await scanRecords(target, {
+    sample: { keys: options.sampleKeys ?? 20_000 },
+    db: options.db,
+    signal: options.signal,
+    onBatch(records) {
+      for (const r of records) {
+        const acc = grouper.bucket(r.key);
+        acc.keys++;
+        if (r.bytes > 0) acc.bytes += r.bytes;
+        if (r.ttlMs < 0) acc.noTtl++;
+        else if (acc.ttls.length < TTL_SAMPLES) acc.ttls.push(r.ttlMs);
+      }
+      for (const r of records.slice(0, 8)) if (pool.length < 4096) pool.push(r.key);
+    },
+  });
+  const sampled = run.nodes.reduce((s, n) => s + n.keysSeen, 0);
+  const dbsize = run.nodes.reduce((s, n) => s + n.dbsize, 0);
+  const scale = sampled > 0 ? Math.max(dbsize / sampled, 1) : 1;
+  const groups = grouper.finish();
+  const otherKeys = groups.filter((g) => g.pattern === '(other)').reduce((s, g) => s + g.keys, 0);
+  const rules = groups
+    .filter((g) => g.pattern !== '(other)')
+    .map((g) => suggestRule(g.pattern, g.stats, scale, pool));
+  return { target: target.spec.display, keysSampled: sampled, dbsize, rules: orderBySpecificity(rules), otherKeys };
+}
+
+function suggestRule(pattern: string, acc: Acc, scale: number, pool: Buffer[]): SuggestedRule {
+  const test = compileGlob(pattern);
+  const base = {
+    match: pattern,
+    keys: Math.round(acc.keys * scale),
+    sampled: acc.keys,
+    noTtlShare: acc.keys > 0 ? acc.noTtl / acc.keys : 0,
+    bytes: Math.round(acc.bytes * scale),
+    examples: pool.filter((k) => test(k)).slice(0, 2).map((k) => displayKey(k, 60)),
+  };
+  const hint = NAME_HINTS.find((h) => h.test.test(pattern.replace(/\*|\?|\[[^\]]*\]/g, ' ')));
+  if (acc.ttls.length > 0) {
+    const sorted = [...acc.ttls].sort((a, b) => a - b);
+    const p50 = sorted[Math.floor(sorted.length / 2)];
+    const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))];
+    // Remaining TTLs are below the TTL the application sets: round the 90th percentile up.
+    const ttlMs = LADDER.find((step) => step >= p90) ?? LADDER[LADDER.length - 1];
+    return { ...base, ttlMs, role: hint?.role, ...(hint && 'jitter' in hint ? { jitter: hint.jitter } : {}), observedTtl: { p50, p90 }, basis: 'observed' };
+  }
+  if (hint) return { ...base, ttlMs: hint.ttlMs, role: hint.role, ...('jitter' in hint ? { jitter: hint.jitter } : {}), basis: 'name' };
+  return { ...base, role: 'durable', basis: 'review' };
+}
+
+/** First match wins: a rule goes before any broader rule that would match its keys. */
+function orderBySpecificity(rules: SuggestedRule[]): SuggestedRule[] {
+  const out: SuggestedRule[] = [];
+  for (const rule of rules) {
+    const probe = rule.match.replace(/\\(.)/g, '$1').replace(/\*/g, 'x1').replace(/\?/g, 'x');
+    const at = out.findIndex((r) => compileGlob(r.match)(probe));
+    if (at === -1) out.push(rule);
+    else out.splice(at, 0, rule);
+  }
+  return out;
+}
+
+/** The suggestion as a commented `keywarden.yml` that `loadPolicy` accepts. */
+export function policyYaml(s: PolicySuggestion, now = new Date()): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const lines = [
+    `# keywarden.yml: starter policy from a sample of ${n(s.keysSampled)} of ${n(s.dbsize)} keys on ${s.target}, ${now.toISOString().slice(0, 10)}.`,
+    '# Review every rule before `keywarden fix --apply`: first match wins, and role: durable keys never get a TTL.',
+    '# Rules marked REVIEW had no TTL and no telling name: they are durable until you decide otherwise.',
+  ];
+  if (s.otherKeys > 0) lines.push(`# ${n(s.otherKeys)} sampled keys fell in small patterns with no rule: fix leaves them alone.`);
+  lines.push('rules:');
+  if (s.rules.length === 0) lines.push('  []');
+  for (const r of s.rules) {
+    lines.push(`  # ${comment(r)}`);
+    lines.push(`  - match: ${JSON.stringify(r.match)}`);
+    if (r.ttlMs !== undefined) lines.push(`    ttl: ${formatDuration(r.ttlMs)}`);
+    if (r.role) lines.push(`    role: ${r.role}`);
+    if (r.jitter) lines.push(`    jitter: ${Math.round(r.jitter * 100)}%`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function comment(r: SuggestedRule): string {
+  const mb = r.bytes >= 1024 * 1024 ? `${(r.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(r.bytes / 1024)} KB`;
+  const parts = [`~${Math.round(r.keys).toLocaleString('en-US')} keys, ${mb}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
+  if (r.basis === 'observed' && r.observedTtl) parts.push(`TTLs seen: median ${formatDuration(round(r.observedTtl.p50))}, p90 ${formatDuration(round(r.observedTtl.p90))}`);
+  if (r.basis === 'name') parts.push(`no TTL seen; ttl from the name (${r.role})`);
+  if (r.basis === 'review') parts.push('REVIEW: no TTL seen, no telling name');
+  if (r.examples.length > 0) parts.push(`e.g. ${r.examples.join(', ')}`);
+  // displayKey escapes control bytes, so a key can never end the comment line.
+  return parts.join('; ');
+}
+
+function round(ms: number): number {
+  return ms >= HOUR ? Math.round(ms / MIN) * MIN : Math.round(ms / 1000) * 1000;
+}

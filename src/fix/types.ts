@@ -1,0 +1,86 @@
+/**
+ * The plain data `keywarden fix` and `keywarden undo` return. The JSON forms are public
+ * contracts (`kind: "keywarden.fix"`, `kind: "keywarden.undo"`): add fields, never rename.
+ */
+
+/** Per policy rule: what the scan found under it and what the run did. */
+export interface FixRuleSummary {
+  match: string;
+  /** The rule's TTL as written (`24h`); null for durable rules. */
+  ttl: string | null;
+  role?: string;
+  /** Keys this rule governs (first match wins). */
+  matched: number;
+  /** Keys under the rule without a TTL: the ones fix gives one. */
+  needTtl: number;
+  /** EXPIRE … NX that took effect (0 in a dry run). */
+  applied: number;
+  /** Keys that already had a TTL, left as they are (including ones that got it between scan and write). */
+  alreadyHadTtl: number;
+  /** Of those: the TTL (or a delete) appeared between the scan and our write; NX refused. */
+  changedSinceScan: number;
+  /** With `--max-ttl`: longer TTLs that were (dry run: would be) shortened with EXPIRE … LT. */
+  shortened: number;
+  /** Memory of the keys that need a TTL: what will be freed as they expire. */
+  bytes: number;
+  /** A few keys that need a TTL, escaped for display. */
+  examples: string[];
+}
+
+export interface FixTotals {
+  keysScanned: number;
+  matched: number;
+  needTtl: number;
+  applied: number;
+  alreadyHadTtl: number;
+  changedSinceScan: number;
+  shortened: number;
+  bytes: number;
+  /** Left alone: matched by a `durable` rule. */
+  durable: number;
+  /** Left alone: matched by no rule. */
+  noRule: number;
+  /** Pattern examples of keys matched by no rule (escaped), to help write the next rule. */
+  noRuleExamples: string[];
+  durationMs: number;
+  keysPerSecond: number;
+  /** Time spent paused because a replica lagged. */
+  replicaPauseMs: number;
+}
+
+export interface FixReport {
+  kind: 'keywarden.fix';
+  schemaVersion: 1;
+  dryRun: boolean;
+  target: { url: string; mode: 'standalone' | 'cluster'; nodes: string[] };
+  policy: { file?: string; maxTtl?: string };
+  rules: FixRuleSummary[];
+  totals: FixTotals;
+  /** Journal path (apply runs), else null. */
+  journal: string | null;
+  resumed: boolean;
+  /** False when interrupted (Ctrl-C): rerun with --resume. */
+  complete: boolean;
+  interrupted?: string;
+  /** Bytes were not measured (no MEMORY permission): `bytes` figures are 0. */
+  bytesUnmeasured?: boolean;
+}
+
+/** Why undo left a journaled key alone. */
+export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode';
+
+export interface UndoReport {
+  kind: 'keywarden.undo';
+  schemaVersion: 1;
+  dryRun: boolean;
+  journal: string;
+  target: { url: string; mode: 'standalone' | 'cluster' };
+  /** Keys the journal says fix gave a TTL. */
+  journaled: number;
+  /** PERSIST that took effect (dry run: would be sent). */
+  persisted: number;
+  skipped: Record<UndoSkipReason, number>;
+  /** A few skipped keys per reason, escaped for display. */
+  skippedExamples: Partial<Record<UndoSkipReason, string[]>>;
+  durationMs: number;
+}
