@@ -33,3 +33,16 @@ export {
   type Evidence,
   type EvidenceValue,
 } from './doctor/index.js';
+
+// watch: the daemon — background checkpointed scan, Prometheus /metrics, alerts, dashboard.
+export {
+  startWatch,
+  createLogger,
+  type WatchOptions,
+  type WatchHandle,
+  type WatchLogger,
+  type LogLevel,
+  type AlertRecord,
+  type AlertSeverity,
+  type AlertFormat,
+} from './watch/index.js';
