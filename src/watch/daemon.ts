@@ -5,6 +5,8 @@
  * - doctor: `diagnose` every `doctorIntervalMs`, for its critical findings.
  * HTTP only reads what they cache, so a scrape never causes work on Redis.
  */
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { diagnose } from '../doctor/index.js';
 import { isUserFacing } from '../errors.js';
 import type { Target } from '../target/connect.js';
@@ -13,6 +15,7 @@ import { ALERT_RULES } from './alerts/rules.js';
 import type { AlertRecord } from './alerts/types.js';
 import { createWebhookNotifier, type Notifier } from './alerts/webhook.js';
 import { errorLine, sleep, TargetConnection } from './connection.js';
+import { enforce, violationsIn } from './enforce.js';
 import { forecastFull, type Forecast } from './forecast.js';
 import { startHttp, type HttpHandle } from './http.js';
 import { silentLogger, type WatchLogger } from './log.js';
@@ -103,6 +106,8 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
   log.info('listening', { url: http.url, metrics: `${http.url}/metrics`, state: o.statePath || 'memory only' });
 
   const passWaiters: Array<() => void> = [];
+  let enforcing = o.enforce === true && options.policy !== undefined;
+  const journalDir = o.journalDir ?? (o.statePath ? dirname(o.statePath) : join(tmpdir(), 'keywarden'));
 
   async function scanLoop(): Promise<void> {
     while (!abort.signal.aborted) {
@@ -130,6 +135,9 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
         const p = state.published;
         log.info('pass complete', { keys: p?.keysSeen, durationMs: p?.durationMs, patterns: Object.values(p?.nodes ?? {}).reduce((s, l) => s + l.length, 0), resumed });
         evaluate();
+        if (enforcing && options.policy && violationsIn(p) > 0) {
+          enforcing = await enforce({ target, policy: options.policy, journalDir, scan: { maxOps: o.maxOps, fast: o.fast, db: options.target.db }, signal: abort.signal, live, log });
+        }
         passWaiters.splice(0).forEach((w) => w());
         await sleep(Math.max(0, (p?.startedAt ?? Date.now()) + o.intervalMs - Date.now()), abort.signal);
       } catch (err) {

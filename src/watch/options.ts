@@ -37,8 +37,10 @@ export interface WatchOptions {
   authToken?: string;
   /** Require the token on /metrics too. */
   protectMetrics?: boolean;
-  /** Give violating keys their policy TTL (through `fix`'s apply path). */
+  /** Give violating keys their policy TTL (through `fix`'s apply path). Needs `policy`. */
   enforce?: boolean;
+  /** Where enforcement journals go (for `keywarden undo`). Default: next to the state file. */
+  journalDir?: string;
   logger?: WatchLogger;
   /** Reconnection backoff. Default 1 s doubling to 30 s. */
   reconnect?: { minMs: number; maxMs: number };

@@ -33,6 +33,7 @@ interface WatchFlags extends TargetFlags {
   authToken?: string;
   protectMetrics?: boolean;
   enforce?: boolean;
+  journalDir?: string;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
 }
@@ -66,6 +67,7 @@ export function registerWatch(program: Command, io: CliIo): void {
     .option('--auth-token <token>', 'bearer token for every route but /metrics (prefer KEYWARDEN_AUTH_TOKEN); required off loopback')
     .option('--protect-metrics', 'require the token on /metrics too')
     .option('--enforce', "give violating keys their policy TTL as the scan finds them (EXPIRE NX, journaled, like 'fix --apply')")
+    .option('--journal-dir <dir>', 'where --enforce writes its journals for keywarden undo (default: next to the state file)')
     .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (url: string | undefined, flags: WatchFlags) => {
@@ -116,6 +118,7 @@ async function watchOptions(url: string | undefined, flags: WatchFlags, io: CliI
     authToken,
     protectMetrics: flags.protectMetrics,
     enforce: flags.enforce,
+    journalDir: flags.journalDir,
     logger: createLogger((line) => io.stderr(line), flags.logFormat, flags.logLevel),
   };
 }
