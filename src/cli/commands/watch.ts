@@ -135,7 +135,8 @@ function duration(value: string, flag: string): number {
 
 /** `host:port`, `:port`, `[::1]:port` or a bare port. */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(value.trim());
+  const text = value.trim();
+  const m = /^\d+$/.test(text) ? [text, undefined, '', text] : /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--listen: '${value}' is not host:port`, 'write e.g. --listen 127.0.0.1:9121');
