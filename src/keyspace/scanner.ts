@@ -196,7 +196,7 @@ async function scanNode(
   ): Promise<boolean> {
     const depth = options.fast ? 3 : 2;
     const pending: Array<{ next: string; scanned: number; sent: number; inspection: Promise<Inspection> }> = [];
-    let cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
+    const cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
     let page: Promise<ScanPage> | undefined = scanPage(cursor, tableKeys, stretch);
     let finished = false;
     try {
