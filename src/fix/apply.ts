@@ -12,6 +12,7 @@ import type { PaceOptions } from '../keyspace/pace.js';
 import { formatDuration, type Policy } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
 import { connectionFailure } from '../target/errors.js';
+import { ambientP99 } from './ambient.js';
 import { FixInterruptedError, UnsupportedServerError } from './errors.js';
 import { JournalError, journalState, JournalWriter, type JournalStart } from './journal.js';
 import { decideKey, FixTally, type KeyDecision } from './plan.js';
@@ -41,6 +42,8 @@ export interface FixOptions extends PaceOptions {
   signal?: AbortSignal;
   onProgress?(progress: FixProgress): void;
   onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
+  /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
+  onResume?(info: { nodes: number; restarted: string[] }): void;
   /** Test seam: runs after the scan of a batch and before its writes. */
   beforeWrite?(keys: Buffer[]): Promise<void>;
   /** Jitter source (tests). */
@@ -49,6 +52,7 @@ export interface FixOptions extends PaceOptions {
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
 const CHECKPOINT_EVERY_MS = 250;
+const DEFAULT_TARGET_P99_MS = 1;
 
 /** Scan and report what `applyFix` would do, without writing anything (the server sees only SCAN and reads). */
 export function planFix(target: Target, options: Omit<FixOptions, 'journal' | 'resume'>): Promise<FixReport> {
@@ -68,6 +72,8 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
 
 interface NodeState {
   writer: TtlWriter;
+  /** The batch of writes still in flight, if any. */
+  inflight?: Promise<void>;
   brake?: ReplicaLagBrake;
   lastJournalAt: number;
 }
@@ -118,6 +124,10 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       return;
     }
     const groups = [nx, lt].filter((g) => g.keys.length > 0);
+    // One batch of writes stays in flight while the scanner reads the next one (same
+    // connection, so the server still runs them in order, in the right database). It must be
+    // answered before any later checkpoint is journaled.
+    await state.inflight;
     if (groups.length === 0) {
       const now = performance.now();
       if (journal && now - state.lastJournalAt >= CHECKPOINT_EVERY_MS) {
@@ -128,6 +138,12 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
     }
     await state.brake?.wait();
     await options.beforeWrite?.(groups.flatMap((g) => g.keys));
+    state.inflight = writeGroups(state, groups, cp);
+    // Surfaced by the next await of `inflight`; never an unhandled rejection meanwhile.
+    state.inflight.catch(() => undefined);
+  }
+
+  async function writeGroups(state: NodeState, groups: WriteGroup[], cp: NodeCheckpoint): Promise<void> {
     for (const [gi, g] of groups.entries()) {
       const b = journal?.nextBatch() ?? '';
       journal?.write({
@@ -153,12 +169,15 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
   }
 
   const started = performance.now();
+  // Writes only: a dry run reads as gently as scan does. See ambient.ts.
+  const ambient = apply && !options.fast && options.targetP99Ms === undefined ? await ambientP99(target) : undefined;
+  const targetP99Ms = ambient !== undefined ? Math.max(DEFAULT_TARGET_P99_MS, ambient) : options.targetP99Ms;
   const single = options.policy.rules.length === 1 && options.policy.rules[0].role !== 'durable' ? options.policy.rules[0].match : undefined;
   try {
     const run = await scanRecords(target, {
       fast: options.fast,
       maxOps: options.maxOps,
-      targetP99Ms: options.targetP99Ms,
+      targetP99Ms,
       db: options.db ?? target.spec.db,
       // One rule: let SCAN MATCH filter on the server (unmatched keys are never touched anyway).
       match: single,
@@ -170,7 +189,8 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
         const t = tally.totals(0, 0);
         options.onProgress?.({ ...p, needTtl: t.needTtl, applied: t.applied });
       },
-    });
+    }).finally(() => Promise.allSettled([...nodes.values()].map((n) => n.inflight)));
+    for (const n of nodes.values()) await n.inflight;
     const pauses = [...nodes.values()].reduce((s, n) => s + (n.brake?.pausedMs ?? 0), 0);
     const totals = tally.totals(performance.now() - started, pauses);
     const complete = run.nodes.every((n) => n.complete);
@@ -184,6 +204,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       rules: tally.summaries(),
       totals,
       journal: journal?.path ?? null,
+      ...(targetP99Ms !== undefined ? { guard: { targetP99Ms: round2(targetP99Ms), ...(ambient !== undefined ? { ambientP99Ms: round2(ambient) } : {}) } } : {}),
       resumed: resumeFrom !== undefined,
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
@@ -212,7 +233,16 @@ function requireExpireNx(target: Target): void {
   }
 }
 
-function startLine(target: Target, options: FixOptions, resume: boolean): JournalStart {
+async function runIds(target: Target): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const node of target.nodes) {
+    const id = await node.client.info('server').then((t) => /run_id:(\w+)/.exec(t)?.[1], () => undefined);
+    if (id) ids[node.address] = id;
+  }
+  return ids;
+}
+
+function startLine(target: Target, options: FixOptions, resume: boolean, ids: Record<string, string>): JournalStart {
   return {
     t: 'start',
     v: 1,
@@ -223,6 +253,7 @@ function startLine(target: Target, options: FixOptions, resume: boolean): Journa
       rules: options.policy.rules.map((r) => ({ match: r.match, ttlMs: r.ttlMs, role: r.role, jitter: r.jitter })),
     },
     ...(options.maxTtlMs !== undefined ? { maxTtlMs: options.maxTtlMs } : {}),
+    runIds: ids,
     resume,
     at: new Date().toISOString(),
   };
@@ -237,13 +268,14 @@ async function openJournal(target: Target, options: FixOptions): Promise<{ journ
   if (!options.resume) {
     if (existsSync(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
     const journal = new JournalWriter(path, 1);
-    journal.write(startLine(target, options, false));
+    journal.write(startLine(target, options, false, await runIds(target)));
     return { journal };
   }
   const state = await journalState(path);
   const first = state.first;
   if (!first) throw new JournalError(`journal ${path} holds no fix run`, 'give the --journal file that `keywarden fix --apply` wrote');
-  const now = startLine(target, options, true);
+  const ids = await runIds(target);
+  const now = startLine(target, options, true, ids);
   if (JSON.stringify(first.policy.rules) !== JSON.stringify(now.policy.rules) || first.maxTtlMs !== now.maxTtlMs) {
     throw new JournalError(`journal ${path} was written with a different policy`, 'resume with the same --policy (or --match/--ttl) and --max-ttl as the first run, or start a new --journal');
   }
@@ -252,7 +284,16 @@ async function openJournal(target: Target, options: FixOptions): Promise<{ journ
   if (strange) throw new JournalError(`journal ${path} has progress for ${strange.node}, which is not a node of ${target.spec.display}`, 'resume against the same server or cluster as the first run');
   const journal = new JournalWriter(path, state.runs + 1);
   journal.write(now);
+  // A SCAN cursor only means something to the server process that issued it: after a
+  // restart or failover (another run_id) that node is walked again from the start; keys
+  // already fixed have a TTL now, so this costs reads, not repeated writes.
+  const valid = state.checkpoints.filter((c) => c.runId === undefined || c.runId === ids[c.node]);
+  options.onResume?.({ nodes: valid.length, restarted: state.checkpoints.filter((c) => !valid.includes(c)).map((c) => c.node) });
   // Cursor 0 after a step means that database was walked to the end: continue with the next one.
-  const resumeFrom = state.checkpoints.map((c) => (c.cursor === '0' && !c.done ? { ...c, db: c.db + 1 } : c));
+  const resumeFrom = valid.map(({ runId: _runId, ...c }) => (c.cursor === '0' && !c.done ? { ...c, db: c.db + 1 } : c));
   return { journal, resumeFrom };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }

@@ -31,6 +31,8 @@ export interface JournalStart {
   mode: string;
   policy: { file?: string; rules: Array<{ match: string; ttlMs?: number; role?: string; jitter?: number }> };
   maxTtlMs?: number;
+  /** INFO run_id per node: a SCAN cursor means nothing to another server process (restart, failover). */
+  runIds?: Record<string, string>;
   resume: boolean;
   at: string;
 }
@@ -116,8 +118,8 @@ function corrupt(path: string, line: number): JournalError {
 export interface JournalState {
   runs: number;
   first?: JournalStart;
-  /** The last checkpoint of each node. */
-  checkpoints: NodeCheckpoint[];
+  /** The last checkpoint of each node, with the run_id of the server process it belongs to. */
+  checkpoints: Array<NodeCheckpoint & { runId?: string }>;
   /** Batch ids with the indexes the server refused. */
   refused: Map<string, number[]>;
   finished: boolean;
@@ -126,17 +128,19 @@ export interface JournalState {
 /** Everything but the keys: run count, last checkpoint per node, refused writes. */
 export async function journalState(path: string): Promise<JournalState> {
   const state: JournalState = { runs: 0, checkpoints: [], refused: new Map(), finished: false };
-  const last = new Map<string, NodeCheckpoint>();
+  const last = new Map<string, NodeCheckpoint & { runId?: string }>();
+  let runIds: Record<string, string> = {};
   // `set` lines hold the keys and are most of the file: skip them without parsing.
   for await (const line of readJournal(path, (raw) => !raw.startsWith('{"t":"set"'))) {
     if (line.t === 'start') {
       state.runs++;
       state.first ??= line;
       state.finished = false;
+      runIds = line.runIds ?? {};
     } else if (line.t === 'done') {
-      if (line.cp) last.set(line.cp.node, line.cp);
+      if (line.cp) last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
       if (line.refused.length > 0) state.refused.set(line.b, line.refused);
-    } else if (line.t === 'cp') last.set(line.cp.node, line.cp);
+    } else if (line.t === 'cp') last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
     else if (line.t === 'end') state.finished = line.complete;
   }
   state.checkpoints = [...last.values()];

@@ -59,6 +59,8 @@ export interface FixReport {
   /** Journal path (apply runs), else null. */
   journal: string | null;
   resumed: boolean;
+  /** The concurrent p99 the latency guard aimed at: 1 ms, or the server's ambient p99 measured before writing when that was higher. */
+  guard?: { targetP99Ms: number; ambientP99Ms?: number };
   /** False when interrupted (Ctrl-C): rerun with --resume. */
   complete: boolean;
   interrupted?: string;

@@ -91,6 +91,9 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
       ...options,
       signal: stop.signal,
       onProgress: progress?.update,
+      onResume: (r) => {
+        if (r.restarted.length > 0) io.stderr(`keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`);
+      },
       onReplicaLag: (e) => {
         if (e.pausedMs === undefined) io.stderr(`keywarden: pausing writes to ${e.node}: replica ${e.replica} lags ${e.lagMs === Infinity ? '(not in sync)' : formatDuration(e.lagMs)} > ${flags.maxReplicaLag}\n`);
         else io.stderr(`keywarden: replicas of ${e.node} caught up after ${(e.pausedMs / 1000).toFixed(1)} s; writing again\n`);

@@ -1,0 +1,157 @@
+/**
+ * bench:fix — `keywarden fix --apply` against the unchecked one-liner people reach for
+ * (`redis-cli --scan | awk '… EXPIRE … NX' | redis-cli --pipe`), on the same 1M-key dataset,
+ * in the same run, with a concurrent client measuring the latency each of them inflicts.
+ *
+ * 1. A throwaway redis-server on a free 127.0.0.1 port (test/support/redis.ts), filled through
+ *    `redis-cli --pipe`: BENCH_KEYS `session:<i>` strings without TTL, plus 5% `cache:<i>`
+ *    with a TTL (left alone by both).
+ * 2. Runs, interleaved for BENCH_ROUNDS rounds, each on a freshly loaded dataset:
+ *    - reference: `redis-cli --scan --pattern 'session:*' | awk … | redis-cli --pipe`
+ *      (redis-cli's default SCAN COUNT, as typed in an incident), no pacing, no journal;
+ *    - keywarden: `keywarden fix --match 'session:*' --ttl 24h --apply --journal …` with
+ *      default safety (latency guard, replica-lag brake, journal), as a separate process.
+ *    During each, a separate Node process does sequential GETs (one every ~1 ms) on its own
+ *    connection and reports p50/p99. keys/s = keys given a TTL / wall time of the command.
+ * 3. Both must leave every `session:*` key with a TTL and every `cache:*` TTL unchanged.
+ *
+ * Usage: npm run bench:fix   (env: BENCH_KEYS, BENCH_ROUNDS)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startRedis, REDIS_CLI } from '../test/support/redis.js';
+
+const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const PROBE = `
+import { Redis } from 'ioredis';
+import { createInterface } from 'node:readline';
+const client = new Redis({ port: Number(process.env.PROBE_PORT), host: '127.0.0.1' });
+const samples = [];
+let active = false, stopped = false;
+const pct = (s, q) => (s.length ? s[Math.min(s.length - 1, Math.floor(s.length * q))] : 0);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'begin') { samples.length = 0; active = true; process.stdout.write('ok\\n'); }
+  else if (line === 'end') {
+    active = false;
+    const s = samples.slice().sort((a, b) => a - b);
+    process.stdout.write(JSON.stringify({ n: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), max: s.at(-1) ?? 0 }) + '\\n');
+  } else if (line === 'quit') stopped = true;
+}).on('close', () => { stopped = true; });
+await client.set('probe', 'x');
+process.stdout.write('ready\\n');
+while (!stopped) {
+  const t0 = performance.now();
+  await client.get('probe');
+  if (active) samples.push(performance.now() - t0);
+  await new Promise((r) => setTimeout(r, 1));
+}
+client.disconnect();
+`;
+
+interface Latency {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function startProbe(port: number) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE], { cwd: ROOT, env: { ...process.env, PROBE_PORT: String(port) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => (await lines.next()).value as string;
+  return {
+    ready: next(),
+    async begin() {
+      child.stdin.write('begin\n');
+      await next();
+    },
+    async end(): Promise<Latency> {
+      child.stdin.write('end\n');
+      return JSON.parse(await next()) as Latency;
+    },
+    stop() {
+      child.stdin.end('quit\n');
+    },
+  };
+}
+
+function load(port: number): void {
+  const lines: string[] = [];
+  for (let i = 0; i < KEYS; i++) lines.push(`SET session:${i} v${i}`);
+  for (let i = 0; i < KEYS / 20; i++) lines.push(`SET cache:${i} c EX 86400`);
+  const r = spawnSync(REDIS_CLI, ['-p', String(port), '--pipe'], { input: lines.join('\r\n') + '\r\n', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`load failed: ${r.stderr}`);
+}
+
+function cli(port: number, ...args: string[]): string {
+  return spawnSync(REDIS_CLI, ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
+}
+
+async function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ wallS: number; stdout: string }> {
+  const t0 = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}`);
+  return { wallS: (performance.now() - t0) / 1000, stdout };
+}
+
+function keywardenArgv(): string[] {
+  // The compiled CLI when `npm run build` produced it (bench:fix builds first), else from source.
+  return existsSync(join(ROOT, 'dist/cli/main.js')) ? [process.execPath, 'bin/keywarden.js'] : [process.execPath, '--import', 'tsx', 'test/fix/run-cli.ts'];
+}
+
+async function main(): Promise<void> {
+  const server = await startRedis({ config: { 'maxmemory-policy': 'noeviction' } });
+  const probe = startProbe(server.port);
+  await probe.ready;
+  const dir = mkdtempSync(join(tmpdir(), 'keywarden-bench-fix-'));
+  const results: Array<{ tool: string; round: number; keys: number; wallS: number; keysPerS: number; latency: Latency; load1: number }> = [];
+  const verify = (tool: string) => {
+    const noTtl = Number(cli(server.port, 'EVAL', "local n=0 local c='0' repeat local r=redis.call('SCAN',c,'MATCH','session:*','COUNT',10000) c=r[1] for _,k in ipairs(r[2]) do if redis.call('PTTL',k)==-1 then n=n+1 end end until c=='0' return n", '0'));
+    if (noTtl !== 0) throw new Error(`${tool} left ${noTtl} keys without TTL`);
+  };
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const tool of ['reference', 'keywarden'] as const) {
+        cli(server.port, 'FLUSHALL');
+        load(server.port);
+        cli(server.port, 'SET', 'probe', 'x');
+        const load1 = loadavg()[0];
+        await probe.begin();
+        const run =
+          tool === 'reference'
+            ? await timed(['bash', '-c', `${REDIS_CLI} -p ${server.port} --scan --pattern 'session:*' | awk '{print "EXPIRE", $0, 86400, "NX"}' | ${REDIS_CLI} -p ${server.port} --pipe`])
+            : await timed([...keywardenArgv(), 'fix', server.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, `r${round}.jsonl`), '--json']);
+        const latency = await probe.end();
+        verify(tool);
+        const keys = tool === 'keywarden' ? (JSON.parse(run.stdout) as { totals: { applied: number } }).totals.applied : KEYS;
+        if (keys !== KEYS) throw new Error(`${tool} set ${keys} TTLs, expected ${KEYS}`);
+        results.push({ tool, round, keys, wallS: run.wallS, keysPerS: keys / run.wallS, latency, load1 });
+        console.error(`${tool.padEnd(9)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)})`);
+      }
+    }
+  } finally {
+    probe.stop();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const best = (tool: string) => results.filter((r) => r.tool === tool).sort((a, b) => b.keysPerS - a.keysPerS)[0];
+  const ref = best('reference');
+  const kw = best('keywarden');
+  console.log(`\nfix bench: ${KEYS.toLocaleString('en-US')} keys without TTL (+${(KEYS / 20).toLocaleString('en-US')} with), ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), best of ${ROUNDS} round(s)`);
+  console.log('| tool | keys/s | wall s | concurrent p50 ms | concurrent p99 ms | load1 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of [ref, kw]) console.log(`| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`);
+  console.log(`ratio keywarden / reference: ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
+}
+
+await main();
