@@ -46,3 +46,26 @@ export {
   type AlertSeverity,
   type AlertFormat,
 } from './watch/index.js';
+
+// fix: TTLs in bulk from a policy (dry run, apply with EXPIRE … NX, journal, resume), undo
+// from the journal, and starter policies from a sampled scan.
+export {
+  planFix,
+  applyFix,
+  undoFix,
+  suggestPolicy,
+  policyYaml,
+  FixInterruptedError,
+  JournalError,
+  type FixOptions,
+  type FixProgress,
+  type FixReport,
+  type FixRuleSummary,
+  type FixTotals,
+  type UndoOptions,
+  type UndoReport,
+  type UndoSkipReason,
+  type PolicySuggestion,
+  type SuggestedRule,
+  type SuggestOptions,
+} from './fix/index.js';

@@ -1,0 +1,116 @@
+/**
+ * The pure parts of fix, without a server: key decisions, replica-lag parsing, the journal's
+ * reading of a torn last line, and starter policies that load back.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decideKey, journalState, parseReplicaLag, policyYaml, type PolicySuggestion } from '../../src/fix/index.js';
+import type { KeyRecord } from '../../src/keyspace/record.js';
+import { parsePolicy, type PolicyRule } from '../../src/policy/index.js';
+
+const record = (ttlMs: number): KeyRecord => ({ key: Buffer.from('k'), db: 0, node: 'n:1', type: 'string', ttlMs, bytes: 50, length: 1 });
+const rule = (r: Partial<PolicyRule>): PolicyRule => ({ index: 0, match: 'k*', ...r });
+const HOUR = 3_600_000;
+
+describe('decideKey', () => {
+  const cases: Array<[string, KeyRecord, PolicyRule | undefined, number | undefined, unknown]> = [
+    ['no rule: left alone', record(-1), undefined, undefined, { action: 'skip', reason: 'noRule' }],
+    ['durable: never a TTL', record(-1), rule({ role: 'durable' }), undefined, { action: 'skip', reason: 'durable' }],
+    ['durable even with --max-ttl', record(99 * HOUR), rule({ role: 'durable' }), HOUR, { action: 'skip', reason: 'durable' }],
+    ['no TTL: expire', record(-1), rule({ ttlMs: 24 * HOUR }), undefined, { action: 'expire', ttlMs: 24 * HOUR }],
+    ['has a TTL: left alone', record(5000), rule({ ttlMs: HOUR }), undefined, { action: 'skip', reason: 'hasTtl' }],
+    ['longer TTL with --max-ttl: shorten', record(48 * HOUR), rule({ ttlMs: HOUR }), 24 * HOUR, { action: 'shorten', ttlMs: 24 * HOUR }],
+    ['shorter TTL with --max-ttl: left alone', record(HOUR), rule({ ttlMs: HOUR }), 24 * HOUR, { action: 'skip', reason: 'hasTtl' }],
+    ['new TTL capped by --max-ttl', record(-1), rule({ ttlMs: 7 * 24 * HOUR }), 24 * HOUR, { action: 'expire', ttlMs: 24 * HOUR }],
+  ];
+  for (const [name, rec, r, maxTtlMs, expected] of cases) {
+    it(name, () => {
+      const d = decideKey(rec, r, { maxTtlMs, random: () => 0 });
+      const { rule: _rule, ...rest } = d as { rule?: unknown };
+      assert.deepEqual(rest, expected);
+    });
+  }
+  it('jitter only shortens, within the rule', () => {
+    const d = decideKey(record(-1), rule({ ttlMs: HOUR, jitter: 0.1 }), { random: () => 0.999 });
+    assert.equal(d.action, 'expire');
+    assert.ok(d.action === 'expire' && d.ttlMs > 0.9 * HOUR && d.ttlMs <= HOUR);
+  });
+});
+
+describe('parseReplicaLag', () => {
+  const info = (offset: number, lag: number, state = 'online') =>
+    `# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=10.0.0.2,port=6380,state=${state},offset=${offset},lag=${lag}\r\nmaster_repl_offset:1000\r\n`;
+  it('lag counts only when the replica is behind', () => {
+    assert.deepEqual(parseReplicaLag(info(900, 7)), [{ replica: '10.0.0.2:6380', lagMs: 7000, behindBytes: 100 }]);
+    assert.deepEqual(parseReplicaLag(info(1000, 7)), [{ replica: '10.0.0.2:6380', lagMs: 0, behindBytes: 0 }]);
+  });
+  it('a replica still syncing is infinitely behind', () => {
+    assert.equal(parseReplicaLag(info(0, 0, 'wait_bgsave'))[0].lagMs, Infinity);
+  });
+  it('no replicas, no lag', () => {
+    assert.deepEqual(parseReplicaLag('# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n'), []);
+  });
+});
+
+describe('journal', () => {
+  it('keeps the last checkpoint per node and ignores a torn last line', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
+    const cp = (node: string, cursor: string) => ({ node, db: 0, cursor, done: false });
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ t: 'start', v: 1, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, runIds: { 'a:1': 'r1' }, resume: false, at: '' }),
+        JSON.stringify({ t: 'set', b: '1.1', node: 'a:1', db: 0, at: 0, op: 'nx', keys: ['AA=='], ttlMs: [1000] }),
+        JSON.stringify({ t: 'done', b: '1.1', refused: [0], cp: cp('a:1', '12') }),
+        JSON.stringify({ t: 'cp', cp: cp('a:1', '34') }),
+        JSON.stringify({ t: 'cp', cp: cp('b:2', '56') }),
+        '{"t":"done","b":"1.2","refu',
+      ].join('\n'),
+    );
+    const state = await journalState(file);
+    assert.equal(state.runs, 1);
+    assert.deepEqual(state.checkpoints, [
+      { ...cp('a:1', '34'), runId: 'r1' },
+      { ...cp('b:2', '56'), runId: undefined },
+    ]);
+    assert.deepEqual([...state.refused], [['1.1', [0]]]);
+  });
+  it('a damaged line in the middle is an error, not silently skipped', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
+    writeFileSync(file, ['{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));
+    await assert.rejects(journalState(file), /damaged at line 1/);
+  });
+});
+
+describe('policyYaml', () => {
+  it('writes a commented policy that loads back, control bytes escaped in comments', () => {
+    const suggestion: PolicySuggestion = {
+      target: 'redis://127.0.0.1:6379',
+      keysSampled: 1000,
+      dbsize: 100_000,
+      otherKeys: 3,
+      rules: [
+        { match: 'session:*', ttlMs: 24 * HOUR, role: 'session', keys: 50_000, sampled: 500, noTtlShare: 1, bytes: 5_000_000, basis: 'name', examples: ['session:\\x1b[31m'] },
+        { match: 'cache:*', ttlMs: HOUR, role: 'cache', jitter: 0.1, keys: 40_000, sampled: 400, noTtlShare: 0.2, bytes: 1000, observedTtl: { p50: 1_800_000, p90: 3_000_000 }, basis: 'observed', examples: [] },
+        { match: 'user:*:profile', role: 'durable', keys: 10_000, sampled: 100, noTtlShare: 1, bytes: 1000, basis: 'review', examples: [] },
+      ],
+    };
+    const yaml = policyYaml(suggestion, new Date('2026-01-01T00:00:00Z'));
+    const policy = parsePolicy(yaml, 'init.yml');
+    assert.deepEqual(
+      policy.rules.map((r) => [r.match, r.ttlMs, r.role, r.jitter]),
+      [
+        ['session:*', 24 * HOUR, 'session', undefined],
+        ['cache:*', HOUR, 'cache', 0.1],
+        ['user:*:profile', undefined, 'durable', undefined],
+      ],
+    );
+    assert.match(yaml, /# ~50,000 keys, 4\.8 MB, 100% without TTL; no TTL seen; ttl from the name \(session\); e\.g\. session:\\x1b\[31m/);
+    assert.match(yaml, /TTLs seen: median 30m, p90 50m/);
+    assert.match(yaml, /REVIEW/);
+    assert.doesNotMatch(yaml, /\x1b/);
+  });
+});
