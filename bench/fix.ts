@@ -153,7 +153,12 @@ async function main(): Promise<void> {
   console.log('| tool | keys/s | wall s | concurrent p50 ms | concurrent p99 ms | load1 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of [ref, kw]) console.log(`| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`);
-  console.log(`ratio keywarden / reference: ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
+  console.log(`ratio keywarden / reference (best rounds): ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
+  const perRound = Array.from({ length: ROUNDS }, (_, i) => {
+    const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
+    return `${(pick('keywarden') / pick('reference')).toFixed(2)}x`;
+  });
+  console.log(`ratio per round (same dataset, back to back): ${perRound.join(', ')}`);
 }
 
 await main();
