@@ -84,5 +84,7 @@ export interface UndoReport {
   skipped: Record<UndoSkipReason, number>;
   /** A few skipped keys per reason, escaped for display. */
   skippedExamples: Partial<Record<UndoSkipReason, string[]>>;
+  /** Stopped early (Ctrl-C): rerun the same undo to finish; keys already undone are skipped. */
+  interrupted?: boolean;
   durationMs: number;
 }

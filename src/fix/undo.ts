@@ -87,7 +87,10 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
 
   try {
     for await (const line of readJournal(options.journal, (raw) => raw.startsWith('{"t":"set"'))) {
-      if (options.signal?.aborted) break;
+      if (options.signal?.aborted) {
+        report.interrupted = true;
+        break;
+      }
       if (line.t !== 'set') continue;
       await take(line);
     }

@@ -63,6 +63,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   if (flags.resume && !flags.journal) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
   if (flags.resume && !flags.apply) throw new UsageError('--resume continues an --apply run', 'add --apply');
   const spec = targetFrom(url, flags, io.env);
+  if (flags.apply && spec.replicas) throw new UsageError('fix --apply writes to the primaries; replicas are read-only', 'drop --replicas (a dry run may read the replicas)');
   const options: FixOptions = {
     policy,
     db: spec.db,

@@ -4,6 +4,7 @@
  * `--dry-run` shows what it would do first.
  */
 import { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import { undoFix } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
 import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
@@ -33,13 +34,21 @@ export function registerUndo(program: Command, io: CliIo): void {
     .action(async (url: string | undefined, flags: UndoFlags) => {
       process.exitCode = await runCommand(io, flags.json === true, async () => {
         const spec = targetFrom(url, flags, io.env);
+        if (spec.replicas && !flags.dryRun) throw new UsageError('undo writes to the primaries; replicas are read-only', 'drop --replicas');
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
+        const stop = new AbortController();
+        const onSigint = () => {
+          io.stderr('\nkeywarden: stopping after the batch in flight; run the same undo again to finish\n');
+          stop.abort();
+        };
+        process.once('SIGINT', onSigint);
         try {
-          const report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps });
+          const report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: stop.signal });
           io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
-          return 0;
+          return report.interrupted ? 130 : 0;
         } finally {
+          process.off('SIGINT', onSigint);
           await target.close();
         }
       });

@@ -58,6 +58,7 @@ export function renderUndoText(r: UndoReport): string {
   const out = [
     `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s).`,
   ];
+  if (r.interrupted) out.push('Stopped early: run the same undo again to finish (keys already undone are skipped).');
   const skipped = (Object.keys(r.skipped) as UndoSkipReason[]).filter((k) => r.skipped[k] > 0);
   if (skipped.length > 0) out.push('Left alone:');
   for (const k of skipped) {
