@@ -110,4 +110,24 @@ describe('fix survives kill -9 and server restarts', () => {
       c.disconnect();
     }
   });
+
+  it('CLI: the restart is one line and exit 2, and the printed resume command finishes the job', async () => {
+    await client.flushall();
+    await fill(client, 'token:', KEYS);
+    const journal = join(dir, 'cli-restart.jsonl');
+    const args = ['fix', server.url, '--match', 'token:*', '--ttl', '30m', '--apply', '--journal', journal];
+    const run = cli([...args, '--max-ops', '8000']);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (Number(/expires=(\d+)/.exec(await client.info('keyspace'))?.[1] ?? 0) > 2000) break;
+    }
+    await server.restart();
+    const failed = await run;
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /^keywarden: stopped after \d+ TTLs set: [^\n]+\nhint: [^\n]*rerun the same command with --resume --journal [^\n]+\n$/);
+    const resumed = await cli([...args, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /restarted since the checkpoint/);
+    assert.deepEqual(await ttlCounts(client, 'token:*'), { withTtl: KEYS, without: 0 });
+  });
 });
