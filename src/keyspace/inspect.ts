@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
-import { NO_TTL, UNMEASURED, type KeyRecord } from './record.js';
+import { NO_TTL, TTL_UNKNOWN, UNMEASURED, type KeyRecord } from './record.js';
 
 export interface Inspection {
   records: Omit<KeyRecord, 'db' | 'node'>[];
@@ -24,13 +24,25 @@ export interface Inspection {
 export const EXACT_MEMORY_LIMIT = 5000;
 export const LARGE_KEY_SAMPLES = 1000;
 
-export type InspectMethod = 'lua' | 'pipeline';
+export type InspectMethod = 'lua' | 'pipeline' | 'none';
 
 export interface Inspector {
   method: InspectMethod;
   measuresMemory: boolean;
   inspect(keys: Buffer[]): Promise<Inspection>;
 }
+
+/**
+ * No inspection at all: records carry only the key (type 'unknown', TTL_UNKNOWN). For
+ * consumers whose own write answers the question, like `fix --apply` with EXPIRE … NX.
+ */
+export const keysOnly: Inspector = {
+  method: 'none',
+  measuresMemory: false,
+  async inspect(keys) {
+    return { records: keys.map((key) => ({ key, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED })), vanished: 0 };
+  },
+};
 
 /** Pick the fastest inspection this user is allowed, probing permissions once per node. */
 export async function createInspector(client: Redis, measureMemory = true): Promise<Inspector> {

@@ -12,7 +12,7 @@ export interface KeyRecord {
   node: string;
   /** Redis type name as TYPE returns it: string, list, set, zset, hash, stream, or a module type. */
   type: string;
-  /** Remaining time to live in milliseconds; -1 when the key has no TTL. */
+  /** Remaining time to live in milliseconds; -1 when the key has no TTL; -3 (TTL_UNKNOWN) when not inspected. */
   ttlMs: number;
   /** Memory in bytes as MEMORY USAGE reports it; -1 when it could not be measured. */
   bytes: number;
@@ -21,4 +21,6 @@ export interface KeyRecord {
 }
 
 export const NO_TTL = -1;
+/** ttlMs of a record from a keys-only walk (`inspect: false`): the TTL was not read. */
+export const TTL_UNKNOWN = -3;
 export const UNMEASURED = -1;

@@ -76,7 +76,7 @@ export interface ScanReport {
     /** Figures this user could not measure (e.g. 'bytes' without MEMORY USAGE permission). */
     unmeasured: Array<'bytes' | 'length'>;
     /** How keys were inspected: one Lua call per batch, or pipelined commands. */
-    method: 'lua' | 'pipeline';
+    method: 'lua' | 'pipeline' | 'none';
     durationMs: number;
     keysPerSecond: number;
   };

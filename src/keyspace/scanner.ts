@@ -10,7 +10,7 @@ import { openNode } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
-import { createInspector, type InspectMethod, type Inspection } from './inspect.js';
+import { createInspector, keysOnly, type InspectMethod, type Inspection } from './inspect.js';
 import { Pacer, type PaceOptions } from './pace.js';
 import type { KeyRecord } from './record.js';
 
@@ -40,6 +40,8 @@ export interface ScanOptions extends PaceOptions {
   sample?: { fraction: number } | { keys: number };
   /** Default true; false skips MEMORY USAGE (bytes become unmeasured). */
   measureMemory?: boolean;
+  /** Default true; false yields keys only (type 'unknown', ttlMs TTL_UNKNOWN): SCAN and nothing else. */
+  inspect?: boolean;
   /** Stop early (Ctrl-C, time budget): the result says it is incomplete. */
   signal?: AbortSignal;
   /** Stop after this many milliseconds. */
@@ -128,9 +130,12 @@ async function scanNode(
 ): Promise<NodeScanResult> {
   const { node } = plan;
   const client = node.client;
-  const inspector = await createInspector(client, options.measureMemory ?? true).catch((err) => {
-    throw permissionFailure(err, node.address) ?? err;
-  });
+  const inspector =
+    options.inspect === false
+      ? keysOnly
+      : await createInspector(client, options.measureMemory ?? true).catch((err) => {
+          throw permissionFailure(err, node.address) ?? err;
+        });
   const pacer = new Pacer(options);
   const probe = options.fast ? undefined : await openProbe(target, node);
   if (probe) pacer.watch(probe);
@@ -195,21 +200,21 @@ async function scanNode(
     onStep: (cursor: string, inspection: Inspection, scanned: number) => Promise<void>,
   ): Promise<boolean> {
     const depth = options.fast ? 3 : 2;
-    const pending: Array<{ next: string; scanned: number; sent: number; inspection: Promise<Inspection> }> = [];
+    const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
     const cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
     let page: Promise<ScanPage> | undefined = scanPage(cursor, tableKeys, stretch);
     let finished = false;
     try {
       while (page) {
         if (options.signal?.aborted) break;
-        const { next, keys } = await page;
+        const { next, keys, ms } = await page;
         finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
         page = undefined;
         if (!finished) {
           await pacer.wait();
           page = scanPage(next, tableKeys, stretch);
         }
-        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), inspection: quiet(inspector.inspect(keys)) });
+        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(inspector.inspect(keys)) });
         else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 }, 0);
         while (pending.length >= depth || (finished && pending.length > 0)) await settle(pending.shift()!);
       }
@@ -224,7 +229,8 @@ async function scanNode(
       const inspection = await p.inspection.catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
       });
-      pacer.record(inspection.serverMs ?? performance.now() - p.sent, p.scanned, p.scanned);
+      const took = inspection.serverMs ?? (inspector.method === 'none' ? p.scanMs : performance.now() - p.sent);
+      pacer.record(took, p.scanned, p.scanned);
       await onStep(p.next, inspection, p.scanned);
     }
   }
@@ -237,8 +243,9 @@ async function scanNode(
     const args: Array<string | number> = [cursor, 'COUNT', count];
     if (options.match) args.push('MATCH', options.match);
     if (options.type) args.push('TYPE', options.type);
+    const sent = performance.now();
     return quiet(
-      (client.scanBuffer(...(args as [string])) as unknown as Promise<[Buffer, Buffer[]]>).then(([next, keys]) => ({ next: next.toString(), keys })).catch((err) => {
+      (client.scanBuffer(...(args as [string])) as unknown as Promise<[Buffer, Buffer[]]>).then(([next, keys]) => ({ next: next.toString(), keys, ms: performance.now() - sent })).catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
       }),
     );
@@ -248,6 +255,8 @@ async function scanNode(
 interface ScanPage {
   next: string;
   keys: Buffer[];
+  /** Round trip of the SCAN itself: what sizes steps when nothing else is measured. */
+  ms: number;
 }
 
 /** Mark a promise as handled now (it is awaited later, in order), so an early rejection is not "unhandled". */
