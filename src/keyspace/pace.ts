@@ -1,13 +1,14 @@
 /**
  * The latency guard shared by scan, fix and watch. Two loops keep production safe:
  *
- * 1. Batch size: each server-side call (one Lua SCAN+inspect step, or one EXPIRE pipeline)
- *    is sized so it takes about `targetCallMs`, never more than `maxCallMs` (~5 ms), even
- *    when keys are expensive to inspect. Redis runs one command at a time, so the length of
- *    our longest call is the longest any other client can be made to wait behind us.
+ * 1. Batch size: each server-side call (one inspect-keys.lua call, or one EXPIRE batch) is
+ *    sized from the server-side time calls take per key so it lasts about `targetCallMs`,
+ *    never more than `maxCallMs` (~5 ms), even when keys are expensive to inspect. Redis runs
+ *    one command at a time, so our longest call bounds how long another client waits on us.
  * 2. Pace: unless `fast`, a probe connection PINGs the node every few ms while we work; when
- *    the p99 of those round trips rises above `targetP99Ms`, we pause between calls (and
- *    shrink pauses again once it recovers). `maxOps` is a hard cap in keys per second.
+ *    the median of those round trips rises above `targetP99Ms` (a server busy for whatever
+ *    reason), we pause between calls, and shrink the pauses again once it recovers.
+ *    `maxOps` is a hard cap in keys per second.
  */
 import type { Redis } from 'ioredis';
 
@@ -16,7 +17,7 @@ export interface PaceOptions {
   fast?: boolean;
   /** Hard cap on keys handled per second by this pacer. */
   maxOps?: number;
-  /** Desired duration of one server-side call. Default 0.5 ms (two are in flight at once), 4 ms with `fast`. */
+  /** Desired duration of one server-side call. Default 0.5 ms (two are in flight at once), 3 ms with `fast` (headroom under maxCallMs). */
   targetCallMs?: number;
   /** Never plan a call longer than this. Default 5 ms. */
   maxCallMs?: number;
@@ -37,13 +38,14 @@ export class Pacer {
   private readonly targetP99Ms: number;
   private readonly maxOps: number | undefined;
   private pauseMs = 0;
+  private perUnitMs: number | undefined;
   private readonly startedAt = performance.now();
   private handled = 0;
   private probe: LatencyProbe | undefined;
 
   constructor(options: PaceOptions = {}) {
     this.fast = options.fast === true;
-    this.targetCallMs = options.targetCallMs ?? (this.fast ? 4 : 0.5);
+    this.targetCallMs = options.targetCallMs ?? (this.fast ? 3 : 0.5);
     this.maxCallMs = options.maxCallMs ?? 5;
     this.targetP99Ms = options.targetP99Ms ?? 1;
     this.maxOps = options.maxOps;
@@ -64,11 +66,12 @@ export class Pacer {
   record(callMs: number, units: number, covered = this.batch): void {
     this.handled += units;
     if (covered > 0 && callMs > 0) {
-      // Aim the next call at the target duration, moving at most 2x per step so one slow
-      // outlier (a big key, a GC pause) does not collapse throughput.
+      // Size the next call from a smoothed per-key cost, so one slow call (a big key, the
+      // server descheduled for a moment) neither halves throughput nor is ignored.
       const perUnit = callMs / covered;
-      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / perUnit;
-      this.batch = Math.round(Math.min(Math.max(wanted, this.batch / 2, MIN_BATCH), this.batch * 2, MAX_BATCH));
+      this.perUnitMs = this.perUnitMs === undefined ? perUnit : this.perUnitMs * 0.7 + perUnit * 0.3;
+      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / this.perUnitMs;
+      this.batch = Math.round(Math.min(Math.max(wanted, MIN_BATCH), this.batch * 2, MAX_BATCH));
     }
     if (this.probe) {
       // Call sizing already bounds the wait we impose on others to about targetCallMs.
