@@ -9,16 +9,18 @@
  * client sending that same thing by hand is measured too: guard vs that is the guard's own
  * cost; guard vs the bare call adds the server's and the round trip's cost of the TTL itself.
  *
- * Usage: npm run bench:guard  (env: BENCH_ROUNDS, BENCH_SEQ, BENCH_PIPELINES)
+ * Usage: npm run bench:guard  (env: BENCH_ROUNDS, BENCH_SEQ, BENCH_PIPELINES; BENCH_GUARD_DIST
+ * to measure another build of the guard, e.g. one compiled from an older commit into /tmp/old-dist)
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { startRedis } from '../test/support/redis.js';
 
 // The guard as users run it: compiled by `npm run build` (the bench:guard script builds first),
 // not transpiled on the fly by tsx, whose module wrappers would add their own cost to every call.
-const { guard } = (await import(new URL('../dist/guard/index.js', import.meta.url).href)) as typeof import('../src/guard/index.js');
+const distDir = process.env.BENCH_GUARD_DIST ?? new URL('../dist', import.meta.url).pathname;
+const { guard } = (await import(new URL(`file://${distDir}/guard/index.js`).href)) as typeof import('../src/guard/index.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SEQ = Number(process.env.BENCH_SEQ ?? 3000);
@@ -238,7 +240,8 @@ async function main(): Promise<void> {
   const nodeGuarded = guard(await createClient({ url: server.url }).connect(), { policy: POLICY });
   const version = /redis_version:(\S+)/.exec(await io.info('server'))?.[1];
   try {
-    process.stderr.write(`bench:guard — redis ${version}, node ${process.version}, ${cpus().length} cores; ${ROUNDS} rounds, ${SEQ} sequential ops, ${PIPELINES}×${BATCH} pipelined ops per workload\n`);
+    const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+    process.stderr.write(`bench:guard — redis ${version}, node ${process.version}, ${cpus().length} cores, load average ${load()}; ${ROUNDS} rounds, ${SEQ} sequential ops, ${PIPELINES}×${BATCH} pipelined ops per workload; guard from ${distDir}\n`);
     const rows = [
       ...(await measure('ioredis', ioredisWorkloads(), io, ioGuarded)),
       ...(await measure('node-redis', nodeRedisWorkloads(), node, nodeGuarded)),
@@ -252,6 +255,7 @@ async function main(): Promise<void> {
       lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.rawCpuUs.toFixed(1)} → ${r.guardCpuUs.toFixed(1)} |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
+    process.stderr.write(`load average at the end: ${load()}\n`);
   } finally {
     io.disconnect();
     ioGuarded.disconnect();

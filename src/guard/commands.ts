@@ -120,6 +120,11 @@ export interface CommandInfo {
   readonly isSet: boolean;
   /** True for EVAL, EVALSHA, FCALL. */
   readonly isScript: boolean;
+  /**
+   * For commands that always create exactly one key at a fixed position (SET, HSET, INCR, COPY,
+   * …): that position, so the hot path reads the key without `createdKeys` building an array.
+   */
+  readonly keyAt: number | undefined;
 }
 
 // Keyed by the spelling the library uses (ioredis `hset`, node-redis `HSET`); bounded, since
@@ -131,10 +136,16 @@ export function commandInfo(name: string): CommandInfo {
   let info = INFO.get(name);
   if (info === undefined) {
     const lower = name.toLowerCase();
-    info = { lower, creates: TABLE.get(lower), setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower) };
+    const creates = TABLE.get(lower);
+    info = { lower, creates, setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower), keyAt: fixedKeyAt(creates) };
     if (INFO.size < 4096) INFO.set(name, info);
   }
   return info;
+}
+
+function fixedKeyAt(spec: CreatingCommand | undefined): number | undefined {
+  if (spec === undefined || spec.subcommand !== undefined || spec.onlyWith !== undefined || spec.unlessWith !== undefined) return undefined;
+  return 'at' in spec.keys ? spec.keys.at : undefined;
 }
 
 /** The table entry for a command name (any case), or undefined when it creates no key. */
@@ -184,6 +195,14 @@ export function createdKeys(spec: CreatingCommand, args: ArrayLike<Arg>, base: n
     if (sel.after.some((t) => tokenIs(args[i], t))) return [args[i + 1]];
   }
   return [];
+}
+
+/**
+ * True when the command decides the TTL of its first key itself (EXPIRE family, SETEX, PERSIST,
+ * SET … EX/PX/EXAT/PXAT): a write to that key earlier in the same batch is then covered.
+ */
+export function decidesTtl(info: CommandInfo, args: ArrayLike<Arg>, base: number): boolean {
+  return info.setsTtl || (info.isSet && setTtlMode(args, base) === 'sets');
 }
 
 /** How a SET call decides its TTL: it sets one, it keeps the existing one, or it clears it. */

@@ -6,8 +6,9 @@
  */
 import type { Policy, PolicyMatcher, PolicyRule } from '../policy/index.js';
 import { createMatcher, ttlForRule } from '../policy/index.js';
-import { commandInfo, createdKeys, setTtlMode, type Arg, type CreatingCommand } from './commands.js';
+import { commandInfo, createdKeys, decidesTtl, setTtlMode, type Arg, type CommandInfo } from './commands.js';
 import { describeRule, displayKey, GuardViolationError } from './errors.js';
+import { TtlSource } from './ttl-source.js';
 
 /** How the guard treats a write that would create a key without the TTL its policy asks for. */
 export type GuardMode = 'default' | 'strict' | 'warn';
@@ -48,7 +49,8 @@ interface Need {
 
 /** What to change about one command: append arguments, and/or follow it with PEXPIRE … NX. */
 export interface CommandAction {
-  append?: Arg[];
+  /** Arguments to append (`PX ms`); may be shared between commands, never edit it. */
+  readonly append?: readonly Arg[];
   /** `[key, ttlMs]` pairs, each sent as `PEXPIRE key ttlMs NX` right after the command. */
   expires?: Array<[Arg, number]>;
 }
@@ -67,22 +69,32 @@ export class GuardPlanner {
   readonly #matcher: PolicyMatcher;
   readonly #options: PlannerOptions;
   readonly #warned = new Set<string>();
+  /** Per rule: its TtlSource, or undefined when its keys must not get a TTL (durable, no ttl). */
+  readonly #sources = new Map<PolicyRule, TtlSource | undefined>();
+  readonly #fallback: TtlSource | undefined;
 
   constructor(policy: Policy, options: PlannerOptions) {
     this.mode = options.mode;
     this.#matcher = createMatcher(policy);
     this.#options = options;
+    for (const rule of policy.rules) {
+      // The TTL before jitter (a random source of 0 draws none).
+      const ttlMs = ttlForRule(rule, () => 0);
+      this.#sources.set(rule, ttlMs === undefined ? undefined : new TtlSource(rule, ttlMs, options.random));
+    }
+    this.#fallback = options.defaultTtlMs === undefined ? undefined : new TtlSource(undefined, options.defaultTtlMs, undefined);
+  }
+
+  /** The TtlSource governing a key: its rule's (first match wins), else defaultTtl's; undefined when it gets no TTL. */
+  #sourceFor(key: Arg): TtlSource | undefined {
+    const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
+    return rule === undefined ? this.#fallback : this.#sources.get(rule);
   }
 
   /** The rule and jittered TTL for a key, or undefined when it must not get one. */
   ttlFor(key: Arg): { ttlMs: number; rule: PolicyRule | undefined } | undefined {
-    const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
-    if (rule) {
-      const ttlMs = ttlForRule(rule, this.#options.random);
-      return ttlMs === undefined ? undefined : { ttlMs, rule };
-    }
-    const fallback = this.#options.defaultTtlMs;
-    return fallback === undefined ? undefined : { ttlMs: fallback, rule: undefined };
+    const source = this.#sourceFor(key);
+    return source === undefined ? undefined : { ttlMs: source.draw(), rule: source.rule };
   }
 
   /** Creating writes in this command that carry no TTL of their own. Undefined for most commands. */
@@ -104,28 +116,32 @@ export class GuardPlanner {
     return needs;
   }
 
-  /** Default mode's action for one command, built without intermediate objects (the hot path). */
-  #fix(spec: CreatingCommand, args: ArrayLike<Arg>, base: number, covered?: (key: Arg) => boolean): CommandAction | undefined {
+  /**
+   * Default mode's action for one command: the hot path, so a single-key write reads its key in
+   * place, and a SET under a rule without jitter reuses the rule's action (no allocation).
+   */
+  #fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+    const spec = info.creates;
+    if (spec === undefined) return undefined;
     let inline = spec.ttl === 'inline';
     if (inline) {
       const mode = setTtlMode(args, base);
       if (mode === 'sets') return undefined;
       if (mode === 'keeps') inline = false;
     }
-    let action: CommandAction | undefined;
-    for (const key of createdKeys(spec, args, base)) {
-      const ttlMs = this.#ttlMs(key);
-      if (ttlMs === undefined || covered?.(key)) continue;
-      action ??= {};
-      if (inline) action.append = ['PX', String(ttlMs)];
-      else (action.expires ??= []).push([key, ttlMs]);
+    if (info.keyAt !== undefined) {
+      const key = args[base + info.keyAt];
+      const source = key === undefined ? undefined : this.#sourceFor(key);
+      if (source === undefined) return undefined;
+      if (inline) return source.inlineAction();
+      return { expires: [[key as Arg, source.draw()]] };
     }
-    return action;
-  }
-
-  #ttlMs(key: Arg): number | undefined {
-    const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
-    return rule ? ttlForRule(rule, this.#options.random) : this.#options.defaultTtlMs;
+    let expires: Array<[Arg, number]> | undefined;
+    for (const key of createdKeys(spec, args, base)) {
+      const source = this.#sourceFor(key);
+      if (source !== undefined) (expires ??= []).push([key, source.draw()]);
+    }
+    return expires && { expires };
   }
 
   /**
@@ -134,11 +150,20 @@ export class GuardPlanner {
    */
   single(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
     const info = commandInfo(name);
-    if (this.mode === 'default') return info.creates && this.#fix(info.creates, args, base);
+    if (this.mode === 'default') return this.#fix(info, args, base);
     if (info.isScript) this.#reportScript(name);
     const needs = this.#needs(name, args, base);
     if (needs !== undefined) this.#violate(name, needs[0], needs);
     return undefined;
+  }
+
+  /**
+   * Default mode's action for a command already looked up with `commandInfo` (adapters that
+   * inspect each command as it is queued call this to avoid a second lookup). Undefined in the
+   * other modes, which judge a batch as a whole (`planBatch`).
+   */
+  fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+    return this.mode === 'default' ? this.#fix(info, args, base) : undefined;
   }
 
   /**
@@ -149,25 +174,31 @@ export class GuardPlanner {
    * nothing in the batch changes; strict mode throws on the first; warn mode reports every one.
    */
   planBatch(commands: readonly PlannedCommand[], base: number): Array<CommandAction | undefined> | undefined {
+    if (this.mode !== 'default') {
+      this.#judgeBatch(commands, base);
+      return undefined;
+    }
+    // One pass. TTL-setting commands only matter after a write the guard changes, so a batch of
+    // plain writes (or of writes that all carry their TTL) records none of them.
     let actions: Array<CommandAction | undefined> | undefined;
+    let setters: number[] | undefined;
+    for (let i = 0; i < commands.length; i++) {
+      const { args } = commands[i];
+      const info = commandInfo(commands[i].name ?? String(args[0]));
+      const action = this.#fix(info, args, base);
+      if (action !== undefined) (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = action;
+      else if (actions !== undefined && decidesTtl(info, args, base)) (setters ??= []).push(i);
+    }
+    return actions && setters ? withoutCovered(commands, base, actions, setters) : actions;
+  }
+
+  /** Strict and warn modes: throw on the first uncovered write of the batch, or report each. */
+  #judgeBatch(commands: readonly PlannedCommand[], base: number): void {
     let lastTtl: Map<string, number> | undefined | null = null; // computed on the first write that needs a TTL
-    let at = 0;
-    const coveredLater = (key: Arg): boolean => {
-      if (lastTtl === null) lastTtl = lastTtlPositions(commands, base);
-      return lastTtl !== undefined && (lastTtl.get(keyId(key)) ?? -1) > at;
-    };
     for (let i = 0; i < commands.length; i++) {
       const { args } = commands[i];
       const name = commands[i].name ?? String(args[0]);
-      const info = commandInfo(name);
-      if (this.mode === 'default') {
-        if (info.creates === undefined) continue;
-        at = i;
-        const action = this.#fix(info.creates, args, base, coveredLater);
-        if (action) (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = action;
-        continue;
-      }
-      if (info.isScript) this.#reportScript(name);
+      if (commandInfo(name).isScript) this.#reportScript(name);
       const needs = this.#needs(name, args, base);
       if (needs === undefined) continue;
       if (lastTtl === null) lastTtl = lastTtlPositions(commands, base);
@@ -175,7 +206,6 @@ export class GuardPlanner {
       const uncovered = positions === undefined ? needs : needs.filter((need) => !((positions.get(keyId(need.key)) ?? -1) > i));
       if (uncovered.length > 0) this.#violate(name, uncovered[0], uncovered);
     }
-    return actions;
   }
 
   #violate(name: string, first: Need, all: Need[]): void {
@@ -237,10 +267,42 @@ function lastTtlPositions(commands: readonly PlannedCommand[], base: number): Ma
   let positions: Map<string, number> | undefined;
   for (let j = 0; j < commands.length; j++) {
     const { args } = commands[j];
-    const info = commandInfo(commands[j].name ?? String(args[0]));
-    const sets = info.setsTtl || (info.isSet && setTtlMode(args, base) === 'sets');
     const key = args[base];
-    if (sets && key !== undefined) (positions ??= new Map()).set(keyId(key), j);
+    if (key !== undefined && decidesTtl(commandInfo(commands[j].name ?? String(args[0])), args, base)) (positions ??= new Map()).set(keyId(key), j);
   }
   return positions;
+}
+
+/**
+ * Drop what the guard would add for keys whose TTL a later command of the batch decides
+ * (`setters`: positions of such commands that come after the first action). Actions may be
+ * shared between writes, so changed ones are rebuilt, never edited.
+ */
+function withoutCovered(
+  commands: readonly PlannedCommand[],
+  base: number,
+  actions: Array<CommandAction | undefined>,
+  setters: readonly number[],
+): Array<CommandAction | undefined> | undefined {
+  const last = new Map<string, number>();
+  for (const j of setters) {
+    const key = commands[j].args[base];
+    if (key !== undefined) last.set(keyId(key), j);
+  }
+  const coveredAfter = (key: Arg, i: number): boolean => (last.get(keyId(key)) ?? -1) > i;
+  let any = false;
+  for (let i = 0; i < actions.length; i++) {
+    const action = actions[i];
+    if (action === undefined) continue;
+    if (action.append) {
+      // Only SET appends, and its key is its first argument.
+      if (coveredAfter(commands[i].args[base], i)) actions[i] = undefined;
+    } else if (action.expires) {
+      const expires = action.expires.filter(([key]) => !coveredAfter(key, i));
+      if (expires.length === 0) actions[i] = undefined;
+      else if (expires.length < action.expires.length) actions[i] = { expires };
+    }
+    any ||= actions[i] !== undefined;
+  }
+  return any ? actions : undefined;
 }

@@ -66,6 +66,23 @@ describe('guard · node-redis API surface', () => {
     }
   });
 
+  it('runs the same Multi twice without adding PX twice, and never edits arrays given to addCommand', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const redis = guard(raw, { policy: POLICY });
+    try {
+      const args = ['SET', 't:twice:s', 'v'];
+      const multi = redis.multi().addCommand(args).hSet('t:twice:h', 'f', 'v');
+      assert.deepEqual(await multi.execAsPipeline(), ['OK', 1]);
+      assert.deepEqual(await multi.execAsPipeline(), ['OK', 0]);
+      assert.deepEqual(await multi.exec(), ['OK', 0]);
+      assert.deepEqual(args, ['SET', 't:twice:s', 'v']);
+      assert.ok((await raw.pTTL('t:twice:s')) > 3_500_000);
+      assert.ok((await raw.pTTL('t:twice:h')) > 3_500_000);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('can guard a client before it connects (connect, events and quit go to the real client)', async () => {
     const redis = guard(createClient({ url: server.url }), { policy: POLICY });
     let ready = false;

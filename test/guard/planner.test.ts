@@ -129,6 +129,24 @@ describe('guard planner', () => {
     assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h'), 0));
   });
 
+  it('batches: only a TTL decided later, on the same key, covers a write', () => {
+    const batch = [
+      { name: 'expire', args: ['session:a', '30'] },
+      { name: 'set', args: ['session:a', 'v'] },
+      { name: 'mset', args: ['session:m', '1', 'session:n', '2'] },
+      { name: 'set', args: ['session:b', 'v'] },
+      { name: 'set', args: ['session:c', 'v', 'EX', '5'] },
+      { name: 'pexpire', args: ['session:n', '10'] },
+      { name: 'set', args: ['session:c', 'w'] },
+    ];
+    const actions = planner('default').planBatch(batch, 0) ?? [];
+    assert.deepEqual(actions[1], { append: ['PX', String(H24)] });
+    assert.deepEqual(actions[2], { expires: [['session:m', H24]] }, 'session:n is covered by the PEXPIRE after it');
+    assert.deepEqual(actions[3], { append: ['PX', String(H24)] });
+    assert.deepEqual(actions[6], { append: ['PX', String(H24)] });
+    assert.equal(planner('default').planBatch(batch.slice(4, 6), 0), undefined);
+  });
+
   it('batches: nothing to change returns undefined (the fast path)', () => {
     assert.equal(planner('default').planBatch([{ name: 'get', args: ['session:1'] }, { name: 'set', args: ['session:1', 'v', 'EX', '1'] }], 0), undefined);
   });

@@ -223,6 +223,27 @@ export function guardSuite(driverOf: () => Driver): void {
     }
   });
 
+  it('a TTL the batch sets earlier, or on another key, covers nothing: those writes still get theirs', async () => {
+    const p = space();
+    const g = d().guarded({ policy: POLICY });
+    for (const kind of ['pipeline', 'multi'] as const) {
+      const k = (n: string) => p('t', `${n}-${kind}`);
+      const replies = await g[kind]([
+        ['EXPIRE', k('a'), '30'], // no key yet: 0, and it says nothing about the SET that follows
+        ['SET', k('a'), 'v'],
+        ['HSET', k('h'), 'f', 'v'],
+        ['SET', k('b'), 'v'],
+        ['SET', k('c'), 'v', 'EX', '30'], // decides c's TTL, not b's or h's
+        ['EXPIRE', k('h2'), '30'],
+        ['HSET', k('h2'), 'f', 'v'],
+      ]);
+      assert.deepEqual(replies, [[null, 0], [null, 'OK'], [null, 1], [null, 'OK'], [null, 'OK'], [null, 0], [null, 1]]);
+      for (const n of ['a', 'h', 'b', 'h2']) assertRuleTtl(await pttl(k(n)), `${kind} ${n}`);
+      const c = (await pttl(k('c'))) as number;
+      assert.ok(c > 0 && c <= 30_000, `${kind}: c ${c}`);
+    }
+  });
+
   it('puts each PEXPIRE right after its command, so SELECT/RENAME later in the batch see the TTL; PERSIST wins', async () => {
     const p = space();
     const g = d().guarded({ policy: POLICY });

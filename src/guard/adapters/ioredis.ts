@@ -12,7 +12,7 @@
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
 import { Command } from 'ioredis';
-import { commandInfo, setTtlMode, type Arg } from '../commands.js';
+import { commandInfo, decidesTtl, type Arg } from '../commands.js';
 import type { GuardPlanner } from '../planner.js';
 
 /** The parts of an ioredis Command the guard touches. */
@@ -67,7 +67,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       return command.promise;
     }
     if (action === undefined) return target.sendCommand(command);
-    if (action.append) command.args.push(...action.append);
+    if (action.append) pushAll(command.args, action.append);
     if (!action.expires) return target.sendCommand(command);
 
     const batch = target.multi() as IoBatch;
@@ -108,7 +108,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       command.reject(err);
       return command.promise;
     }
-    if (action?.append) command.args.push(...action.append);
+    if (action?.append) pushAll(command.args, action.append);
     const promise = target.sendCommand(command);
     manual.position++;
     for (const [key, ttlMs] of action?.expires ?? []) {
@@ -162,30 +162,64 @@ interface Slot {
   queued: IoCommand;
 }
 
+/** Append without spreading (no iterator, no arguments array on the hot path). */
+function pushAll(args: Arg[], extra: readonly Arg[]): void {
+  for (let i = 0; i < extra.length; i++) args.push(extra[i]);
+}
+
+/** `results` without the entries at `hidden` (ascending positions). */
+function withoutHidden<T>(results: T[], hidden: readonly number[]): T[] {
+  const out: T[] = [];
+  let h = 0;
+  for (let i = 0; i < results.length; i++) {
+    if (h < hidden.length && hidden[h] === i) h++;
+    else out.push(results[i]);
+  }
+  return out;
+}
+
 /**
  * Guard a pipeline or transaction (a fresh Pipeline, so the guard may set its methods).
  *
- * In default mode each creating write is queued with a PEXPIRE right after it (so a later
- * SELECT, RENAME or MOVE in the batch sees the key with its TTL). At `exec()` the whole batch
- * is planned: where the application itself sets the key's TTL later in the batch, its choice
- * wins and the PEXPIRE becomes a harmless PTTL; SETs get their `PX` then. The guard's replies
- * are dropped from the result (`length` counts them, so it can exceed the commands queued).
- * Strict and warn modes only judge the batch at `exec()`, before anything is sent.
+ * In default mode each command is planned as it is queued: a SET gets its `PX` at once, a
+ * creating write its PEXPIRE right after it (so a later SELECT, RENAME or MOVE in the batch
+ * sees the key with its TTL). Only when a command queued later decides the TTL of some key
+ * itself (EXPIRE, SET … EX, PERSIST, …) is the whole batch re-planned at `exec()`: where the
+ * application sets a key's TTL later in the batch, its choice wins (the `PX` is taken back, the
+ * PEXPIRE becomes a harmless PTTL). The guard's replies are dropped from the result (`length`
+ * counts them, so it can exceed the commands queued). Strict and warn modes only judge the
+ * batch at `exec()`, before anything is sent.
  */
 function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
   const queue = batch.sendCommand.bind(batch);
   const exec = batch.exec.bind(batch);
+  const isDefault = planner.mode === 'default';
   const seen: IoCommand[] = [];
   const slots: Slot[] = [];
-  const isDefault = planner.mode === 'default';
+  // SETs given `PX` when queued, and their argument count before it (to take it back).
+  const appendedTo: IoCommand[] = [];
+  const appendedFrom: number[] = [];
+  let changed = false; // the guard has added something to this batch
+  let replan = false; // …and a later command decides some key's TTL itself
 
   batch.sendCommand = (command: IoCommand) => {
     const index = seen.push(command) - 1;
     queue(command);
-    const creates = isDefault ? commandInfo(command.name).creates : undefined;
-    // SET gets `PX` at exec; only writes that need a PEXPIRE reserve its place now.
-    if (creates && (creates.ttl === 'expire' || setTtlMode(command.args, 0) === 'keeps')) {
-      for (const [key, ttlMs] of planner.single(command.name, command.args, 0)?.expires ?? []) {
+    if (!isDefault) return batch;
+    const info = commandInfo(command.name);
+    const action = planner.fix(info, command.args, 0);
+    if (action === undefined) {
+      if (changed && !replan) replan = decidesTtl(info, command.args, 0);
+      return batch;
+    }
+    changed = true;
+    if (action.append) {
+      appendedTo.push(command);
+      appendedFrom.push(command.args.length);
+      pushAll(command.args, action.append);
+    }
+    if (action.expires) {
+      for (const [key, ttlMs] of action.expires) {
         const queued = pexpire(key, ttlMs);
         slots.push({ command: index, reply: batch.length - offset, key, queued });
         queue(queued);
@@ -194,34 +228,45 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     return batch;
   };
 
-  /** Settle the slots and SET options against the whole batch; returns the reply positions to drop. */
-  function settle(): Set<number> {
+  /** Re-plan the batch as a whole: drop what later commands of the batch decide themselves. */
+  function replanBatch(): void {
+    for (let i = 0; i < appendedTo.length; i++) appendedTo[i].args.length = appendedFrom[i];
     const actions = planner.planBatch(seen, 0);
     let s = 0;
     seen.forEach((command, i) => {
       const action = actions?.[i];
-      if (action?.append) command.args.push(...action.append);
-      const expires = action?.expires ?? [];
+      if (action?.append) pushAll(command.args, action.append);
+      const expires = action?.expires;
       let e = 0;
       for (; s < slots.length && slots[s].command === i; s++) {
         // The batch's plan is a subsequence of what was queued: keys the application covers drop out.
-        if (e < expires.length && expires[e][0] === slots[s].key) e++;
+        if (expires !== undefined && e < expires.length && expires[e][0] === slots[s].key) e++;
         else Object.assign(slots[s].queued, { name: 'pttl', args: [slots[s].key] });
       }
     });
-    return new Set(slots.map((slot) => slot.reply));
+  }
+
+  /** Settle the batch; returns the reply positions to drop (ascending). */
+  function settle(): number[] {
+    if (!isDefault) planner.planBatch(seen, 0);
+    else if (replan) replanBatch();
+    return slots.map((slot) => slot.reply);
   }
 
   batch.exec = (callback) => {
     let promise: Promise<BatchResult>;
     try {
       const hidden = settle();
-      promise = hidden.size === 0 ? exec() : exec().then((results) => results && results.filter((_, i) => !hidden.has(i)));
+      promise = hidden.length === 0 ? exec() : exec().then((results) => results && withoutHidden(results, hidden));
     } catch (err) {
       promise = Promise.reject(err);
     }
     seen.length = 0;
     slots.length = 0;
+    appendedTo.length = 0;
+    appendedFrom.length = 0;
+    changed = false;
+    replan = false;
     // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.
     if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;

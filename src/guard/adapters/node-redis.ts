@@ -97,35 +97,58 @@ async function executeOnNode(
 ): Promise<unknown> {
   const args = parser.redisArgs;
   const action = planner.single(String(args[0]), args, 1);
-  if (action?.append) parser.push(...action.append);
+  if (action?.append) for (const arg of action.append) parser.push(arg);
   if (!action?.expires) return node._executeCommand(command, parser, options, transform);
   const reply = await sendWithExpires(node, args, action.expires);
   return transform ? transform(reply, parser.preserve, options?.typeMapping) : reply;
 }
 
+/** A copy of the arguments with `extra` appended (the application's own array is never edited). */
+function appended(args: RedisArgs, extra: readonly Arg[]): RedisArgs {
+  const out: RedisArgs = args.concat(extra);
+  out.preserve = args.preserve;
+  return out;
+}
+
 /**
  * Rewrite a MULTI/pipeline queue: strict/warn modes check it (and may throw, before anything is
  * sent); default mode appends `PX` to SETs and puts each PEXPIRE right after its command.
- * Returns the queue to send and the positions of the guard's replies.
+ * Returns the queue to send and the positions of the guard's replies (ascending).
+ *
+ * A SET's new arguments replace those of its entry in node-redis' own queue (an object the
+ * library made for it), so a batch that only adds `PX` is sent as it is, without a copy of the
+ * queue. Executing the same Multi again is harmless: its SETs then carry a TTL already.
  */
-function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: Set<number> } {
-  const hidden = new Set<number>();
+function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
   const actions = planner.planBatch(queue, 1);
-  if (actions === undefined) return { queue, hidden };
-  const out: QueuedCommand[] = [];
-  queue.forEach((cmd, i) => {
+  if (actions === undefined) return { queue, hidden: undefined };
+  let out: QueuedCommand[] | undefined;
+  let hidden: number[] | undefined;
+  for (let i = 0; i < queue.length; i++) {
+    const cmd = queue[i];
     const action = actions[i];
-    if (action?.append) {
-      const args: RedisArgs = [...cmd.args, ...action.append];
-      args.preserve = cmd.args.preserve;
-      out.push({ ...cmd, args });
-    } else out.push(cmd);
-    for (const [key, ttlMs] of action?.expires ?? []) {
-      hidden.add(out.length);
+    if (action?.append) cmd.args = appended(cmd.args, action.append);
+    out?.push(cmd);
+    if (action?.expires === undefined) continue;
+    out ??= queue.slice(0, i + 1);
+    hidden ??= [];
+    for (const [key, ttlMs] of action.expires) {
+      hidden.push(out.length);
       out.push(pexpireArgs(key, ttlMs));
     }
-  });
-  return { queue: out, hidden };
+  }
+  return { queue: out ?? queue, hidden };
+}
+
+/** `replies` without the entries at `hidden` (ascending positions). */
+function withoutHidden(replies: unknown[], hidden: readonly number[]): unknown[] {
+  const out: unknown[] = [];
+  let h = 0;
+  for (let i = 0; i < replies.length; i++) {
+    if (h < hidden.length && hidden[h] === i) h++;
+    else out.push(replies[i]);
+  }
+  return out;
 }
 
 type MultiExecutor = (...args: unknown[]) => Promise<unknown[]>;
@@ -135,7 +158,7 @@ function guardExecutor(planner: GuardPlanner, exec: MultiExecutor, queueAt: numb
     const planned = planQueue(planner, args[queueAt] as QueuedCommand[]);
     args[queueAt] = planned.queue;
     const replies = await exec(...args);
-    return planned.hidden.size === 0 ? replies : replies.filter((_, i) => !planned.hidden.has(i));
+    return planned.hidden === undefined ? replies : withoutHidden(replies, planned.hidden);
   };
 }
 
@@ -192,14 +215,14 @@ export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanne
     if (cluster) {
       const [firstKey, ro, args, options] = a as [Arg | undefined, boolean | undefined, RedisArgs, CommandOptions | undefined];
       const action = planner.single(String(args[0]), args, 1);
-      const full = action?.append ? [...args, ...action.append] : args;
+      const full = action?.append ? appended(args, action.append) : args;
       const expires = action?.expires;
       if (!expires) return target.sendCommand(firstKey, ro, full, options);
       return target._execute(firstKey, ro, { ...target._self._commandOptions, ...options }, (node) => sendWithExpires(node, full, expires));
     }
     const [args, options] = a as [RedisArgs, CommandOptions | undefined];
     const action = planner.single(String(args[0]), args, 1);
-    const full = action?.append ? [...args, ...action.append] : args;
+    const full = action?.append ? appended(args, action.append) : args;
     if (!action?.expires) return target.sendCommand(full, options);
     return sendWithExpires(target, full, action.expires);
   }
