@@ -69,3 +69,19 @@ export {
   type SuggestedRule,
   type SuggestOptions,
 } from './fix/index.js';
+
+// scan: the keyspace audit as functions — connect to a target, scan it, get plain data.
+export { resolveTarget, type TargetOptions, type TargetSpec } from './target/spec.js';
+export { connectTarget, type Target, type RedisNode } from './target/connect.js';
+export { scanKeyspace, type ScanKeyspaceOptions } from './keyspace/scan.js';
+export { scanRecords, type ScanOptions, type ScanRun, type NodeCheckpoint, type ScanProgress } from './keyspace/scanner.js';
+export { inferPattern, createPatternGrouper, type PatternGrouper, type PatternGroup } from './keyspace/patterns.js';
+export { displayKey } from './keyspace/display.js';
+export type { KeyRecord } from './keyspace/record.js';
+export type { ScanReport, PatternStats, BigKey, ExpiryCluster, TtlHistogram } from './keyspace/report.js';
+
+// policy: the keywarden.yml shared by every part.
+export { loadPolicy, parsePolicy, policyFromObject, createMatcher, compileGlob, parseDuration, type Policy, type PolicyRule } from './policy/index.js';
+
+// errors: every user-facing failure carries a one-line message and a hint.
+export { KeywardenError, UsageError, ConnectionError, PermissionError, PolicyError } from './errors.js';
