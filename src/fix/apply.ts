@@ -1,24 +1,27 @@
 /**
  * `planFix` / `applyFix`: stream KeyRecords from the live scanner, decide each key against
  * the policy, and (with apply) give the keys that need one a TTL, batch by batch, while the
- * scanner waits (back-pressure). Writes are `PEXPIRE … NX` (and `… LT` for `maxTtlMs`)
- * only; every batch is journaled before it is sent, with a checkpoint after it is answered.
+ * scanner waits (back-pressure). The plan inspects every key (type, TTL, bytes); apply
+ * reads nothing first: it walks keys only, matches rules here, and sends every key a rule
+ * gives a TTL, letting the server's `PEXPIRE … NX` answer whether it had one (about the
+ * server work per key of a bare EXPIRE pipe). Writes are `PEXPIRE … NX` (and `… LT` for
+ * `maxTtlMs`) only; every batch is journaled before it is sent, with a checkpoint after it
+ * is answered.
  */
-import { existsSync } from 'node:fs';
-import { KeywardenError, UsageError } from '../errors.js';
+import { KeywardenError } from '../errors.js';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
-import { formatDuration, type Policy } from '../policy/index.js';
+import { formatDuration, type Policy, type PolicyRule } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
 import { connectionFailure } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
 import { FixInterruptedError, UnsupportedServerError } from './errors.js';
-import { JournalError, journalState, JournalWriter, type JournalStart } from './journal.js';
 import { decideKey, FixTally, type KeyDecision } from './plan.js';
 import { ReplicaLagBrake, type LagEvent } from './replica-lag.js';
+import { openJournal } from './resume.js';
 import type { FixReport } from './types.js';
-import { createTtlWriter, type TtlWriter, type WriteMode } from './writer.js';
+import { createTtlWriter, type TtlWriter, type WriteMode, type WriteResult } from './writer.js';
 
 export interface FixProgress extends ScanProgress {
   needTtl: number;
@@ -78,11 +81,10 @@ interface NodeState {
   lastJournalAt: number;
 }
 
+/** The keys of one scan batch that a rule gives a TTL, with the TTL each gets. */
 interface WriteGroup {
-  mode: WriteMode;
   keys: Buffer[];
   ttls: number[];
-  prev: number[];
   decisions: KeyDecision[];
 }
 
@@ -90,6 +92,8 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
   if (apply) requireExpireNx(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
+  const measure = options.measureMemory !== false;
+  let bytesUnmeasured = !measure;
   const nodes = new Map<string, NodeState>();
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
   for (const node of target.nodes) {
@@ -105,30 +109,27 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
     nodes.set(node.address, { writer: createTtlWriter(node.client), brake, lastJournalAt: 0 });
   }
 
+  // Dry run: the records are inspected (type, TTL, bytes) and the plan is counted from them.
+  // Apply: keys only (SCAN and nothing else); every key a rule gives a TTL is sent, and the
+  // reply to PEXPIRE … NX says whether it had one. See writeBatch.
   async function onBatch(records: KeyRecord[], cp: NodeCheckpoint): Promise<void> {
-    const nx: WriteGroup = { mode: 'NX', keys: [], ttls: [], prev: [], decisions: [] };
-    const lt: WriteGroup = { mode: 'LT', keys: [], ttls: [], prev: [], decisions: [] };
+    const group: WriteGroup = { keys: [], ttls: [], decisions: [] };
     for (const r of records) {
       const d = decideKey(r, tally.matcher.match(r.key), options);
       tally.plan(r, d);
-      if (d.action === 'skip') continue;
-      const g = d.action === 'expire' ? nx : lt;
-      g.keys.push(r.key);
-      g.ttls.push(d.ttlMs);
-      g.prev.push(r.ttlMs);
-      g.decisions.push(d);
+      if (d.action === 'shorten') tally.outcome(d, true, true);
+      if (d.action !== 'expire') continue;
+      group.keys.push(r.key);
+      group.ttls.push(d.ttlMs);
+      group.decisions.push(d);
     }
+    if (!apply) return;
     const state = nodes.get(cp.node) as NodeState;
-    if (!apply) {
-      for (const d of lt.decisions) tally.outcome(d, true, true);
-      return;
-    }
-    const groups = [nx, lt].filter((g) => g.keys.length > 0);
     // One batch of writes stays in flight while the scanner reads the next one (same
     // connection, so the server still runs them in order, in the right database). It must be
     // answered before any later checkpoint is journaled.
     await state.inflight;
-    if (groups.length === 0) {
+    if (group.keys.length === 0) {
       const now = performance.now();
       if (journal && now - state.lastJournalAt >= CHECKPOINT_EVERY_MS) {
         journal.write({ t: 'cp', cp });
@@ -137,35 +138,53 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       return;
     }
     await state.brake?.wait();
-    await options.beforeWrite?.(groups.flatMap((g) => g.keys));
-    state.inflight = writeGroups(state, groups, cp);
+    await options.beforeWrite?.(group.keys);
+    state.inflight = writeBatch(state, group, cp);
     // Surfaced by the next await of `inflight`; never an unhandled rejection meanwhile.
     state.inflight.catch(() => undefined);
   }
 
-  async function writeGroups(state: NodeState, groups: WriteGroup[], cp: NodeCheckpoint): Promise<void> {
-    for (const [gi, g] of groups.entries()) {
-      const b = journal?.nextBatch() ?? '';
-      journal?.write({
-        t: 'set',
-        b,
-        node: cp.node,
-        db: cp.db,
-        at: Date.now(),
-        op: g.mode === 'NX' ? 'nx' : 'lt',
-        keys: g.keys.map((k) => k.toString('base64')),
-        ttlMs: g.ttls,
-        ...(g.mode === 'LT' ? { prevTtlMs: g.prev } : {}),
-      });
-      const took = await state.writer.write(g.mode, g.keys, g.ttls);
-      const refused: number[] = [];
-      took.forEach((ok, i) => {
-        tally.outcome(g.decisions[i], ok, false);
-        if (!ok) refused.push(i);
-      });
-      journal?.write({ t: 'done', b, refused, ...(gi === groups.length - 1 ? { cp } : {}) });
+  /**
+   * PEXPIRE … NX for the batch (journaled first), MEMORY USAGE only of the keys it wrote;
+   * with --max-ttl, then PEXPIRE … LT (after a PTTL check) for the keys NX refused.
+   */
+  async function writeBatch(state: NodeState, group: WriteGroup, cp: NodeCheckpoint): Promise<void> {
+    const nx = await journaled(state, 'NX', group, cp);
+    const hadTtl: number[] = [];
+    for (let i = 0; i < group.keys.length; i++) {
+      tally.written(group.decisions[i], group.keys[i], nx.status[i], nx.bytes[i]);
+      if (nx.status[i] === 'set' && nx.bytes[i] < 0 && measure) bytesUnmeasured = true;
+      if (nx.status[i] === 'refused') hadTtl.push(i);
     }
+    const cap = options.maxTtlMs;
+    if (cap !== undefined && hadTtl.length > 0) {
+      const decisions = hadTtl.map((i): KeyDecision => ({ action: 'shorten', rule: (group.decisions[i] as { rule: PolicyRule }).rule, ttlMs: cap }));
+      const lt = await journaled(state, 'LT', { keys: hadTtl.map((i) => group.keys[i]), ttls: hadTtl.map(() => cap), decisions }, cp);
+      decisions.forEach((d, i) => tally.outcome(d, lt.status[i] === 'set', false));
+    }
+    journal?.write({ t: 'cp', cp });
     state.lastJournalAt = performance.now();
+  }
+
+  /** One write call, between its `set` line (before) and its `done` line (after). */
+  async function journaled(state: NodeState, mode: WriteMode, group: WriteGroup, cp: NodeCheckpoint): Promise<WriteResult> {
+    const b = journal?.nextBatch() ?? '';
+    journal?.write({
+      t: 'set',
+      b,
+      node: cp.node,
+      db: cp.db,
+      at: Date.now(),
+      op: mode === 'NX' ? 'nx' : 'lt',
+      keys: group.keys.map((k) => k.toString('base64')),
+      ttlMs: group.ttls,
+      keysOnly: true,
+    });
+    const result = await state.writer.write(mode, group.keys, group.ttls, measure);
+    const refused: number[] = [];
+    for (let i = 0; i < result.status.length; i++) if (result.status[i] !== 'set') refused.push(i);
+    journal?.write({ t: 'done', b, refused });
+    return result;
   }
 
   const started = performance.now();
@@ -181,6 +200,8 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       db: options.db ?? target.spec.db,
       // One rule: let SCAN MATCH filter on the server (unmatched keys are never touched anyway).
       match: single,
+      // Apply reads nothing before writing: the NX reply says whether a key had a TTL.
+      inspect: !apply,
       measureMemory: options.measureMemory,
       signal: options.signal,
       resume: resumeFrom,
@@ -208,7 +229,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       resumed: resumeFrom !== undefined,
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
-      ...(options.measureMemory === false || run.nodes.some((n) => !n.measuresMemory) ? { bytesUnmeasured: true } : {}),
+      ...((apply ? bytesUnmeasured : !measure || run.nodes.some((n) => !n.measuresMemory)) ? { bytesUnmeasured: true } : {}),
     };
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
@@ -231,67 +252,6 @@ function requireExpireNx(target: Target): void {
       'upgrade the server; fix will not fall back to TTL-then-EXPIRE, which races with the application',
     );
   }
-}
-
-async function runIds(target: Target): Promise<Record<string, string>> {
-  const ids: Record<string, string> = {};
-  for (const node of target.nodes) {
-    const id = await node.client.info('server').then((t) => /run_id:(\w+)/.exec(t)?.[1], () => undefined);
-    if (id) ids[node.address] = id;
-  }
-  return ids;
-}
-
-function startLine(target: Target, options: FixOptions, resume: boolean, ids: Record<string, string>): JournalStart {
-  return {
-    t: 'start',
-    v: 1,
-    target: target.spec.display,
-    mode: target.mode,
-    policy: {
-      ...(options.policy.file ? { file: options.policy.file } : {}),
-      rules: options.policy.rules.map((r) => ({ match: r.match, ttlMs: r.ttlMs, role: r.role, jitter: r.jitter })),
-    },
-    ...(options.maxTtlMs !== undefined ? { maxTtlMs: options.maxTtlMs } : {}),
-    runIds: ids,
-    resume,
-    at: new Date().toISOString(),
-  };
-}
-
-async function openJournal(target: Target, options: FixOptions): Promise<{ journal?: JournalWriter; resumeFrom?: NodeCheckpoint[] }> {
-  const path = options.journal;
-  if (!path) {
-    if (options.resume) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
-    return {};
-  }
-  if (!options.resume) {
-    if (existsSync(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
-    const journal = new JournalWriter(path, 1);
-    journal.write(startLine(target, options, false, await runIds(target)));
-    return { journal };
-  }
-  const state = await journalState(path);
-  const first = state.first;
-  if (!first) throw new JournalError(`journal ${path} holds no fix run`, 'give the --journal file that `keywarden fix --apply` wrote');
-  const ids = await runIds(target);
-  const now = startLine(target, options, true, ids);
-  if (JSON.stringify(first.policy.rules) !== JSON.stringify(now.policy.rules) || first.maxTtlMs !== now.maxTtlMs) {
-    throw new JournalError(`journal ${path} was written with a different policy`, 'resume with the same --policy (or --match/--ttl) and --max-ttl as the first run, or start a new --journal');
-  }
-  const known = new Set(target.nodes.map((n) => n.address));
-  const strange = state.checkpoints.find((c) => !known.has(c.node));
-  if (strange) throw new JournalError(`journal ${path} has progress for ${strange.node}, which is not a node of ${target.spec.display}`, 'resume against the same server or cluster as the first run');
-  const journal = new JournalWriter(path, state.runs + 1);
-  journal.write(now);
-  // A SCAN cursor only means something to the server process that issued it: after a
-  // restart or failover (another run_id) that node is walked again from the start; keys
-  // already fixed have a TTL now, so this costs reads, not repeated writes.
-  const valid = state.checkpoints.filter((c) => c.runId === undefined || c.runId === ids[c.node]);
-  options.onResume?.({ nodes: valid.length, restarted: state.checkpoints.filter((c) => !valid.includes(c)).map((c) => c.node) });
-  // Cursor 0 after a step means that database was walked to the end: continue with the next one.
-  const resumeFrom = valid.map(({ runId: _runId, ...c }) => (c.cursor === '0' && !c.done ? { ...c, db: c.db + 1 } : c));
-  return { journal, resumeFrom };
 }
 
 function round2(x: number): number {

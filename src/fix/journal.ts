@@ -8,7 +8,10 @@
  * - `start`  one per run (and per resume): target, policy rules, max TTL.
  * - `set`    written *before* a batch of writes: batch id `b`, node, db, time `at` (ms),
  *            keys (base64, binary-safe), the TTL each gets (`ttlMs`), `op` (`nx` or `lt`;
- *            `lt` lines also carry each key's previous TTL in `prevTtlMs`).
+ *            `lt` lines of older runs also carry each key's previous TTL in `prevTtlMs`).
+ *            `keysOnly: true`: the keys were not read before the write (keys-only SCAN), so
+ *            the line holds every key its rule covers and a refused one simply had a TTL
+ *            of its own: it was never fix's, and undo does not count it.
  * - `done`   after the server answered: batch id, indexes it refused (`refused`), and the
  *            node's checkpoint (`cp`) from which a resumed run continues.
  * - `cp`     a checkpoint alone (batches with nothing to write).
@@ -47,6 +50,8 @@ export interface JournalSet {
   keys: string[];
   ttlMs: number[];
   prevTtlMs?: number[];
+  /** Keys sent without being read first: refused ones had a TTL that was never fix's. */
+  keysOnly?: true;
 }
 
 export interface JournalDone {

@@ -3,9 +3,10 @@
  * tally the plan and the summary are made of. No I/O here; `apply.ts` feeds it KeyRecords.
  */
 import { displayKey } from '../keyspace/display.js';
-import type { KeyRecord } from '../keyspace/record.js';
+import { TTL_UNKNOWN, type KeyRecord } from '../keyspace/record.js';
 import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
 import type { FixRuleSummary, FixTotals } from './types.js';
+import type { WriteStatus } from './writer.js';
 
 /** What fix does with one key. */
 export type KeyDecision =
@@ -25,6 +26,7 @@ const EXAMPLES = 3;
 /**
  * Decide one key. Durable and unmatched keys are never touched; a key with a TTL is left
  * alone unless `maxTtlMs` is set and its TTL is longer (then it is shortened, never lengthened).
+ * A key whose TTL was not read (`TTL_UNKNOWN`, keys-only walk) is sent `expire`: NX decides.
  */
 export function decideKey(record: KeyRecord, rule: PolicyRule | undefined, options: PlanOptions = {}): KeyDecision {
   if (!rule) return { action: 'skip', reason: 'noRule' };
@@ -76,15 +78,35 @@ export class FixTally {
     }
     const t = this.rules[decision.rule.index];
     t.matched++;
-    if (decision.action === 'expire') {
+    if (decision.action === 'skip' && decision.reason === 'durable') {
+      this.durable++;
+    } else if (record.ttlMs === TTL_UNKNOWN) {
+      // Keys-only walk (apply): nothing was read, so the write's reply decides (`written`).
+    } else if (decision.action === 'expire') {
       t.needTtl++;
       if (record.bytes > 0) t.bytes += record.bytes;
       keepExample(t.examples, record.key);
-    } else if (decision.action === 'skip' && decision.reason === 'durable') {
-      this.durable++;
     } else {
       t.alreadyHadTtl++;
     }
+  }
+
+  /**
+   * Count the server's answer to `PEXPIRE … NX` for a key whose TTL was not read first
+   * (apply): set means it had no TTL (needTtl, applied, bytes); refused means it had one
+   * (alreadyHadTtl, including one given between SCAN and the write: the two cannot be told
+   * apart, and neither is overwritten); gone means deleted since SCAN (changedSinceScan).
+   */
+  written(decision: KeyDecision, key: Buffer, status: WriteStatus, bytes: number): void {
+    if (!decision.rule || decision.action !== 'expire') return;
+    const t = this.rules[decision.rule.index];
+    if (status === 'set') {
+      t.needTtl++;
+      t.applied++;
+      if (bytes > 0) t.bytes += bytes;
+      keepExample(t.examples, key);
+    } else if (status === 'refused') t.alreadyHadTtl++;
+    else t.changedSinceScan++;
   }
 
   /** Count the outcome of a write: `took` false means the server refused it (NX/LT, or the key vanished). */

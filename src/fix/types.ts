@@ -11,17 +11,21 @@ export interface FixRuleSummary {
   role?: string;
   /** Keys this rule governs (first match wins). */
   matched: number;
-  /** Keys under the rule without a TTL: the ones fix gives one. */
+  /**
+   * Keys under the rule without a TTL: the ones fix gives one. Dry run: as the scan read
+   * them. Apply reads no TTL before writing, so there it is the keys that had none when
+   * written (= applied).
+   */
   needTtl: number;
   /** EXPIRE … NX that took effect (0 in a dry run). */
   applied: number;
   /** Keys that already had a TTL, left as they are (including ones that got it between scan and write). */
   alreadyHadTtl: number;
-  /** Of those: the TTL (or a delete) appeared between the scan and our write; NX refused. */
+  /** Keys deleted between the scan and our write (apply). A TTL given in between counts under alreadyHadTtl. */
   changedSinceScan: number;
   /** With `--max-ttl`: longer TTLs that were (dry run: would be) shortened with EXPIRE … LT. */
   shortened: number;
-  /** Memory of the keys that need a TTL: what will be freed as they expire. */
+  /** Memory of the keys that need a TTL: what will be freed as they expire (apply: of the keys written). */
   bytes: number;
   /** A few keys that need a TTL, escaped for display. */
   examples: string[];
@@ -77,7 +81,7 @@ export interface UndoReport {
   dryRun: boolean;
   journal: string;
   target: { url: string; mode: 'standalone' | 'cluster' };
-  /** Keys the journal says fix gave a TTL. */
+  /** Keys the journal says fix gave a TTL (keys its NX refused, which had their own, are not counted). */
   journaled: number;
   /** PERSIST that took effect (dry run: would be sent). */
   persisted: number;

@@ -110,6 +110,9 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
     const refused = new Set(state.refused.get(line.b) ?? []);
     const now = Date.now();
     for (let i = 0; i < line.keys.length; i++) {
+      // A keys-only batch sends every key its rule covers; NX (or LT) refusing one means it
+      // had a TTL of its own, so fix never gave it one: not fix's to undo, nor to count.
+      if (line.keysOnly && refused.has(i)) continue;
       const key = Buffer.from(line.keys[i], 'base64');
       report.journaled++;
       if (line.op === 'lt') skip('shortened', key);

@@ -1,8 +1,10 @@
 /**
  * Sends one batch of TTL writes to one node: `fix-expire.lua` (one round trip, one bounded
- * call, allowed over maxmemory), or, where this user may not run scripts, a pipeline of
+ * call, allowed over maxmemory), or, where this user may not run scripts, pipelined
  * `PEXPIRE key ms NX|LT` commands. Either way the server decides atomically per key, so
- * a TTL that appeared after the scan is never overwritten.
+ * a TTL that appeared after the scan is never overwritten. The keys were not read before
+ * (keys-only SCAN): the reply is what says which had a TTL, and only the keys written are
+ * measured (MEMORY USAGE, the memory their TTL will free).
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
@@ -10,49 +12,91 @@ import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
 
+/** Per key: the TTL was set, refused (NX: it has a TTL; LT: none or a shorter one), or the key is gone. */
+export type WriteStatus = 'set' | 'refused' | 'gone';
+
+export interface WriteResult {
+  status: WriteStatus[];
+  /** MEMORY USAGE of keys whose TTL was set (NX with `measure`); -1 elsewhere or when not measured. */
+  bytes: number[];
+}
+
 export interface TtlWriter {
-  /** One boolean per key: true when the TTL was set. */
-  write(mode: WriteMode, keys: Buffer[], ttlMs: number[]): Promise<boolean[]>;
+  write(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult>;
 }
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
+
+/** Decode fix-expire.lua's reply: one ','-separated token per key (`+<bytes>`, `0`, `-`). */
+export function decodeWriteReply(reply: string, count: number): WriteResult {
+  const status = new Array<WriteStatus>(count);
+  const bytes = new Array<number>(count);
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    if (pos > reply.length) throw tokenMismatch(reply, count);
+    let end = reply.indexOf(',', pos);
+    if (end < 0) end = reply.length;
+    const c = reply.charCodeAt(pos);
+    if (c === 0x2b /* + */) {
+      status[i] = 'set';
+      bytes[i] = end > pos + 1 ? Number(reply.slice(pos + 1, end)) : -1;
+    } else {
+      status[i] = c === 0x2d /* - */ ? 'gone' : 'refused';
+      bytes[i] = -1;
+    }
+    pos = end + 1;
+  }
+  if (count > 0 ? pos !== reply.length + 1 : reply.length > 0) throw tokenMismatch(reply, count);
+  return { status, bytes };
+}
+
+function tokenMismatch(reply: string, count: number): Error {
+  return new Error(`fix-expire.lua answered ${reply === '' ? 0 : reply.split(',').length} tokens for ${count} keys`);
+}
 
 /** A writer for `client`; starts with the script and falls back to a pipeline once if scripts are refused. */
 export function createTtlWriter(client: Redis): TtlWriter {
   const script = luaScript('fix-expire');
   let useScript = true;
 
-  async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[]): Promise<boolean[]> {
-    const args: Array<string | Buffer> = [mode];
+  async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+    const args: Array<string | Buffer> = [mode, measure ? '1' : '0'];
     keys.forEach((k, i) => args.push(k, String(ttlMs[i])));
     const reply = (await runScript(client, script, args)) as Buffer;
-    const out = new Array<boolean>(keys.length);
-    for (let i = 0; i < keys.length; i++) out[i] = reply[i] === 0x31;
-    return out;
+    return decodeWriteReply(reply.toString('latin1'), keys.length);
   }
 
-  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[]): Promise<boolean[]> {
+  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+    // LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see apply.ts);
+    // without a script the PTTL check and the write cannot be one atomic step.
     const p = client.pipeline();
     keys.forEach((k, i) => p.call('PEXPIRE', k, String(ttlMs[i]), mode));
-    const replies = (await p.exec()) ?? [];
-    return replies.map(([err, v]) => {
+    const took = ((await p.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return Number(v) === 1;
     });
+    // Second round only for the answers the first one leaves open: bytes of the keys written,
+    // and whether a refused key still exists.
+    const q = client.pipeline();
+    keys.forEach((k, i) => (took[i] ? (measure && mode === 'NX' ? q.call('MEMORY', 'USAGE', k) : q.echo('')) : q.exists(k)));
+    const second = (await q.exec()) ?? [];
+    const status = took.map((ok, i): WriteStatus => (ok ? 'set' : Number(second[i]?.[1]) === 0 ? 'gone' : 'refused'));
+    const bytes = took.map((ok, i) => (ok && measure && mode === 'NX' && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : -1));
+    return { status, bytes };
   }
 
   return {
-    async write(mode, keys, ttlMs) {
-      if (keys.length === 0) return [];
+    async write(mode, keys, ttlMs, measure) {
+      if (keys.length === 0) return { status: [], bytes: [] };
       if (useScript) {
         try {
-          return await viaScript(mode, keys, ttlMs);
+          return await viaScript(mode, keys, ttlMs, measure);
         } catch (err) {
           if (!isPermissionDenied(err) && !SCRIPTS_UNAVAILABLE.test((err as Error).message)) throw err;
           useScript = false;
         }
       }
-      return viaPipeline(mode, keys, ttlMs);
+      return viaPipeline(mode, keys, ttlMs, measure);
     },
   };
 }

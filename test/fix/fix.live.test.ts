@@ -13,7 +13,7 @@ import { adHocPolicy, parsePolicy } from '../../src/policy/index.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { cli, fill, ttlCounts } from './support.js';
+import { calls, cli, fill, ttlCounts } from './support.js';
 
 const POLICY = `
 rules:
@@ -88,25 +88,36 @@ describe('fix on a standalone server', () => {
     const bin = Buffer.from([0x73, 0x65, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x3a, 0x00, 0xff, 0x1b, 0x5b, 0x33, 0x31, 0x6d]); // session:\0\xff\x1b[31m
     await c.set(bin, 'b');
     await c.set('session:has-ttl', 'x', 'EX', 500);
+    await c.set('session:doomed', 'x');
     const journal = join(dir, 'apply.jsonl');
     const target = await connect(2);
     let raced: Buffer | undefined;
+    let doomed = false;
     try {
       const report = await applyFix(target, {
         policy: parsePolicy(POLICY, 'keywarden.yml'),
         journal,
         random: () => 0.5,
-        // The application gives one key a TTL after our scan saw it without one.
+        // Between our scan and our write, the application gives one key without TTL a TTL,
+        // and deletes another.
         async beforeWrite(keys) {
+          if (!doomed && keys.some((k) => k.toString() === 'session:doomed')) doomed = (await c.del('session:doomed')) === 1;
           if (raced) return;
-          raced = keys.find((k) => k.toString().startsWith('session:'));
-          if (raced) await c.pexpire(raced, 7777);
+          raced = keys.find((k) => /^session:\d+$/.test(k.toString()));
+          if (raced) await c.pexpire(raced, 777_777);
         },
       });
       assert.equal(report.dryRun, false);
-      assert.equal(report.totals.needTtl, 25_001);
+      // Apply reads no TTL before writing: needTtl is what had none when written (= applied),
+      // and the raced key counts with the keys that already had a TTL.
+      assert.equal(report.totals.needTtl, 25_000);
       assert.equal(report.totals.applied, 25_000);
-      assert.equal(report.totals.changedSinceScan, 1);
+      assert.equal(report.rules[0].alreadyHadTtl, 2, 'session:has-ttl and the raced key');
+      assert.equal(report.rules[1].alreadyHadTtl, 1_000);
+      assert.ok(doomed);
+      assert.equal(report.totals.changedSinceScan, 1, 'the key deleted between scan and write');
+      assert.ok(report.totals.bytes > 25_000 * 10, 'bytes of the keys written');
+      assert.equal(report.bytesUnmeasured, undefined);
       assert.equal(report.journal, journal);
       assert.equal(report.complete, true);
     } finally {
@@ -114,7 +125,7 @@ describe('fix on a standalone server', () => {
     }
     assert.ok(raced);
     const racedTtl = await c.pttl(raced);
-    assert.ok(racedTtl > 0 && racedTtl <= 7777, `the TTL set between scan and write was overwritten: ${racedTtl}`);
+    assert.ok(racedTtl > 0 && racedTtl <= 777_777, `the TTL set between scan and write was overwritten: ${racedTtl}`);
     assert.ok((await c.ttl('session:has-ttl')) <= 500);
     const binTtl = await c.pttl(bin);
     assert.ok(binTtl > 23 * 3600_000 && binTtl <= 24 * 3600_000, `binary key TTL ${binTtl}`);
@@ -136,11 +147,12 @@ describe('fix on a standalone server', () => {
       assert.equal(dry.persisted, 25_000 - 4);
       assert.equal((await ttlCounts(c, 'session:*')).without, 1);
       const report = await undoFix(undoTarget, { journal });
-      assert.equal(report.journaled, 25_001);
+      // Keys NX refused (they had a TTL, the raced one included) were never fix's: not counted.
+      assert.equal(report.journaled, 25_000);
       assert.equal(report.persisted, 25_000 - 4);
       assert.deepEqual(
         { ...report.skipped },
-        { gone: 1, noTtl: 1, longerTtl: 1, otherTtl: 1, refused: 1, shortened: 0, unknownNode: 0 },
+        { gone: 1, noTtl: 1, longerTtl: 1, otherTtl: 1, refused: 0, shortened: 0, unknownNode: 0 },
       );
     } finally {
       await undoTarget.close();
@@ -152,6 +164,32 @@ describe('fix on a standalone server', () => {
     assert.equal(await c.pttl(bin), -1);
     assert.equal(await c.pttl('cache:1'), -1);
     assert.equal((await ttlCounts(c, 'cache:ttl:*')).withTtl, 1_000);
+    c.disconnect();
+  });
+
+  it('--apply reads nothing before writing: one PEXPIRE per covered key, MEMORY only for keys written (INFO commandstats)', async () => {
+    const c = server.client({ db: 9 });
+    await c.flushdb();
+    await fill(c, 'session:', 3_000);
+    await fill(c, 'cache:ttl:', 1_000, { ttlSeconds: 100 });
+    await fill(c, 'user:', 500);
+    await c.set('user:1:profile', 'p');
+    await client.config('RESETSTAT');
+    const target = await connect(9);
+    try {
+      const report = await applyFix(target, { policy: parsePolicy(POLICY, 'keywarden.yml'), journal: join(dir, 'stats.jsonl') });
+      assert.equal(report.totals.applied, 3_000);
+      assert.equal(report.totals.needTtl, 3_000);
+      assert.equal(report.totals.alreadyHadTtl, 1_000);
+      assert.equal(report.totals.durable, 1);
+      assert.equal(report.totals.noRule, 500);
+    } finally {
+      await target.close();
+    }
+    for (const read of ['type', 'pttl', 'ttl', 'strlen', 'object']) assert.equal(await calls(client, read), 0, `apply sent ${read.toUpperCase()}`);
+    assert.equal(await calls(client, 'memory\\|usage'), 3_000, 'MEMORY USAGE only for the keys written');
+    assert.equal(await calls(client, 'pexpire'), 4_000, 'PEXPIRE only for keys a rule gives a TTL (never durable or unmatched ones)');
+    assert.equal(await calls(client, 'exists'), 1_000, 'EXISTS only for keys NX refused');
     c.disconnect();
   });
 

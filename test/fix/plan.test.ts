@@ -7,8 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decideKey, journalState, parseReplicaLag, policyYaml, type PolicySuggestion } from '../../src/fix/index.js';
-import type { KeyRecord } from '../../src/keyspace/record.js';
+import { decideKey, FixTally, journalState, parseReplicaLag, policyYaml, type PolicySuggestion } from '../../src/fix/index.js';
+import { decodeWriteReply } from '../../src/fix/writer.js';
+import { TTL_UNKNOWN, type KeyRecord } from '../../src/keyspace/record.js';
 import { parsePolicy, type PolicyRule } from '../../src/policy/index.js';
 
 const record = (ttlMs: number): KeyRecord => ({ key: Buffer.from('k'), db: 0, node: 'n:1', type: 'string', ttlMs, bytes: 50, length: 1 });
@@ -37,6 +38,46 @@ describe('decideKey', () => {
     const d = decideKey(record(-1), rule({ ttlMs: HOUR, jitter: 0.1 }), { random: () => 0.999 });
     assert.equal(d.action, 'expire');
     assert.ok(d.action === 'expire' && d.ttlMs > 0.9 * HOUR && d.ttlMs <= HOUR);
+  });
+});
+
+describe('decodeWriteReply (fix-expire.lua)', () => {
+  const cases: Array<[string, string, number, unknown]> = [
+    ['set with bytes, refused, gone', '+56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1] }],
+    ['set without bytes (not measured)', '+,+', 2, { status: ['set', 'set'], bytes: [-1, -1] }],
+    ['one key', '+1048632', 1, { status: ['set'], bytes: [1048632] }],
+    ['no keys', '', 0, { status: [], bytes: [] }],
+  ];
+  for (const [name, reply, n, expected] of cases) it(name, () => assert.deepEqual(decodeWriteReply(reply, n), expected));
+  it('a reply with too few or too many tokens is an error, never a silent shift', () => {
+    assert.throws(() => decodeWriteReply('+5,0', 3), /2 tokens for 3 keys/);
+    assert.throws(() => decodeWriteReply('+5,0,0', 2), /3 tokens for 2 keys/);
+    assert.throws(() => decodeWriteReply('0', 0), /1 tokens for 0 keys/);
+  });
+});
+
+describe('FixTally on a keys-only walk (apply)', () => {
+  it('counts needTtl, applied and bytes from the write replies, not from the scan', () => {
+    const policy = parsePolicy('rules:\n  - match: "s:*"\n    ttl: 1h\n  - match: "d:*"\n    role: durable\n', 'p.yml');
+    const tally = new FixTally(policy);
+    const keyOnly = (key: string): KeyRecord => ({ key: Buffer.from(key), db: 0, node: 'n:1', type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: -1, length: -1 });
+    const replies = { 's:1': ['set', 80], 's:2': ['refused', -1], 's:3': ['gone', -1], 's:4': ['set', 20] } as const;
+    for (const key of ['s:1', 's:2', 's:3', 's:4', 'd:1', 'x:1']) {
+      const r = keyOnly(key);
+      const d = decideKey(r, tally.matcher.match(r.key));
+      tally.plan(r, d);
+      if (key in replies) {
+        const [status, bytes] = replies[key as keyof typeof replies];
+        tally.written(d, r.key, status, bytes);
+      }
+    }
+    const [s] = tally.summaries();
+    assert.deepEqual(
+      { matched: s.matched, needTtl: s.needTtl, applied: s.applied, alreadyHadTtl: s.alreadyHadTtl, changedSinceScan: s.changedSinceScan, bytes: s.bytes, examples: s.examples },
+      { matched: 4, needTtl: 2, applied: 2, alreadyHadTtl: 1, changedSinceScan: 1, bytes: 100, examples: ['s:1', 's:4'] },
+    );
+    const t = tally.totals(1000, 0);
+    assert.deepEqual([t.keysScanned, t.durable, t.noRule], [6, 1, 1]);
   });
 });
 

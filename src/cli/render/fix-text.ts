@@ -29,7 +29,7 @@ export function renderFixText(r: FixReport): string {
     if (rule.examples.length > 0) out.push(`  ${rule.match}: e.g. ${rule.examples.join(', ')}`);
   }
   out.push('');
-  out.push(`Left alone: ${formatCount(t.alreadyHadTtl)} already had a TTL${t.changedSinceScan ? ` (${formatCount(t.changedSinceScan)} of them got it, or were deleted, between scan and write)` : ''}, ${formatCount(t.durable)} durable, ${formatCount(t.noRule)} matched no rule${t.noRuleExamples.length ? ` (e.g. ${t.noRuleExamples.join(', ')})` : ''}.`);
+  out.push(`Left alone: ${formatCount(t.alreadyHadTtl)} already had a TTL${t.changedSinceScan ? `, ${formatCount(t.changedSinceScan)} deleted between scan and write` : ''}, ${formatCount(t.durable)} durable, ${formatCount(t.noRule)} matched no rule${t.noRuleExamples.length ? ` (e.g. ${t.noRuleExamples.join(', ')})` : ''}.`);
   const rate = `${formatCount(t.keysScanned)} keys scanned in ${(t.durationMs / 1000).toFixed(1)} s (${formatCount(t.keysPerSecond)} keys/s)`;
   out.push(`${rate}${t.replicaPauseMs > 0 ? `, ${(t.replicaPauseMs / 1000).toFixed(1)} s paused for replica lag` : ''}.`);
   if (r.dryRun) {
