@@ -12,16 +12,17 @@ import { KeywardenError } from '../errors.js';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
-import { formatDuration, type Policy, type PolicyRule } from '../policy/index.js';
-import type { Target } from '../target/connect.js';
+import { formatDuration, type Policy } from '../policy/index.js';
+import { openNode, type Target } from '../target/connect.js';
 import { connectionFailure } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
 import { FixInterruptedError, UnsupportedServerError } from './errors.js';
-import { decideKey, FixTally, type KeyDecision } from './plan.js';
+import type { JournalWriter } from './journal.js';
+import { NodeWriter, type WriteGroup } from './node-writer.js';
+import { decideKey, FixTally } from './plan.js';
 import { ReplicaLagBrake, type LagEvent } from './replica-lag.js';
 import { openJournal } from './resume.js';
 import type { FixReport } from './types.js';
-import { createTtlWriter, type TtlWriter, type WriteMode, type WriteResult } from './writer.js';
 
 export interface FixProgress extends ScanProgress {
   needTtl: number;
@@ -54,8 +55,8 @@ export interface FixOptions extends PaceOptions {
 }
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
-const CHECKPOINT_EVERY_MS = 250;
 const DEFAULT_TARGET_P99_MS = 1;
+const KEYS_ONLY_SCAN_MS = 2;
 
 /** Scan and report what `applyFix` would do, without writing anything (the server sees only SCAN and reads). */
 export function planFix(target: Target, options: Omit<FixOptions, 'journal' | 'resume'>): Promise<FixReport> {
@@ -73,45 +74,70 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
   return runFix(target, options, true);
 }
 
-interface NodeState {
-  writer: TtlWriter;
-  /** The batch of writes still in flight, if any. */
-  inflight?: Promise<void>;
-  brake?: ReplicaLagBrake;
-  lastJournalAt: number;
-}
-
-/** The keys of one scan batch that a rule gives a TTL, with the TTL each gets. */
-interface WriteGroup {
-  keys: Buffer[];
-  ttls: number[];
-  decisions: KeyDecision[];
-}
-
 async function runFix(target: Target, options: FixOptions, apply: boolean): Promise<FixReport> {
   if (apply) requireExpireNx(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
   const measure = options.measureMemory !== false;
   let bytesUnmeasured = !measure;
-  const nodes = new Map<string, NodeState>();
+  const writers = new Map<string, NodeWriter>();
+  const brakes: ReplicaLagBrake[] = [];
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
-  for (const node of target.nodes) {
-    const brake =
-      apply && maxLag > 0
-        ? new ReplicaLagBrake(node.address, node.client, {
-            maxLagMs: maxLag,
-            signal: options.signal,
-            onPause: (e) => options.onReplicaLag?.(e),
-            onResume: (e) => options.onReplicaLag?.(e),
-          })
-        : undefined;
-    nodes.set(node.address, { writer: createTtlWriter(node.client), brake, lastJournalAt: 0 });
+  try {
+    if (apply) {
+      for (const node of target.nodes) {
+        const brake =
+          maxLag > 0
+            ? new ReplicaLagBrake(node.address, node.client, {
+                maxLagMs: maxLag,
+                signal: options.signal,
+                onPause: (e) => options.onReplicaLag?.(e),
+                onResume: (e) => options.onReplicaLag?.(e),
+              })
+            : undefined;
+        if (brake) brakes.push(brake);
+        const at = node.address.lastIndexOf(':');
+        const conn = await openNode(target.spec, node.address.slice(0, at), Number(node.address.slice(at + 1)), node.address);
+        writers.set(
+          node.address,
+          new NodeWriter(node.address, conn, {
+            mode: target.mode,
+            tally,
+            journal,
+            brake,
+            measure,
+            maxTtlMs: options.maxTtlMs,
+            fast: options.fast,
+            maxOps: options.maxOps,
+            beforeWrite: options.beforeWrite,
+            onUnmeasured: () => (bytesUnmeasured = true),
+          }),
+        );
+      }
+    }
+    return await runScan(target, options, apply, { tally, journal, resumeFrom, writers, brakes, measure, unmeasured: () => bytesUnmeasured });
+  } finally {
+    for (const w of writers.values()) w.close();
+    journal?.close();
   }
+}
+
+interface RunState {
+  tally: FixTally;
+  journal?: JournalWriter;
+  resumeFrom?: NodeCheckpoint[];
+  writers: Map<string, NodeWriter>;
+  brakes: ReplicaLagBrake[];
+  measure: boolean;
+  unmeasured(): boolean;
+}
+
+async function runScan(target: Target, options: FixOptions, apply: boolean, state: RunState): Promise<FixReport> {
+  const { tally, journal, resumeFrom, writers, measure } = state;
 
   // Dry run: the records are inspected (type, TTL, bytes) and the plan is counted from them.
   // Apply: keys only (SCAN and nothing else); every key a rule gives a TTL is sent, and the
-  // reply to PEXPIRE … NX says whether it had one. See writeBatch.
+  // reply to PEXPIRE … NX says whether it had one (NodeWriter).
   async function onBatch(records: KeyRecord[], cp: NodeCheckpoint): Promise<void> {
     const group: WriteGroup = { keys: [], ttls: [], decisions: [] };
     for (const r of records) {
@@ -124,67 +150,9 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       group.decisions.push(d);
     }
     if (!apply) return;
-    const state = nodes.get(cp.node) as NodeState;
-    // One batch of writes stays in flight while the scanner reads the next one (same
-    // connection, so the server still runs them in order, in the right database). It must be
-    // answered before any later checkpoint is journaled.
-    await state.inflight;
-    if (group.keys.length === 0) {
-      const now = performance.now();
-      if (journal && now - state.lastJournalAt >= CHECKPOINT_EVERY_MS) {
-        journal.write({ t: 'cp', cp });
-        state.lastJournalAt = now;
-      }
-      return;
-    }
-    await state.brake?.wait();
-    await options.beforeWrite?.(group.keys);
-    state.inflight = writeBatch(state, group, cp);
-    // Surfaced by the next await of `inflight`; never an unhandled rejection meanwhile.
-    state.inflight.catch(() => undefined);
-  }
-
-  /**
-   * PEXPIRE … NX for the batch (journaled first), MEMORY USAGE only of the keys it wrote;
-   * with --max-ttl, then PEXPIRE … LT (after a PTTL check) for the keys NX refused.
-   */
-  async function writeBatch(state: NodeState, group: WriteGroup, cp: NodeCheckpoint): Promise<void> {
-    const nx = await journaled(state, 'NX', group, cp);
-    const hadTtl: number[] = [];
-    for (let i = 0; i < group.keys.length; i++) {
-      tally.written(group.decisions[i], group.keys[i], nx.status[i], nx.bytes[i]);
-      if (nx.status[i] === 'set' && nx.bytes[i] < 0 && measure) bytesUnmeasured = true;
-      if (nx.status[i] === 'refused') hadTtl.push(i);
-    }
-    const cap = options.maxTtlMs;
-    if (cap !== undefined && hadTtl.length > 0) {
-      const decisions = hadTtl.map((i): KeyDecision => ({ action: 'shorten', rule: (group.decisions[i] as { rule: PolicyRule }).rule, ttlMs: cap }));
-      const lt = await journaled(state, 'LT', { keys: hadTtl.map((i) => group.keys[i]), ttls: hadTtl.map(() => cap), decisions }, cp);
-      decisions.forEach((d, i) => tally.outcome(d, lt.status[i] === 'set', false));
-    }
-    journal?.write({ t: 'cp', cp });
-    state.lastJournalAt = performance.now();
-  }
-
-  /** One write call, between its `set` line (before) and its `done` line (after). */
-  async function journaled(state: NodeState, mode: WriteMode, group: WriteGroup, cp: NodeCheckpoint): Promise<WriteResult> {
-    const b = journal?.nextBatch() ?? '';
-    journal?.write({
-      t: 'set',
-      b,
-      node: cp.node,
-      db: cp.db,
-      at: Date.now(),
-      op: mode === 'NX' ? 'nx' : 'lt',
-      keys: group.keys.map((k) => k.toString('base64')),
-      ttlMs: group.ttls,
-      keysOnly: true,
-    });
-    const result = await state.writer.write(mode, group.keys, group.ttls, measure);
-    const refused: number[] = [];
-    for (let i = 0; i < result.status.length; i++) if (result.status[i] !== 'set') refused.push(i);
-    journal?.write({ t: 'done', b, refused });
-    return result;
+    const writer = writers.get(cp.node) as NodeWriter;
+    if (group.keys.length === 0) await writer.idle(cp);
+    else await writer.add(group, cp);
   }
 
   const started = performance.now();
@@ -202,6 +170,11 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       match: single,
       // Apply reads nothing before writing: the NX reply says whether a key had a TTL.
       inspect: !apply,
+      // A keys-only walk is paced from SCAN's round trip, which on a busy host is mostly
+      // queueing: aimed at the default 0.5 ms it gives pages of a few dozen keys whose SCAN
+      // costs ~0.05 ms of server time. Aiming the round trip at 2 ms gives SCAN calls of
+      // ~0.4 ms server time (INFO commandstats, bench:fix), still under the guard's budget.
+      ...(apply && !options.fast && options.targetCallMs === undefined ? { targetCallMs: KEYS_ONLY_SCAN_MS } : {}),
       measureMemory: options.measureMemory,
       signal: options.signal,
       resume: resumeFrom,
@@ -210,9 +183,13 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
         const t = tally.totals(0, 0);
         options.onProgress?.({ ...p, needTtl: t.needTtl, applied: t.applied });
       },
-    }).finally(() => Promise.allSettled([...nodes.values()].map((n) => n.inflight)));
-    for (const n of nodes.values()) await n.inflight;
-    const pauses = [...nodes.values()].reduce((s, n) => s + (n.brake?.pausedMs ?? 0), 0);
+    }).catch(async (err: unknown) => {
+      await Promise.all([...writers.values()].map((w) => w.settle()));
+      throw err;
+    });
+    // Complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.
+    for (const w of writers.values()) await w.finish();
+    const pauses = state.brakes.reduce((s, b) => s + b.pausedMs, 0);
     const totals = tally.totals(performance.now() - started, pauses);
     const complete = run.nodes.every((n) => n.complete);
     journal?.write(...run.nodes.filter((n) => n.complete).map((n) => ({ t: 'cp' as const, cp: n.checkpoint })), { t: 'end', complete, totals });
@@ -229,7 +206,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       resumed: resumeFrom !== undefined,
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
-      ...((apply ? bytesUnmeasured : !measure || run.nodes.some((n) => !n.measuresMemory)) ? { bytesUnmeasured: true } : {}),
+      ...((apply ? state.unmeasured() : !measure || run.nodes.some((n) => !n.measuresMemory)) ? { bytesUnmeasured: true } : {}),
     };
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
@@ -239,8 +216,6 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       ? `progress is saved in ${journal.path}: once the server answers again, rerun the same command with --resume --journal ${journal.path}`
       : 'rerun the same command when the server answers again';
     throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
-  } finally {
-    journal?.close();
   }
 }
 

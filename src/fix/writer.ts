@@ -19,6 +19,8 @@ export interface WriteResult {
   status: WriteStatus[];
   /** MEMORY USAGE of keys whose TTL was set (NX with `measure`); -1 elsewhere or when not measured. */
   bytes: number[];
+  /** Server-side time of the call, when the script reported it. */
+  serverMs?: number;
 }
 
 export interface TtlWriter {
@@ -27,7 +29,7 @@ export interface TtlWriter {
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
 
-/** Decode fix-expire.lua's reply: one ','-separated token per key (`+<bytes>`, `0`, `-`). */
+/** Decode fix-expire.lua's reply: one ','-separated token per key (`<bytes>` or `+` set, `0` refused, `-` gone). */
 export function decodeWriteReply(reply: string, count: number): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
@@ -39,7 +41,10 @@ export function decodeWriteReply(reply: string, count: number): WriteResult {
     const c = reply.charCodeAt(pos);
     if (c === 0x2b /* + */) {
       status[i] = 'set';
-      bytes[i] = end > pos + 1 ? Number(reply.slice(pos + 1, end)) : -1;
+      bytes[i] = -1;
+    } else if (c > 0x30 && c <= 0x39 /* 1-9 */) {
+      status[i] = 'set';
+      bytes[i] = Number(reply.slice(pos, end));
     } else {
       status[i] = c === 0x2d /* - */ ? 'gone' : 'refused';
       bytes[i] = -1;
@@ -60,10 +65,13 @@ export function createTtlWriter(client: Redis): TtlWriter {
   let useScript = true;
 
   async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
-    const args: Array<string | Buffer> = [mode, measure ? '1' : '0'];
-    keys.forEach((k, i) => args.push(k, String(ttlMs[i])));
-    const reply = (await runScript(client, script, args)) as Buffer;
-    return decodeWriteReply(reply.toString('latin1'), keys.length);
+    // One TTL for the whole call when every key gets the same (rules without jitter): half the arguments.
+    const uniform = ttlMs.every((t) => t === ttlMs[0]);
+    const args: Array<string | Buffer> = [mode, measure ? '1' : '0', uniform ? String(ttlMs[0]) : '*'];
+    if (uniform) args.push(...keys);
+    else keys.forEach((k, i) => args.push(k, String(ttlMs[i])));
+    const [tokens, micros] = (await runScript(client, script, args)) as [Buffer, number];
+    return { ...decodeWriteReply(tokens.toString('latin1'), keys.length), serverMs: Number(micros) / 1000 };
   }
 
   async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {

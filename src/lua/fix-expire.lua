@@ -12,17 +12,27 @@ ARGV[1]  'NX' to set a TTL only where there is none (PEXPIRE ... NX),
          'LT' to shorten only a longer TTL (PTTL, then PEXPIRE ... LT)
 ARGV[2]  '1' to report MEMORY USAGE (default SAMPLES: bounded) of each key whose TTL was
          set (the memory that will be freed), '0' not to
-ARGV[3], ARGV[4], ...  pairs: key, TTL in milliseconds
-Returns: one string, a token per key in order, separated by ',':
-  '+<bytes>' the TTL was set (bytes empty when not measured or MEMORY is refused)
+ARGV[3]  the TTL in milliseconds for every key, or '*' when each key is followed by its own
+ARGV[4…] the keys (with '*': pairs key, TTL)
+Returns: { tokens, micros }
+  micros: server-side time of the call (from TIME), used to size the next call.
+  tokens: one string, a token per key in order, separated by ',':
+  '<bytes>'  the TTL was set and the key uses that many bytes (never 0)
+  '+'        the TTL was set (not measured, or MEMORY is refused)
   '0'        refused: NX, the key has a TTL; LT, it has none or a shorter one
   '-'        the key is gone (EXISTS, asked only after a refusal)
 ]]
+local t0 = redis.call('TIME')
 local mode = ARGV[1]
-local measure = ARGV[2] == '1'
+local measure = ARGV[2] == '1' and mode == 'NX'
+local each = ARGV[3] == '*'
+local ttl = ARGV[3]
+local step = each and 2 or 1
 local out = {}
-for i = 3, #ARGV, 2 do
+local n = 0
+for i = 4, #ARGV, step do
   local key = ARGV[i]
+  if each then ttl = ARGV[i + 1] end
   local took
   if mode == 'LT' then
     -- LT treats a key without TTL as infinite and would give it one: only shorten real TTLs.
@@ -32,24 +42,26 @@ for i = 3, #ARGV, 2 do
     elseif pttl == -1 then
       took = 0
     else
-      took = redis.call('PEXPIRE', key, ARGV[i + 1], 'LT')
+      took = redis.call('PEXPIRE', key, ttl, 'LT')
     end
   else
-    took = redis.call('PEXPIRE', key, ARGV[i + 1], 'NX')
+    took = redis.call('PEXPIRE', key, ttl, 'NX')
     if took == 0 and redis.call('EXISTS', key) == 0 then took = -1 end
   end
+  n = n + 1
   if took == 1 then
-    local bytes = ''
-    if measure and mode == 'NX' then
+    local bytes = '+'
+    if measure then
       -- pcall: a user without MEMORY permission still gets the TTLs, just no byte figures.
       local m = redis.pcall('MEMORY', 'USAGE', key)
-      if type(m) == 'number' then bytes = m end
+      if type(m) == 'number' and m > 0 then bytes = m end
     end
-    out[#out + 1] = '+' .. bytes
+    out[n] = bytes
   elseif took == 0 then
-    out[#out + 1] = '0'
+    out[n] = '0'
   else
-    out[#out + 1] = '-'
+    out[n] = '-'
   end
 end
-return table.concat(out, ',')
+local t1 = redis.call('TIME')
+return { table.concat(out, ','), (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2]) }

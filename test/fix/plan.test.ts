@@ -43,15 +43,15 @@ describe('decideKey', () => {
 
 describe('decodeWriteReply (fix-expire.lua)', () => {
   const cases: Array<[string, string, number, unknown]> = [
-    ['set with bytes, refused, gone', '+56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1] }],
+    ['set with bytes, refused, gone', '56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1] }],
     ['set without bytes (not measured)', '+,+', 2, { status: ['set', 'set'], bytes: [-1, -1] }],
-    ['one key', '+1048632', 1, { status: ['set'], bytes: [1048632] }],
+    ['one key', '1048632', 1, { status: ['set'], bytes: [1048632] }],
     ['no keys', '', 0, { status: [], bytes: [] }],
   ];
   for (const [name, reply, n, expected] of cases) it(name, () => assert.deepEqual(decodeWriteReply(reply, n), expected));
   it('a reply with too few or too many tokens is an error, never a silent shift', () => {
-    assert.throws(() => decodeWriteReply('+5,0', 3), /2 tokens for 3 keys/);
-    assert.throws(() => decodeWriteReply('+5,0,0', 2), /3 tokens for 2 keys/);
+    assert.throws(() => decodeWriteReply('5,0', 3), /2 tokens for 3 keys/);
+    assert.throws(() => decodeWriteReply('5,0,0', 2), /3 tokens for 2 keys/);
     assert.throws(() => decodeWriteReply('0', 0), /1 tokens for 0 keys/);
   });
 });
