@@ -123,3 +123,19 @@ export function sampleFlag(text: string): { keys: number } | { fraction: number 
   if (!(fraction > 0 && fraction <= 1)) throw new UsageError(`--sample '${text}' is neither a key count nor a share`, 'write e.g. --sample 100000 or --sample 1%');
   return { fraction };
 }
+
+/**
+ * Ctrl-C for long-running commands: the first stops the work gracefully (the command then
+ * prints what it has), a second quits at once with 130. Call `dispose` when done.
+ */
+export function interruptOnSigint(io: CliIo, message: string): { signal: AbortSignal; dispose(): void } {
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    io.stderr(`\nkeywarden: ${message} (Ctrl-C again to quit at once)\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
+}

@@ -4,21 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/flags.js';
+import { runCli } from '../support/cli.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 
 const SECRET = 'hunter2-S3cret';
 
-/** Run the CLI in-process and capture its output and exit code. */
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false };
-  const code = await main(['node', 'keywarden', ...args], io);
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('keywarden scan (CLI)', () => {
   let server: RedisServer;

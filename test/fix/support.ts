@@ -3,8 +3,6 @@
  * the CLI in-process with captured output.
  */
 import type { Redis } from 'ioredis';
-import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/flags.js';
 
 /** SET `count` keys `prefix<i>` (no TTL) in pipelined chunks. */
 export async function fill(client: Redis, prefix: string, count: number, options: { ttlSeconds?: number } = {}): Promise<void> {
@@ -43,12 +41,4 @@ export async function ttlCounts(client: Redis, glob: string): Promise<{ withTtl:
   return out;
 }
 
-export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false };
-  const code = await main(['node', 'keywarden', ...args], io);
-  // Commands set process.exitCode for the real CLI; it must not become this test file's exit code.
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+export { runCli as cli } from '../support/cli.js';

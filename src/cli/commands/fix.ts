@@ -12,7 +12,7 @@ import type { FixReport } from '../../fix/types.js';
 import { displayKey } from '../../keyspace/display.js';
 import { adHocPolicy, formatDuration, loadPolicy, parseDuration } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderFixText } from '../render/fix-text.js';
 
 interface FixFlags extends TargetFlags {
@@ -77,20 +77,13 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   if (!flags.apply && flags.journal) io.stderr('keywarden: dry run: nothing is written, so no journal either\n');
 
   const target = await connectTarget(spec);
-  const stop = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
-    io.stderr('\nkeywarden: stopping after the batch in flight (Ctrl-C again to quit at once; --resume continues)\n');
-    stop.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
   const progress = flags.progress && io.isTTY ? progressBar(flags.apply === true) : undefined;
   let report: FixReport;
   try {
     report = await (flags.apply ? applyFix : planFix)(target, {
       ...options,
-      signal: stop.signal,
+      signal: interrupt.signal,
       onProgress: progress?.update,
       onResume: (r) => {
         if (r.restarted.length > 0) io.stderr(`keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`);
@@ -102,7 +95,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
     });
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     await target.close();
   }
   io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report));

@@ -12,7 +12,7 @@ import { scanKeyspace } from '../../keyspace/scan.js';
 import type { ScanProgress } from '../../keyspace/scanner.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
 import { renderScanTable } from '../render/scan-table.js';
@@ -77,21 +77,14 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   };
 
   const target = await connectTarget(spec);
-  const stop = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
-    io.stderr('\nkeywarden: stopping; printing the partial report (Ctrl-C again to quit at once)\n');
-    stop.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptOnSigint(io, 'stopping; printing the partial report');
   const progress = flags.progress && io.isTTY ? progressBar() : undefined;
   let report: ScanReport;
   try {
-    report = await scanKeyspace(target, { ...options, signal: stop.signal, onProgress: progress?.update });
+    report = await scanKeyspace(target, { ...options, signal: interrupt.signal, onProgress: progress?.update });
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     await target.close();
   }
 

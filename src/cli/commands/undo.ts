@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { undoFix } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderUndoText } from '../render/fix-text.js';
 
 interface UndoFlags extends TargetFlags {
@@ -37,18 +37,13 @@ export function registerUndo(program: Command, io: CliIo): void {
         if (spec.replicas && !flags.dryRun) throw new UsageError('undo writes to the primaries; replicas are read-only', 'drop --replicas');
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
-        const stop = new AbortController();
-        const onSigint = () => {
-          io.stderr('\nkeywarden: stopping after the batch in flight; run the same undo again to finish\n');
-          stop.abort();
-        };
-        process.once('SIGINT', onSigint);
+        const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
         try {
-          const report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: stop.signal });
+          const report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: interrupt.signal });
           io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
           return report.interrupted ? 130 : 0;
         } finally {
-          process.off('SIGINT', onSigint);
+          interrupt.dispose();
           await target.close();
         }
       });

@@ -1,0 +1,16 @@
+/**
+ * Run the keywarden CLI in-process, as a user would from a shell, and capture what it
+ * prints and the exit code it would end with.
+ */
+import type { CliIo } from '../../src/cli/flags.js';
+import { main } from '../../src/cli/main.js';
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false };
+  const code = await main(['node', 'keywarden', ...args], io);
+  // Commands set process.exitCode for the real CLI; it must not become the test file's exit code.
+  process.exitCode = undefined;
+  return { code, stdout, stderr };
+}
