@@ -63,8 +63,6 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
 }
 
-const TYPE_CODES: Record<string, string> = { s: 'string', l: 'list', S: 'set', z: 'zset', h: 'hash', x: 'stream' };
-
 class LuaInspector implements Inspector {
   readonly method = 'lua';
   private readonly script = luaScript('inspect-keys');
@@ -77,42 +75,28 @@ class LuaInspector implements Inspector {
   }
 
   async inspect(keys: Buffer[]): Promise<Inspection> {
-    const reply = (await runScript(this.client, this.script, [...this.options, ...keys])) as [Buffer, number];
-    const result = decodeStats(keys, reply[0].toString('latin1'));
-    result.serverMs = Number(reply[1]) / 1000;
+    const reply = (await runScript(this.client, this.script, [...this.options, ...keys])) as Array<number | Buffer>;
+    const result = decodeInspection(keys, reply);
+    result.serverMs = Number(reply[reply.length - 1]) / 1000;
     return result;
   }
 }
 
-/** Decode inspect-keys.lua's packed stats: "<t><pttl>,<bytes>,<length>;" per key, "-;" if gone. */
-export function decodeStats(keys: Buffer[], stats: string): Inspection {
+const TYPE_CODES = ['', 'string', 'list', 'set', 'zset', 'hash', 'stream'];
+
+/** Decode inspect-keys.lua's reply: four values per key (type, pttl, bytes, length). */
+export function decodeInspection(keys: Buffer[], reply: Array<number | Buffer>): Inspection {
   const records: Inspection['records'] = [];
   let vanished = 0;
-  let pos = 0;
-  for (const key of keys) {
-    const end = stats.indexOf(';', pos);
-    const code = stats[pos];
-    if (code === '-') {
-      vanished++;
-      pos = end + 1;
-      continue;
-    }
-    let body = pos + 1;
-    let type = TYPE_CODES[code];
-    if (code === '?') {
-      const bar = stats.indexOf('|', body);
-      type = stats.slice(body, bar);
-      body = bar + 1;
-    }
-    const c1 = stats.indexOf(',', body);
-    const c2 = stats.indexOf(',', c1 + 1);
-    const pttl = Number(stats.slice(body, c1));
-    pos = end + 1;
-    if (pttl === -2) {
+  for (let i = 0; i < keys.length; i++) {
+    const code = reply[4 * i];
+    const pttl = reply[4 * i + 1] as number;
+    if (code === 0 || pttl === -2) {
       vanished++;
       continue;
     }
-    records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes: Number(stats.slice(c1 + 1, c2)), length: Number(stats.slice(c2 + 1, end)) });
+    const type = typeof code === 'number' ? TYPE_CODES[code] : code.toString();
+    records.push({ key: keys[i], type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes: reply[4 * i + 2] as number, length: reply[4 * i + 3] as number });
   }
   return { records, vanished };
 }
