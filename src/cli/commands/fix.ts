@@ -4,10 +4,10 @@
  * `keywarden undo` can take it back and `--resume` can continue after a crash. Ctrl-C stops
  * cleanly after the batch in flight and prints the summary with the resume command.
  */
-import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
+import { count, progressBar } from '../progress.js';
 import type { FixReport } from '../../fix/types.js';
 import { displayKey } from '../../keyspace/display.js';
 import { adHocPolicy, formatDuration, loadPolicy, parseDuration } from '../../policy/index.js';
@@ -78,7 +78,16 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
 
   const target = await connectTarget(spec);
   const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
-  const progress = flags.progress && io.isTTY ? progressBar(flags.apply === true) : undefined;
+  const verb = flags.apply ? 'fixing' : 'planning';
+  const progress =
+    flags.progress && io.isTTY
+      ? progressBar(`${verb} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${flags.apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`, (p: FixProgress) => ({
+          keys: count(p.keysSeen),
+          need: count(p.needTtl),
+          applied: count(p.applied),
+          rate: count(p.keysPerSecond),
+        }))
+      : undefined;
   let report: FixReport;
   try {
     report = await (flags.apply ? applyFix : planFix)(target, {
@@ -120,31 +129,4 @@ function durationFlag(value: string, flag: string): number {
 
 function defaultJournal(): string {
   return `keywarden-fix-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}.jsonl`;
-}
-
-function progressBar(apply: boolean): { update(p: FixProgress): void; stop(): void } {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${apply ? 'fixing' : 'planning'} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  return {
-    update(p) {
-      const values = { keys: n(p.keysSeen), need: n(p.needTtl), applied: n(p.applied), rate: n(p.keysPerSecond) };
-      if (!started) {
-        bar.start(1000, 0, values);
-        started = true;
-      }
-      bar.update(Math.round(p.ratio * 1000), values);
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
 }

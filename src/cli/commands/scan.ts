@@ -5,11 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { UsageError } from '../../errors.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import type { ScanProgress } from '../../keyspace/scanner.js';
+import { count, progressBar } from '../progress.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
@@ -78,7 +78,14 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
 
   const target = await connectTarget(spec);
   const interrupt = interruptOnSigint(io, 'stopping; printing the partial report');
-  const progress = flags.progress && io.isTTY ? progressBar() : undefined;
+  const progress =
+    flags.progress && io.isTTY
+      ? progressBar('scanning [{bar}] {percentage}% | {keys} of ~{expected} keys | {rate} keys/s | ETA {eta_formatted}', (p: ScanProgress) => ({
+          keys: count(p.keysSeen),
+          expected: count(p.expected),
+          rate: count(p.keysPerSecond),
+        }))
+      : undefined;
   let report: ScanReport;
   try {
     report = await scanKeyspace(target, { ...options, signal: interrupt.signal, onProgress: progress?.update });
@@ -102,30 +109,4 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   } else io.stdout(rendered);
   if (report.coverage.interrupted === 'interrupted') return 130;
   return report.policy && report.policy.violations > 0 ? 1 : 0;
-}
-
-function progressBar(): { update(p: ScanProgress): void; stop(): void } {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: 'scanning [{bar}] {percentage}% | {keys} of ~{expected} keys | {rate} keys/s | ETA {eta_formatted}',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p) {
-      const values = { keys: p.keysSeen.toLocaleString('en-US'), expected: p.expected.toLocaleString('en-US'), rate: Math.round(p.keysPerSecond).toLocaleString('en-US') };
-      if (!started) {
-        bar.start(1000, 0, values);
-        started = true;
-      }
-      bar.update(Math.round(p.ratio * 1000), values);
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
 }

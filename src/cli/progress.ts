@@ -1,0 +1,34 @@
+/**
+ * The progress bar of long-running commands (scan, fix): on stderr, only on a terminal (the
+ * caller decides), driven by the cursor-position ratio the scanner reports, so it is exact
+ * even while keys churn.
+ */
+import cliProgress from 'cli-progress';
+
+export interface ProgressBar<P> {
+  update(progress: P): void;
+  stop(): void;
+}
+
+/** A bar whose `{name}` tokens in `format` are filled from `values(progress)`. */
+export function progressBar<P extends { ratio: number }>(format: string, values: (progress: P) => Record<string, string>): ProgressBar<P> {
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    update(progress) {
+      if (!started) {
+        bar.start(1000, 0, values(progress));
+        started = true;
+      }
+      bar.update(Math.round(progress.ratio * 1000), values(progress));
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+/** 1234567.8 → '1,234,568'. */
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
