@@ -55,9 +55,18 @@ function isFree(port: number): Promise<boolean> {
 }
 
 const running = new Set<ChildProcess>();
-process.on('exit', () => {
+function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
-});
+}
+process.on('exit', killAll);
+// A test file stopped by a signal (runner timeout, Ctrl-C) skips 'exit' handlers: without
+// these, its redis-servers would outlive it.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : signal === 'SIGINT' ? 2 : 1));
+  });
+}
 
 export interface RedisServer {
   host: string;
