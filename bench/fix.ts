@@ -21,66 +21,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startRedis, REDIS_CLI } from '../test/support/redis.js';
+import { LatencyClient, type Latency } from './latency-client.js';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-const PROBE = `
-import { Redis } from 'ioredis';
-import { createInterface } from 'node:readline';
-const client = new Redis({ port: Number(process.env.PROBE_PORT), host: '127.0.0.1' });
-const samples = [];
-let active = false, stopped = false;
-const pct = (s, q) => (s.length ? s[Math.min(s.length - 1, Math.floor(s.length * q))] : 0);
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'begin') { samples.length = 0; active = true; process.stdout.write('ok\\n'); }
-  else if (line === 'end') {
-    active = false;
-    const s = samples.slice().sort((a, b) => a - b);
-    process.stdout.write(JSON.stringify({ n: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), max: s.at(-1) ?? 0 }) + '\\n');
-  } else if (line === 'quit') stopped = true;
-}).on('close', () => { stopped = true; });
-await client.set('probe', 'x');
-process.stdout.write('ready\\n');
-while (!stopped) {
-  const t0 = performance.now();
-  try { await client.get('probe'); } catch { await new Promise((r) => setTimeout(r, 10)); continue; }
-  if (active) samples.push(performance.now() - t0);
-  await new Promise((r) => setTimeout(r, 1));
-}
-client.disconnect();
-`;
-
-interface Latency {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function startProbe(port: number) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE], { cwd: ROOT, env: { ...process.env, PROBE_PORT: String(port) }, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async () => (await lines.next()).value as string;
-  return {
-    ready: next(),
-    async begin() {
-      child.stdin.write('begin\n');
-      await next();
-    },
-    async end(): Promise<Latency> {
-      child.stdin.write('end\n');
-      return JSON.parse(await next()) as Latency;
-    },
-    stop() {
-      child.stdin.end('quit\n');
-    },
-  };
-}
 
 function load(port: number): void {
   const lines: string[] = [];
@@ -111,8 +58,8 @@ function keywardenArgv(): string[] {
 
 async function main(): Promise<void> {
   const server = await startRedis({ config: { 'maxmemory-policy': 'noeviction' } });
-  const probe = startProbe(server.port);
-  await probe.ready;
+  cli(server.port, 'SET', 'probe', 'x');
+  const probe = await LatencyClient.start(server.port, 'probe');
   const dir = mkdtempSync(join(tmpdir(), 'keywarden-bench-fix-'));
   const results: Array<{ tool: string; round: number; keys: number; wallS: number; keysPerS: number; latency: Latency; load1: number }> = [];
   // Every session:* key must have a TTL now, and the cache:* keys kept theirs: INFO keyspace
