@@ -3,13 +3,9 @@
  * contracts (`kind: "keywarden.fix"`, `kind: "keywarden.undo"`): add fields, never rename.
  */
 
-/** Per policy rule: what the scan found under it and what the run did. */
-export interface FixRuleSummary {
-  match: string;
-  /** The rule's TTL as written (`24h`); null for durable rules. */
-  ttl: string | null;
-  role?: string;
-  /** Keys this rule governs (first match wins). */
+/** The counts a run keeps per rule and in total. */
+export interface FixCounts {
+  /** Keys this rule governs (first match wins); in totals, keys any rule governs. */
   matched: number;
   /**
    * Keys under the rule without a TTL: the ones fix gives one. Dry run: as the scan read
@@ -27,19 +23,20 @@ export interface FixRuleSummary {
   shortened: number;
   /** Memory of the keys that need a TTL: what will be freed as they expire (apply: of the keys written). */
   bytes: number;
+}
+
+/** Per policy rule: what the scan found under it and what the run did. */
+export interface FixRuleSummary extends FixCounts {
+  match: string;
+  /** The rule's TTL as written (`24h`); null for durable rules. */
+  ttl: string | null;
+  role?: string;
   /** A few keys that need a TTL, escaped for display. */
   examples: string[];
 }
 
-export interface FixTotals {
+export interface FixTotals extends FixCounts {
   keysScanned: number;
-  matched: number;
-  needTtl: number;
-  applied: number;
-  alreadyHadTtl: number;
-  changedSinceScan: number;
-  shortened: number;
-  bytes: number;
   /** Left alone: matched by a `durable` rule. */
   durable: number;
   /** Left alone: matched by no rule. */
