@@ -1,11 +1,12 @@
 /**
- * Inspection of the keys one SCAN page returned: type, TTL, memory and length.
+ * Inspection of keys: type, TTL, memory and length.
  *
- * Preferred: one `inspect-keys.lua` call per page, a single bounded server-side call that
- * also reports how long it took. The scanner keeps the next SCAN and up to a few of these in
- * flight, so the server never idles on a round trip. When the user may not run EVAL
- * (managed services, tight ACLs), the same figures come from pipelined commands; when MEMORY
- * is forbidden too, bytes are reported as unmeasured instead of failing the scan.
+ * Preferred: `scan-inspect.lua`, which reads SCAN pages and inspects their keys inside one
+ * server-side call that stops when its time budget is spent (a ScriptInspector: the scanner
+ * asks it to walk on from a cursor). When the user may not run EVAL (managed services, tight
+ * ACLs), the scanner reads SCAN pages itself and a PageInspector inspects each page with
+ * pipelined commands; when MEMORY is forbidden too, bytes are reported as unmeasured
+ * instead of failing the scan.
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
@@ -16,8 +17,6 @@ export interface Inspection {
   records: Omit<KeyRecord, 'db' | 'node'>[];
   /** Keys gone (deleted or expired) between SCAN and inspection. */
   vanished: number;
-  /** Server-side duration of the call in ms, when the server reported it (Lua). */
-  serverMs?: number;
 }
 
 /** Collections larger than this are measured with SAMPLES instead of walking every element. */
@@ -26,17 +25,53 @@ export const LARGE_KEY_SAMPLES = 1000;
 
 export type InspectMethod = 'lua' | 'pipeline' | 'none';
 
-export interface Inspector {
-  method: InspectMethod;
+/** Inspects the keys of SCAN pages the scanner read itself. */
+export interface PageInspector {
+  method: 'pipeline' | 'none';
   measuresMemory: boolean;
   inspect(keys: Buffer[]): Promise<Inspection>;
+}
+
+/** Walks on from a cursor and inspects what it reads, in one bounded server-side call. */
+export interface ScriptInspector {
+  method: 'lua';
+  measuresMemory: boolean;
+  walk(request: WalkRequest): Promise<WalkStep>;
+}
+
+export type Inspector = PageInspector | ScriptInspector;
+
+export interface WalkRequest {
+  cursor: string;
+  /** SCAN COUNT per page inside the call. */
+  pageCount: number;
+  /** Server time after which the call reads no further page. */
+  budgetMs: number;
+  /** Most keys to return, 0 for no limit. */
+  maxKeys: number;
+  /** Walk position at which to stop (sample stretches), 1 for the whole walk. */
+  stopAt: number;
+  /** Keys in the table, to size the last page before `stopAt`. */
+  tableKeys: number;
+  match?: string;
+  type?: string;
+}
+
+export interface WalkStep {
+  next: string;
+  /** Server-side duration of the call (from the server's own clock). */
+  serverMs: number;
+  /** Keys read in this step (vanished ones included). */
+  keys: number;
+  /** Decode the records; kept apart so the scanner can send the next call first. */
+  decode(): Inspection;
 }
 
 /**
  * No inspection at all: records carry only the key (type 'unknown', TTL_UNKNOWN). For
  * consumers whose own write answers the question, like `fix --apply` with EXPIRE … NX.
  */
-export const keysOnly: Inspector = {
+export const keysOnly: PageInspector = {
   method: 'none',
   measuresMemory: false,
   async inspect(keys) {
@@ -55,7 +90,8 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
   const lua = new LuaInspector(client, memory);
   try {
-    await lua.inspect([]);
+    // A one-key step: read-only, and it proves EVAL, SCAN and the inspection commands.
+    await lua.walk({ cursor: '0', pageCount: 1, budgetMs: 0, maxKeys: 1, stopAt: 1, tableKeys: 1 });
     return lua;
   } catch (err) {
     if (!isPermissionDenied(err) && !/NOSCRIPT|scripts? (are|is) disabled|unknown command/i.test((err as Error).message)) throw err;
@@ -63,47 +99,79 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
 }
 
-class LuaInspector implements Inspector {
+class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
-  private readonly script = luaScript('inspect-keys');
-  private readonly options: string[];
+  private readonly script = luaScript('scan-inspect');
   constructor(
     private readonly client: Redis,
     readonly measuresMemory: boolean,
-  ) {
-    this.options = [measuresMemory ? '1' : '0', String(EXACT_MEMORY_LIMIT), String(LARGE_KEY_SAMPLES)];
-  }
+  ) {}
 
-  async inspect(keys: Buffer[]): Promise<Inspection> {
-    const reply = (await runScript(this.client, this.script, [...this.options, ...keys])) as Array<number | Buffer>;
-    const result = decodeInspection(keys, reply);
-    result.serverMs = Number(reply[reply.length - 1]) / 1000;
-    return result;
+  async walk(r: WalkRequest): Promise<WalkStep> {
+    const args = [
+      r.cursor,
+      String(Math.max(1, Math.round(r.pageCount))),
+      String(Math.round(r.budgetMs * 1000)),
+      String(Math.max(0, Math.round(r.maxKeys))),
+      String(r.stopAt),
+      String(r.tableKeys),
+      this.measuresMemory ? '1' : '0',
+      String(EXACT_MEMORY_LIMIT),
+      String(LARGE_KEY_SAMPLES),
+      r.match ?? '',
+      r.type ?? '',
+    ];
+    const [next, blob, micros] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number];
+    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: countRecords(blob), decode: () => decodeRecords(blob) };
   }
 }
 
 const TYPE_CODES = ['', 'string', 'list', 'set', 'zset', 'hash', 'stream'];
+/** struct '<I4Bddd': key length, type code, pttl, bytes, length. */
+const HEADER = 29;
+const MODULE_TYPE = 7;
 
-/** Decode inspect-keys.lua's reply: four values per key (type, pttl, bytes, length). */
-export function decodeInspection(keys: Buffer[], reply: Array<number | Buffer>): Inspection {
+function countRecords(blob: Buffer): number {
+  let n = 0;
+  for (let o = 0; o < blob.length; n++) {
+    const keyLength = blob.readUInt32LE(o);
+    o += HEADER + keyLength + (blob[o + 4] === MODULE_TYPE ? 1 + blob[o + HEADER] : 0);
+  }
+  return n;
+}
+
+/** Decode scan-inspect.lua's packed records (layout in the script's header). */
+export function decodeRecords(blob: Buffer): Inspection {
   const records: Inspection['records'] = [];
   let vanished = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const code = reply[4 * i];
-    const pttl = reply[4 * i + 1] as number;
+  let o = 0;
+  while (o < blob.length) {
+    const keyLength = blob.readUInt32LE(o);
+    const code = blob[o + 4];
+    const pttl = blob.readDoubleLE(o + 5);
+    const bytes = blob.readDoubleLE(o + 13);
+    const length = blob.readDoubleLE(o + 21);
+    o += HEADER;
+    let type = TYPE_CODES[code];
+    if (code === MODULE_TYPE) {
+      type = blob.toString('latin1', o + 1, o + 1 + blob[o]);
+      o += 1 + blob[o];
+    }
+    // A copy: a view would keep the whole reply alive for as long as one key is kept.
+    const key = Buffer.from(blob.subarray(o, o + keyLength));
+    o += keyLength;
     if (code === 0 || pttl === -2) {
       vanished++;
       continue;
     }
-    const type = typeof code === 'number' ? TYPE_CODES[code] : code.toString();
-    records.push({ key: keys[i], type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes: reply[4 * i + 2] as number, length: reply[4 * i + 3] as number });
+    records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes, length });
   }
   return { records, vanished };
 }
 
 const LENGTH_COMMAND: Record<string, string> = { string: 'strlen', list: 'llen', set: 'scard', zset: 'zcard', hash: 'hlen', stream: 'xlen' };
 
-class PipelineInspector implements Inspector {
+class PipelineInspector implements PageInspector {
   readonly method = 'pipeline';
   constructor(
     private readonly client: Redis,

@@ -1,10 +1,12 @@
 /**
  * The latency guard shared by scan, fix and watch. Two loops keep production safe:
  *
- * 1. Batch size: each server-side call (one inspect-keys.lua call, or one EXPIRE batch) is
- *    sized from the server-side time calls take per key so it lasts about `targetCallMs`,
- *    never more than `maxCallMs` (~5 ms), even when keys are expensive to inspect. Redis runs
- *    one command at a time, so our longest call bounds how long another client waits on us.
+ * 1. Call size: each server-side call lasts about `targetCallMs`, never more than
+ *    `maxCallMs` (~5 ms), even when keys are expensive to inspect. A scan-inspect.lua call
+ *    gets a time budget it checks against the server's clock (`nextCall`); a call that
+ *    cannot stop itself (a SCAN page, an EXPIRE batch) is sized in keys from the smoothed
+ *    server time per key (`nextBatch`). Redis runs one command at a time, so our longest
+ *    call bounds how long another client waits on us.
  * 2. Pace: unless `fast`, a probe connection PINGs the node every few ms while we work; when
  *    the median of those round trips rises above `targetP99Ms` (a server busy for whatever
  *    reason), we pause between calls, and shrink the pauses again once it recovers.
@@ -17,7 +19,7 @@ export interface PaceOptions {
   fast?: boolean;
   /** Hard cap on keys handled per second by this pacer. */
   maxOps?: number;
-  /** Desired duration of one server-side call. Default 0.5 ms (two are in flight at once), 3 ms with `fast` (headroom under maxCallMs). */
+  /** Desired duration of one server-side call. Default 0.5 ms (what another client may wait behind us), 3 ms with `fast` (headroom under maxCallMs). */
   targetCallMs?: number;
   /** Never plan a call longer than this. Default 5 ms. */
   maxCallMs?: number;
@@ -60,6 +62,20 @@ export class Pacer {
   /** How many keys the next call should cover. */
   nextBatch(): number {
     return this.batch;
+  }
+
+  /**
+   * The next self-timed call (scan-inspect.lua): it reads pages of about a quarter of the
+   * call's keys and stops reading once `budgetMs` is spent, so it ends within about one
+   * page of `targetCallMs`.
+   */
+  nextCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
+    const target = Math.min(this.targetCallMs, this.maxCallMs);
+    const perUnit = this.perUnitMs ?? 0.005;
+    const pageCount = Math.round(Math.min(Math.max(target / 4 / perUnit, MIN_BATCH), MAX_BATCH));
+    // With an ops cap, keep calls small enough that the cap paces smoothly (~20 calls/s).
+    const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
+    return { budgetMs: Math.max(target - pageCount * perUnit, 0), pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
   }
 
   /** Report a finished call: its duration (server-side when known) and how many keys it covered. */

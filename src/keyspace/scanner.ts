@@ -10,7 +10,7 @@ import { openNode } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
-import { createInspector, keysOnly, type InspectMethod, type Inspection } from './inspect.js';
+import { createInspector, keysOnly, type Inspection, type InspectMethod, type PageInspector, type ScriptInspector, type WalkStep } from './inspect.js';
 import { Pacer, type PaceOptions } from './pace.js';
 import type { KeyRecord } from './record.js';
 
@@ -187,21 +187,67 @@ async function scanNode(
     probe?.disconnect();
   }
 
-  /**
-   * Walk one stretch of the SCAN walk. SCAN pages and their inspections are pipelined: the
-   * next SCAN is sent as soon as a page arrives, and up to `depth` inspections stay in
-   * flight, so the server always has the next call queued. Pages are handed to `onStep` in
-   * SCAN order, so a checkpoint cursor always means "every key before it is done".
-   */
-  async function walkStretch(
+  function walkStretch(
     stretch: Stretch,
     from: string | undefined,
     tableKeys: number,
-    onStep: (cursor: string, inspection: Inspection, scanned: number) => Promise<void>,
+    onStep: (cursor: string, inspection: Inspection) => Promise<void>,
+  ): Promise<boolean> {
+    const cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
+    return inspector.method === 'lua' ? walkScripted(inspector, stretch, cursor, tableKeys, onStep) : walkPages(inspector, stretch, cursor, tableKeys, onStep);
+  }
+
+  /**
+   * Walk one stretch with scan-inspect.lua: each call reads and inspects SCAN pages until
+   * its time budget is spent, and returns where it stopped. One call is in flight at a
+   * time, and the next is sent the moment a reply arrives, before that reply is decoded and
+   * aggregated: the server idles only for a loopback round trip between calls, and another
+   * client never waits behind more than one call of ours.
+   */
+  async function walkScripted(
+    lua: ScriptInspector,
+    stretch: Stretch,
+    cursor: string,
+    tableKeys: number,
+    onStep: (cursor: string, inspection: Inspection) => Promise<void>,
+  ): Promise<boolean> {
+    const request = (from: string) => {
+      const plan = pacer.nextCall();
+      const step = lua.walk({ cursor: from, ...plan, stopAt: stretch.end, tableKeys, match: options.match, type: options.type });
+      return quiet(step.catch((err) => Promise.reject(permissionFailure(err, node.address) ?? err)));
+    };
+    let call: Promise<WalkStep> | undefined = request(cursor);
+    let finished = false;
+    while (call) {
+      const step: WalkStep = await call;
+      call = undefined;
+      finished = step.next === '0' || (stretch.end < 1 && cursorPosition(step.next) >= stretch.end);
+      pacer.record(step.serverMs, step.keys, step.keys);
+      if (!finished && !options.signal?.aborted) {
+        await pacer.wait();
+        call = request(step.next);
+      }
+      await onStep(step.next, step.decode());
+    }
+    return finished && !options.signal?.aborted;
+  }
+
+  /**
+   * Walk one stretch reading SCAN pages here and inspecting each with `pages` (pipelined
+   * commands, or nothing at all for a keys-only walk). Pages and their inspections are
+   * pipelined: the next SCAN is sent as soon as a page arrives, and up to `depth`
+   * inspections stay in flight. Pages are handed to `onStep` in SCAN order, so a checkpoint
+   * cursor always means "every key before it is done".
+   */
+  async function walkPages(
+    pages: PageInspector,
+    stretch: Stretch,
+    cursor: string,
+    tableKeys: number,
+    onStep: (cursor: string, inspection: Inspection) => Promise<void>,
   ): Promise<boolean> {
     const depth = options.fast ? 3 : 2;
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
-    const cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
     let page: Promise<ScanPage> | undefined = scanPage(cursor, tableKeys, stretch);
     let finished = false;
     try {
@@ -214,8 +260,8 @@ async function scanNode(
           await pacer.wait();
           page = scanPage(next, tableKeys, stretch);
         }
-        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(inspector.inspect(keys)) });
-        else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 }, 0);
+        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys)) });
+        else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
         while (pending.length >= depth || (finished && pending.length > 0)) await settle(pending.shift()!);
       }
       // Stopped early: finish what is already in flight so the checkpoint stays exact.
@@ -229,9 +275,8 @@ async function scanNode(
       const inspection = await p.inspection.catch((err) => {
         throw permissionFailure(err, node.address) ?? err;
       });
-      const took = inspection.serverMs ?? (inspector.method === 'none' ? p.scanMs : performance.now() - p.sent);
-      pacer.record(took, p.scanned, p.scanned);
-      await onStep(p.next, inspection, p.scanned);
+      pacer.record(pages.method === 'none' ? p.scanMs : performance.now() - p.sent, p.scanned, p.scanned);
+      await onStep(p.next, inspection);
     }
   }
 

@@ -1,0 +1,107 @@
+#!lua flags=no-writes,allow-cross-slot-keys
+--[[
+scan-inspect.lua: one step of the scanner's walk. SCAN pages are read and their keys
+inspected inside the same call, until the call has run for its time budget: the server's
+time per call is bounded by the clock, not by a guess of how costly the next keys are, and
+the keys never travel to the client and back just to be inspected. Declared no-writes: it
+runs on replicas and on a server over maxmemory.
+
+KEYS: none (SCAN walks this node's own keys).
+ARGV[1]  cursor to continue from
+ARGV[2]  SCAN COUNT per page (small pages: the call stops at most one page past its budget)
+ARGV[3]  time budget in microseconds: no new page is read once it is spent
+ARGV[4]  most keys to return (0: no limit), for --max-ops pacing
+ARGV[5]  walk position (0..1) at which to stop, '1' for the whole walk: sample stretches
+ARGV[6]  keys in the table, to keep the last page of a stretch from overshooting it
+ARGV[7]  '1' to measure MEMORY USAGE, '0' when this user may not run MEMORY
+ARGV[8]  largest element count measured exactly (MEMORY USAGE ... SAMPLES 0)
+ARGV[9]  SAMPLES for larger collections, so no call walks millions of elements
+ARGV[10] MATCH pattern, '' for none
+ARGV[11] TYPE filter, '' for none
+Returns { next cursor, records, microseconds this call ran (from TIME) }. records is one
+binary string, per key: struct '<I4Bddd' (key length, type code, pttl, bytes, length), then
+for type code 7 (a module type) a byte with the type name's length and the name, then the
+key itself. Type codes: 1 string, 2 list, 3 set, 4 zset, 5 hash, 6 stream, 0 gone.
+pttl as PTTL returns it (-1 none, -2 gone); bytes and length -1 when not measured (strings
+get a length only above 1 KB). One packed string instead of five reply elements per key:
+building and parsing thousands of small replies cost more than the inspection itself.
+]]
+local call = redis.call
+local pack = struct.pack
+local t0 = call('TIME')
+local cursor = ARGV[1]
+local step = tonumber(ARGV[2])
+local budget = tonumber(ARGV[3])
+local maxKeys = tonumber(ARGV[4])
+local stopAt = tonumber(ARGV[5])
+local tableKeys = tonumber(ARGV[6])
+local measure = ARGV[7] == '1'
+local exact = tonumber(ARGV[8])
+local samples = ARGV[9]
+local scanArgs = { 'SCAN', cursor, 'COUNT', step }
+if ARGV[10] ~= '' then scanArgs[#scanArgs + 1] = 'MATCH'; scanArgs[#scanArgs + 1] = ARGV[10] end
+if ARGV[11] ~= '' then scanArgs[#scanArgs + 1] = 'TYPE'; scanArgs[#scanArgs + 1] = ARGV[11] end
+
+local code = { string = 1, list = 2, set = 3, zset = 4, hash = 5, stream = 6 }
+local card = { list = 'LLEN', set = 'SCARD', zset = 'ZCARD', hash = 'HLEN', stream = 'XLEN' }
+
+-- SCAN walks buckets in bit-reversed order: reversing the cursor's bits gives its position
+-- along the walk in [0, 1). Cursors stay below the table size, far below 2^53.
+local function position(c)
+  local v = tonumber(c)
+  local p, w = 0, 0.5
+  while v > 0 do
+    local b = v % 2
+    if b == 1 then p = p + w end
+    v = (v - b) / 2
+    w = w / 2
+  end
+  return p
+end
+
+local out = {}
+local n = 0
+local elapsed = 0
+repeat
+  if stopAt < 1 then
+    local left = math.ceil((stopAt - position(cursor)) * tableKeys)
+    scanArgs[4] = math.max(1, math.min(step, left))
+  end
+  local page = call(unpack(scanArgs))
+  cursor = page[1]
+  scanArgs[2] = cursor
+  local keys = page[2]
+  for i = 1, #keys do
+    local k = keys[i]
+    local t = call('TYPE', k).ok
+    if t == 'none' then
+      out[n + 1] = pack('<I4Bddd', #k, 0, -2, -1, -1)
+    else
+      local len = -1
+      local bytes = -1
+      local c = card[t]
+      if c then len = call(c, k) end
+      if measure then
+        if len > exact then
+          bytes = call('MEMORY', 'USAGE', k, 'SAMPLES', samples)
+        else
+          bytes = call('MEMORY', 'USAGE', k, 'SAMPLES', '0')
+        end
+        -- MEMORY USAGE answers nil for a key that expired a moment ago.
+        if not bytes then bytes = -1 end
+      end
+      if t == 'string' and bytes > 1024 then len = call('STRLEN', k) end
+      local tc = code[t]
+      if tc then
+        out[n + 1] = pack('<I4Bddd', #k, tc, call('PTTL', k), bytes, len)
+      else
+        out[n + 1] = pack('<I4BdddB', #k, 7, call('PTTL', k), bytes, len, #t) .. t
+      end
+    end
+    out[n + 2] = k
+    n = n + 2
+  end
+  local t1 = call('TIME')
+  elapsed = (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
+until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or (stopAt < 1 and position(cursor) >= stopAt)
+return { cursor, table.concat(out), elapsed }
