@@ -63,6 +63,7 @@ export {
   type FixRuleSummary,
   type FixTotals,
   type UndoOptions,
+  type UndoProgress,
   type UndoReport,
   type UndoSkipReason,
   type PolicySuggestion,

@@ -1,7 +1,8 @@
 /**
- * The progress bar of long-running commands (scan, fix): on stderr, only on a terminal (the
- * caller decides), driven by the cursor-position ratio the scanner reports, so it is exact
- * even while keys churn.
+ * The progress bar of long-running commands (scan, fix, undo): on stderr, only on a terminal
+ * (the caller decides), driven by a ratio the command reports: the cursor position of the
+ * scanner (scan, fix), so it is exact even while keys churn, or the journaled keys decided
+ * (undo).
  */
 import cliProgress from 'cli-progress';
 

@@ -3,7 +3,7 @@
  * journal, and starter policies from a sampled scan.
  */
 export { planFix, applyFix, DEFAULT_MAX_REPLICA_LAG_MS, type FixOptions, type FixProgress } from './apply.js';
-export { undoFix, type UndoOptions } from './undo.js';
+export { undoFix, type UndoOptions, type UndoProgress } from './undo.js';
 export { suggestPolicy, policyYaml, type PolicySuggestion, type SuggestedRule, type SuggestOptions } from './policy-init.js';
 export { decideKey, FixTally, type KeyDecision, type PlanOptions } from './plan.js';
 export { parseReplicaLag, type ReplicaLag, type LagEvent } from './replica-lag.js';

@@ -128,15 +128,28 @@ export interface JournalState {
   /** Batch ids with the indexes the server refused. */
   refused: Map<string, number[]>;
   finished: boolean;
+  /**
+   * Keys fix gave (or tried to give) a TTL: every key of the `set` lines but those a
+   * keys-only batch had refused. What undo reports as `journaled`, known before it starts.
+   */
+  journaledKeys: number;
 }
 
 /** Everything but the keys: run count, last checkpoint per node, refused writes. */
 export async function journalState(path: string): Promise<JournalState> {
-  const state: JournalState = { runs: 0, checkpoints: [], refused: new Map(), finished: false };
+  const state: JournalState = { runs: 0, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0 };
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};
-  // `set` lines hold the keys and are most of the file: skip them without parsing.
-  for await (const line of readJournal(path, (raw) => !raw.startsWith('{"t":"set"'))) {
+  const keysOnly = new Set<string>();
+  // `set` lines hold the keys and are most of the file: count them without parsing.
+  const countSet = (raw: string): boolean => {
+    if (!raw.startsWith('{"t":"set"')) return true;
+    const set = countSetKeys(raw);
+    state.journaledKeys += set.keys;
+    if (set.keysOnly) keysOnly.add(set.b);
+    return false;
+  };
+  for await (const line of readJournal(path, countSet)) {
     if (line.t === 'start') {
       state.runs++;
       state.first ??= line;
@@ -149,5 +162,21 @@ export async function journalState(path: string): Promise<JournalState> {
     else if (line.t === 'end') state.finished = line.complete;
   }
   state.checkpoints = [...last.values()];
+  for (const [b, refused] of state.refused) if (keysOnly.has(b)) state.journaledKeys -= refused.length;
   return state;
+}
+
+/**
+ * Batch id, key count and keys-only flag of a raw `set` line, read without JSON.parse: its
+ * fields come in the order JournalWriter writes them, and base64 keys hold no `,` `]` or `"`.
+ */
+function countSetKeys(raw: string): { b: string; keys: number; keysOnly: boolean } {
+  const b = /^\{"t":"set","b":"([^"]*)"/.exec(raw)?.[1] ?? '';
+  const start = raw.indexOf('"keys":[');
+  const end = start < 0 ? -1 : raw.indexOf(']', start);
+  if (end < 0) return { b, keys: 0, keysOnly: false };
+  const list = raw.slice(start + 8, end);
+  let keys = list === '' ? 0 : 1;
+  for (let i = list.indexOf(','); i >= 0; i = list.indexOf(',', i + 1)) keys++;
+  return { b, keys, keysOnly: raw.endsWith('"keysOnly":true}') };
 }

@@ -69,8 +69,11 @@ export interface FixReport {
   bytesUnmeasured?: boolean;
 }
 
-/** Why undo left a journaled key alone. */
-export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode';
+/**
+ * Why undo left a journaled key alone. `migrating` and `unreachable` (cluster): the key's
+ * slot was being moved between masters, or no reachable master serves it; rerun undo later.
+ */
+export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable';
 
 export interface UndoReport {
   kind: 'keywarden.undo';
@@ -82,6 +85,11 @@ export interface UndoReport {
   journaled: number;
   /** PERSIST that took effect (dry run: would be sent). */
   persisted: number;
+  /**
+   * Cluster: keys checked (and undone when their TTL was still fix's) on another master than
+   * the one fix wrote them on, because a resharding or failover moved their slot since.
+   */
+  rerouted: number;
   skipped: Record<UndoSkipReason, number>;
   /** A few skipped keys per reason, escaped for display. */
   skippedExamples: Partial<Record<UndoSkipReason, string[]>>;

@@ -3,8 +3,9 @@
  * journaled keys, and only while the key's remaining TTL is still one fix could have set:
  * at most the TTL it set, and at least what would be left of it now. A key the application
  * has since given its own TTL, re-created or deleted is left alone and counted with a reason.
+ * On a cluster each key goes to the master that serves its slot now (undo-route.ts), so a
+ * resharding or failover since fix changes nothing but the node that answers.
  */
-import type { Redis } from 'ioredis';
 import { displayKey } from '../keyspace/display.js';
 import { Pacer, type PaceOptions } from '../keyspace/pace.js';
 import { luaScript, runScript } from '../lua/index.js';
@@ -12,121 +13,207 @@ import type { Target } from '../target/connect.js';
 import { connectionFailure } from '../target/errors.js';
 import { KeywardenError } from '../errors.js';
 import { FixInterruptedError } from './errors.js';
-import { journalState, readJournal, type JournalSet } from './journal.js';
+import { journalState, readJournal, type JournalSet, type JournalState } from './journal.js';
+import { undoRouter, type UndoRoute, type UndoRouter } from './undo-route.js';
 import type { UndoReport, UndoSkipReason } from './types.js';
+
+/** How far undo is: keys decided (undone or skipped) of the keys the journal holds. */
+export interface UndoProgress {
+  done: number;
+  total: number;
+  /** done / total, 0 to 1. */
+  ratio: number;
+  keysPerSecond: number;
+}
 
 export interface UndoOptions extends PaceOptions {
   journal: string;
   /** Check and report only; no PERSIST is sent. */
   dryRun?: boolean;
   signal?: AbortSignal;
-  onProgress?(done: number): void;
+  onProgress?(progress: UndoProgress): void;
 }
 
 /** Slack for the lower bound: the write was sent after `at` was taken, and clocks round. */
 const SLACK_MS = 5000;
 const EXAMPLES = 3;
+/** Placements per key: a slot that keeps moving while undo runs is reported, not chased. */
+const MAX_ATTEMPTS = 3;
+const PROGRESS_EVERY_MS = 100;
 const CODES: Record<string, UndoSkipReason | 'undone'> = { u: 'undone', g: 'gone', p: 'noTtl', l: 'longerTtl', s: 'otherTtl' };
 
-interface Pending {
-  keys: Buffer[];
-  args: Array<string | Buffer>;
+/** A journaled key on its way: the TTL fix set and when, and where fix wrote it. */
+interface UndoItem {
+  key: Buffer;
+  ttlMs: number;
+  /** When fix sent it (the journal's `at`). */
+  at: number;
+  node: string;
+  db: number;
+  attempts: number;
+}
+
+interface Batch {
+  route: UndoRoute;
+  items: UndoItem[];
 }
 
 /**
  * Undo a fix run recorded in `options.journal` on `target`.
- * @throws JournalError when the journal is missing or damaged; FixInterruptedError when a node goes away.
+ * @throws JournalError when the journal is missing or damaged; FixInterruptedError when the
+ * server (standalone) or every node of the cluster goes away.
  */
 export async function undoFix(target: Target, options: UndoOptions): Promise<UndoReport> {
-  const started = performance.now();
-  const report: UndoReport = {
-    kind: 'keywarden.undo',
-    schemaVersion: 1,
-    dryRun: options.dryRun === true,
-    journal: options.journal,
-    target: { url: target.spec.display, mode: target.mode },
-    journaled: 0,
-    persisted: 0,
-    skipped: { gone: 0, noTtl: 0, longerTtl: 0, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0 },
-    skippedExamples: {},
-    durationMs: 0,
-  };
-  const skip = (reason: UndoSkipReason, key: Buffer) => {
-    report.skipped[reason]++;
-    const list = (report.skippedExamples[reason] ??= []);
-    if (list.length < EXAMPLES) list.push(displayKey(key));
-  };
-
   const state = await journalState(options.journal);
-  const clients = new Map(target.nodes.map((n) => [n.address, n.client]));
-  const selected = new Map<Redis, number>();
-  const pacer = new Pacer(options);
-  const script = luaScript('fix-undo');
-  let batch: { node: string; db: number; pending: Pending } | undefined;
-
-  const flush = async () => {
-    if (!batch || batch.pending.keys.length === 0) return;
-    const { node, db, pending } = batch;
-    batch = undefined;
-    const client = clients.get(node) as Redis;
-    await pacer.wait();
-    const t0 = performance.now();
-    if (target.mode === 'standalone' && selected.get(client) !== db) {
-      await client.select(db);
-      selected.set(client, db);
-    }
-    const reply = ((await runScript(client, script, [options.dryRun ? '0' : '1', ...pending.args])) as Buffer).toString('latin1');
-    pacer.record(performance.now() - t0, pending.keys.length, pending.keys.length);
-    for (let i = 0; i < pending.keys.length; i++) {
-      const code = CODES[reply[i]];
-      if (code === 'undone') report.persisted++;
-      else skip(code, pending.keys[i]);
-    }
-    options.onProgress?.(report.persisted + Object.values(report.skipped).reduce((a, b) => a + b, 0));
-  };
-
+  let router: UndoRouter | undefined;
+  let run: UndoRun | undefined;
   try {
-    for await (const line of readJournal(options.journal, (raw) => raw.startsWith('{"t":"set"'))) {
-      if (options.signal?.aborted) {
-        report.interrupted = true;
-        break;
-      }
-      if (line.t !== 'set') continue;
-      await take(line);
-    }
-    await flush();
+    router = await undoRouter(target);
+    run = new UndoRun(target, options, state, router);
+    return await run.run();
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
     throw new FixInterruptedError(
-      `undo stopped after ${report.persisted} PERSIST: ${connectionFailure(err, target.spec.display).message}`,
+      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${connectionFailure(err, target.spec.display).message}`,
       `rerun the same undo once the server answers again: keys already undone are skipped`,
       { cause: err },
     );
+  } finally {
+    router?.close();
   }
-  report.durationMs = Math.round(performance.now() - started);
-  return report;
+}
 
-  async function take(line: JournalSet): Promise<void> {
-    const refused = new Set(state.refused.get(line.b) ?? []);
-    const now = Date.now();
+/** One pass over the journal: keys are placed on the node that serves them, sent a batch per node. */
+class UndoRun {
+  readonly report: UndoReport;
+  private readonly started = performance.now();
+  private readonly pacer: Pacer;
+  private readonly script = luaScript('fix-undo');
+  private readonly pending = new Map<string, Batch>();
+  /** Keys a failed call handed back, to be placed again (the slot map was reread). */
+  private readonly retry: UndoItem[] = [];
+  private lastProgress = 0;
+
+  constructor(
+    target: Target,
+    private readonly options: UndoOptions,
+    private readonly state: JournalState,
+    private readonly router: UndoRouter,
+  ) {
+    this.pacer = new Pacer(options);
+    this.report = {
+      kind: 'keywarden.undo',
+      schemaVersion: 1,
+      dryRun: options.dryRun === true,
+      journal: options.journal,
+      target: { url: target.spec.display, mode: target.mode },
+      journaled: 0,
+      persisted: 0,
+      rerouted: 0,
+      skipped: { gone: 0, noTtl: 0, longerTtl: 0, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0 },
+      skippedExamples: {},
+      durationMs: 0,
+    };
+  }
+
+  async run(): Promise<UndoReport> {
+    for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"'))) {
+      if (this.options.signal?.aborted) {
+        this.report.interrupted = true;
+        break;
+      }
+      if (line.t !== 'set') continue;
+      await this.take(line);
+      await this.drainRetries();
+      this.progress();
+    }
+    // What is gathered is sent even when interrupted: those keys are already counted as journaled.
+    while (this.pending.size > 0 || this.retry.length > 0) {
+      for (const id of [...this.pending.keys()]) await this.send(id);
+      await this.drainRetries();
+    }
+    this.report.durationMs = Math.round(performance.now() - this.started);
+    this.progress(true);
+    return this.report;
+  }
+
+  private async take(line: JournalSet): Promise<void> {
+    const refused = new Set(this.state.refused.get(line.b) ?? []);
     for (let i = 0; i < line.keys.length; i++) {
       // A keys-only batch sends every key its rule covers; NX (or LT) refusing one means it
       // had a TTL of its own, so fix never gave it one: not fix's to undo, nor to count.
       if (line.keysOnly && refused.has(i)) continue;
       const key = Buffer.from(line.keys[i], 'base64');
-      report.journaled++;
-      if (line.op === 'lt') skip('shortened', key);
-      else if (refused.has(i)) skip('refused', key);
-      else if (!clients.has(line.node)) skip('unknownNode', key);
-      else {
-        if (!batch || batch.node !== line.node || batch.db !== line.db || batch.pending.keys.length >= pacer.nextBatch()) {
-          await flush();
-          batch = { node: line.node, db: line.db, pending: { keys: [], args: [] } };
-        }
-        const ttl = line.ttlMs[i];
-        batch.pending.keys.push(key);
-        batch.pending.args.push(key, String(ttl), String(ttl - (now - line.at) - SLACK_MS));
-      }
+      this.report.journaled++;
+      if (line.op === 'lt') this.skip('shortened', key);
+      else if (refused.has(i)) this.skip('refused', key);
+      else await this.place({ key, ttlMs: line.ttlMs[i], at: line.at, node: line.node, db: line.db, attempts: 0 });
     }
+  }
+
+  /** Queue a key for the node that serves it now (or skip it), sending a batch once it is full. */
+  private async place(item: UndoItem): Promise<void> {
+    const route = this.router.route(item.key, item.node, item.db);
+    if (typeof route === 'string') return this.skip(route, item.key);
+    const id = `${route.node}\n${route.db}`;
+    let batch = this.pending.get(id);
+    if (!batch) this.pending.set(id, (batch = { route, items: [] }));
+    batch.items.push(item);
+    if (batch.items.length >= this.pacer.nextBatch()) await this.send(id);
+  }
+
+  private async send(id: string): Promise<void> {
+    const batch = this.pending.get(id);
+    if (!batch) return;
+    this.pending.delete(id);
+    const { route, items } = batch;
+    await this.pacer.wait();
+    const t0 = performance.now();
+    let reply: string;
+    try {
+      await this.router.prepare(route);
+      // The lower bound is taken now, not when the key was read from the journal: a batch
+      // may wait (other nodes, retries, --max-ops) while the key's TTL keeps running down.
+      const now = Date.now();
+      const args: Array<string | Buffer> = [this.options.dryRun ? '0' : '1'];
+      for (const it of items) args.push(it.key, String(it.ttlMs), String(it.ttlMs - (now - it.at) - SLACK_MS));
+      reply = ((await runScript(route.client, this.script, args)) as Buffer).toString('latin1');
+    } catch (err) {
+      // Rejects unless rereading the slot map can explain it; then every key is placed again.
+      await this.router.failed(route, err);
+      for (const it of items) {
+        if (++it.attempts >= MAX_ATTEMPTS) this.skip('migrating', it.key);
+        else this.retry.push(it);
+      }
+      return;
+    }
+    this.pacer.record(performance.now() - t0, items.length, items.length);
+    for (let i = 0; i < items.length; i++) {
+      const code = CODES[reply[i]];
+      if (code === 'undone') this.report.persisted++;
+      else this.skip(code, items[i].key);
+      if (items[i].node !== route.node) this.report.rerouted++;
+    }
+    this.progress();
+  }
+
+  private async drainRetries(): Promise<void> {
+    while (this.retry.length > 0) await this.place(this.retry.shift() as UndoItem);
+  }
+
+  private skip(reason: UndoSkipReason, key: Buffer): void {
+    this.report.skipped[reason]++;
+    const list = (this.report.skippedExamples[reason] ??= []);
+    if (list.length < EXAMPLES) list.push(displayKey(key));
+  }
+
+  private progress(force = false): void {
+    const now = performance.now();
+    if (!this.options.onProgress || (!force && now - this.lastProgress < PROGRESS_EVERY_MS)) return;
+    this.lastProgress = now;
+    const r = this.report;
+    const done = r.persisted + Object.values(r.skipped).reduce((a, b) => a + b, 0);
+    const total = Math.max(this.state.journaledKeys, done);
+    this.options.onProgress({ done, total, ratio: total > 0 ? done / total : 1, keysPerSecond: done / Math.max((now - this.started) / 1000, 0.001) });
   }
 }

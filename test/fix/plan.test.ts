@@ -119,6 +119,22 @@ describe('journal', () => {
     ]);
     assert.deepEqual([...state.refused], [['1.1', [0]]]);
   });
+  it('counts the keys undo will go through (its progress bar total) without parsing set lines', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
+    const set = (b: string, keys: string[], keysOnly: boolean) => JSON.stringify({ t: 'set', b, node: 'a:1', db: 0, at: 0, op: 'nx', keys, ttlMs: keys.map(() => 1000), ...(keysOnly ? { keysOnly: true } : {}) });
+    writeFileSync(
+      file,
+      [
+        set('1.1', ['AA==', 'AQ==', 'Ag=='], true),
+        JSON.stringify({ t: 'done', b: '1.1', refused: [1] }),
+        set('1.2', ['Aw==', 'BA=='], false),
+        JSON.stringify({ t: 'done', b: '1.2', refused: [0] }),
+        set('1.3', [], true),
+      ].join('\n'),
+    );
+    // keys-only: a refused key had its own TTL and is not fix's; otherwise it is counted (skipped as refused).
+    assert.equal((await journalState(file)).journaledKeys, 2 + 2);
+  });
   it('a damaged line in the middle is an error, not silently skipped', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
     writeFileSync(file, ['{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));

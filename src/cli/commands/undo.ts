@@ -1,13 +1,14 @@
 /**
  * `keywarden undo --journal FILE [url]`: PERSIST the keys a fix run gave a TTL, only where
  * the TTL is still the one fix set. Acts at once (it can only take back what fix did);
- * `--dry-run` shows what it would do first.
+ * `--dry-run` shows what it would do first. A progress bar on a terminal, like fix's.
  */
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { undoFix } from '../../fix/index.js';
+import { undoFix, type UndoProgress, type UndoReport } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { count, progressBar } from '../progress.js';
 import { renderUndoText } from '../render/fix-text.js';
 
 interface UndoFlags extends TargetFlags {
@@ -15,6 +16,7 @@ interface UndoFlags extends TargetFlags {
   dryRun?: boolean;
   maxOps?: string;
   json?: boolean;
+  progress: boolean;
 }
 
 /** Register `keywarden undo`. */
@@ -24,13 +26,15 @@ export function registerUndo(program: Command, io: CliIo): void {
     .summary('take back the TTLs a `fix --apply` run set, from its journal')
     .description(
       'PERSIST the keys a fix run gave a TTL, read from its journal, but only where the remaining TTL is still the one fix set: ' +
-        'a key the application has since given another TTL, re-created or deleted is left alone and reported.',
+        'a key the application has since given another TTL, re-created or deleted is left alone and reported. ' +
+        'On a cluster each key goes to the master that serves its slot now, so a resharding since fix does not matter.',
     );
   addTargetFlags(cmd)
     .requiredOption('--journal <file>', 'the journal `keywarden fix --apply` wrote')
     .option('--dry-run', 'only show what would be undone')
     .option('--max-ops <n>', 'hard cap: keys handled per second')
     .option('--json', 'print the report as one JSON document on stdout')
+    .option('--no-progress', 'no progress bar, even on a terminal')
     .action(async (url: string | undefined, flags: UndoFlags) => {
       process.exitCode = await runCommand(io, flags.json === true, async () => {
         const spec = targetFrom(url, flags, io.env);
@@ -38,14 +42,26 @@ export function registerUndo(program: Command, io: CliIo): void {
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
         const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
+        const progress =
+          flags.progress && io.isTTY
+            ? progressBar(`${flags.dryRun ? 'checking' : 'undoing'} [{bar}] {percentage}% | {done} of {journaled} keys | {rate} keys/s | ETA {eta_formatted}`, (p: UndoProgress) => ({
+                // Not {total}: cli-progress fills that token itself (the bar's scale).
+                done: count(p.done),
+                journaled: count(p.total),
+                rate: count(p.keysPerSecond),
+              }))
+            : undefined;
+        let report: UndoReport;
         try {
-          const report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: interrupt.signal });
-          io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
-          return report.interrupted ? 130 : 0;
+          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: interrupt.signal, onProgress: progress?.update });
         } finally {
+          // Cleared before the report: both may share the terminal.
+          progress?.stop();
           interrupt.dispose();
           await target.close();
         }
+        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
+        return report.interrupted ? 130 : 0;
       });
     });
 }

@@ -51,6 +51,8 @@ const REASONS: Record<UndoSkipReason, string> = {
   refused: 'fix did not set it (the key already had a TTL)',
   shortened: 'TTL was shortened by --max-ttl (undo only removes TTLs fix added)',
   unknownNode: 'journaled on a node that is not part of this target',
+  migrating: 'its slot is being moved between masters (resharding in progress): rerun undo once it is done',
+  unreachable: 'no reachable master serves its slot (node gone or cluster not covering it): rerun undo once it is back',
 };
 
 /** What undo did (or, with --dry-run, would do), and each reason it left keys alone. */
@@ -58,6 +60,7 @@ export function renderUndoText(r: UndoReport): string {
   const out = [
     `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s).`,
   ];
+  if (r.rerouted > 0) out.push(`${formatCount(r.rerouted)} keys had moved to another master since fix (resharding or failover) and were handled where they live now.`);
   if (r.interrupted) out.push('Stopped early: run the same undo again to finish (keys already undone are skipped).');
   const skipped = (Object.keys(r.skipped) as UndoSkipReason[]).filter((k) => r.skipped[k] > 0);
   if (skipped.length > 0) out.push('Left alone:');
