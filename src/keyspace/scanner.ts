@@ -46,6 +46,13 @@ export interface ScanOptions extends PaceOptions {
   signal?: AbortSignal;
   /** Stop after this many milliseconds. */
   deadlineMs?: number;
+  /**
+   * Read each table as this many stretches side by side (Lua inspection only), each with
+   * one call in flight, so the server never waits on this client. Default 1. With more,
+   * checkpoints stay at the table's start (a cursor of one lane says nothing of the others):
+   * consumers that resume (fix, watch) keep 1.
+   */
+  lanes?: number;
   /** Continue from checkpoints of an earlier run (per node address). */
   resume?: NodeCheckpoint[];
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
@@ -137,6 +144,7 @@ async function scanNode(
           throw permissionFailure(err, node.address) ?? err;
         });
   const pacer = new Pacer(options);
+  const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
   const probe = options.fast ? undefined : await openProbe(target, node);
   if (probe) pacer.watch(probe);
 
@@ -154,28 +162,45 @@ async function scanNode(
     checkpoint: { node: node.address, db: plan.dbs[0], cursor: '0', done: false },
   };
   // Small tables have fewer buckets than strata; below this size a sample saves nothing.
-  const stretches = fraction < 1 && plan.dbsize > 20_000 ? samplePlan(fraction) : [{ start: 0, end: 1 }];
+  const sampling = fraction < 1 && plan.dbsize > 20_000;
+  const stretches = sampling ? samplePlan(fraction) : [{ start: 0, end: 1 }];
 
   try {
     for (const [dbIndex, db] of plan.dbs.entries()) {
       if (resume && (db < resume.db || resume.done)) continue;
       if (target.mode === 'standalone') await client.select(db);
-      for (const [si, stretch] of stretches.entries()) {
-        const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
-        const finished = await walkStretch(stretch, from, plan.sizes.get(db) ?? plan.dbsize, async (cursor, inspection) => {
-          result.keysSeen += inspection.records.length;
-          result.vanished += inspection.vanished;
-          result.checkpoint = { node: node.address, db, cursor, done: false };
-          const records = inspection.records as KeyRecord[];
-          for (const r of records) {
-            r.db = db;
-            r.node = node.address;
-          }
-          if (options.onBatch && records.length > 0) await options.onBatch(records, result.checkpoint);
-          const stretchRatio = cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1);
-          report(result.keysSeen, (dbIndex + (si + stretchRatio) / stretches.length) / plan.dbs.length);
-        });
-        if (!finished) return result;
+      const tableKeys = plan.sizes.get(db) ?? plan.dbsize;
+      // Lanes: the walk split into stretches read side by side (one call in flight each), so
+      // the server always has the next call queued. Only for a whole walk of a table big
+      // enough that every lane boundary is a bucket boundary, and never when resuming.
+      const laneCount = inspector.method === 'lua' && !sampling && !resume && tableKeys >= MIN_LANE_KEYS ? lanes : 1;
+      const groups = laneCount > 1 ? [laneStretches(laneCount)] : stretches.map((st) => [st]);
+      const done = new Array<number>(groups.flat().length).fill(0);
+      let index = 0;
+      for (const group of groups) {
+        const first = index;
+        index += group.length;
+        const walked = await Promise.all(
+          group.map((stretch, gi) => {
+            const si = first + gi;
+            const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
+            return walkStretch(stretch, from, tableKeys, async (cursor, inspection) => {
+              result.keysSeen += inspection.records.length;
+              result.vanished += inspection.vanished;
+              // With lanes a cursor no longer means "every key before it is done".
+              if (laneCount === 1) result.checkpoint = { node: node.address, db, cursor, done: false };
+              const records = inspection.records as KeyRecord[];
+              for (const r of records) {
+                r.db = db;
+                r.node = node.address;
+              }
+              if (options.onBatch && records.length > 0) await options.onBatch(records, result.checkpoint);
+              done[si] = cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1);
+              report(result.keysSeen, (dbIndex + done.reduce((a, b) => a + b, 0) / done.length) / plan.dbs.length);
+            });
+          }),
+        );
+        if (!walked.every(Boolean)) return result;
       }
     }
     result.complete = true;
@@ -295,6 +320,13 @@ async function scanNode(
       }),
     );
   }
+}
+
+/** Tables smaller than this are walked in one lane: a few calls cover them anyway. */
+const MIN_LANE_KEYS = 10_000;
+
+function laneStretches(lanes: number): Stretch[] {
+  return Array.from({ length: lanes }, (_, i) => ({ start: i / lanes, end: (i + 1) / lanes }));
 }
 
 interface ScanPage {

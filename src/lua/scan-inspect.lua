@@ -12,6 +12,7 @@ ARGV[2]  SCAN COUNT per page (small pages: the call stops at most one page past 
 ARGV[3]  time budget in microseconds: no new page is read once it is spent
 ARGV[4]  most keys to return (0: no limit), for --max-ops pacing
 ARGV[5]  walk position (0..1) at which to stop, '1' for the whole walk: sample stretches
+         and lanes; no key at or past it is returned
 ARGV[6]  keys in the table, to keep the last page of a stretch from overshooting it
 ARGV[7]  '1' to measure MEMORY USAGE, '0' when this user may not run MEMORY
 ARGV[8]  largest element count measured exactly (MEMORY USAGE ... SAMPLES 0)
@@ -46,8 +47,10 @@ local code = { string = 1, list = 2, set = 3, zset = 4, hash = 5, stream = 6 }
 local card = { list = 'LLEN', set = 'SCARD', zset = 'ZCARD', hash = 'HLEN', stream = 'XLEN' }
 
 -- SCAN walks buckets in bit-reversed order: reversing the cursor's bits gives its position
--- along the walk in [0, 1). Cursors stay below the table size, far below 2^53.
+-- along the walk in [0, 1). Cursors stay below the table size, far below 2^53. Cursor 0
+-- returned by SCAN means the walk is complete: position 1.
 local function position(c)
+  if c == '0' then return 1 end
   local v = tonumber(c)
   local p, w = 0, 0.5
   while v > 0 do
@@ -59,17 +62,43 @@ local function position(c)
   return p
 end
 
+local function scan(from, count)
+  scanArgs[2] = from
+  scanArgs[4] = count
+  return call(unpack(scanArgs))
+end
+
+-- The next page of a stretch that ends at stopAt, never a key past it: stretches of one walk
+-- that touch (the scanner's lanes) must not read a key twice. A page sized to the keys left
+-- can still run past the end when the last buckets hold fewer keys than expected; such a
+-- page is read again bucket by bucket (SCAN is repeatable within one script, and COUNT 1
+-- returns the keys of a single bucket), keeping the buckets before the end.
+local function stretchPage(from, count)
+  local page = scan(from, count)
+  if position(page[1]) <= stopAt then return page end
+  local keys = {}
+  local cur = from
+  repeat
+    local one = scan(cur, 1)
+    cur = one[1]
+    if position(cur) > stopAt then break end
+    for i = 1, #one[2] do keys[#keys + 1] = one[2][i] end
+  until position(cur) >= stopAt
+  return { cur, keys }
+end
+
 local out = {}
 local n = 0
 local elapsed = 0
 repeat
+  local page
   if stopAt < 1 then
     local left = math.ceil((stopAt - position(cursor)) * tableKeys)
-    scanArgs[4] = math.max(1, math.min(step, left))
+    page = stretchPage(cursor, math.max(1, math.min(step, left)))
+  else
+    page = scan(cursor, step)
   end
-  local page = call(unpack(scanArgs))
   cursor = page[1]
-  scanArgs[2] = cursor
   local keys = page[2]
   for i = 1, #keys do
     local k = keys[i]
@@ -103,5 +132,5 @@ repeat
   end
   local t1 = call('TIME')
   elapsed = (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
-until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or (stopAt < 1 and position(cursor) >= stopAt)
+until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or position(cursor) >= stopAt
 return { cursor, table.concat(out), elapsed }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { scanKeyspace } from '../../src/keyspace/scan.js';
+import { scanRecords } from '../../src/keyspace/scanner.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -66,6 +67,24 @@ describe('production safety', () => {
     assert.deepEqual(steps.filter((e) => e[2] > 40_000).map((e) => `${e[2]} us`), []);
     const calls = await commandCalls(admin);
     for (const forbidden of ['keys', 'flushall', 'flushdb', 'del', 'unlink', 'set', 'expire']) assert.equal(calls[forbidden], undefined, `scan sent ${forbidden}`);
+  });
+
+  it('--fast reads the table in lanes side by side and still sees every key exactly once', async () => {
+    const one = await scanKeyspace(target);
+    const seen = new Map<string, number>();
+    const run = await scanRecords(target, {
+      fast: true,
+      lanes: 3,
+      onBatch: (records) => {
+        for (const r of records) seen.set(r.key.toString('latin1'), (seen.get(r.key.toString('latin1')) ?? 0) + 1);
+      },
+    });
+    assert.equal(run.nodes[0].complete, true);
+    assert.equal(seen.size, 20_002);
+    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'keys read twice');
+    const fast = await scanKeyspace(target, { fast: true });
+    assert.deepEqual(fast.totals, one.totals);
+    assert.deepEqual(fast.patterns.map((p) => [p.pattern, p.keys, p.bytes]), one.patterns.map((p) => [p.pattern, p.keys, p.bytes]));
   });
 
   it('--max-ops caps keys per second', async () => {
