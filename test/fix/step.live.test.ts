@@ -1,0 +1,262 @@
+/**
+ * fix-step.lua and the walk that drives it, against a real redis-server: the script keeps to
+ * its time budget (and to the write cost it is told to reserve), reports each write like
+ * fix-expire.lua; the walk keeps one call in flight, journals each key before the call that
+ * writes it, writes every key read exactly once before reading much further, and only
+ * checkpoints cursors whose keys are all answered. Without EVAL, fix falls back to SCAN and
+ * pipelined writes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { applyFix } from '../../src/fix/index.js';
+import { JournalWriter, type JournalLine } from '../../src/fix/journal.js';
+import { FixTally } from '../../src/fix/plan.js';
+import { NO_WRITES, packKeys, StepScript, unpackKeys, type StepRequest } from '../../src/fix/step-script.js';
+import { NodeStepper } from '../../src/fix/step-walk.js';
+import { adHocPolicy } from '../../src/policy/index.js';
+import { connectTarget } from '../../src/target/connect.js';
+import { resolveTarget } from '../../src/target/spec.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { calls, fill, ttlCounts } from './support.js';
+
+const DAY = 86_400_000;
+
+describe('fix-step.lua and the stepped walk', () => {
+  let server: RedisServer;
+  let client: Redis;
+  let dir: string;
+
+  before(async () => {
+    server = await startRedis();
+    client = server.client();
+    dir = mkdtempSync(join(tmpdir(), 'keywarden-fix-step-'));
+  });
+  after(async () => {
+    client.disconnect();
+    await server.stop();
+  });
+
+  const read = (overrides: Partial<StepRequest> = {}): StepRequest => ({
+    cursor: '0',
+    pageCount: 10,
+    budgetMs: 1,
+    maxKeys: 0,
+    writeMsPerKey: 0,
+    measure: true,
+    writes: NO_WRITES,
+    ...overrides,
+  });
+
+  it('reads until its budget is spent, reserving the writes of what it read; a budget of 0 reads one page', async () => {
+    const c = server.client({ db: 1 });
+    await c.flushdb();
+    await fill(c, 'big:', 100_000);
+    const script = new StepScript(c);
+    try {
+      const times: number[] = [];
+      let cursor = '0';
+      for (let i = 0; i < 30; i++) {
+        const step = await script.step(read({ cursor, budgetMs: 1 }));
+        assert.ok(step.next !== undefined && step.next !== '0', 'a 1 ms step read the whole table');
+        assert.ok(step.pages > 1);
+        times.push(step.serverMs);
+        cursor = step.next;
+      }
+      times.sort((a, b) => a - b);
+      const median = times[15];
+      assert.ok(median >= 1 && median <= 1.5, `median step of a 1 ms budget took ${median} ms`);
+
+      const one = await script.step(read({ budgetMs: 0, pageCount: 10 }));
+      assert.equal(one.pages, 1);
+      // Each key read counts 50 µs of its future write against the budget: ~20 keys, plus one page.
+      const reserved = await script.step(read({ budgetMs: 1, pageCount: 5, writeMsPerKey: 0.05 }));
+      const keys = unpackKeys(reserved.keys).length;
+      assert.ok(keys >= 10 && keys <= 20 + 15, `${keys} keys read with 50 µs reserved per key in 1 ms`);
+      const capped = await script.step(read({ budgetMs: 5, pageCount: 5, maxKeys: 7 }));
+      const n = unpackKeys(capped.keys).length;
+      assert.ok(n >= 7 && n < 7 + 20, `maxKeys 7 read ${n} keys`);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('writes first, as fix-expire.lua reports: set (with bytes), refused (had a TTL), gone; a write-only step reads nothing', async () => {
+    const c = server.client({ db: 2 });
+    await c.flushdb();
+    await c.set('k:none', 'v');
+    await c.set('k:ttl', 'v', 'EX', 100);
+    const bin = Buffer.from([0x6b, 0x3a, 0x00, 0xff, 0x0a]);
+    await c.set(bin, 'v');
+    const script = new StepScript(c);
+    try {
+      const keys = [Buffer.from('k:none'), Buffer.from('k:ttl'), Buffer.from('k:missing'), bin];
+      const step = await script.step(read({ cursor: undefined, writes: packKeys(keys, [DAY, DAY, DAY, 2 * DAY]) }));
+      assert.deepEqual(step.writes.status, ['set', 'refused', 'gone', 'set']);
+      assert.ok(step.writes.bytes[0] > 0 && step.writes.bytes[3] > 0);
+      assert.equal(step.next, undefined);
+      assert.equal(step.pages, 0);
+      assert.equal(step.keys.length, 0);
+      assert.ok((await c.pttl('k:none')) > DAY - 60_000);
+      assert.ok((await c.ttl('k:ttl')) <= 100);
+      assert.ok((await c.pttl(bin)) > 2 * DAY - 60_000, 'per-key TTLs (jitter) and binary keys');
+      assert.equal(await c.exists('k:missing'), 0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('one call in flight; every key journaled before the call that writes it, written exactly once, two calls after it was read; checkpoints only behind answered keys', async () => {
+    const c = server.client({ db: 3 });
+    try {
+      await c.flushdb();
+      await fill(c, 'session:', 20_000);
+      await fill(c, 'other:', 2_000);
+      const conn = server.client({ db: 3 });
+      const path = join(dir, 'walk.jsonl');
+      const journal = new JournalWriter(path, 1);
+      const tally = new FixTally(adHocPolicy('session:*', '24h'));
+      const rec = recording(conn, path);
+      try {
+        const result = await new NodeStepper(
+          { address: `127.0.0.1:${server.port}`, conn: rec.proxy, dbs: [3], onProgress: () => undefined },
+          { mode: 'standalone', tally, journal, measure: true, match: 'session:*', signal: new AbortController().signal, onUnmeasured: () => undefined, targetCallMs: 0.5 },
+        ).run();
+        assert.equal(result.complete, true);
+      } finally {
+        journal.close();
+        conn.disconnect();
+      }
+      assert.equal(rec.maxInFlight, 1, 'more than one step call in flight');
+      const { steps } = rec;
+      assert.ok(steps.length > 10, `only ${steps.length} steps`);
+      const readBy = new Map<string, number>();
+      const writtenBy = new Map<string, number>();
+      steps.forEach((s, i) => {
+        for (const k of s.read) readBy.set(k, i);
+        for (const k of s.writes) {
+          assert.equal(writtenBy.has(k), false, `${k} written twice`);
+          writtenBy.set(k, i);
+          assert.ok(s.journaledBeforeSend.has(k), `${k} sent before its set line was journaled`);
+          // A step is sent as soon as the reply before it arrives, so it carries what the step
+          // before that one read (at the very end, with nothing in flight, the last step's keys).
+          const lag = i - readBy.get(k)!;
+          assert.ok(s.cursor !== undefined ? lag === 2 : lag === 1 || lag === 2, `${k} read by step ${readBy.get(k)}, written by step ${i}`);
+        }
+      });
+      assert.equal(readBy.size, 20_000);
+      assert.equal(writtenBy.size, 20_000);
+      assert.deepEqual(await ttlCounts(c, 'session:*'), { withTtl: 20_000, without: 0 });
+      assert.equal((await ttlCounts(c, 'other:*')).withTtl, 0);
+      // A checkpoint cursor is journaled only once every key read before it is answered ('done').
+      const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalLine);
+      const open = new Set<string>();
+      let cps = 0;
+      lines.forEach((line, at) => {
+        if (line.t === 'set') open.add(line.b);
+        else if (line.t === 'done') open.delete(line.b);
+        else if (line.t === 'cp') {
+          cps++;
+          const reached = steps.findIndex((s) => s.next === line.cp.cursor);
+          assert.ok(reached >= 0, `checkpoint ${line.cp.cursor} is no step's cursor`);
+          const answered = rec.answeredBefore(at);
+          for (const k of steps.slice(0, reached + 1).flatMap((s) => s.read)) assert.ok(writtenBy.get(k)! < answered, `checkpoint ${line.cp.cursor} journaled before ${k} was answered`);
+        }
+      });
+      assert.equal(open.size, 0);
+      assert.ok(cps > 5, `${cps} checkpoints`);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('falls back to SCAN and pipelined PEXPIRE … NX for a user who may not run scripts', async () => {
+    const c = server.client({ db: 4 });
+    await c.flushdb();
+    try {
+      await fill(c, 'tmp:', 3_000);
+      await client.call('ACL', 'SETUSER', 'noscripts', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+      await client.config('RESETSTAT');
+      const target = await connectTarget(resolveTarget({ url: `redis://noscripts:pw@127.0.0.1:${server.port}/4` }, {}));
+      try {
+        const report = await applyFix(target, { policy: adHocPolicy('tmp:*', '1h'), journal: join(dir, 'noscripts.jsonl') });
+        assert.equal(report.totals.applied, 3_000);
+        assert.equal(report.complete, true);
+      } finally {
+        await target.close();
+      }
+      assert.equal(await calls(client, 'pexpire'), 3_000);
+      assert.equal(await calls(client, 'evalsha'), 0);
+      assert.equal((await ttlCounts(c, 'tmp:*')).without, 0);
+    } finally {
+      c.disconnect();
+    }
+  });
+});
+
+interface RecordedStep {
+  cursor?: string;
+  writes: string[];
+  read: string[];
+  next?: string;
+  /** Keys of the journal's `set` lines when the call was sent. */
+  journaledBeforeSend: Set<string>;
+}
+
+/**
+ * The step connection seen through a proxy that records every fix-step.lua call: keys it
+ * carried and read, what the journal held when it was sent, and how many were in flight.
+ */
+function recording(conn: Redis, journalPath: string) {
+  const steps: RecordedStep[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  /** Journal line count when each step's reply arrived. */
+  const answeredAt: number[] = [];
+  const journalLines = () => readFileSync(journalPath, 'utf8').split('\n').filter(Boolean);
+  const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
+    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 12;
+    if (!isStep) return conn.callBuffer(...(args as [string]));
+    const [, , , cursor, , , , , , , ttl, blob] = args as [string, string, number, string, ...unknown[]];
+    assert.notEqual(ttl, '*', 'the recording reads uniform-TTL steps only');
+    const journaled = new Set(
+      journalLines()
+        .map((l) => JSON.parse(l) as JournalLine)
+        .flatMap((l) => (l.t === 'set' ? l.keys.map((k) => Buffer.from(k, 'base64').toString()) : [])),
+    );
+    const step: RecordedStep = { cursor: cursor === '' ? undefined : cursor, writes: unpackKeys(blob as Buffer).map(String), read: [], journaledBeforeSend: journaled };
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      const reply = (await conn.callBuffer(...(args as [string]))) as [Buffer, Buffer, Buffer];
+      step.read = unpackKeys(reply[2]).map(String);
+      step.next = reply[1].toString() || undefined;
+      steps.push(step);
+      answeredAt.push(journalLines().length);
+      return reply;
+    } finally {
+      inFlight--;
+    }
+  };
+  const proxy = new Proxy(conn, {
+    get(target, prop) {
+      if (prop === 'callBuffer') return callBuffer;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return {
+    proxy,
+    steps,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    /** How many steps were answered before the journal's line number `at` was written. */
+    answeredBefore(at: number): number {
+      return answeredAt.filter((n) => n <= at).length;
+    },
+  };
+}
