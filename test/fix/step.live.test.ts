@@ -173,6 +173,43 @@ describe('fix-step.lua and the stepped walk', () => {
     }
   });
 
+  it('Ctrl-C stops reading but writes what is journaled; --resume then repeats no PEXPIRE', async () => {
+    const c = server.client({ db: 5 });
+    try {
+      await c.flushdb();
+      await fill(c, 'cache:', 30_000);
+      await client.config('RESETSTAT');
+      const journal = join(dir, 'abort.jsonl');
+      const policy = adHocPolicy('cache:*', '1h');
+      const stop = new AbortController();
+      let writes = 0;
+      const target = await connectTarget(resolveTarget({ url: `${server.url}/5` }, {}));
+      try {
+        const first = await applyFix(target, {
+          policy,
+          journal,
+          signal: stop.signal,
+          async beforeWrite() {
+            if (++writes === 5) stop.abort();
+          },
+        });
+        assert.equal(first.complete, false);
+        assert.equal(first.interrupted, 'interrupted');
+        assert.ok(first.totals.applied > 0 && first.totals.applied < 30_000);
+        assert.equal(first.totals.applied, first.totals.keysScanned, 'every key read before the stop was written');
+        const second = await applyFix(target, { policy, journal, resume: true });
+        assert.equal(second.complete, true);
+        assert.equal(first.totals.applied + second.totals.applied, 30_000);
+      } finally {
+        await target.close();
+      }
+      assert.equal(await calls(client, 'pexpire'), 30_000);
+      assert.equal((await ttlCounts(c, 'cache:*')).without, 0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it('falls back to SCAN and pipelined PEXPIRE … NX for a user who may not run scripts', async () => {
     const c = server.client({ db: 4 });
     await c.flushdb();
