@@ -35,7 +35,8 @@ export interface PackedKeys {
 }
 
 export interface StepReply {
-  writes: WriteResult;
+  /** The answers for the keys written; decoded on demand, after the next call is sent. */
+  writes(): WriteResult;
   /** Where the next step reads on: '0' when the walk is done, undefined after a write-only step. */
   next?: string;
   /** Keys read, packed ('<I4' length, then the key): decode with `unpackKeys`. */
@@ -81,8 +82,9 @@ export class StepScript {
     ];
     const [tokens, next, keys, micros, writeMicros, pages] = (await runScript(this.conn, this.script, args)) as [Buffer, Buffer, Buffer, number, number, number];
     const cursor = next.toString();
+    const count = r.writes.count;
     return {
-      writes: decodeWriteReply(tokens.toString('latin1'), r.writes.count),
+      writes: () => decodeWriteReply(tokens.toString('latin1'), count),
       next: cursor === '' ? undefined : cursor,
       keys,
       serverMs: Number(micros) / 1000,

@@ -149,7 +149,7 @@ export class NodeStepper {
       // The next call goes first; everything below runs while the server works on it.
       const previous = sent;
       sent = reading || carried ? await this.send(reading ? reply.next : undefined, carried) : undefined;
-      if (answered) shorten = this.answered(answered, reply.writes, reply.writeMs, db);
+      if (answered) shorten = this.answered(answered, reply.writes(), reply.writeMs, db);
       if (reply.next === undefined) continue;
       const group = this.decide(reply, db);
       // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.

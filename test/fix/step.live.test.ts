@@ -95,8 +95,8 @@ describe('fix-step.lua and the stepped walk', () => {
     try {
       const keys = [Buffer.from('k:none'), Buffer.from('k:ttl'), Buffer.from('k:missing'), bin];
       const step = await script.step(read({ cursor: undefined, writes: packKeys(keys, [DAY, DAY, DAY, 2 * DAY]) }));
-      assert.deepEqual(step.writes.status, ['set', 'refused', 'gone', 'set']);
-      assert.ok(step.writes.bytes[0] > 0 && step.writes.bytes[3] > 0);
+      assert.deepEqual(step.writes().status, ['set', 'refused', 'gone', 'set']);
+      assert.ok(step.writes().bytes[0] > 0 && step.writes().bytes[3] > 0);
       assert.equal(step.next, undefined);
       assert.equal(step.pages, 0);
       assert.equal(step.keys.length, 0);
