@@ -150,17 +150,18 @@ export class NodeStepper {
       const previous = sent;
       sent = reading || carried ? await this.send(reading ? reply.next : undefined, carried) : undefined;
       if (answered) shorten = this.answered(answered, reply.writes(), reply.writeMs, db);
-      if (reply.next === undefined) continue;
-      const group = this.decide(reply, db);
-      // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.
-      this.pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
-      this.keysSeen += group.read;
-      this.node.onProgress(this.keysSeen, (dbIndex + (reply.next === '0' ? 1 : cursorPosition(reply.next))) / this.node.dbs.length);
-      if (group.keys.length > 0) pending = group;
-      // Nothing to write: the checkpoint moves with the keys still waiting for an answer.
-      else if (carried) carried.cp = group.cp;
-      else if (shorten) shorten.cp = group.cp;
-      else this.reached(group.cp, false);
+      if (reply.next !== undefined) {
+        const group = this.decide(reply, db);
+        // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.
+        this.pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
+        this.keysSeen += group.read;
+        this.node.onProgress(this.keysSeen, (dbIndex + (reply.next === '0' ? 1 : cursorPosition(reply.next))) / this.node.dbs.length);
+        if (group.keys.length > 0) pending = group;
+        // Nothing to write: the checkpoint moves with the keys still waiting for an answer.
+        else if (carried) carried.cp = group.cp;
+        else if (shorten) shorten.cp = group.cp;
+        else this.reached(group.cp, false);
+      }
       if (!sent && pending) {
         carried = pending;
         pending = undefined;
