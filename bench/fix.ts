@@ -13,6 +13,8 @@
  *      default safety (latency guard, replica-lag brake, journal), as a separate process.
  *    During each, a separate Node process does sequential GETs (one every ~1 ms) on its own
  *    connection and reports p50/p99. keys/s = keys given a TTL / wall time of the command.
+ *    Each round also prints the server's CPU time (INFO cpu) per key and as a share of the
+ *    wall time: how much work each tool asks of the server, and how busy it keeps it.
  * 3. Both must leave every `session:*` key with a TTL and every `cache:*` TTL unchanged.
  *
  * Usage: npm run bench:fix   (env: BENCH_KEYS, BENCH_ROUNDS)
@@ -39,6 +41,12 @@ function load(port: number): void {
 
 function cli(port: number, ...args: string[]): string {
   return spawnSync(REDIS_CLI, ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
+}
+
+/** CPU seconds the server has used (user + sys), from INFO cpu. */
+function serverCpu(port: number): number {
+  const info = cli(port, 'INFO', 'cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
 }
 
 async function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ wallS: number; stdout: string }> {
@@ -75,17 +83,19 @@ async function main(): Promise<void> {
         load(server.port);
         cli(server.port, 'SET', 'probe', 'x');
         const load1 = loadavg()[0];
+        const cpu0 = serverCpu(server.port);
         await probe.begin();
         const run =
           tool === 'reference'
             ? await timed(['bash', '-c', `${REDIS_CLI} -p ${server.port} --scan --pattern 'session:*' | awk '{print "EXPIRE", $0, 86400, "NX"}' | ${REDIS_CLI} -p ${server.port} --pipe`])
             : await timed([...keywardenArgv(), 'fix', server.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, `r${round}.jsonl`), '--json']);
         const latency = await probe.end();
+        const cpuS = serverCpu(server.port) - cpu0;
         verify(tool);
         const keys = tool === 'keywarden' ? (JSON.parse(run.stdout) as { totals: { applied: number } }).totals.applied : KEYS;
         if (keys !== KEYS) throw new Error(`${tool} set ${keys} TTLs, expected ${KEYS}`);
         results.push({ tool, round, keys, wallS: run.wallS, keysPerS: keys / run.wallS, latency, load1 });
-        console.error(`${tool.padEnd(9)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)})`);
+        console.error(`${tool.padEnd(9)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)}); server CPU ${((cpuS / keys) * 1e6).toFixed(2)} µs/key, busy ${((cpuS / run.wallS) * 100).toFixed(0)}% of the wall time`);
       }
     }
   } finally {
