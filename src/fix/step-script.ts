@@ -22,7 +22,7 @@ export interface StepRequest {
   /** Estimated server time a key read now will cost when written. */
   writeMsPerKey: number;
   measure: boolean;
-  /** Keys to give a TTL: `packed` as this module's `packKeys` builds it. */
+  /** Keys to give a TTL, as `packKeys` packs them. */
   writes: PackedKeys;
 }
 
