@@ -21,6 +21,12 @@ export interface PaceOptions {
   maxOps?: number;
   /** Desired duration of one server-side call. Default 0.5 ms (what another client may wait behind us), 3 ms with `fast` (headroom under maxCallMs). */
   targetCallMs?: number;
+  /**
+   * Calls of ours in flight at once (the scanner's lanes). Each self-timed call gets
+   * `targetCallMs / inFlight`, so a client still waits behind at most about `targetCallMs`
+   * of our work. Default 1.
+   */
+  inFlight?: number;
   /** Never plan a call longer than this. Default 5 ms. */
   maxCallMs?: number;
   /** The concurrent-client p99 the guard aims for. Default 1 ms. */
@@ -36,6 +42,7 @@ export class Pacer {
   readonly fast: boolean;
   private batch: number;
   private readonly targetCallMs: number;
+  private readonly inFlight: number;
   private readonly maxCallMs: number;
   private readonly targetP99Ms: number;
   private readonly maxOps: number | undefined;
@@ -48,6 +55,7 @@ export class Pacer {
   constructor(options: PaceOptions = {}) {
     this.fast = options.fast === true;
     this.targetCallMs = options.targetCallMs ?? (this.fast ? 3 : 0.5);
+    this.inFlight = Math.max(1, options.inFlight ?? 1);
     this.maxCallMs = options.maxCallMs ?? 5;
     this.targetP99Ms = options.targetP99Ms ?? 1;
     this.maxOps = options.maxOps;
@@ -70,7 +78,7 @@ export class Pacer {
    * page of `targetCallMs`.
    */
   nextCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
-    const target = Math.min(this.targetCallMs, this.maxCallMs);
+    const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
     const perUnit = this.perUnitMs ?? 0.005;
     const pageCount = Math.round(Math.min(Math.max(target / 4 / perUnit, MIN_BATCH), MAX_BATCH));
     // With an ops cap, keep calls small enough that the cap paces smoothly (~20 calls/s).

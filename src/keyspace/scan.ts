@@ -18,9 +18,9 @@ export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOption
  */
 export async function scanKeyspace(target: Target, options: ScanKeyspaceOptions = {}): Promise<ScanReport> {
   const aggregator = new Aggregator(options);
-  // The audit needs no checkpoints, so with --fast (no latency guard) two lanes keep the
-  // server busy even while this process is busy or descheduled.
-  const lanes = options.lanes ?? (options.fast ? 2 : 1);
+  // The audit needs no checkpoints, so two lanes (each with half the call budget) keep the
+  // server busy even while this process decodes a reply or is descheduled.
+  const lanes = options.lanes ?? 2;
   const run = await scanRecords(target, { ...options, lanes, onBatch: (records) => aggregator.add(records) });
   const dbsize = run.nodes.reduce((s, n) => s + n.dbsize, 0);
   const keysSeen = run.nodes.reduce((s, n) => s + n.keysSeen, 0);

@@ -48,7 +48,8 @@ export interface ScanOptions extends PaceOptions {
   deadlineMs?: number;
   /**
    * Read each table as this many stretches side by side (Lua inspection only), each with
-   * one call in flight, so the server never waits on this client. Default 1. With more,
+   * one call in flight, so the server never waits on this client; each call gets its share
+   * of the call budget, so another client waits behind no more of our work. Default 1. With more,
    * checkpoints stay at the table's start (a cursor of one lane says nothing of the others):
    * consumers that resume (fix, watch) keep 1.
    */
@@ -143,8 +144,8 @@ async function scanNode(
       : await createInspector(client, options.measureMemory ?? true).catch((err) => {
           throw permissionFailure(err, node.address) ?? err;
         });
-  const pacer = new Pacer(options);
   const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
+  const pacer = new Pacer({ ...options, inFlight: lanes });
   const probe = options.fast ? undefined : await openProbe(target, node);
   if (probe) pacer.watch(probe);
 
@@ -170,11 +171,12 @@ async function scanNode(
       if (resume && (db < resume.db || resume.done)) continue;
       if (target.mode === 'standalone') await client.select(db);
       const tableKeys = plan.sizes.get(db) ?? plan.dbsize;
-      // Lanes: the walk split into stretches read side by side (one call in flight each), so
-      // the server always has the next call queued. Only for a whole walk of a table big
-      // enough that every lane boundary is a bucket boundary, and never when resuming.
-      const laneCount = inspector.method === 'lua' && !sampling && !resume && tableKeys >= MIN_LANE_KEYS ? lanes : 1;
-      const groups = laneCount > 1 ? [laneStretches(laneCount)] : stretches.map((st) => [st]);
+      // Lanes: stretches read side by side (one call in flight each), so the server always
+      // has the next call queued. A whole walk is split into `lanes` touching stretches; a
+      // sample's strata are read `lanes` at a time. Not for tables a few calls cover, and
+      // never when resuming (a checkpoint is one cursor).
+      const laneCount = inspector.method === 'lua' && !resume && tableKeys >= MIN_LANE_KEYS ? lanes : 1;
+      const groups = sampling ? chunks(stretches, laneCount) : laneCount > 1 ? [laneStretches(laneCount)] : [stretches];
       const done = new Array<number>(groups.flat().length).fill(0);
       let index = 0;
       for (const group of groups) {
@@ -324,6 +326,10 @@ async function scanNode(
 
 /** Tables smaller than this are walked in one lane: a few calls cover them anyway. */
 const MIN_LANE_KEYS = 10_000;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
 
 function laneStretches(lanes: number): Stretch[] {
   return Array.from({ length: lanes }, (_, i) => ({ start: i / lanes, end: (i + 1) / lanes }));
