@@ -209,10 +209,18 @@ function compileLiteralShape(tokens: GlobToken[]): (key: Buffer | string) => boo
   // against an ASCII prefix/suffix gives the byte-level answer without encoding the key.
   // If prefix and suffix overlap in characters, every character of the key is ASCII, so the
   // character length equals the byte length and the overlap check is exact.
-  return (key) => {
-    if (typeof key !== 'string') return onBytes(key);
-    if (key.length === 0) return false;
-    if (starAt < 0) return key === prefixText;
-    return key.length >= min && key.startsWith(prefixText) && key.endsWith(suffixText);
-  };
+  //
+  // One closure per shape, and String.prototype methods applied to the key rather than looked
+  // up on it: V8 resolves `key.startsWith` by the string's representation (flat, concatenated,
+  // sliced, internalized), and once an application has handed over keys of several kinds, as
+  // every real one does, each such lookup takes its slow megamorphic path. The guard runs this
+  // on every write of a pipeline, where that lookup cost more than the rest of the match.
+  // The empty key never matches (a glob of stars only, such as `**`, matches every other key).
+  if (starAt < 0) return (key) => (typeof key === 'string' ? key === prefixText : onBytes(key));
+  if (prefixText === '' && suffixText === '') return (key) => (typeof key === 'string' ? key !== '' : onBytes(key));
+  if (suffixText === '') return (key) => (typeof key === 'string' ? startsWith.call(key, prefixText) : onBytes(key));
+  if (prefixText === '') return (key) => (typeof key === 'string' ? endsWith.call(key, suffixText) : onBytes(key));
+  return (key) => (typeof key === 'string' ? startsWith.call(key, prefixText) && endsWith.call(key, suffixText) && key.length >= min : onBytes(key));
 }
+
+const { startsWith, endsWith } = String.prototype;

@@ -86,6 +86,26 @@ describe('createMatcher: first match wins', () => {
       { numRuns: 500 },
     );
   });
+
+  test('property: the short-list matcher (first-byte filter, prefix ranges) agrees with the rules, for every kind of string key', () => {
+    const piece = fc.constantFrom('a', 'b', ':', '*', '?', '[ab]', '\\*', 'ab', 'ba:', 'é', '\x7f');
+    const glob = fc.array(piece, { minLength: 1, maxLength: 4 }).map((p) => p.join(''));
+    const key = fc.array(fc.constantFrom('a', 'b', ':', '*', 'c', 'é', '😀', '\x7f', '\x80', '\ud800'), { maxLength: 6 }).map((p) => p.join(''));
+    // V8 keeps strings flat, concatenated or sliced; the matcher must not depend on which.
+    const shapes = (k: string): string[] => [k, `${k.slice(0, 1)}${k.slice(1)}xxxxxxxxxxxxxxxx`.slice(0, k.length), `${'y'.repeat(20)}${k}`.slice(20)];
+    fc.assert(
+      fc.property(fc.array(glob, { minLength: 1, maxLength: 4 }), fc.array(key, { maxLength: 20 }), (globs, keys) => {
+        const policy = policyOf(globs.map((g) => [g]));
+        const matcher = createMatcher(policy);
+        for (const k of keys) {
+          const expected = naive(policy, k);
+          for (const shaped of shapes(k)) assert.equal(matcher.match(shaped), expected, `${JSON.stringify(globs)} ${JSON.stringify(k)}`);
+          assert.equal(matcher.match(Buffer.from(k)), expected, `${JSON.stringify(globs)} Buffer ${JSON.stringify(k)}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('ttlForRule', () => {
