@@ -130,9 +130,14 @@ export interface CommandInfo {
 // Keyed by the spelling the library uses (ioredis `hset`, node-redis `HSET`); bounded, since
 // `call()` accepts any string.
 const INFO = new Map<string, CommandInfo>();
+// The last name looked up: a pipeline mostly repeats one command, and the libraries spell it with
+// the same string object every time, so this compare is a pointer check instead of a Map lookup.
+let lastName = '';
+let lastInfo: CommandInfo | undefined;
 
 /** Facts about a command name, in any case. */
 export function commandInfo(name: string): CommandInfo {
+  if (name === lastName && lastInfo !== undefined) return lastInfo;
   let info = INFO.get(name);
   if (info === undefined) {
     const lower = name.toLowerCase();
@@ -140,6 +145,8 @@ export function commandInfo(name: string): CommandInfo {
     info = { lower, creates, setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower), keyAt: fixedKeyAt(creates) };
     if (INFO.size < 4096) INFO.set(name, info);
   }
+  lastName = name;
+  lastInfo = info;
   return info;
 }
 

@@ -47,13 +47,17 @@ interface Need {
   inline: boolean;
 }
 
-/** What to change about one command: append arguments, and/or follow it with PEXPIRE … NX. */
-export interface CommandAction {
-  /** Arguments to append (`PX ms`); may be shared between commands, never edit it. */
-  readonly append?: readonly Arg[];
-  /** `[key, ttlMs]` pairs, each sent as `PEXPIRE key ttlMs NX` right after the command. */
-  expires?: Array<[Arg, number]>;
-}
+/** `[key, ttlMs]` pairs, each sent as `PEXPIRE key ttlMs NX` right after its command. */
+export type Expires = Array<[Arg, number]>;
+
+/**
+ * What default mode changes about one command: nothing (undefined); a string, the TTL to
+ * append as `PX <string>` (SET); or the PEXPIREs to send right after it. A SET never needs
+ * both. A plain value rather than an object because adapters ask this for every command of a
+ * pipeline, where the raw client spends about a microsecond per command: a SET under a rule
+ * without jitter gets the rule's one shared string and allocates nothing.
+ */
+export type TtlFix = string | Expires | undefined;
 
 /**
  * A command as adapters hand it over: ioredis Command objects as they are (`name`, arguments
@@ -69,8 +73,11 @@ export class GuardPlanner {
   readonly #matcher: PolicyMatcher;
   readonly #options: PlannerOptions;
   readonly #warned = new Set<string>();
-  /** Per rule: its TtlSource, or undefined when its keys must not get a TTL (durable, no ttl). */
-  readonly #sources = new Map<PolicyRule, TtlSource | undefined>();
+  /**
+   * By rule index: the rule's TtlSource, or undefined when its keys must not get a TTL (durable,
+   * no ttl). An array rather than a Map keyed by rule: this lookup runs on every write.
+   */
+  readonly #sources: Array<TtlSource | undefined> = [];
   readonly #fallback: TtlSource | undefined;
 
   constructor(policy: Policy, options: PlannerOptions) {
@@ -80,7 +87,7 @@ export class GuardPlanner {
     for (const rule of policy.rules) {
       // The TTL before jitter (a random source of 0 draws none).
       const ttlMs = ttlForRule(rule, () => 0);
-      this.#sources.set(rule, ttlMs === undefined ? undefined : new TtlSource(rule, ttlMs, options.random));
+      this.#sources[rule.index] = ttlMs === undefined ? undefined : new TtlSource(rule, ttlMs, options.random);
     }
     this.#fallback = options.defaultTtlMs === undefined ? undefined : new TtlSource(undefined, options.defaultTtlMs, undefined);
   }
@@ -88,7 +95,7 @@ export class GuardPlanner {
   /** The TtlSource governing a key: its rule's (first match wins), else defaultTtl's; undefined when it gets no TTL. */
   #sourceFor(key: Arg): TtlSource | undefined {
     const rule = this.#matcher.match(typeof key === 'number' ? String(key) : key);
-    return rule === undefined ? this.#fallback : this.#sources.get(rule);
+    return rule === undefined ? this.#fallback : this.#sources[rule.index];
   }
 
   /** The rule and jittered TTL for a key, or undefined when it must not get one. */
@@ -117,10 +124,10 @@ export class GuardPlanner {
   }
 
   /**
-   * Default mode's action for one command: the hot path, so a single-key write reads its key in
-   * place, and a SET under a rule without jitter reuses the rule's action (no allocation).
+   * Default mode's fix for one command: the hot path, so a single-key write reads its key in
+   * place, and a SET under a rule without jitter returns the rule's shared `PX` string.
    */
-  #fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+  #fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): TtlFix {
     const spec = info.creates;
     if (spec === undefined) return undefined;
     let inline = spec.ttl === 'inline';
@@ -133,22 +140,21 @@ export class GuardPlanner {
       const key = args[base + info.keyAt];
       const source = key === undefined ? undefined : this.#sourceFor(key);
       if (source === undefined) return undefined;
-      if (inline) return source.inlineAction();
-      return { expires: [[key as Arg, source.draw()]] };
+      return inline ? source.pxText() : [[key as Arg, source.draw()]];
     }
-    let expires: Array<[Arg, number]> | undefined;
+    let expires: Expires | undefined;
     for (const key of createdKeys(spec, args, base)) {
       const source = this.#sourceFor(key);
       if (source !== undefined) (expires ??= []).push([key, source.draw()]);
     }
-    return expires && { expires };
+    return expires;
   }
 
   /**
-   * Plan one command sent on its own. Default mode returns the action; strict mode throws a
+   * Plan one command sent on its own. Default mode returns the fix; strict mode throws a
    * GuardViolationError when the write lacks its TTL; warn mode reports and returns undefined.
    */
-  single(name: string, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+  single(name: string, args: ArrayLike<Arg>, base: number): TtlFix {
     const info = commandInfo(name);
     if (this.mode === 'default') return this.#fix(info, args, base);
     if (info.isScript) this.#reportScript(name);
@@ -158,11 +164,11 @@ export class GuardPlanner {
   }
 
   /**
-   * Default mode's action for a command already looked up with `commandInfo` (adapters that
-   * inspect each command as it is queued call this to avoid a second lookup). Undefined in the
-   * other modes, which judge a batch as a whole (`planBatch`).
+   * Default mode's fix for a command already looked up with `commandInfo` (adapters that
+   * inspect each command of a batch in one pass call this to avoid a second lookup). Undefined
+   * in the other modes, which judge a batch as a whole (`planBatch`).
    */
-  fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): CommandAction | undefined {
+  fix(info: CommandInfo, args: ArrayLike<Arg>, base: number): TtlFix {
     return this.mode === 'default' ? this.#fix(info, args, base) : undefined;
   }
 
@@ -170,23 +176,23 @@ export class GuardPlanner {
    * Plan a pipeline or MULTI. A creating write needs nothing from the guard when a later
    * command in the same batch sets a TTL on the same key (EXPIRE/PEXPIRE/…AT, SETEX, SET … EX):
    * the application's own TTL wins, as it would without the guard. For the others, default
-   * mode returns one action per command (undefined where nothing changes), or undefined when
+   * mode returns one fix per command (undefined where nothing changes), or undefined when
    * nothing in the batch changes; strict mode throws on the first; warn mode reports every one.
    */
-  planBatch(commands: readonly PlannedCommand[], base: number): Array<CommandAction | undefined> | undefined {
+  planBatch(commands: readonly PlannedCommand[], base: number): TtlFix[] | undefined {
     if (this.mode !== 'default') {
       this.#judgeBatch(commands, base);
       return undefined;
     }
     // One pass. TTL-setting commands only matter after a write the guard changes, so a batch of
     // plain writes (or of writes that all carry their TTL) records none of them.
-    let actions: Array<CommandAction | undefined> | undefined;
+    let actions: TtlFix[] | undefined;
     let setters: number[] | undefined;
     for (let i = 0; i < commands.length; i++) {
       const { args } = commands[i];
-      const info = commandInfo(commands[i].name ?? String(args[0]));
+      const info = commandInfo(commands[i].name ?? nameOf(args[0]));
       const action = this.#fix(info, args, base);
-      if (action !== undefined) (actions ??= new Array<CommandAction | undefined>(commands.length))[i] = action;
+      if (action !== undefined) (actions ??= new Array<TtlFix>(commands.length))[i] = action;
       else if (actions !== undefined && decidesTtl(info, args, base)) (setters ??= []).push(i);
     }
     return actions && setters ? withoutCovered(commands, base, actions, setters) : actions;
@@ -250,6 +256,9 @@ export class GuardPlanner {
   }
 }
 
+/** A node-redis command name (first argument): a string but for `sendCommand([Buffer, …])`; `String()` only then. */
+const nameOf = (arg: Arg | undefined): string => (typeof arg === 'string' ? arg : String(arg));
+
 /** A key as a map key: its bytes, so a string and a Buffer with the same bytes are the same key. */
 function keyId(key: Arg): string {
   if (typeof key === 'string') return key;
@@ -275,15 +284,10 @@ function lastTtlPositions(commands: readonly PlannedCommand[], base: number): Ma
 
 /**
  * Drop what the guard would add for keys whose TTL a later command of the batch decides
- * (`setters`: positions of such commands that come after the first action). Actions may be
- * shared between writes, so changed ones are rebuilt, never edited.
+ * (`setters`: positions of such commands that come after the first action). Changed PEXPIRE
+ * lists are rebuilt, never edited.
  */
-function withoutCovered(
-  commands: readonly PlannedCommand[],
-  base: number,
-  actions: Array<CommandAction | undefined>,
-  setters: readonly number[],
-): Array<CommandAction | undefined> | undefined {
+function withoutCovered(commands: readonly PlannedCommand[], base: number, actions: TtlFix[], setters: readonly number[]): TtlFix[] | undefined {
   const last = new Map<string, number>();
   for (const j of setters) {
     const key = commands[j].args[base];
@@ -294,13 +298,12 @@ function withoutCovered(
   for (let i = 0; i < actions.length; i++) {
     const action = actions[i];
     if (action === undefined) continue;
-    if (action.append) {
+    if (typeof action === 'string') {
       // Only SET appends, and its key is its first argument.
       if (coveredAfter(commands[i].args[base], i)) actions[i] = undefined;
-    } else if (action.expires) {
-      const expires = action.expires.filter(([key]) => !coveredAfter(key, i));
-      if (expires.length === 0) actions[i] = undefined;
-      else if (expires.length < action.expires.length) actions[i] = { expires };
+    } else {
+      const expires = action.filter(([key]) => !coveredAfter(key, i));
+      actions[i] = expires.length === 0 ? undefined : expires;
     }
     any ||= actions[i] !== undefined;
   }

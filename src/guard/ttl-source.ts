@@ -3,7 +3,8 @@
  * than once per write: the guard sits on every write of a pipeline, where the raw client spends
  * only a microsecond or two per command.
  *
- * - A rule without jitter gives every write the same TTL, so all its SETs share one `PX` action.
+ * - A rule without jitter gives every write the same TTL, spelled once: all its SETs append the
+ *   same string.
  * - A rule with jitter draws a TTL per write (it must vary), and spells it from cached digits:
  *   turning a fresh number into a string costs more than the rest of the guard's work on a
  *   pipelined SET. The whole seconds a rule's jitter can produce are cached as they are drawn
@@ -11,7 +12,6 @@
  *   one shared table.
  */
 import { ttlForRule, type PolicyRule } from '../policy/index.js';
-import type { Arg } from './commands.js';
 
 /** `'000'` … `'999'`. */
 const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, '0'));
@@ -24,8 +24,8 @@ export class TtlSource {
   readonly rule: PolicyRule | undefined;
   /** The TTL without jitter, ms (the rule's ceiling). */
   readonly ttlMs: number;
-  /** `{ append: ['PX', ttl] }`, shared by every SET under a rule without jitter; undefined with jitter. */
-  readonly inline: { readonly append: readonly Arg[] } | undefined;
+  /** The TTL spelled once for every SET under a rule without jitter; undefined with jitter. */
+  readonly #fixedText: string | undefined;
   readonly #random: (() => number) | undefined;
   /** With jitter: the first whole second of the range, and the spellings of the seconds drawn so far. */
   readonly #firstSecond: number = 0;
@@ -42,7 +42,7 @@ export class TtlSource {
     this.#random = random;
     const jitter = rule?.jitter ?? 0;
     if (jitter <= 0) {
-      this.inline = Object.freeze({ append: Object.freeze(['PX', String(ttlMs)]) });
+      this.#fixedText = String(ttlMs);
       return;
     }
     // Seconds from 1 up: below that, the spelling would need no leading digits (and TTLs are >= 1 s).
@@ -53,7 +53,7 @@ export class TtlSource {
 
   /** The TTL for one write, ms: drawn with the rule's jitter, or the fixed one. */
   draw(): number {
-    return this.inline === undefined && this.rule !== undefined ? (ttlForRule(this.rule, this.#random) ?? this.ttlMs) : this.ttlMs;
+    return this.#fixedText === undefined && this.rule !== undefined ? (ttlForRule(this.rule, this.#random) ?? this.ttlMs) : this.ttlMs;
   }
 
   /** `ms` as a decimal string, equal to `String(ms)`; cheap for the whole milliseconds this rule draws. */
@@ -65,8 +65,11 @@ export class TtlSource {
     return (seconds[slot] ??= String(second)) + MILLIS[ms - second * 1000];
   }
 
-  /** SET's action: `PX ttl`, with a TTL drawn for this write when the rule has jitter. */
-  inlineAction(): { readonly append: readonly Arg[] } {
-    return this.inline ?? { append: ['PX', this.text(this.draw())] };
+  /**
+   * The TTL a SET appends after `PX`, as the string sent: the rule's fixed spelling (shared, no
+   * allocation), or a TTL drawn for this write when the rule has jitter.
+   */
+  pxText(): string {
+    return this.#fixedText ?? this.text(this.draw());
   }
 }

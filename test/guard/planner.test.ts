@@ -67,18 +67,16 @@ describe('guard planner', () => {
   const planner = (mode: 'default' | 'strict' | 'warn', extra: { defaultTtlMs?: number; onViolation?: (v: GuardViolation) => void } = {}) =>
     new GuardPlanner(policy, { mode, random: () => 0, ...extra });
 
-  it('default mode: SET gets PX, other writes get PEXPIRE … NX, durable and unmatched keys nothing', () => {
+  it('default mode: SET gets PX (the TTL as a string), other writes get PEXPIRE … NX, durable and unmatched keys nothing', () => {
     const p = planner('default');
-    assert.deepEqual(p.single('set', ['session:1', 'v'], 0), { append: ['PX', String(H24)] });
+    assert.equal(p.single('set', ['session:1', 'v'], 0), String(H24));
     assert.deepEqual(p.single('set', ['session:1', 'v', 'EX', '5'], 0), undefined);
-    assert.deepEqual(p.single('set', ['session:1', 'v', 'KEEPTTL'], 0), { expires: [['session:1', H24]] });
-    assert.deepEqual(p.single('hset', ['session:1', 'f', 'v'], 0), { expires: [['session:1', H24]] });
-    assert.deepEqual(p.single('MSET', ['MSET', 'session:1', 'a', 'other', 'b', 'cache:x', 'c'], 1), {
-      expires: [
-        ['session:1', H24],
-        ['cache:x', 3_600_000],
-      ],
-    });
+    assert.deepEqual(p.single('set', ['session:1', 'v', 'KEEPTTL'], 0), [['session:1', H24]]);
+    assert.deepEqual(p.single('hset', ['session:1', 'f', 'v'], 0), [['session:1', H24]]);
+    assert.deepEqual(p.single('MSET', ['MSET', 'session:1', 'a', 'other', 'b', 'cache:x', 'c'], 1), [
+      ['session:1', H24],
+      ['cache:x', 3_600_000],
+    ]);
     assert.equal(p.single('hset', ['user:1:profile', 'f', 'v'], 0), undefined);
     assert.equal(p.single('hset', ['other', 'f', 'v'], 0), undefined);
     assert.equal(p.single('get', ['session:1'], 0), undefined);
@@ -86,16 +84,18 @@ describe('guard planner', () => {
 
   it('applies jitter through the policy and defaultTtl to unmatched keys (never to durable ones)', () => {
     const jittered = new GuardPlanner(policy, { mode: 'default', random: () => 0.999 });
-    const [[, ttl]] = jittered.single('incr', ['cache:a'], 0)?.expires ?? [];
+    const fix = jittered.single('incr', ['cache:a'], 0);
+    assert.ok(Array.isArray(fix));
+    const [[, ttl]] = fix;
     assert.ok(ttl > 3_600_000 * 0.9 && ttl < 3_600_000);
     const withDefault = planner('default', { defaultTtlMs: 60_000 });
-    assert.deepEqual(withDefault.single('lpush', ['jobs', 'x'], 0), { expires: [['jobs', 60_000]] });
+    assert.deepEqual(withDefault.single('lpush', ['jobs', 'x'], 0), [['jobs', 60_000]]);
     assert.equal(withDefault.single('lpush', ['user:7:profile', 'x'], 0), undefined);
   });
 
   it('matches binary keys byte for byte', () => {
     const key = Buffer.from([0x73, 0x65, 0x73, 0x73, 0x69, 0x6f, 0x6e, 0x3a, 0xff, 0x00]);
-    assert.deepEqual(planner('default').single('sadd', [key, 'm'], 0), { expires: [[key, H24]] });
+    assert.deepEqual(planner('default').single('sadd', [key, 'm'], 0), [[key, H24]]);
   });
 
   it('strict mode throws a GuardViolationError naming key, pattern and rule; escapes the key', () => {
@@ -123,7 +123,7 @@ describe('guard planner', () => {
     ];
     const actions = planner('default').planBatch(batch, 0) ?? [];
     assert.equal(actions[0], undefined);
-    assert.deepEqual(actions[2], { expires: [['session:h', H24]] });
+    assert.deepEqual(actions[2], [['session:h', H24]]);
     assert.equal(actions[3], undefined);
     assert.throws(() => planner('strict').planBatch(batch, 0), /session:h/);
     assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h'), 0));
@@ -140,10 +140,10 @@ describe('guard planner', () => {
       { name: 'set', args: ['session:c', 'w'] },
     ];
     const actions = planner('default').planBatch(batch, 0) ?? [];
-    assert.deepEqual(actions[1], { append: ['PX', String(H24)] });
-    assert.deepEqual(actions[2], { expires: [['session:m', H24]] }, 'session:n is covered by the PEXPIRE after it');
-    assert.deepEqual(actions[3], { append: ['PX', String(H24)] });
-    assert.deepEqual(actions[6], { append: ['PX', String(H24)] });
+    assert.equal(actions[1], String(H24));
+    assert.deepEqual(actions[2], [['session:m', H24]], 'session:n is covered by the PEXPIRE after it');
+    assert.equal(actions[3], String(H24));
+    assert.equal(actions[6], String(H24));
     assert.equal(planner('default').planBatch(batch.slice(4, 6), 0), undefined);
   });
 

@@ -22,21 +22,19 @@ describe('guard TTL source', () => {
     );
   });
 
-  it('without jitter: one shared PX action; with jitter: a fresh TTL per write, within (ttl × (1 − jitter), ttl]', () => {
+  it('without jitter: one TTL spelled once; with jitter: a fresh TTL per write, within (ttl × (1 − jitter), ttl]', () => {
     const fixed = new TtlSource(rule(3_600_000), 3_600_000, undefined);
-    assert.deepEqual(fixed.inlineAction(), { append: ['PX', '3600000'] });
-    assert.equal(fixed.inlineAction(), fixed.inlineAction());
+    assert.equal(fixed.pxText(), '3600000');
     assert.equal(fixed.draw(), 3_600_000);
 
     let r = 0;
     const jittered = new TtlSource(rule(3_600_000, 0.1), 3_600_000, () => (r = (r + 0.37) % 1));
     const seen = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      const action = jittered.inlineAction();
-      assert.equal(action.append[0], 'PX');
-      const ms = Number(action.append[1]);
-      assert.ok(ms > 3_240_000 && ms <= 3_600_000, String(ms));
-      seen.add(String(action.append[1]));
+      const text = jittered.pxText();
+      const ms = Number(text);
+      assert.ok(ms > 3_240_000 && ms <= 3_600_000 && text === String(ms), text);
+      seen.add(text);
     }
     assert.ok(seen.size > 10, 'the TTL varies from write to write');
   });

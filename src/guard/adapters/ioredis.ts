@@ -13,7 +13,7 @@
  */
 import { Command } from 'ioredis';
 import { commandInfo, decidesTtl, type Arg } from '../commands.js';
-import type { GuardPlanner } from '../planner.js';
+import type { GuardPlanner, TtlFix } from '../planner.js';
 
 /** The parts of an ioredis Command the guard touches. */
 interface IoCommand {
@@ -59,21 +59,24 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     // A stream means a pipeline is flushing commands the guard has already seen.
     if (stream !== undefined || command.inTransaction) return target.sendCommand(command, stream, node);
     if (manual.open || command.name === 'multi') return sendInManualMulti(command);
-    let action;
+    let fix: TtlFix;
     try {
-      action = planner.single(command.name, command.args, 0);
+      fix = planner.single(command.name, command.args, 0);
     } catch (err) {
       command.reject(err);
       return command.promise;
     }
-    if (action === undefined) return target.sendCommand(command);
-    if (action.append) pushAll(command.args, action.append);
-    if (!action.expires) return target.sendCommand(command);
+    if (fix === undefined) return target.sendCommand(command);
+    if (typeof fix === 'string') {
+      // The Command's argument array is its own (ioredis copies the caller's arguments).
+      command.args.push('PX', fix);
+      return target.sendCommand(command);
+    }
 
     const batch = target.multi() as IoBatch;
     // A copy with raw replies: the caller's command converts the reply exactly as it would have.
     batch.sendCommand(new Command(command.name, command.args, { replyEncoding: null }) as unknown as IoCommand);
-    for (const [key, ttlMs] of action.expires) batch.sendCommand(pexpire(key, ttlMs));
+    for (const [key, ttlMs] of fix) batch.sendCommand(pexpire(key, ttlMs));
     batch.exec().then(
       (results) => {
         const [err, value] = results?.[0] ?? [new Error('EXEC returned no reply'), undefined];
@@ -101,17 +104,17 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       }
       return target.sendCommand(command);
     }
-    let action;
+    let fix: TtlFix;
     try {
-      action = planner.single(command.name, command.args, 0);
+      fix = planner.single(command.name, command.args, 0);
     } catch (err) {
       command.reject(err);
       return command.promise;
     }
-    if (action?.append) pushAll(command.args, action.append);
+    if (typeof fix === 'string') command.args.push('PX', fix);
     const promise = target.sendCommand(command);
     manual.position++;
-    for (const [key, ttlMs] of action?.expires ?? []) {
+    for (const [key, ttlMs] of Array.isArray(fix) ? fix : []) {
       const extra = pexpire(key, ttlMs);
       extra.promise.catch(() => undefined);
       target.sendCommand(extra);
@@ -162,11 +165,6 @@ interface Slot {
   queued: IoCommand;
 }
 
-/** Append without spreading (no iterator, no arguments array on the hot path). */
-function pushAll(args: Arg[], extra: readonly Arg[]): void {
-  for (let i = 0; i < extra.length; i++) args.push(extra[i]);
-}
-
 /** `results` without the entries at `hidden` (ascending positions). */
 function withoutHidden<T>(results: T[], hidden: readonly number[]): T[] {
   const out: T[] = [];
@@ -196,9 +194,8 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
   const isDefault = planner.mode === 'default';
   const seen: IoCommand[] = [];
   const slots: Slot[] = [];
-  // SETs given `PX` when queued, and their argument count before it (to take it back).
-  const appendedTo: IoCommand[] = [];
-  const appendedFrom: number[] = [];
+  // SETs given `PX ttl` when queued (two arguments, taken back if the batch is re-planned).
+  const appended: IoCommand[] = [];
   let changed = false; // the guard has added something to this batch
   let replan = false; // …and a later command decides some key's TTL itself
 
@@ -207,36 +204,35 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     queue(command);
     if (!isDefault) return batch;
     const info = commandInfo(command.name);
-    const action = planner.fix(info, command.args, 0);
-    if (action === undefined) {
+    const fix = planner.fix(info, command.args, 0);
+    if (fix === undefined) {
       if (changed && !replan) replan = decidesTtl(info, command.args, 0);
       return batch;
     }
     changed = true;
-    if (action.append) {
-      appendedTo.push(command);
-      appendedFrom.push(command.args.length);
-      pushAll(command.args, action.append);
+    if (typeof fix === 'string') {
+      // The common case, a SET: two arguments on the Command's own array, nothing else to track.
+      appended.push(command);
+      command.args.push('PX', fix);
+      return batch;
     }
-    if (action.expires) {
-      for (const [key, ttlMs] of action.expires) {
-        const queued = pexpire(key, ttlMs);
-        slots.push({ command: index, reply: batch.length - offset, key, queued });
-        queue(queued);
-      }
+    for (const [key, ttlMs] of fix) {
+      const queued = pexpire(key, ttlMs);
+      slots.push({ command: index, reply: batch.length - offset, key, queued });
+      queue(queued);
     }
     return batch;
   };
 
   /** Re-plan the batch as a whole: drop what later commands of the batch decide themselves. */
   function replanBatch(): void {
-    for (let i = 0; i < appendedTo.length; i++) appendedTo[i].args.length = appendedFrom[i];
-    const actions = planner.planBatch(seen, 0);
+    for (const command of appended) command.args.length -= 2;
+    const fixes = planner.planBatch(seen, 0);
     let s = 0;
     seen.forEach((command, i) => {
-      const action = actions?.[i];
-      if (action?.append) pushAll(command.args, action.append);
-      const expires = action?.expires;
+      const fix = fixes?.[i];
+      if (typeof fix === 'string') command.args.push('PX', fix);
+      const expires = Array.isArray(fix) ? fix : undefined;
       let e = 0;
       for (; s < slots.length && slots[s].command === i; s++) {
         // The batch's plan is a subsequence of what was queued: keys the application covers drop out.
@@ -263,8 +259,7 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     }
     seen.length = 0;
     slots.length = 0;
-    appendedTo.length = 0;
-    appendedFrom.length = 0;
+    appended.length = 0;
     changed = false;
     replan = false;
     // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.

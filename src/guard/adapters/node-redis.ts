@@ -15,7 +15,7 @@
  *   transforms the replies; strict/warn modes check the whole queue before anything is sent.
  */
 import type { Arg } from '../commands.js';
-import type { GuardPlanner } from '../planner.js';
+import type { Expires, GuardPlanner, TtlFix } from '../planner.js';
 
 type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
@@ -78,7 +78,7 @@ function commandMethodNames(client: { _self: object }): Set<string> {
 const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
 
 /** Send the command with its PEXPIREs atomically on one node; return the command's raw reply. */
-async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Array<[Arg, number]>): Promise<unknown> {
+async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires): Promise<unknown> {
   const batch = [{ args }, ...expires.map(([key, ttlMs]) => pexpireArgs(key, ttlMs))];
   const replies = node.isWatching ? await node._executePipeline(batch) : await node._executeMulti(batch);
   const reply = replies[0];
@@ -86,8 +86,12 @@ async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Array
   return reply;
 }
 
-/** Execute one planned command on a node: the library's own path unless PEXPIREs must follow. */
-async function executeOnNode(
+/**
+ * Execute one planned command on a node: the library's own path unless PEXPIREs must follow.
+ * Not async: a command that needs nothing or only `PX` returns the library's own promise, with
+ * no extra promise and tick per command.
+ */
+function executeOnNode(
   node: NodeClient,
   planner: GuardPlanner,
   command: unknown,
@@ -96,17 +100,35 @@ async function executeOnNode(
   transform: Transform,
 ): Promise<unknown> {
   const args = parser.redisArgs;
-  const action = planner.single(String(args[0]), args, 1);
-  if (action?.append) for (const arg of action.append) parser.push(arg);
-  if (!action?.expires) return node._executeCommand(command, parser, options, transform);
-  const reply = await sendWithExpires(node, args, action.expires);
-  return transform ? transform(reply, parser.preserve, options?.typeMapping) : reply;
+  let fix: TtlFix;
+  try {
+    fix = planner.single(String(args[0]), args, 1);
+  } catch (err) {
+    return Promise.reject(err); // strict mode: the command's promise rejects, as from an async function
+  }
+  if (fix === undefined) return node._executeCommand(command, parser, options, transform);
+  // The parser's array is the library's, made for this call: PX goes on it as SET's own option would.
+  if (typeof fix === 'string') {
+    parser.push('PX', fix);
+    return node._executeCommand(command, parser, options, transform);
+  }
+  return sendWithExpires(node, args, fix).then((reply) => (transform ? transform(reply, parser.preserve, options?.typeMapping) : reply));
 }
 
-/** A copy of the arguments with `extra` appended (the application's own array is never edited). */
-function appended(args: RedisArgs, extra: readonly Arg[]): RedisArgs {
-  const out: RedisArgs = args.concat(extra);
-  out.preserve = args.preserve;
+/**
+ * A copy of the arguments with `PX ttl` appended: the application's own array (`addCommand`,
+ * `sendCommand`) is never edited. Built as an array literal for the usual `SET key value`: on a
+ * pipelined SET the copy is the guard's largest cost after matching the key, and `concat`
+ * (V8's generic path for arrays that carry a `preserve` property) cost more than the match.
+ */
+function withPx(args: RedisArgs, ttl: string): RedisArgs {
+  let out: RedisArgs;
+  if (args.length === 3) out = [args[0], args[1], args[2], 'PX', ttl];
+  else {
+    out = args.slice();
+    out.push('PX', ttl);
+  }
+  if (args.preserve !== undefined) out.preserve = args.preserve;
   return out;
 }
 
@@ -120,19 +142,19 @@ function appended(args: RedisArgs, extra: readonly Arg[]): RedisArgs {
  * queue. Executing the same Multi again is harmless: its SETs then carry a TTL already.
  */
 function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
-  const actions = planner.planBatch(queue, 1);
-  if (actions === undefined) return { queue, hidden: undefined };
+  const fixes = planner.planBatch(queue, 1);
+  if (fixes === undefined) return { queue, hidden: undefined };
   let out: QueuedCommand[] | undefined;
   let hidden: number[] | undefined;
   for (let i = 0; i < queue.length; i++) {
     const cmd = queue[i];
-    const action = actions[i];
-    if (action?.append) cmd.args = appended(cmd.args, action.append);
+    const fix = fixes[i];
+    if (typeof fix === 'string') cmd.args = withPx(cmd.args, fix);
     out?.push(cmd);
-    if (action?.expires === undefined) continue;
+    if (fix === undefined || typeof fix === 'string') continue;
     out ??= queue.slice(0, i + 1);
     hidden ??= [];
-    for (const [key, ttlMs] of action.expires) {
+    for (const [key, ttlMs] of fix) {
       hidden.push(out.length);
       out.push(pexpireArgs(key, ttlMs));
     }
@@ -214,17 +236,14 @@ export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanne
   async function sendCommand(...a: unknown[]): Promise<unknown> {
     if (cluster) {
       const [firstKey, ro, args, options] = a as [Arg | undefined, boolean | undefined, RedisArgs, CommandOptions | undefined];
-      const action = planner.single(String(args[0]), args, 1);
-      const full = action?.append ? appended(args, action.append) : args;
-      const expires = action?.expires;
-      if (!expires) return target.sendCommand(firstKey, ro, full, options);
-      return target._execute(firstKey, ro, { ...target._self._commandOptions, ...options }, (node) => sendWithExpires(node, full, expires));
+      const fix = planner.single(String(args[0]), args, 1);
+      if (fix === undefined || typeof fix === 'string') return target.sendCommand(firstKey, ro, fix === undefined ? args : withPx(args, fix), options);
+      return target._execute(firstKey, ro, { ...target._self._commandOptions, ...options }, (node) => sendWithExpires(node, args, fix));
     }
     const [args, options] = a as [RedisArgs, CommandOptions | undefined];
-    const action = planner.single(String(args[0]), args, 1);
-    const full = action?.append ? appended(args, action.append) : args;
-    if (!action?.expires) return target.sendCommand(full, options);
-    return sendWithExpires(target, full, action.expires);
+    const fix = planner.single(String(args[0]), args, 1);
+    if (fix === undefined || typeof fix === 'string') return target.sendCommand(fix === undefined ? args : withPx(args, fix), options);
+    return sendWithExpires(target, args, fix);
   }
 
   function multi(...a: unknown[]): unknown {
