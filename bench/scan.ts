@@ -388,7 +388,7 @@ function summarize(runs: Run[], memkeysRate: number) {
   return ['redis-cli --memkeys', 'keywarden', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
 }
 
-/** Commands inspect.lua calls: commandstats counts them too, inside EVALSHA's own time. */
+/** Commands scan-inspect.lua calls (SCAN included): commandstats counts them too, inside EVALSHA's own time. */
 const SCRIPT_COMMANDS = ['scan', 'type', 'pttl', 'memory|usage', 'llen', 'scard', 'zcard', 'hlen', 'xlen', 'strlen', 'time'];
 const nestedUsec = (stats: Record<string, CommandStat>) => SCRIPT_COMMANDS.reduce((s, name) => s + (stats[name]?.usec ?? 0), 0);
 
