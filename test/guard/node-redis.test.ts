@@ -71,13 +71,15 @@ describe('guard · node-redis API surface', () => {
     const redis = guard(raw, { policy: POLICY });
     try {
       const args = ['SET', 't:twice:s', 'v'];
-      const multi = redis.multi().addCommand(args).hSet('t:twice:h', 'f', 'v');
-      assert.deepEqual(await multi.execAsPipeline(), ['OK', 1]);
-      assert.deepEqual(await multi.execAsPipeline(), ['OK', 0]);
-      assert.deepEqual(await multi.exec(), ['OK', 0]);
+      // addCommand queues the caller's own array (copied before PX); set() an array node-redis made (PX pushed onto it).
+      const multi = redis.multi().addCommand(args).hSet('t:twice:h', 'f', 'v').set('t:twice:m', 'v');
+      assert.deepEqual(await multi.execAsPipeline(), ['OK', 1, 'OK']);
+      assert.deepEqual(await multi.execAsPipeline(), ['OK', 0, 'OK']);
+      assert.deepEqual(await multi.exec(), ['OK', 0, 'OK']);
       assert.deepEqual(args, ['SET', 't:twice:s', 'v']);
       assert.ok((await raw.pTTL('t:twice:s')) > 3_500_000);
       assert.ok((await raw.pTTL('t:twice:h')) > 3_500_000);
+      assert.ok((await raw.pTTL('t:twice:m')) > 3_500_000);
     } finally {
       await raw.close();
     }

@@ -117,9 +117,9 @@ function executeOnNode(
 
 /**
  * A copy of the arguments with `PX ttl` appended: the application's own array (`addCommand`,
- * `sendCommand`) is never edited. Built as an array literal for the usual `SET key value`: on a
- * pipelined SET the copy is the guard's largest cost after matching the key, and `concat`
- * (V8's generic path for arrays that carry a `preserve` property) cost more than the match.
+ * `sendCommand`) is never edited. Built as an array literal for the usual `SET key value`:
+ * `concat` (V8's generic path for arrays that carry a `preserve` property) cost more per
+ * pipelined SET than matching its key.
  */
 function withPx(args: RedisArgs, ttl: string): RedisArgs {
   let out: RedisArgs;
@@ -133,13 +133,27 @@ function withPx(args: RedisArgs, ttl: string): RedisArgs {
 }
 
 /**
+ * Give a queued SET its `PX ttl`. The arguments of a command queued by a command method
+ * (`multi.set(…)`) are an array node-redis built for that entry and marked with its own
+ * `preserve` property: `PX` is pushed onto it, as SET's own option would have been, with no
+ * copy (on a pipeline of SETs the copy and the garbage it left were a visible part of the
+ * guard's cost). An array without that mark may be the application's own (`addCommand(args)`
+ * queues the caller's array as it is): that one is copied, never edited.
+ */
+function appendPx(cmd: QueuedCommand, ttl: string): void {
+  const args = cmd.args;
+  if ('preserve' in args) args.push('PX', ttl);
+  else cmd.args = withPx(args, ttl);
+}
+
+/**
  * Rewrite a MULTI/pipeline queue: strict/warn modes check it (and may throw, before anything is
  * sent); default mode appends `PX` to SETs and puts each PEXPIRE right after its command.
  * Returns the queue to send and the positions of the guard's replies (ascending).
  *
- * A SET's new arguments replace those of its entry in node-redis' own queue (an object the
- * library made for it), so a batch that only adds `PX` is sent as it is, without a copy of the
- * queue. Executing the same Multi again is harmless: its SETs then carry a TTL already.
+ * A SET gets its `PX` in its entry of node-redis' own queue (see `appendPx`), so a batch that
+ * only adds `PX` is sent as it is, without a copy of the queue. Executing the same Multi again is
+ * harmless: its SETs then carry a TTL already.
  */
 function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
   const fixes = planner.planBatch(queue, 1);
@@ -149,7 +163,7 @@ function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: Queu
   for (let i = 0; i < queue.length; i++) {
     const cmd = queue[i];
     const fix = fixes[i];
-    if (typeof fix === 'string') cmd.args = withPx(cmd.args, fix);
+    if (typeof fix === 'string') appendPx(cmd, fix);
     out?.push(cmd);
     if (fix === undefined || typeof fix === 'string') continue;
     out ??= queue.slice(0, i + 1);
