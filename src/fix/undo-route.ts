@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { openNode, type Target } from '../target/connect.js';
-import { keySlot, readSlotMap, type MasterSlots, type SlotMap } from '../target/slots.js';
+import { keySlot, parseMasterSlots, readSlotMap, type MasterSlots, type SlotMap } from '../target/slots.js';
 import type { UndoSkipReason } from './types.js';
 
 /** One node (and database) a batch of keys is sent to. */
@@ -29,6 +29,14 @@ export interface UndoRouter {
    * reread); rejects with `err` when they are not (standalone, or an error no map explains).
    */
   failed(route: UndoRoute, err: unknown): Promise<void>;
+  /**
+   * Of keys `route` answered as gone, the ones that may only have moved: their slot is no
+   * longer served by that node, or is migrating away from it (a resharding between reading
+   * the slot map and the call). The map is reread when there are any.
+   */
+  movedAway(route: UndoRoute, gone: Buffer[]): Promise<Set<number>>;
+  /** Read the slot map again (a node refused keys of a slot it no longer serves). */
+  refresh(): Promise<void>;
   close(): void;
 }
 
@@ -56,6 +64,10 @@ function standaloneRouter(target: Target): UndoRouter {
     failed(_route, err) {
       return Promise.reject(err);
     },
+    async movedAway() {
+      return new Set<number>();
+    },
+    async refresh() {},
     close() {},
   };
 }
@@ -110,6 +122,21 @@ async function clusterRouter(target: Target): Promise<UndoRouter> {
         // The connection failed (ioredis never retries ours): the node is gone for this run.
         dead.add(route.node);
       }
+      map = await read();
+    },
+    async movedAway(route, gone) {
+      // The node's own CLUSTER NODES line is the authority on what it serves and moves.
+      const { myself } = parseMasterSlots((await route.client.call('CLUSTER', 'NODES')) as string, target.spec.host);
+      const stable = new Set(myself?.slots ?? []);
+      for (const slot of myself?.moving ?? []) stable.delete(slot);
+      const moved = new Set<number>();
+      gone.forEach((key, i) => {
+        if (!stable.has(keySlot(key))) moved.add(i);
+      });
+      if (moved.size > 0) map = await read();
+      return moved;
+    },
+    async refresh() {
       map = await read();
     },
     close() {

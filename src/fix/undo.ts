@@ -188,7 +188,18 @@ class UndoRun {
       return;
     }
     this.pacer.record(performance.now() - t0, items.length, items.length);
+    // "Gone" may mean "migrated a moment ago": those keys are placed again by the new map.
+    const gone = items.flatMap((it, i) => (CODES[reply[i]] === 'gone' ? [i] : []));
+    const moved = gone.length > 0 ? await this.router.movedAway(route, gone.map((i) => items[i].key)) : new Set<number>();
+    // Refused by the node ('m'): its slot moved since the map was read.
+    const again = new Set([...[...moved].map((j) => gone[j]), ...items.flatMap((it, i) => (reply[i] === 'm' ? [i] : []))]);
+    if (again.size > moved.size && moved.size === 0) await this.router.refresh();
     for (let i = 0; i < items.length; i++) {
+      if (again.has(i)) {
+        if (++items[i].attempts >= MAX_ATTEMPTS) this.skip('migrating', items[i].key);
+        else this.retry.push(items[i]);
+        continue;
+      }
       const code = CODES[reply[i]];
       if (code === 'undone') this.report.persisted++;
       else this.skip(code, items[i].key);

@@ -11,15 +11,20 @@ ARGV[2], ARGV[3], ARGV[4], ...  triples: key, highest and lowest remaining TTL (
   count as "still the one fix set"
 Returns: a string with one byte per key, in order:
   'u' undone (PERSIST; dry run: would be), 'g' key gone, 'p' key has no TTL,
-  'l' TTL longer than fix set, 's' TTL shorter than what fix set would have left
+  'l' TTL longer than fix set, 's' TTL shorter than what fix set would have left,
+  'm' not on this node any more (a cluster slot moved since the caller read the slot map:
+      the server refuses the key, and the caller places it again)
+A refused key must not end the script: the PERSISTs already done would stay done, and the
+whole batch would be sent again (then reporting those keys as having no TTL).
 ]]
 local apply = ARGV[1] == '1'
 local out = {}
 for i = 2, #ARGV, 3 do
   local key = ARGV[i]
-  local pttl = redis.call('PTTL', key)
+  local pttl = redis.pcall('PTTL', key)
   local code
-  if pttl == -2 then code = 'g'
+  if type(pttl) == 'table' then code = 'm'
+  elseif pttl == -2 then code = 'g'
   elseif pttl == -1 then code = 'p'
   elseif pttl > tonumber(ARGV[i + 1]) then code = 'l'
   elseif pttl < tonumber(ARGV[i + 2]) then code = 's'
