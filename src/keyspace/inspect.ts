@@ -63,6 +63,8 @@ export interface WalkStep {
   serverMs: number;
   /** Keys read in this step (vanished ones included). */
   keys: number;
+  /** SCAN COUNT asked for in all: the step's size in the unit its cost is paced by. */
+  scanned: number;
   /** Decode the records; kept apart so the scanner can send the next call first. */
   decode(): Inspection;
 }
@@ -121,8 +123,8 @@ class LuaInspector implements ScriptInspector {
       r.match ?? '',
       r.type ?? '',
     ];
-    const [next, blob, micros] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number];
-    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: countRecords(blob), decode: () => decodeRecords(blob) };
+    const [next, blob, micros, asked] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number];
+    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: countRecords(blob), scanned: Number(asked), decode: () => decodeRecords(blob) };
   }
 }
 

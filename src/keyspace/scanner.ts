@@ -249,7 +249,9 @@ async function scanNode(
       const step: WalkStep = await call;
       call = undefined;
       finished = step.next === '0' || (stretch.end < 1 && cursorPosition(step.next) >= stretch.end);
-      pacer.record(step.serverMs, step.keys, step.keys);
+      // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
+      // from many buckets, and pacing by keys would shrink every call to one tiny page.
+      pacer.record(step.serverMs, step.keys, step.scanned);
       if (!finished && !options.signal?.aborted) {
         await pacer.wait();
         call = request(step.next);

@@ -87,6 +87,16 @@ describe('production safety', () => {
     assert.deepEqual(fast.patterns.map((p) => [p.pattern, p.keys, p.bytes]), one.patterns.map((p) => [p.pattern, p.keys, p.bytes]));
   });
 
+  it('paces a sparse --match by the buckets it walks, not the few keys it returns', async () => {
+    await admin.config('RESETSTAT');
+    const report = await scanKeyspace(target, { match: 'big:*' });
+    assert.equal(report.totals.keys, 2);
+    // 20k keys in ~0.25 ms calls of a few hundred buckets each; sized by keys returned,
+    // every call shrank to one 10-bucket page (about 2,000 calls).
+    const calls = (await commandCalls(admin)).evalsha;
+    assert.ok(calls < 400, `${calls} calls for 20k keys`);
+  });
+
   it('--max-ops caps keys per second', async () => {
     const started = Date.now();
     const report = await scanKeyspace(target, { maxOps: 10_000 });
