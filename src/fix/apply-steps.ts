@@ -5,7 +5,7 @@
  * reading, finish the writes already journaled, and the first failure is thrown.
  */
 import type { Redis } from 'ioredis';
-import type { NodeCheckpoint, ScanProgress } from '../keyspace/scanner.js';
+import { ProgressTracker, splitAddress, type NodeCheckpoint, type ScanProgress } from '../keyspace/scanner.js';
 import { openNode, type RedisNode, type Target } from '../target/connect.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import type { ReplicaLagBrake } from './replica-lag.js';
@@ -27,7 +27,7 @@ export interface StepRun {
 /** Walk and fix every node; `conns` and `brakes` are per node address. */
 export async function applyBySteps(target: Target, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>, options: StepRunOptions): Promise<StepRun> {
   const plans = await Promise.all(target.nodes.map((node) => databases(node, options.db)));
-  const progress = new Progress(plans.length, plans.reduce((s, p) => s + p.keys, 0), options.onProgress);
+  const progress = new ProgressTracker(plans.length, plans.reduce((s, p) => s + p.keys, 0), options.onProgress);
   // Our own stop: Ctrl-C (the caller's signal) or a failure on another node.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -36,7 +36,7 @@ export async function applyBySteps(target: Target, conns: Map<string, Redis>, br
   const probes: Redis[] = [];
   try {
     const runs = target.nodes.map(async (node, i) => {
-      const probe = options.fast ? undefined : await openNode(target.spec, ...split(node.address), node.address).catch(() => undefined);
+      const probe = options.fast ? undefined : await openNode(target.spec, ...splitAddress(node.address), node.address).catch(() => undefined);
       if (probe) probes.push(probe);
       const stepper = new NodeStepper(
         {
@@ -78,41 +78,4 @@ async function databases(node: RedisNode, db: number | undefined): Promise<{ dbs
   if (dbs.length === 0) dbs = [db ?? 0];
   const keys = keyspace.size > 0 ? dbs.reduce((s, d) => s + (keyspace.get(d)?.keys ?? 0), 0) : await node.client.dbsize().catch(() => 0);
   return { dbs, keys };
-}
-
-function split(address: string): [string, number] {
-  const at = address.lastIndexOf(':');
-  return [address.slice(0, at), Number(address.slice(at + 1))];
-}
-
-/** Sums the nodes' progress, reported at most every 100 ms. */
-class Progress {
-  private readonly seen: number[];
-  private readonly ratios: number[];
-  private readonly started = performance.now();
-  private last = 0;
-
-  constructor(
-    nodes: number,
-    private readonly expected: number,
-    private readonly listener?: (p: ScanProgress) => void,
-  ) {
-    this.seen = new Array<number>(nodes).fill(0);
-    this.ratios = new Array<number>(nodes).fill(0);
-  }
-
-  update(node: number, seen: number, ratio: number): void {
-    this.seen[node] = seen;
-    this.ratios[node] = ratio;
-    const now = performance.now();
-    if (!this.listener || (now - this.last < 100 && ratio < 1)) return;
-    this.last = now;
-    const keysSeen = this.seen.reduce((a, b) => a + b, 0);
-    this.listener({
-      keysSeen,
-      expected: this.expected,
-      ratio: this.ratios.reduce((a, b) => a + b, 0) / this.ratios.length,
-      keysPerSecond: keysSeen / Math.max((now - this.started) / 1000, 1e-3),
-    });
-  }
 }

@@ -355,12 +355,14 @@ async function openProbe(target: Target, node: RedisNode): Promise<Redis | undef
   return openNode(target.spec, host, port, node.address).catch(() => undefined);
 }
 
-function splitAddress(address: string): [string, number] {
+/** `host:port` (IPv6 hosts keep their colons) into its parts. */
+export function splitAddress(address: string): [string, number] {
   const at = address.lastIndexOf(':');
   return [address.slice(0, at), Number(address.slice(at + 1))];
 }
 
-class ProgressTracker {
+/** Sums per-node progress into one ScanProgress, reported at most every 100 ms (and at the end). */
+export class ProgressTracker {
   private readonly seen: number[];
   private readonly ratios: number[];
   private readonly started = performance.now();
