@@ -123,8 +123,8 @@ class LuaInspector implements ScriptInspector {
       r.match ?? '',
       r.type ?? '',
     ];
-    const [next, blob, micros, asked] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number];
-    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: countRecords(blob), scanned: Number(asked), decode: () => decodeRecords(blob) };
+    const [next, blob, micros, asked, records] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number];
+    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: Number(records), scanned: Number(asked), decode: () => decodeRecords(blob) };
   }
 }
 
@@ -132,15 +132,6 @@ const TYPE_CODES = ['', 'string', 'list', 'set', 'zset', 'hash', 'stream'];
 /** struct '<I4Bddd': key length, type code, pttl, bytes, length. */
 const HEADER = 29;
 const MODULE_TYPE = 7;
-
-function countRecords(blob: Buffer): number {
-  let n = 0;
-  for (let o = 0; o < blob.length; n++) {
-    const keyLength = blob.readUInt32LE(o);
-    o += HEADER + keyLength + (blob[o + 4] === MODULE_TYPE ? 1 + blob[o + HEADER] : 0);
-  }
-  return n;
-}
 
 /** Decode scan-inspect.lua's packed records (layout in the script's header). */
 export function decodeRecords(blob: Buffer): Inspection {

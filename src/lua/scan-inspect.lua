@@ -20,7 +20,7 @@ ARGV[9]  SAMPLES for larger collections, so no call walks millions of elements
 ARGV[10] MATCH pattern, '' for none
 ARGV[11] TYPE filter, '' for none
 Returns { next cursor, records, microseconds this call ran (from TIME), SCAN COUNT asked for
-in all }. records is one
+in all, number of records }. records is one
 binary string, per key: struct '<I4Bddd' (key length, type code, pttl, bytes, length), then
 for type code 7 (a module type) a byte with the type name's length and the name, then the
 key itself. Type codes: 1 string, 2 list, 3 set, 4 zset, 5 hash, 6 stream, 0 gone.
@@ -139,4 +139,4 @@ repeat
   local t1 = call('TIME')
   elapsed = (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
 until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or position(cursor) >= stopAt
-return { cursor, table.concat(out), elapsed, asked }
+return { cursor, table.concat(out), elapsed, asked, n / 2 }
