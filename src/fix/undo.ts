@@ -145,8 +145,8 @@ class UndoRun {
       if (line.keysOnly && refused.has(i)) continue;
       const key = Buffer.from(line.keys[i], 'base64');
       this.report.journaled++;
-      if (line.op === 'lt') this.skip('shortened', key);
-      else if (refused.has(i)) this.skip('refused', key);
+      if (line.op === 'lt') this.leaveAlone('shortened', key);
+      else if (refused.has(i)) this.leaveAlone('refused', key);
       else await this.place({ key, ttlMs: line.ttlMs[i], at: line.at, node: line.node, db: line.db, attempts: 0 });
     }
   }
@@ -154,7 +154,7 @@ class UndoRun {
   /** Queue a key for the node that serves it now (or skip it), sending a batch once it is full. */
   private async place(item: UndoItem): Promise<void> {
     const route = this.router.route(item.key, item.node, item.db);
-    if (typeof route === 'string') return this.skip(route, item.key);
+    if (typeof route === 'string') return this.leaveAlone(route, item.key);
     const id = `${route.node}\n${route.db}`;
     let batch = this.pending.get(id);
     if (!batch) this.pending.set(id, (batch = { route, items: [] }));
@@ -182,7 +182,7 @@ class UndoRun {
       // Rejects unless rereading the slot map can explain it; then every key is placed again.
       await this.router.failed(route, err);
       for (const it of items) {
-        if (++it.attempts >= MAX_ATTEMPTS) this.skip('migrating', it.key);
+        if (++it.attempts >= MAX_ATTEMPTS) this.leaveAlone('migrating', it.key);
         else this.retry.push(it);
       }
       return;
@@ -196,13 +196,13 @@ class UndoRun {
     if (again.size > moved.size && moved.size === 0) await this.router.refresh();
     for (let i = 0; i < items.length; i++) {
       if (again.has(i)) {
-        if (++items[i].attempts >= MAX_ATTEMPTS) this.skip('migrating', items[i].key);
+        if (++items[i].attempts >= MAX_ATTEMPTS) this.leaveAlone('migrating', items[i].key);
         else this.retry.push(items[i]);
         continue;
       }
       const code = CODES[reply[i]];
       if (code === 'undone') this.report.persisted++;
-      else this.skip(code, items[i].key);
+      else this.leaveAlone(code, items[i].key);
       if (items[i].node !== route.node) this.report.rerouted++;
     }
     this.progress();
@@ -212,7 +212,8 @@ class UndoRun {
     while (this.retry.length > 0) await this.place(this.retry.shift() as UndoItem);
   }
 
-  private skip(reason: UndoSkipReason, key: Buffer): void {
+  /** Count a key undo leaves as it is, and why (the report's `skipped`). */
+  private leaveAlone(reason: UndoSkipReason, key: Buffer): void {
     this.report.skipped[reason]++;
     const list = (this.report.skippedExamples[reason] ??= []);
     if (list.length < EXAMPLES) list.push(displayKey(key));
