@@ -87,7 +87,7 @@ describe('sampled scan of a real server', () => {
     await server.stop();
   });
 
-  it('at 5% of 200k keys estimates the 80% pattern within 5%, its interval holds the truth, and it is faster', async () => {
+  it('at 5% of 200k keys estimates the 80% pattern within 5% and is faster', async () => {
     const t0 = performance.now();
     const full = await scanKeyspace(target, { fast: true });
     const fullMs = performance.now() - t0;
@@ -103,9 +103,29 @@ describe('sampled scan of a real server', () => {
     assert.ok(truth && est?.ci);
     assert.ok(Math.abs(est.keys - truth.keys) / truth.keys < 0.05, `keys ${est.keys} vs ${truth.keys}`);
     assert.ok(Math.abs(est.bytes - truth.bytes) / truth.bytes < 0.05, `bytes ${est.bytes} vs ${truth.bytes}`);
-    assert.ok(est.ci.keys[0] <= truth.keys && truth.keys <= est.ci.keys[1], `CI ${est.ci.keys} vs ${truth.keys}`);
-    assert.ok(est.ci.bytes[0] <= truth.bytes && truth.bytes <= est.ci.bytes[1], `CI ${est.ci.bytes} vs ${truth.bytes}`);
     assert.ok(sampleMs * 5 < fullMs, `sample ${sampleMs.toFixed(0)} ms vs full ${fullMs.toFixed(0)} ms`);
+  });
+
+  // A 95% interval misses the truth in one draw of twenty by design, so one draw cannot test
+  // it without failing CI one run in twenty. Forty independent draws (each from its own random
+  // stratum offsets) can. Measured over 200 draws at 1% of this keyspace, the interval held the
+  // truth 92.5% of the time; at that rate 30 or more of 40 hold it except about once in five
+  // thousand runs, while intervals that held it half the time would never pass.
+  it('its 95% intervals hold the truth in at least 30 of 40 independent draws', async () => {
+    const full = await scanKeyspace(target, { fast: true });
+    const truth = full.patterns.find((p) => p.pattern === 'session:*');
+    assert.ok(truth);
+    let keysHeld = 0;
+    let bytesHeld = 0;
+    for (let draw = 0; draw < 40; draw++) {
+      const sample = await scanKeyspace(target, { sample: { fraction: 0.01 }, fast: true });
+      const ci = sample.patterns.find((p) => p.pattern === 'session:*')?.ci;
+      assert.ok(ci, 'a sampled pattern carries its interval');
+      if (ci.keys[0] <= truth.keys && truth.keys <= ci.keys[1]) keysHeld++;
+      if (ci.bytes[0] <= truth.bytes && truth.bytes <= ci.bytes[1]) bytesHeld++;
+    }
+    assert.ok(keysHeld >= 30, `keys interval held the truth in ${keysHeld} of 40 draws`);
+    assert.ok(bytesHeld >= 30, `bytes interval held the truth in ${bytesHeld} of 40 draws`);
   });
 
   it('accepts a key count as sample size', async () => {
