@@ -3,6 +3,7 @@
  * flags, and the error handling that turns a user mistake into one line and exit code 2
  * (or a `keywarden.error` JSON document with --json) instead of a stack trace.
  */
+import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { isUserFacing, UsageError } from '../errors.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
@@ -15,6 +16,11 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** True when stderr is a terminal (progress bars only then). */
   isTTY: boolean;
+  /**
+   * Lower this process's CPU priority for a guarded run ({@link yieldCpu}). Left out by
+   * tests that run commands inside their own process.
+   */
+  yieldCpu?(fast: boolean | undefined): void;
 }
 
 export const processIo: CliIo = {
@@ -22,6 +28,7 @@ export const processIo: CliIo = {
   stderr: (t) => process.stderr.write(t),
   env: process.env,
   isTTY: process.stderr.isTTY === true,
+  yieldCpu: (fast) => yieldCpu(fast),
 };
 
 export interface TargetFlags {
@@ -138,4 +145,27 @@ export function interruptOnSigint(io: CliIo, message: string): { signal: AbortSi
   };
   process.on('SIGINT', onSigint);
   return { signal: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/** The niceness a guarded run works at (0 is normal, 19 the lowest priority). */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Without --fast, the CLI works at a lower CPU priority (nice 10; a niceness the user already
+ * raised further is kept). An SRE often runs keywarden on the Redis host itself or on an
+ * application server: there it gives way to redis-server and the application whenever they
+ * compete for a core, instead of adding its own scheduling delay to their requests (two
+ * CPU-bound processes on a 2-core host take a third process's p99 from 0.3 to ~2 ms; at nice
+ * 10, 0.1 ms). A scan alone is not busy enough for this to show in bench:scan's p99
+ * (bench/README.md); it is for the hosts where it is. --fast keeps the priority keywarden
+ * was started with. Linux applies it to the main thread, where all of the
+ * scanning work runs.
+ */
+export function yieldCpu(fast: boolean | undefined): void {
+  if (fast) return;
+  try {
+    if (getPriority() < BACKGROUND_NICE) setPriority(BACKGROUND_NICE);
+  } catch {
+    // Not permitted here (some sandboxes): run at the current priority.
+  }
 }

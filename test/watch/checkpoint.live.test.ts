@@ -92,7 +92,7 @@ describe('watch checkpoints and restarts', () => {
     }
   });
 
-  it('SIGTERM stops the CLI cleanly: checkpoint saved, JSON logs on stderr, nothing on stdout, exit 0', async () => {
+  it('SIGTERM stops the CLI cleanly: checkpoint saved, JSON logs on stderr, nothing on stdout, exit 0; it ran at nice 10', async () => {
     const statePath = join(dir, 'cli.json');
     const child = spawn(
       process.execPath,
@@ -106,6 +106,9 @@ describe('watch checkpoints and restarts', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       const listening = await waitFor('the listening log line', () => /"msg":"listening","url":"(http:[^"]+)"/.exec(stderr)?.[1], 20_000);
+      // A daemon without --fast works at nice 10 (field 19 of /proc/<pid>/stat).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 10, 'watch runs at nice 10');
       await waitFor('progress', async () => series((await get(`${listening}/metrics`)).body, 'keywarden_scan_keys')[0]?.value > 2000, 20_000);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);

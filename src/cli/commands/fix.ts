@@ -77,6 +77,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   if (!flags.apply && flags.journal) io.stderr('keywarden: dry run: nothing is written, so no journal either\n');
 
   const target = await connectTarget(spec);
+  io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
   const verb = flags.apply ? 'fixing' : 'planning';
   const progress =

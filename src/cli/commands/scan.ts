@@ -77,6 +77,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   };
 
   const target = await connectTarget(spec);
+  io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping; printing the partial report');
   const progress =
     flags.progress && io.isTTY

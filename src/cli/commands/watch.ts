@@ -78,6 +78,7 @@ export function registerWatch(program: Command, io: CliIo): void {
 /** Run the daemon until a signal; returns the exit code. */
 export async function runWatch(url: string | undefined, flags: WatchFlags, io: CliIo, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<number> {
   const options = await watchOptions(url, flags, io);
+  io.yieldCpu?.(flags.fast);
   const handle = await startWatch(options);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
