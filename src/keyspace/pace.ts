@@ -86,6 +86,21 @@ export class Pacer {
     return { budgetMs: Math.max(target - pageCount * perUnit, 0), pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
   }
 
+  /**
+   * The next call of a script that sizes its own later pages (scan-inspect.lua): the first
+   * page is sized to three quarters of the call's target at the measured cost per unit, and
+   * the budget is the whole target. Every page costs the server a fixed few microseconds
+   * (a SCAN reply, a TIME), so one or two pages per call cost about 5% less server time per
+   * key than the four of `nextCall`.
+   */
+  nextSelfSizedCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
+    const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
+    const perUnit = this.perUnitMs ?? 0.005;
+    const pageCount = Math.round(Math.min(Math.max((target * 0.75) / perUnit, MIN_BATCH), MAX_BATCH));
+    const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
+    return { budgetMs: target, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
+  }
+
   /** Report a finished call: its duration (server-side when known) and how many keys it covered. */
   record(callMs: number, units: number, covered = this.batch): void {
     this.handled += units;

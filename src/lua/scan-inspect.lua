@@ -8,8 +8,10 @@ runs on replicas and on a server over maxmemory.
 
 KEYS: none (SCAN walks this node's own keys).
 ARGV[1]  cursor to continue from
-ARGV[2]  SCAN COUNT per page (small pages: the call stops at most one page past its budget)
-ARGV[3]  time budget in microseconds: no new page is read once it is spent
+ARGV[2]  SCAN COUNT of the first page, which the caller sizes to most of the budget; later
+         pages are sized here to the budget left, at the cost per bucket this call measured
+         (every page has a fixed cost, so one or two pages per call beat many small ones)
+ARGV[3]  time budget in microseconds: the call's target duration
 ARGV[4]  most keys to return (0: no limit), for --max-ops pacing
 ARGV[5]  walk position (0..1) at which to stop, '1' for the whole walk: sample stretches
          and lanes; no key at or past it is returned
@@ -93,6 +95,7 @@ local function stretchPage(from, count)
   return { cur, keys }
 end
 
+local count = step
 local out = {}
 local n = 0
 local elapsed = 0
@@ -100,9 +103,9 @@ repeat
   local page
   if stopAt < 1 then
     local left = math.ceil((stopAt - position(cursor)) * tableKeys)
-    page = stretchPage(cursor, math.max(1, math.min(step, left)))
+    page = stretchPage(cursor, math.max(1, math.min(count, left)))
   else
-    page = scan(cursor, step)
+    page = scan(cursor, count)
   end
   cursor = page[1]
   local keys = page[2]
@@ -138,5 +141,11 @@ repeat
   end
   local t1 = call('TIME')
   elapsed = (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
+  -- The next page fills the budget left at this call's own cost per bucket so far; a
+  -- remainder worth less than a quarter of the first page is not worth a page's fixed cost.
+  if elapsed < budget then
+    count = math.min(step, math.floor((budget - elapsed) * asked / math.max(elapsed, 1)))
+    if count < step / 4 then break end
+  end
 until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or position(cursor) >= stopAt
 return { cursor, table.concat(out), elapsed, asked, n / 2 }

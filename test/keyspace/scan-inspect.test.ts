@@ -43,16 +43,23 @@ describe('scan-inspect.lua: one self-timed step of the walk', () => {
     }
   }
 
-  it('reads pages until its time budget is spent, then returns where it stopped; calls chain to every key once', async () => {
+  it('reads pages until its time budget is nearly spent, then returns where it stopped; calls chain to every key once', async () => {
     const first = await lua.walk(request({ budgetMs: 1 }));
     assert.notEqual(first.next, '0', 'one 1 ms call read the whole table');
     assert.ok(first.keys >= 50 && first.keys < KEYS, `first call read ${first.keys} keys`);
-    assert.ok(first.serverMs >= 1, `stopped after ${first.serverMs} ms, before its budget`);
+    // It stops once what is left of the budget would not fill a quarter of its first page.
+    assert.ok(first.serverMs >= 0.75, `stopped after ${first.serverMs} ms, well before its 1 ms budget`);
+    assert.ok(first.scanned > 100, `${first.scanned} buckets asked: more than two pages of 50`);
 
     const { keys, calls } = await walk({ budgetMs: 1 });
     assert.equal(keys.length, KEYS + 1);
     assert.equal(new Set(keys).size, KEYS + 1);
     assert.ok(calls > 2, `${calls} calls`);
+  });
+
+  it('sizes later pages to the budget left: a first page that fills the budget is the only one', async () => {
+    const one = await lua.walk(request({ budgetMs: 0.2, pageCount: 2000 }));
+    assert.equal(one.scanned, 2000, `${one.scanned} buckets asked`);
   });
 
   it('reads a single page with no budget, and stops at maxKeys', async () => {
