@@ -4,8 +4,9 @@
  * For ioredis and node-redis against a local redis-server (started here on a free port):
  * sequential awaited commands and 1000-command pipelines of SET without a TTL (the guard
  * appends PX), SET with EX (the guard only inspects), and HSET (the guard adds PEXPIRE … NX
- * in a MULTI, or in the same pipeline). Raw and guarded runs alternate round by round, and the
- * best round of each is reported (wall time and this process's CPU time). Where the guard changes what goes on the wire, the raw
+ * in a MULTI, or in the same pipeline). Raw and guarded runs alternate round by round; the
+ * best round of each is reported (wall time and this process's CPU time), and the median of the
+ * per-round ratios with its interquartile range. Where the guard changes what goes on the wire, the raw
  * client sending that same thing by hand is measured too: guard vs that is the guard's own
  * cost; guard vs the bare call adds the server's and the round trip's cost of the TTL itself.
  *
@@ -170,6 +171,17 @@ function sameOnTheWire(library: 'ioredis' | 'node-redis'): Record<string, Worklo
  */
 const best = (xs: number[]): number => Math.min(...xs);
 
+/**
+ * The guard's time over the reference's, round by round (the two ran back to back), as the
+ * median and interquartile range over the rounds: load that comes and goes hits both sides
+ * of a round alike, so this moves less between runs than a ratio of two best rounds.
+ */
+function pairedRatios(guard: number[], reference: number[]): { median: number; q1: number; q3: number } {
+  const ratios = guard.map((g, i) => g / reference[i]).sort((a, b) => a - b);
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))];
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75) };
+}
+
 /** Wall time (ms) and this process's CPU time (ms, user + system) of one run. */
 async function time(fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
   const cpu = process.cpuUsage();
@@ -187,6 +199,10 @@ interface Row {
   rawOps: number;
   guardOps: number;
   ratio: number;
+  /** Per-round guard/reference time ratios: median and interquartile range. */
+  paired: { median: number; q1: number; q3: number };
+  /** The same for this process's CPU time: the guard's own cost, without the server's or the network's noise. */
+  pairedCpu: { median: number; q1: number; q3: number };
   /** Client CPU per command, µs: the reference, then the guard. */
   rawCpuUs: number;
   guardCpuUs: number;
@@ -215,7 +231,8 @@ async function measure(library: 'ioredis' | 'node-redis', workloads: Workload[],
     const [rawMs, guardMs, refMs] = sides.map((side) => best(side.ms));
     const [rawCpu, guardCpu, refCpu] = sides.map((side) => (best(side.cpu) * 1000) / w.ops);
     const ops = (ms: number) => (w.ops / ms) * 1000;
-    rows.push({ library, workload: w.name, against: 'raw client, same call', rawOps: ops(rawMs), guardOps: ops(guardMs), ratio: guardMs / rawMs, rawCpuUs: rawCpu, guardCpuUs: guardCpu });
+    const [rawSide, guardSide, refSide] = sides;
+    rows.push({ library, workload: w.name, against: 'raw client, same call', rawOps: ops(rawMs), guardOps: ops(guardMs), ratio: guardMs / rawMs, paired: pairedRatios(guardSide.ms, rawSide.ms), pairedCpu: pairedRatios(guardSide.cpu, rawSide.cpu), rawCpuUs: rawCpu, guardCpuUs: guardCpu });
     if (reference && refMs !== undefined) {
       rows.push({
         library,
@@ -224,6 +241,8 @@ async function measure(library: 'ioredis' | 'node-redis', workloads: Workload[],
         rawOps: ops(refMs),
         guardOps: ops(guardMs),
         ratio: guardMs / refMs,
+        paired: pairedRatios(guardSide.ms, refSide.ms),
+        pairedCpu: pairedRatios(guardSide.cpu, refSide.cpu),
         rawCpuUs: refCpu,
         guardCpuUs: guardCpu,
       });
@@ -248,11 +267,11 @@ async function main(): Promise<void> {
     ];
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const lines = [
-      '| client | workload | compared with | reference ops/s | guard ops/s | guard time / reference time | client CPU µs/op: reference → guard |',
-      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      '| client | workload | compared with | reference ops/s | guard ops/s | guard time / reference time (best rounds) | per round: median [IQR] | client CPU µs/op: reference → guard | client CPU per round: median [IQR] |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     for (const r of rows) {
-      lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.rawCpuUs.toFixed(1)} → ${r.guardCpuUs.toFixed(1)} |`);
+      lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.paired.median.toFixed(2)}× [${r.paired.q1.toFixed(2)}–${r.paired.q3.toFixed(2)}] | ${r.rawCpuUs.toFixed(2)} → ${r.guardCpuUs.toFixed(2)} | ${r.pairedCpu.median.toFixed(2)}× [${r.pairedCpu.q1.toFixed(2)}–${r.pairedCpu.q3.toFixed(2)}] |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     process.stderr.write(`load average at the end: ${load()}\n`);
