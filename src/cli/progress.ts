@@ -4,7 +4,10 @@
  * scanner (scan, fix), so it is exact even while keys churn, or the journaled keys decided
  * (undo).
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+/** Loaded when a bar is first drawn (on a terminal only), not on every start. */
+const cliProgress = (): typeof import('cli-progress') => createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
 
 export interface ProgressBar<P> {
   update(progress: P): void;
@@ -13,7 +16,8 @@ export interface ProgressBar<P> {
 
 /** A bar whose `{name}` tokens in `format` are filled from `values(progress)`. */
 export function progressBar<P extends { ratio: number }>(format: string, values: (progress: P) => Record<string, string>): ProgressBar<P> {
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  const { SingleBar, Presets } = cliProgress();
+  const bar = new SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
   let started = false;
   return {
     update(progress) {

@@ -3,11 +3,19 @@
  * (the guard's `policy` option), or ad hoc from `--match GLOB --ttl DURATION`.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Alias, Document, LineCounter, Node as YamlNode } from 'yaml';
 import { PolicyError } from '../errors.js';
 import { parseDuration, show } from './duration.js';
 import { fromZodIssues, PolicyValidationError, type IssuePath, type PolicyIssue } from './issues.js';
 import { MIN_TTL_MS, policySchema, type Policy, type PolicyAlerts, type PolicyRule } from './schema.js';
+
+/**
+ * The YAML parser, loaded on first use: most CLI runs never read a policy file, and loading
+ * `yaml` costs 20–30 ms of every start.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 /** Policies built here; `policyFromObject` passes them through instead of re-validating. */
 const built = new WeakSet<Policy>();
@@ -22,6 +30,7 @@ const built = new WeakSet<Policy>();
  */
 export function parsePolicy(text: string, file?: string): Policy {
   const where = file ?? 'policy';
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) throw yamlSyntaxError(doc, lineCounter, where);
@@ -156,7 +165,7 @@ function toJS(doc: Document, lineCounter: LineCounter, where: string): unknown {
     return doc.toJS();
   } catch {
     let alias: Alias | undefined;
-    visit(doc, { Alias: (_, node) => { alias ??= node; } });
+    yaml().visit(doc, { Alias: (_, node) => { alias ??= node; } });
     const line = alias?.range ? lineCounter.linePos(alias.range[0]).line : undefined;
     const source = alias ? `*${alias.source}` : 'an alias';
     throw new PolicyValidationError(
@@ -189,6 +198,7 @@ function yamlSyntaxError(doc: Document, lineCounter: LineCounter, where: string)
 function lineOf(doc: Document, path: IssuePath, lineCounter: LineCounter): number | undefined {
   const at = (node: YamlNode | null | undefined): number | undefined =>
     node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let line = at(doc.contents as YamlNode | null);
   for (const seg of path) {
