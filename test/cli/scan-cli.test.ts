@@ -134,6 +134,15 @@ describe('keywarden scan (CLI)', () => {
     assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
   });
 
+  it('stops quietly when the reader of its output goes away (| head)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // --top 2500 makes the JSON far larger than a pipe's buffer, so the write hits the closed pipe.
+    const cmd = `${process.execPath} --import tsx src/cli/run.ts scan ${url} --json --top 2500 | head -c 100 > /dev/null; echo "status \${PIPESTATUS[0]}"`;
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.stdout.trim(), 'status 0', r.stderr);
+    assert.equal(r.stderr, '', 'no stack trace');
+  });
+
   it('shows a progress bar on a terminal and none on a pipe', async () => {
     const { spawnSync } = await import('node:child_process');
     const cmd = `${process.execPath} --import tsx src/cli/run.ts scan ${url} --max-ops 1500`;
