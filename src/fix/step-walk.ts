@@ -180,7 +180,7 @@ export class NodeStepper {
     await this.pacer.wait();
     await this.node.brake?.wait();
     if (group) await this.o.beforeWrite?.(group.keys);
-    const plan = this.pacer.nextCall();
+    const plan = this.pacer.nextCall('fixed');
     const reply = this.script
       .step({
         cursor,

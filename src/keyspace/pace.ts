@@ -73,32 +73,24 @@ export class Pacer {
   }
 
   /**
-   * The next self-timed call (scan-inspect.lua): it reads pages of about a quarter of the
-   * call's keys and stops reading once `budgetMs` is spent, so it ends within about one
-   * page of `targetCallMs`.
+   * The next self-timed call. How it is planned depends on how the script reads its pages:
+   * - `'fixed'` (fix-step.lua): every page has the size given and pages are read until
+   *   `budgetMs` is spent, so a page is a quarter of the call and the budget leaves room for
+   *   the last one: the call ends within about a page of its target.
+   * - `'fill'` (scan-inspect.lua): the script sizes later pages to the budget left, so the
+   *   first page is three quarters of the call and the budget is the whole target. Every page
+   *   costs the server a fixed few microseconds (a SCAN reply, a TIME): one or two pages per
+   *   call cost about 5% less server time per key than four.
    */
-  nextCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
+  nextCall(pages: 'fixed' | 'fill' = 'fixed'): { budgetMs: number; pageCount: number; maxKeys: number } {
     const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
     const perUnit = this.perUnitMs ?? 0.005;
-    const pageCount = Math.round(Math.min(Math.max(target / 4 / perUnit, MIN_BATCH), MAX_BATCH));
+    const firstPage = pages === 'fill' ? 0.75 : 0.25;
+    const pageCount = Math.round(Math.min(Math.max((target * firstPage) / perUnit, MIN_BATCH), MAX_BATCH));
+    const budgetMs = pages === 'fill' ? target : Math.max(target - pageCount * perUnit, 0);
     // With an ops cap, keep calls small enough that the cap paces smoothly (~20 calls/s).
     const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
-    return { budgetMs: Math.max(target - pageCount * perUnit, 0), pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
-  }
-
-  /**
-   * The next call of a script that sizes its own later pages (scan-inspect.lua): the first
-   * page is sized to three quarters of the call's target at the measured cost per unit, and
-   * the budget is the whole target. Every page costs the server a fixed few microseconds
-   * (a SCAN reply, a TIME), so one or two pages per call cost about 5% less server time per
-   * key than the four of `nextCall`.
-   */
-  nextSelfSizedCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
-    const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
-    const perUnit = this.perUnitMs ?? 0.005;
-    const pageCount = Math.round(Math.min(Math.max((target * 0.75) / perUnit, MIN_BATCH), MAX_BATCH));
-    const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
-    return { budgetMs: target, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
+    return { budgetMs, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
   }
 
   /** Report a finished call: its duration (server-side when known) and how many keys it covered. */

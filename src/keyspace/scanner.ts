@@ -239,7 +239,7 @@ async function scanNode(
     onStep: (cursor: string, inspection: Inspection) => Promise<void>,
   ): Promise<boolean> {
     const request = (from: string) => {
-      const plan = pacer.nextSelfSizedCall();
+      const plan = pacer.nextCall('fill');
       const step = lua.walk({ cursor: from, ...plan, stopAt: stretch.end, tableKeys, match: options.match, type: options.type });
       return quiet(step.catch((err) => Promise.reject(permissionFailure(err, node.address) ?? err)));
     };
