@@ -6,7 +6,9 @@
 import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { isUserFacing, UsageError } from '../errors.js';
+import { displayKey } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
+import { lostConnection } from '../target/errors.js';
 import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
 
 /** Where a command writes; tests pass their own to capture output. */
@@ -45,6 +47,7 @@ export interface TargetFlags {
   insecure?: boolean;
   replicas?: boolean;
   timeout?: string;
+  replyTimeout?: string;
 }
 
 /**
@@ -67,7 +70,8 @@ export function addTargetFlags(cmd: Command): Command {
     .option('--key <file>', 'client key for TLS')
     .option('--insecure', 'do not verify the TLS certificate')
     .option('--replicas', 'read the replicas instead of the primaries')
-    .option('--timeout <duration>', 'connection timeout', '5s');
+    .option('--timeout <duration>', 'connection timeout', '5s')
+    .option('--reply-timeout <duration>', 'treat the server as gone when a command goes unanswered this long (stopped, paused or cut off)', '30s');
 }
 
 /** Resolve the target from the positional URL, the flags and the environment. */
@@ -85,9 +89,28 @@ export function targetFrom(url: string | undefined, flags: TargetFlags, env: Nod
     key: flags.key,
     insecure: flags.insecure,
     replicas: flags.replicas,
-    connectTimeoutMs: flags.timeout ? parseDuration(flags.timeout) : undefined,
+    connectTimeoutMs: flags.timeout ? durationFlag(flags.timeout, '--timeout', { positive: true, example: '5s' }) : undefined,
+    replyTimeoutMs: flags.replyTimeout ? durationFlag(flags.replyTimeout, '--reply-timeout', { positive: true, example: '2m' }) : undefined,
   };
   return resolveTarget(options, env);
+}
+
+/**
+ * A duration flag (`500ms`, `90s`, `30m`, `24h`, `7d`, plain seconds) in milliseconds, or a
+ * UsageError naming the flag. `positive` refuses 0, for intervals and timeouts.
+ */
+export function durationFlag(value: string, flag: string, options: { positive?: boolean; example?: string } = {}): number {
+  let ms = Number.NaN;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    // Said below, with the flag's name instead of the policy file's wording.
+  }
+  if (Number.isNaN(ms) || (options.positive && ms <= 0)) {
+    const what = options.positive ? 'a positive duration' : 'a duration';
+    throw new UsageError(`${flag}: '${displayKey(value)}' is not ${what}`, `write e.g. ${flag} ${options.example ?? '30s'} (500ms, 90s, 30m, 24h, 7d or seconds)`);
+  }
+  return ms;
 }
 
 /** A positive integer flag, or a UsageError naming the flag. */
@@ -106,7 +129,9 @@ export function intFlag(value: string | undefined, flag: string): number | undef
 export async function runCommand(io: CliIo, json: boolean, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
-  } catch (err) {
+  } catch (caught) {
+    // The commands name the node when a connection drops mid-run; this catches the rest.
+    const err = lostConnection(caught, 'the server') ?? caught;
     if (isUserFacing(err)) {
       if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint })}\n`);
       else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);

@@ -16,7 +16,7 @@ import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress }
 import type { PaceOptions } from '../keyspace/pace.js';
 import { formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
-import { connectionFailure } from '../target/errors.js';
+import { connectionFailure, lostConnection } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
 import { FixInterruptedError, UnsupportedServerError } from './errors.js';
 import { applyBySteps } from './apply-steps.js';
@@ -135,10 +135,10 @@ interface Walk {
 async function runWalk(target: Target, options: FixOptions, state: RunState, walk: (o: FixOptions) => Promise<Walk>, writing: boolean, brakes: ReplicaLagBrake[] = []): Promise<FixReport> {
   const { tally, journal, resumeFrom } = state;
   const started = performance.now();
-  // Writes only: a dry run reads as gently as scan does. See ambient.ts.
-  const ambient = writing && !options.fast && options.targetP99Ms === undefined ? await ambientP99(target) : undefined;
-  const targetP99Ms = ambient !== undefined ? Math.max(DEFAULT_TARGET_P99_MS, ambient) : options.targetP99Ms;
   try {
+    // Writes only: a dry run reads as gently as scan does. See ambient.ts.
+    const ambient = writing && !options.fast && options.targetP99Ms === undefined ? await ambientP99(target) : undefined;
+    const targetP99Ms = ambient !== undefined ? Math.max(DEFAULT_TARGET_P99_MS, ambient) : options.targetP99Ms;
     const run = await walk({ ...options, targetP99Ms });
     const pauses = brakes.reduce((s, b) => s + b.pausedMs, 0);
     const totals = tally.totals(performance.now() - started, pauses);
@@ -161,7 +161,7 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
     };
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
-    const failure = connectionFailure(err, target.spec.display);
+    const failure = lostConnection(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
     const applied = tally.totals(0, 0).applied;
     const hint = journal
       ? `progress is saved in ${journal.path}: once the server answers again, rerun the same command with --resume --journal ${journal.path}`

@@ -10,7 +10,7 @@ import { displayKey } from '../keyspace/display.js';
 import { Pacer, type PaceOptions } from '../keyspace/pace.js';
 import { luaScript, runScript } from '../lua/index.js';
 import type { Target } from '../target/connect.js';
-import { connectionFailure } from '../target/errors.js';
+import { connectionFailure, lostConnection } from '../target/errors.js';
 import { KeywardenError } from '../errors.js';
 import { FixInterruptedError } from './errors.js';
 import { journalState, readJournal, type JournalSet, type JournalState } from './journal.js';
@@ -74,7 +74,7 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
     throw new FixInterruptedError(
-      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${connectionFailure(err, target.spec.display).message}`,
+      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${(lostConnection(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display)).message}`,
       `rerun the same undo once the server answers again: keys already undone are skipped`,
       { cause: err },
     );

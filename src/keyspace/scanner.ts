@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisNode, Target } from '../target/connect.js';
 import { openNode } from '../target/connect.js';
-import { permissionFailure } from '../target/errors.js';
+import { lostConnection, permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
 import { createInspector, keysOnly, type Inspection, type InspectMethod, type PageInspector, type ScriptInspector, type WalkStep } from './inspect.js';
@@ -80,10 +80,17 @@ export interface ScanRun {
   durationMs: number;
 }
 
-/** Scan every node of the target in parallel, streaming KeyRecords to `onBatch`. */
+/**
+ * Scan every node of the target in parallel, streaming KeyRecords to `onBatch`.
+ * @throws ConnectionError naming the node when one stops answering or drops the connection
+ * mid-scan; PermissionError when the user may not run a command the scan needs.
+ */
 export async function scanRecords(target: Target, options: ScanOptions = {}): Promise<ScanRun> {
   const started = performance.now();
-  const plans = await Promise.all(target.nodes.map((node) => planNode(node, options)));
+  const nodeFailure = (node: RedisNode) => (err: unknown) => {
+    throw permissionFailure(err, node.address) ?? lostConnection(err, node.address, target.spec.replyTimeoutMs) ?? err;
+  };
+  const plans = await Promise.all(target.nodes.map((node) => planNode(node, options).catch(nodeFailure(node))));
   const total = plans.reduce((s, p) => s + p.dbsize, 0);
   const fraction = sampleFraction(options.sample, total);
   const stop = stopSignal(options);
@@ -91,7 +98,9 @@ export async function scanRecords(target: Target, options: ScanOptions = {}): Pr
 
   try {
     const nodes = await Promise.all(
-      plans.map((plan, i) => scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio))),
+      plans.map((plan, i) =>
+        scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio)).catch(nodeFailure(plan.node)),
+      ),
     );
     const interrupted = stop.reason();
     return { nodes, sampleFraction: fraction, interrupted, durationMs: performance.now() - started };

@@ -52,7 +52,8 @@ function target(spec: TargetSpec, mode: Target['mode'], redisVersion: string, no
     redisVersion,
     nodes,
     async close() {
-      await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
+      // QUIT is polite, but a server that stopped answering would hold it for the whole reply timeout.
+      await Promise.all(opened.map((c) => withTimeout(c.quit(), Math.min(spec.replyTimeoutMs, 1000), spec.display).catch(() => c.disconnect())));
     },
   };
 }
@@ -76,6 +77,10 @@ export async function openNode(spec: TargetSpec, host: string, port: number, whe
     // Fail fast: a tool run during an incident must say what is wrong, not retry silently.
     retryStrategy: () => null,
     connectTimeout: spec.connectTimeoutMs,
+    // A stopped or cut-off server never closes the socket: without this, a run would wait on it forever.
+    commandTimeout: spec.replyTimeoutMs,
+    // ...nor answers a FIN: stop waiting for it soon after disconnecting, so the process can exit.
+    disconnectTimeout: 500,
   };
   const client = new Redis(options);
   // ioredis rejects connect() with a generic "Connection is closed."; the real reason

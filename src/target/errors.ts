@@ -3,6 +3,7 @@
  * is kept as `cause` for --debug; the message only ever names the redacted target.
  */
 import { ConnectionError, KeywardenError, PermissionError } from '../errors.js';
+import { formatDuration } from '../policy/duration.js';
 
 interface ErrorLike {
   code?: string;
@@ -79,6 +80,33 @@ export function permissionFailure(err: unknown, where: string): PermissionError 
     `grant it (ACL SETUSER <user> +${command.toLowerCase()}) or connect as a user that has it`,
     { cause: err },
   );
+}
+
+/**
+ * A connection lost in the middle of a run, as one line naming the node: the server stopped
+ * answering (no reply within the reply timeout: stopped, paused or cut off, which never
+ * closes the socket) or closed the connection (restarted, CLIENT KILL, a proxy). Any other
+ * error: undefined, so callers can chain it after `permissionFailure`.
+ */
+export function lostConnection(err: unknown, where: string, replyTimeoutMs?: number): ConnectionError | undefined {
+  const e = (err ?? {}) as ErrorLike;
+  const text = `${e.code ?? ''} ${e.message ?? ''}`;
+  if (/Command timed out/i.test(text)) {
+    const within = replyTimeoutMs ? ` within ${formatDuration(replyTimeoutMs)}` : '';
+    return new ConnectionError(
+      `${where} stopped answering: no reply${within}`,
+      'the server may be stopped, swapping or cut off by the network: check it (redis-cli PING, LATENCY LATEST); if it is only busy, raise --reply-timeout',
+      { cause: err },
+    );
+  }
+  if (/Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|socket hang up/i.test(text)) {
+    return new ConnectionError(
+      `lost the connection to ${where} mid-run`,
+      'the server restarted or closed this client (CLIENT KILL, a client timeout, a proxy); run the command again once it answers',
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 export function isPermissionDenied(err: unknown): boolean {

@@ -25,6 +25,8 @@ export interface TargetOptions {
   /** Read replicas instead of primaries. */
   replicas?: boolean;
   connectTimeoutMs?: number;
+  /** Give up on a server that sends no reply for this long. Default 30 s. */
+  replyTimeoutMs?: number;
 }
 
 export interface TlsSettings {
@@ -45,6 +47,13 @@ export interface TargetSpec {
   tls?: TlsSettings;
   replicas: boolean;
   connectTimeoutMs: number;
+  /**
+   * How long a command may go unanswered before the run stops with a connection error: a
+   * stopped (SIGSTOP, a VM paused) or cut-off server never closes the socket, and without a
+   * limit every command would wait on it forever. Generous by default, because a healthy but
+   * busy server (a fork of a large dataset, another client's slow command) can pause for seconds.
+   */
+  replyTimeoutMs: number;
   /** The URL with credentials removed: the only form of the target ever printed. */
   display: string;
 }
@@ -74,6 +83,7 @@ export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEn
     tls: tlsWanted ? tlsSettings(options, host) : undefined,
     replicas: options.replicas === true,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
     display: displayUrl(tlsWanted, host, port, db, Boolean(username || password)),
   };
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Policy } from '../../src/policy/index.js';
+import { resolveTarget } from '../../src/target/spec.js';
 import { startRedis } from '../support/redis.js';
 import { get, seed, waitFor, watch, webhookReceiver, type WebhookReceiver } from './support.js';
 
@@ -162,6 +163,27 @@ describe('watch alerts', () => {
       await waitFor('down and back', () => events('KeywardenDown').some((e) => e.status === 'resolved'), 15_000);
       assert.equal(events('KeywardenDown')[0].status, 'firing');
     } finally {
+      await w.stop();
+      await server.stop();
+    }
+  });
+
+  it('KeywardenDown fires when the server stops answering without closing the connection, and resolves when it answers again', { timeout: 40_000 }, async () => {
+    // SIGSTOP: the kernel keeps the socket open, so only the reply timeout can tell.
+    const server = await startRedis();
+    const w = await watch(server.url, { target: resolveTarget({ url: server.url, replyTimeoutMs: 500 }, {}), alertWebhook: hook.url });
+    const before = events('KeywardenDown').length;
+    try {
+      await w.nextPass();
+      server.process.kill('SIGSTOP');
+      await waitFor('the firing webhook', () => events('KeywardenDown').length > before, 10_000);
+      const metrics = (await get(`${w.url}/metrics`)).body;
+      assert.match(metrics, /^keywarden_up\{node="[^"]+"\} 0$/m, 'scrapes still answer, and say the node is down');
+      server.process.kill('SIGCONT');
+      await waitFor('the resolved webhook', () => events('KeywardenDown').slice(before).some((e) => e.status === 'resolved'), 15_000);
+      await w.nextPass();
+    } finally {
+      server.process.kill('SIGCONT');
       await w.stop();
       await server.stop();
     }

@@ -5,10 +5,9 @@
  */
 import { Command, Option } from 'commander';
 import { diagnose, reachesSeverity, SEVERITIES, type DiagnoseOptions, type Severity } from '../../doctor/index.js';
-import { UsageError } from '../../errors.js';
-import { loadPolicy, parseDuration, type Policy } from '../../policy/index.js';
+import { loadPolicy, type Policy } from '../../policy/index.js';
 import { connectTarget, type Target } from '../../target/connect.js';
-import { addTargetFlags, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderDoctorMarkdown } from '../render/doctor-markdown.js';
 import { renderDoctorText } from '../render/doctor-text.js';
 
@@ -74,16 +73,9 @@ async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
     policy,
     config: flags.config,
     sample: flags.sample === false ? false : sampleFlag(flags.sample),
-    sampleDeadlineMs: flags.sampleTime ? durationFlag(flags.sampleTime, '--sample-time') : undefined,
-    growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window') : undefined,
+    sampleDeadlineMs: flags.sampleTime ? durationFlag(flags.sampleTime, '--sample-time', { example: '5s' }) : undefined,
+    growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window', { example: '1h' }) : undefined,
     db: flags.db === undefined ? undefined : Number(flags.db),
   };
 }
 
-function durationFlag(text: string, flag: string): number {
-  try {
-    return parseDuration(text);
-  } catch (cause) {
-    throw new UsageError(`${flag} '${text}' is not a duration`, `write e.g. ${flag} 5s`, { cause });
-  }
-}

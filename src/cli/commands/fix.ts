@@ -9,10 +9,9 @@ import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
 import { count, progressBar } from '../progress.js';
 import type { FixReport } from '../../fix/types.js';
-import { displayKey } from '../../keyspace/display.js';
-import { adHocPolicy, formatDuration, loadPolicy, parseDuration } from '../../policy/index.js';
+import { adHocPolicy, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderFixText } from '../render/fix-text.js';
 
 interface FixFlags extends TargetFlags {
@@ -67,10 +66,10 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   const options: FixOptions = {
     policy,
     db: spec.db,
-    maxTtlMs: flags.maxTtl !== undefined ? durationFlag(flags.maxTtl, '--max-ttl') : undefined,
+    maxTtlMs: flags.maxTtl !== undefined ? durationFlag(flags.maxTtl, '--max-ttl', { example: '30d' }) : undefined,
     journal: flags.apply ? (flags.journal ?? defaultJournal()) : undefined,
     resume: flags.resume,
-    maxReplicaLagMs: durationFlag(flags.maxReplicaLag, '--max-replica-lag'),
+    maxReplicaLagMs: durationFlag(flags.maxReplicaLag, '--max-replica-lag', { example: '10s' }),
     maxOps: intFlag(flags.maxOps, '--max-ops'),
     fast: flags.fast,
   };
@@ -120,13 +119,6 @@ async function policyFrom(flags: FixFlags) {
   throw new UsageError('fix needs rules: a policy file or an ad hoc rule', 'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION');
 }
 
-function durationFlag(value: string, flag: string): number {
-  try {
-    return parseDuration(value);
-  } catch {
-    throw new UsageError(`${flag} expects a duration, got '${displayKey(value)}'`, `for example ${flag} 24h (500ms, 90s, 30m, 24h, 7d or seconds)`);
-  }
-}
 
 function defaultJournal(): string {
   return `keywarden-fix-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}.jsonl`;

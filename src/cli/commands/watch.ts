@@ -9,10 +9,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import { loadPolicy, parseDuration } from '../../policy/index.js';
+import { loadPolicy } from '../../policy/index.js';
 import type { TargetSpec } from '../../target/spec.js';
 import { createLogger, startWatch, type LogLevel, type WatchOptions } from '../../watch/index.js';
-import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 
 interface WatchFlags extends TargetFlags {
   listen: string;
@@ -104,18 +104,18 @@ async function watchOptions(url: string | undefined, flags: WatchFlags, io: CliI
     target,
     policy,
     listen: parseListen(flags.listen),
-    intervalMs: duration(flags.interval, '--interval'),
-    infoIntervalMs: duration(flags.infoInterval, '--info-interval'),
-    checkpointIntervalMs: duration(flags.checkpointInterval, '--checkpoint-interval'),
+    intervalMs: durationFlag(flags.interval, '--interval', { positive: true }),
+    infoIntervalMs: durationFlag(flags.infoInterval, '--info-interval', { positive: true }),
+    checkpointIntervalMs: durationFlag(flags.checkpointInterval, '--checkpoint-interval', { positive: true }),
     statePath: flags.state === false ? false : (flags.state ?? defaultStatePath(target, io.env)),
     top,
     maxOps: intFlag(flags.maxOps, '--max-ops'),
     fast: flags.fast,
     alertWebhook: flags.alertWebhook ? webhookUrl(flags.alertWebhook) : undefined,
     alertFormat: flags.alertFormat,
-    evictionWindowMs: duration(flags.evictionWindow, '--eviction-window'),
-    forecastWindowMs: duration(flags.forecastWindow, '--forecast-window'),
-    doctorIntervalMs: flags.doctor ? duration(flags.doctorInterval, '--doctor-interval') : false,
+    evictionWindowMs: durationFlag(flags.evictionWindow, '--eviction-window', { positive: true }),
+    forecastWindowMs: durationFlag(flags.forecastWindow, '--forecast-window', { positive: true }),
+    doctorIntervalMs: flags.doctor ? durationFlag(flags.doctorInterval, '--doctor-interval', { positive: true }) : false,
     authToken,
     protectMetrics: flags.protectMetrics,
     enforce: flags.enforce,
@@ -124,15 +124,6 @@ async function watchOptions(url: string | undefined, flags: WatchFlags, io: CliI
   };
 }
 
-function duration(value: string, flag: string): number {
-  try {
-    const ms = parseDuration(value);
-    if (ms <= 0) throw new Error('must be positive');
-    return ms;
-  } catch (err) {
-    throw new UsageError(`${flag}: '${value}' is not a positive duration`, `write e.g. ${flag} 30s, 5m or 1h`, { cause: err });
-  }
-}
 
 /** `host:port`, `:port`, `[::1]:port` or a bare port. */
 export function parseListen(value: string): { host: string; port: number } {

@@ -1,0 +1,139 @@
+/**
+ * A server that goes away mid-run: stopped (SIGSTOP, a paused VM, a network cut: the socket
+ * stays open and simply goes quiet) or killed. Every command must stop within the reply
+ * timeout with one line naming the node, exit 2, no stack trace, and lose nothing: fix's
+ * journal resumes where it stopped, undo can be run again.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../support/cli.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+
+const KEYS = 200_000;
+
+describe('a server that stops answering or dies mid-run', () => {
+  let server: RedisServer;
+  let dir: string;
+  before(async () => {
+    server = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'keywarden-lost-'));
+    const c = server.client();
+    await c.call('DEBUG', 'POPULATE', KEYS, 'session', 40);
+    c.disconnect();
+  });
+  after(async () => {
+    server.process.kill('SIGCONT');
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Run the CLI; `during` is called once the run has had time to start its work. */
+  async function runWhile(args: string[], during: () => void | Promise<void>, afterMs = 700) {
+    const started = performance.now();
+    const timer = setTimeout(() => void during(), afterMs);
+    try {
+      const result = await runCli(args);
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const stop = () => void server.process.kill('SIGSTOP');
+  const resume = () => void server.process.kill('SIGCONT');
+
+  function assertOneLine(stderr: string) {
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(stderr, /unexpected error/);
+    assert.equal(stderr.trim().split('\n').length, 2, `one line and its hint:\n${stderr}`);
+  }
+
+  it('scan: a stopped server ends the run after --reply-timeout, naming the node (exit 2)', { timeout: 30_000 }, async () => {
+    try {
+      const r = await runWhile(['scan', server.url, '--max-ops', '50000', '--reply-timeout', '1s'], stop);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^keywarden: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s\\nhint: .*--reply-timeout`));
+      assertOneLine(r.stderr);
+      assert.equal(r.stdout, '', 'no report pretends to be complete');
+      // 0.7 s of work, 1 s without a reply, at most 1 s of polite QUIT: nothing waits for the full default 30 s.
+      assert.ok(r.seconds < 6, `took ${r.seconds.toFixed(1)} s`);
+    } finally {
+      resume();
+    }
+  });
+
+  it('scan --json: the same failure is one keywarden.error document', { timeout: 30_000 }, async () => {
+    try {
+      const r = await runWhile(['scan', server.url, '--json', '--max-ops', '50000', '--reply-timeout', '1s'], stop);
+      assert.equal(r.code, 2);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.kind, 'keywarden.error');
+      assert.match(doc.message, /stopped answering/);
+      assert.match(doc.hint, /--reply-timeout/);
+    } finally {
+      resume();
+    }
+  });
+
+  it('scan: a server killed mid-scan is a lost connection (exit 2), not a crash', { timeout: 30_000 }, async () => {
+    let restarted: Promise<void> | undefined;
+    const r = await runWhile(['scan', server.url, '--max-ops', '50000'], () => void (restarted = server.restart()));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^keywarden: lost the connection to 127\\.0\\.0\\.1:${server.port} mid-run\\n`));
+    assertOneLine(r.stderr);
+    // The restarted server is empty (nothing persisted): load the keys again for the next tests.
+    await restarted;
+    const c = server.client();
+    await c.call('DEBUG', 'POPULATE', KEYS, 'session', 40);
+    c.disconnect();
+  });
+
+  it('fix --apply: a stopped server ends the run with the resume command; --resume then finishes the job', { timeout: 30_000 }, async () => {
+    const journal = join(dir, 'fix.jsonl');
+    const fix = ['fix', server.url, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
+    let r;
+    try {
+      r = await runWhile([...fix, '--reply-timeout', '1s'], stop, 1200);
+    } finally {
+      resume();
+    }
+    assert.equal(r.code, 2, r.stderr);
+    const applied = Number(/^keywarden: stopped after (\d+) TTLs set: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/.exec(r.stderr)?.[1]);
+    assert.ok(applied > 0 && applied < KEYS, r.stderr);
+    assert.ok(r.stderr.includes(`--resume --journal ${journal}`), r.stderr);
+    assertOneLine(r.stderr);
+
+    const resumed = await runCli([...fix, '--resume', '--fast', '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const left = await runCli(['scan', server.url, '--json']);
+    const session = JSON.parse(left.stdout).patterns.find((p: { pattern: string }) => p.pattern === 'session:*');
+    assert.equal(session.keys, KEYS);
+    assert.equal(session.noTtlKeys, 0, 'every key got its TTL across the two runs');
+  });
+
+  it('undo: a stopped server ends the run with a way to continue; running it again completes it', { timeout: 30_000 }, async () => {
+    const journal = join(dir, 'fix.jsonl');
+    let r;
+    try {
+      r = await runWhile(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], stop, 1200);
+    } finally {
+      resume();
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: rerun the same undo/);
+    assertOneLine(r.stderr);
+    const again = await runCli(['undo', server.url, '--journal', journal]);
+    assert.equal(again.code, 0, again.stderr);
+    const left = JSON.parse((await runCli(['scan', server.url, '--json'])).stdout);
+    assert.equal(left.totals.noTtlKeys, KEYS, 'every TTL the fix set is gone again');
+  });
+
+  it('--reply-timeout takes a positive duration', async () => {
+    const r = await runCli(['scan', server.url, '--reply-timeout', 'soon']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "keywarden: --reply-timeout: 'soon' is not a positive duration\nhint: write e.g. --reply-timeout 2m (500ms, 90s, 30m, 24h, 7d or seconds)\n");
+  });
+});
