@@ -15,6 +15,7 @@ interface UndoFlags extends TargetFlags {
   journal: string;
   dryRun?: boolean;
   maxOps?: string;
+  fast?: boolean;
   json?: boolean;
   progress: boolean;
 }
@@ -33,6 +34,7 @@ export function registerUndo(program: Command, io: CliIo): void {
     .requiredOption('--journal <file>', 'the journal `keywarden fix --apply` wrote')
     .option('--dry-run', 'only show what would be undone')
     .option('--max-ops <n>', 'hard cap: keys handled per second')
+    .option('--fast', 'lift the latency guard (maintenance windows): bigger batches, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
     .action(async (url: string | undefined, flags: UndoFlags) => {
@@ -41,6 +43,7 @@ export function registerUndo(program: Command, io: CliIo): void {
         if (spec.replicas && !flags.dryRun) throw new UsageError('undo writes to the primaries; replicas are read-only', 'drop --replicas');
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
+        io.yieldCpu?.(flags.fast);
         const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
         const progress =
           flags.progress && io.isTTY
@@ -53,7 +56,7 @@ export function registerUndo(program: Command, io: CliIo): void {
             : undefined;
         let report: UndoReport;
         try {
-          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, signal: interrupt.signal, onProgress: progress?.update });
+          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, fast: flags.fast, signal: interrupt.signal, onProgress: progress?.update });
         } finally {
           // Cleared before the report: both may share the terminal.
           progress?.stop();
