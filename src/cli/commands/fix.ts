@@ -119,7 +119,6 @@ async function policyFrom(flags: FixFlags) {
   throw new UsageError('fix needs rules: a policy file or an ad hoc rule', 'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION');
 }
 
-
 function defaultJournal(): string {
   return `keywarden-fix-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}.jsonl`;
 }

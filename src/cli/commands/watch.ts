@@ -124,7 +124,6 @@ async function watchOptions(url: string | undefined, flags: WatchFlags, io: CliI
   };
 }
 
-
 /** `host:port`, `:port`, `[::1]:port` or a bare port. */
 export function parseListen(value: string): { host: string; port: number } {
   const text = value.trim();
