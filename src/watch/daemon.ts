@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { diagnose } from '../doctor/index.js';
 import { isUserFacing } from '../errors.js';
 import type { Target } from '../target/connect.js';
+import { lostConnection } from '../target/errors.js';
 import { AlertEngine, type AlertEvent } from './alerts/engine.js';
 import { ALERT_RULES } from './alerts/rules.js';
 import type { AlertRecord } from './alerts/types.js';
@@ -143,7 +144,13 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
       } catch (err) {
         if (abort.signal.aborted) return;
         const stillUp = target.nodes.every((n) => n.client.status === 'ready');
-        if (stillUp && isUserFacing(err)) {
+        // A server that stops answering keeps its sockets 'ready': the reply timeout is what tells.
+        const silent = stillUp ? lostConnection(err, display, options.target.replyTimeoutMs) : undefined;
+        if (silent) {
+          log.error('the pass failed; retrying', { error: silent.message });
+          live.lastError = silent.message;
+          await sleep(o.infoIntervalMs, abort.signal).catch(() => undefined);
+        } else if (stillUp && isUserFacing(err)) {
           // Not a lost connection (e.g. a missing permission): say so, and retry later.
           log.error('the pass failed', { error: errorLine(err), hint: err.hint });
           live.lastError = errorLine(err);

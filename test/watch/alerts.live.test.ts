@@ -177,6 +177,7 @@ describe('watch alerts', () => {
       await w.nextPass();
       server.process.kill('SIGSTOP');
       await waitFor('the firing webhook', () => events('KeywardenDown').length > before, 10_000);
+      await waitFor('the failed pass in the log', () => w.logs.some((l) => l.includes('stopped answering: no reply within 500ms')), 10_000);
       const metrics = (await get(`${w.url}/metrics`)).body;
       assert.match(metrics, /^keywarden_up\{node="[^"]+"\} 0$/m, 'scrapes still answer, and say the node is down');
       server.process.kill('SIGCONT');
