@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { isUserFacing, UsageError } from '../errors.js';
 import { displayKey } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
-import { lostConnection } from '../target/errors.js';
+import { midRunFailure } from '../target/errors.js';
 import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
 
 /** Where a command writes; tests pass their own to capture output. */
@@ -130,8 +130,8 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
   try {
     return await body();
   } catch (caught) {
-    // The commands name the node when a connection drops mid-run; this catches the rest.
-    const err = lostConnection(caught, 'the server') ?? caught;
+    // The commands name the node when the server fails them mid-run; this catches the rest.
+    const err = midRunFailure(caught, 'the server') ?? caught;
     if (isUserFacing(err)) {
       if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint })}\n`);
       else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);

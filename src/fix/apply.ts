@@ -16,7 +16,7 @@ import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress }
 import type { PaceOptions } from '../keyspace/pace.js';
 import { formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
-import { connectionFailure, lostConnection } from '../target/errors.js';
+import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
 import { FixInterruptedError, UnsupportedServerError } from './errors.js';
 import { applyBySteps } from './apply-steps.js';
@@ -161,11 +161,11 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
     };
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
-    const failure = lostConnection(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
+    const failure = midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
     const applied = tally.totals(0, 0).applied;
-    const hint = journal
-      ? `progress is saved in ${journal.path}: once the server answers again, rerun the same command with --resume --journal ${journal.path}`
-      : 'rerun the same command when the server answers again';
+    const again = journal ? `rerun the same command with --resume --journal ${journal.path} (progress is saved there)` : 'rerun the same command';
+    // A server that refused (loading, a runaway script, a failed save) needs something done first.
+    const hint = serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
     throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
   }
 }

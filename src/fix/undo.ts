@@ -10,7 +10,7 @@ import { displayKey } from '../keyspace/display.js';
 import { Pacer, type PaceOptions } from '../keyspace/pace.js';
 import { luaScript, runScript } from '../lua/index.js';
 import type { Target } from '../target/connect.js';
-import { connectionFailure, lostConnection } from '../target/errors.js';
+import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
 import { KeywardenError } from '../errors.js';
 import { FixInterruptedError } from './errors.js';
 import { journalState, readJournal, type JournalSet, type JournalState } from './journal.js';
@@ -73,9 +73,11 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
     return await run.run();
   } catch (err) {
     if (err instanceof KeywardenError) throw err;
+    const failure = midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
+    const again = 'rerun the same undo: keys already undone are skipped';
     throw new FixInterruptedError(
-      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${(lostConnection(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display)).message}`,
-      `rerun the same undo once the server answers again: keys already undone are skipped`,
+      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${failure.message}`,
+      serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`,
       { cause: err },
     );
   } finally {

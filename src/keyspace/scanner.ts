@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisNode, Target } from '../target/connect.js';
 import { openNode } from '../target/connect.js';
-import { lostConnection, permissionFailure } from '../target/errors.js';
+import { midRunFailure, permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
 import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
 import { createInspector, keysOnly, type Inspection, type InspectMethod, type PageInspector, type ScriptInspector, type WalkStep } from './inspect.js';
@@ -88,7 +88,7 @@ export interface ScanRun {
 export async function scanRecords(target: Target, options: ScanOptions = {}): Promise<ScanRun> {
   const started = performance.now();
   const nodeFailure = (node: RedisNode) => (err: unknown) => {
-    throw permissionFailure(err, node.address) ?? lostConnection(err, node.address, target.spec.replyTimeoutMs) ?? err;
+    throw midRunFailure(err, node.address, target.spec.replyTimeoutMs) ?? err;
   };
   const plans = await Promise.all(target.nodes.map((node) => planNode(node, options).catch(nodeFailure(node))));
   const total = plans.reduce((s, p) => s + p.dbsize, 0);

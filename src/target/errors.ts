@@ -58,12 +58,47 @@ const FAILURES: ReadonlyArray<{
   },
 ];
 
+/**
+ * Replies with which a healthy server refuses commands for a while: the states an incident
+ * leaves it in (restarted after an OOM kill, blocked by a runaway script, a replica cut from
+ * its primary, a full disk). Each says what the server is doing and how to get past it.
+ */
+const SERVER_STATES: ReadonlyArray<{ test: RegExp; message: (where: string) => string; hint: string }> = [
+  {
+    test: /^LOADING\b/,
+    message: (w) => `${w} is still loading its dataset into memory (it has just started)`,
+    hint: 'run the command again once loading is done: redis-cli INFO persistence shows loading_eta_seconds',
+  },
+  {
+    test: /^BUSY\b/,
+    message: (w) => `${w} is busy running a script or function and answers nothing else until it ends`,
+    hint: 'SCRIPT KILL (or FUNCTION KILL) stops it if it has not written yet (redis-cli still answers that); otherwise wait for it',
+  },
+  {
+    test: /^MASTERDOWN\b/,
+    message: (w) => `${w} is a replica that lost its primary and does not serve stale data`,
+    hint: 'read the primary instead (drop --replicas), or CONFIG SET replica-serve-stale-data yes on the replica',
+  },
+  {
+    test: /^MISCONF\b/,
+    message: (w) => `${w} refuses writes: its last RDB snapshot failed (stop-writes-on-bgsave-error)`,
+    hint: 'fix what broke the save (disk space, permissions: INFO persistence and the server log), then run the command again',
+  },
+];
+
+/** A refusal from a server in one of the states above, naming it; anything else: undefined. */
+export function serverRefusal(err: unknown, where: string): ConnectionError | undefined {
+  const message = (err as ErrorLike | undefined)?.message ?? '';
+  const state = SERVER_STATES.find((s) => s.test.test(message));
+  return state ? new ConnectionError(state.message(where), state.hint, { cause: err }) : undefined;
+}
+
 /** Classify a connection-time failure into a ConnectionError with a one-line message and hint. */
 export function connectionFailure(err: unknown, where: string): KeywardenError {
   if (err instanceof KeywardenError) return err;
   const e = (err ?? {}) as ErrorLike;
-  const perm = permissionFailure(err, where);
-  if (perm) return perm;
+  const known = permissionFailure(err, where) ?? serverRefusal(err, where);
+  if (known) return known;
   for (const f of FAILURES) {
     if (f.test(e)) return new ConnectionError(f.message(where), f.hint, { cause: err });
   }
@@ -107,6 +142,16 @@ export function lostConnection(err: unknown, where: string, replyTimeoutMs?: num
     );
   }
   return undefined;
+}
+
+/**
+ * Any failure in the middle of a run that is the server's doing rather than ours, as one
+ * line naming `where`: a lost connection, a reply timeout, or a refusal state. Undefined for
+ * anything else (a bug keeps its stack).
+ */
+export function midRunFailure(err: unknown, where: string, replyTimeoutMs?: number): KeywardenError | undefined {
+  if (err instanceof KeywardenError) return err;
+  return permissionFailure(err, where) ?? lostConnection(err, where, replyTimeoutMs) ?? serverRefusal(err, where);
 }
 
 export function isPermissionDenied(err: unknown): boolean {

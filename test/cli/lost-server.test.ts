@@ -123,7 +123,7 @@ describe('a server that stops answering or dies mid-run', () => {
       resume();
     }
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: rerun the same undo/);
+    assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: once the server answers again, rerun the same undo/);
     assertOneLine(r.stderr);
     const again = await runCli(['undo', server.url, '--journal', journal, '--fast']);
     assert.equal(again.code, 0, again.stderr);
