@@ -9,7 +9,7 @@
  * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
  * checkpoint after it is answered.
  */
-import { KeywardenError } from '../errors.js';
+import { ConnectionError, KeywardenError } from '../errors.js';
 import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
@@ -160,12 +160,14 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       ...(state.unmeasured ? { bytesUnmeasured: true } : {}),
     };
   } catch (err) {
-    if (err instanceof KeywardenError) throw err;
-    const failure = midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
+    // The server failing the run (the scanner names it as a ConnectionError) still needs the
+    // count and the resume command; any other user-facing error says what it has to say.
+    if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
+    const failure = err instanceof ConnectionError ? err : (midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display));
     const applied = tally.totals(0, 0).applied;
     const again = journal ? `rerun the same command with --resume --journal ${journal.path} (progress is saved there)` : 'rerun the same command';
     // A server that refused (loading, a runaway script, a failed save) needs something done first.
-    const hint = serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
+    const hint = serverRefusal(err instanceof ConnectionError ? err.cause : err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
     throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
   }
 }

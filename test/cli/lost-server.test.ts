@@ -114,6 +114,31 @@ describe('a server that stops answering or dies mid-run', () => {
     assert.equal(session.noTtlKeys, 0, 'every key got its TTL across the two runs');
   });
 
+  it('fix --apply without scripts (SCAN and pipelined writes): the same count and resume command', { timeout: 30_000 }, async () => {
+    // An ACL user without EVAL takes the other write path, whose keys come from the scanner.
+    const admin = server.client();
+    await admin.call('ACL', 'SETUSER', 'noscripts', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+    await admin.call('DEBUG', 'POPULATE', 100_000, 'plain', 40);
+    admin.disconnect();
+    const url = `redis://noscripts:pw@127.0.0.1:${server.port}`;
+    const journal = join(dir, 'noscripts.jsonl');
+    const fix = ['fix', url, '--match', 'plain:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
+    let r;
+    try {
+      r = await runWhile([...fix, '--reply-timeout', '1s'], stop, 1000);
+    } finally {
+      resume();
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^keywarden: stopped after \d+ TTLs set: 127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/);
+    assert.ok(r.stderr.includes(`--resume --journal ${journal}`), r.stderr);
+    assertOneLine(r.stderr);
+    const resumed = await runCli([...fix, '--resume', '--fast']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const plain = JSON.parse((await runCli(['scan', server.url, '--json', '--match', 'plain:*'])).stdout).patterns[0];
+    assert.equal(plain.noTtlKeys, 0);
+  });
+
   it('undo: a stopped server ends the run with a way to continue; running it again completes it', { timeout: 30_000 }, async () => {
     const journal = join(dir, 'fix.jsonl');
     let r;
