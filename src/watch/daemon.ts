@@ -8,7 +8,7 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { diagnose } from '../doctor/index.js';
-import { isUserFacing } from '../errors.js';
+import { ConnectionError, isUserFacing } from '../errors.js';
 import type { Target } from '../target/connect.js';
 import { lostConnection } from '../target/errors.js';
 import { AlertEngine, type AlertEvent } from './alerts/engine.js';
@@ -144,8 +144,9 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
       } catch (err) {
         if (abort.signal.aborted) return;
         const stillUp = target.nodes.every((n) => n.client.status === 'ready');
-        // A server that stops answering keeps its sockets 'ready': the reply timeout is what tells.
-        const silent = stillUp ? lostConnection(err, display, options.target.replyTimeoutMs) : undefined;
+        // A server that stops answering keeps its sockets 'ready': the reply timeout is what
+        // tells. The scanner names such a node itself, as it does one that refuses (LOADING, BUSY).
+        const silent = stillUp ? (err instanceof ConnectionError ? err : lostConnection(err, display, options.target.replyTimeoutMs)) : undefined;
         if (silent) {
           log.error('the pass failed; retrying', { error: silent.message });
           live.lastError = silent.message;
