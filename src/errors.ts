@@ -8,6 +8,12 @@
 export class KeywardenError extends Error {
   readonly hint: string;
   readonly exitCode: number = 2;
+  /**
+   * What the command gathered before it failed (a scan's partial report), when that is worth
+   * keeping: the CLI prints it before the error line, and `--json` adds it to the error
+   * document as `partial`.
+   */
+  partial?: unknown;
 
   constructor(message: string, hint: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -133,7 +133,7 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
     // The commands name the node when the server fails them mid-run; this catches the rest.
     const err = midRunFailure(caught, 'the server') ?? caught;
     if (isUserFacing(err)) {
-      if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint })}\n`);
+      if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint, ...(err.partial !== undefined ? { partial: err.partial } : {}) })}\n`);
       else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);
       return err.exitCode;
     }

@@ -178,7 +178,8 @@ class PipelineInspector implements PageInspector {
     const first = this.client.pipeline();
     for (const key of keys) first.type(key).pttl(key);
     const r1 = (await first.exec()) ?? [];
-    const types = keys.map((_, i) => String(r1[2 * i][1]));
+    // An error for TYPE (a cluster node answering MOVED for a key of a slot it does not serve) counts the key as gone.
+    const types = keys.map((_, i) => (r1[2 * i][0] ? 'none' : String(r1[2 * i][1])));
     const ttls = keys.map((_, i) => Number(r1[2 * i + 1][1]));
 
     const lengths = await this.lengths(keys, types);

@@ -70,7 +70,7 @@ export interface ScanReport {
     keysSeen: number;
     /** Sum of DBSIZE over the scanned dbs and nodes at the start of the scan. */
     dbsize: number;
-    /** Keys that disappeared between SCAN and inspection (deleted or expired mid-scan). */
+    /** Keys SCAN returned that could not be read: deleted or expired mid-scan, or (cluster) of a slot this node does not serve, as during a resharding. */
     vanished: number;
     interrupted?: string;
     /** Figures this user could not measure (e.g. 'bytes' without MEMORY USAGE permission). */

@@ -5,7 +5,7 @@
 import type { Target } from '../target/connect.js';
 import { Aggregator, type AggregateOptions } from './aggregate.js';
 import type { ScanReport } from './report.js';
-import { scanRecords, type ScanOptions } from './scanner.js';
+import { ScanFailedError, scanRecords, type ScanOptions, type ScanRun } from './scanner.js';
 
 export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOptions;
 
@@ -15,13 +15,27 @@ export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOption
  * Read-only: it never writes to the server.
  *
  * @returns the report; `coverage.complete` is false when sampled, interrupted or out of time.
+ * @throws ScanFailedError when a node stops answering, drops or refuses mid-scan; its
+ * `partial` is the report of what was read, `coverage.interrupted` saying why it stopped.
  */
 export async function scanKeyspace(target: Target, options: ScanKeyspaceOptions = {}): Promise<ScanReport> {
   const aggregator = new Aggregator(options);
   // The audit needs no checkpoints, so two lanes (each with half the call budget) keep the
   // server busy even while this process decodes a reply or is descheduled.
   const lanes = options.lanes ?? 2;
-  const run = await scanRecords(target, { ...options, lanes, onBatch: (records) => aggregator.add(records) });
+  let run: ScanRun;
+  try {
+    run = await scanRecords(target, { ...options, lanes, onBatch: (records) => aggregator.add(records) });
+  } catch (err) {
+    // A node failed mid-scan: what was read is still worth seeing, marked incomplete.
+    if (err instanceof ScanFailedError) err.partial = buildReport(target, options, aggregator, err.run);
+    throw err;
+  }
+  return buildReport(target, options, aggregator, run);
+}
+
+/** The plain report of a run, complete or not (`coverage` says which, and why). */
+function buildReport(target: Target, options: ScanKeyspaceOptions, aggregator: Aggregator, run: ScanRun): ScanReport {
   const dbsize = run.nodes.reduce((s, n) => s + n.dbsize, 0);
   const keysSeen = run.nodes.reduce((s, n) => s + n.keysSeen, 0);
   const sampled = run.sampleFraction < 1;

@@ -5,6 +5,7 @@
  * a checkpoint from which a later run can resume.
  */
 import type { Redis } from 'ioredis';
+import { ConnectionError, type KeywardenError } from '../errors.js';
 import type { RedisNode, Target } from '../target/connect.js';
 import { openNode } from '../target/connect.js';
 import { midRunFailure, permissionFailure } from '../target/errors.js';
@@ -71,6 +72,22 @@ export interface NodeScanResult {
   method: InspectMethod;
   measuresMemory: boolean;
   checkpoint: NodeCheckpoint;
+  /** Why this node's walk ended early: it stopped answering, dropped or refused (set only then). */
+  failure?: KeywardenError;
+}
+
+/**
+ * A node failed mid-scan (stopped answering, dropped the connection, refused): the message
+ * and hint are that node's, and `run` holds what every node had read by then, the other
+ * nodes stopped after their call in flight.
+ */
+export class ScanFailedError extends ConnectionError {
+  constructor(
+    failure: KeywardenError,
+    readonly run: ScanRun,
+  ) {
+    super(failure.message, failure.hint, { cause: failure });
+  }
 }
 
 export interface ScanRun {
@@ -99,11 +116,19 @@ export async function scanRecords(target: Target, options: ScanOptions = {}): Pr
   try {
     const nodes = await Promise.all(
       plans.map((plan, i) =>
-        scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio)).catch(nodeFailure(plan.node)),
+        scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio))
+          .catch(nodeFailure(plan.node))
+          .then((result) => {
+            // One node failing ends the scan: the others stop after their call in flight.
+            if (result.failure) stop.abort(result.failure.message);
+            return result;
+          }),
       ),
     );
-    const interrupted = stop.reason();
-    return { nodes, sampleFraction: fraction, interrupted, durationMs: performance.now() - started };
+    const run: ScanRun = { nodes, sampleFraction: fraction, interrupted: stop.reason(), durationMs: performance.now() - started };
+    const failed = nodes.find((n) => n.failure)?.failure;
+    if (failed) throw new ScanFailedError(failed, run);
+    return run;
   } finally {
     stop.dispose();
   }
@@ -171,6 +196,12 @@ async function scanNode(
     measuresMemory: inspector.measuresMemory,
     checkpoint: { node: node.address, db: plan.dbs[0], cursor: '0', done: false },
   };
+  // Lanes stop on the run's signal, or when a sibling lane fails (the node's walk is over).
+  const lanesStop = new AbortController();
+  const stopLanes = () => lanesStop.abort();
+  options.signal?.addEventListener('abort', stopLanes, { once: true });
+  if (options.signal?.aborted) stopLanes();
+  const stopped = lanesStop.signal;
   // Small tables have fewer buckets than strata; below this size a sample saves nothing.
   const sampling = fraction < 1 && plan.dbsize > 20_000;
   const stretches = sampling ? samplePlan(fraction) : [{ start: 0, end: 1 }];
@@ -191,7 +222,7 @@ async function scanNode(
       for (const group of groups) {
         const first = index;
         index += group.length;
-        const walked = await Promise.all(
+        const lanes = await Promise.allSettled(
           group.map((stretch, gi) => {
             const si = first + gi;
             const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
@@ -208,17 +239,30 @@ async function scanNode(
               if (options.onBatch && records.length > 0) await options.onBatch(records, result.checkpoint);
               done[si] = cursor === '0' ? 1 : Math.min((cursorPosition(cursor) - stretch.start) / (stretch.end - stretch.start), 1);
               report(result.keysSeen, (dbIndex + done.reduce((a, b) => a + b, 0) / done.length) / plan.dbs.length);
+            }).catch((err: unknown) => {
+              stopLanes();
+              throw err;
             });
           }),
         );
-        if (!walked.every(Boolean)) return result;
+        // Every lane has settled, so nothing of this node is still being added when it returns.
+        const failed = lanes.find((l) => l.status === 'rejected');
+        if (failed) throw failed.reason;
+        if (!lanes.every((l) => l.status === 'fulfilled' && l.value)) return result;
       }
     }
     result.complete = true;
     result.checkpoint = { node: node.address, db: plan.dbs[plan.dbs.length - 1], cursor: '0', done: true };
     report(result.keysSeen, 1);
     return result;
+  } catch (err) {
+    // Keep what was read: the caller reports it with the failure (anything unexpected is a bug and propagates).
+    const failure = midRunFailure(err, node.address, target.spec.replyTimeoutMs);
+    if (!failure) throw err;
+    result.failure = failure;
+    return result;
   } finally {
+    options.signal?.removeEventListener('abort', stopLanes);
     pacer.stop();
     probe?.disconnect();
   }
@@ -261,13 +305,13 @@ async function scanNode(
       // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
       // from many buckets, and pacing by keys would shrink every call to one tiny page.
       pacer.record(step.serverMs, step.keys, step.scanned);
-      if (!finished && !options.signal?.aborted) {
+      if (!finished && !stopped.aborted) {
         await pacer.wait();
         call = request(step.next);
       }
       await onStep(step.next, step.decode());
     }
-    return finished && !options.signal?.aborted;
+    return finished && !stopped.aborted;
   }
 
   /**
@@ -290,7 +334,7 @@ async function scanNode(
     let finished = false;
     try {
       while (page) {
-        if (options.signal?.aborted) break;
+        if (stopped.aborted) break;
         const { next, keys, ms } = await page;
         finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
         page = undefined;
@@ -304,7 +348,7 @@ async function scanNode(
       }
       // Stopped early: finish what is already in flight so the checkpoint stays exact.
       while (pending.length > 0) await settle(pending.shift()!);
-      return finished && !options.signal?.aborted;
+      return finished && !stopped.aborted;
     } finally {
       if (page) void page.catch(() => undefined);
     }
@@ -402,7 +446,7 @@ export class ProgressTracker {
   }
 }
 
-function stopSignal(options: ScanOptions): { signal: AbortSignal; reason(): string | undefined; dispose(): void } {
+function stopSignal(options: ScanOptions): { signal: AbortSignal; reason(): string | undefined; abort(reason: string): void; dispose(): void } {
   const controller = new AbortController();
   let why: string | undefined;
   const onAbort = () => {
@@ -421,6 +465,10 @@ function stopSignal(options: ScanOptions): { signal: AbortSignal; reason(): stri
   return {
     signal: controller.signal,
     reason: () => why,
+    abort(reason) {
+      why ??= reason;
+      controller.abort();
+    },
     dispose() {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import { runCli } from '../support/cli.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
 const KEYS = 200_000;
 
@@ -57,7 +58,10 @@ describe('a server that stops answering or dies mid-run', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`^keywarden: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s\\nhint: .*--reply-timeout`));
       assertOneLine(r.stderr);
-      assert.equal(r.stdout, '', 'no report pretends to be complete');
+      // What was read is not thrown away: the report of it, marked incomplete with the reason.
+      const seen = Number(new RegExp(`INCOMPLETE: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s after ([\\d,]+) of 200,000 keys`).exec(r.stdout)?.[1].replace(/,/g, ''));
+      assert.ok(seen > 0 && seen < KEYS, r.stdout);
+      assert.match(r.stdout, /session:\*/);
       // 0.7 s of work, 1 s without a reply, at most 1 s of polite QUIT: nothing waits for the full default 30 s.
       assert.ok(r.seconds < 6, `took ${r.seconds.toFixed(1)} s`);
     } finally {
@@ -73,6 +77,14 @@ describe('a server that stops answering or dies mid-run', () => {
       assert.equal(doc.kind, 'keywarden.error');
       assert.match(doc.message, /stopped answering/);
       assert.match(doc.hint, /--reply-timeout/);
+      // The keys read before it stopped, as the scan document scripts already parse.
+      const partial = doc.partial;
+      assert.equal(partial.kind, 'keywarden.scan');
+      assert.equal(partial.coverage.complete, false);
+      assert.equal(partial.coverage.interrupted, doc.message);
+      assert.ok(partial.coverage.keysSeen > 0 && partial.coverage.keysSeen < KEYS);
+      assert.equal(partial.totals.keys, partial.coverage.keysSeen);
+      assert.equal(partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0), partial.totals.keys);
     } finally {
       resume();
     }
@@ -84,6 +96,7 @@ describe('a server that stops answering or dies mid-run', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^keywarden: lost the connection to 127\\.0\\.0\\.1:${server.port} mid-run\\n`));
     assertOneLine(r.stderr);
+    assert.match(r.stdout, /INCOMPLETE: lost the connection to .* after [\d,]+ of 200,000 keys/);
     // The restarted server is empty (nothing persisted): load the keys again for the next tests.
     await restarted;
     const c = server.client();
@@ -160,5 +173,68 @@ describe('a server that stops answering or dies mid-run', () => {
     const r = await runCli(['scan', server.url, '--reply-timeout', 'soon']);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, "keywarden: --reply-timeout: 'soon' is not a positive duration\nhint: write e.g. --reply-timeout 2m (500ms, 90s, 30m, 24h, 7d or seconds)\n");
+  });
+});
+
+async function ownsSlot(c: Redis, key: string): Promise<boolean> {
+  const slot = Number(await c.call('CLUSTER', 'KEYSLOT', key));
+  const myself = String(await c.call('CLUSTER', 'MYID'));
+  const shards = (await c.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
+  return shards.some(([from, to, master]) => slot >= from && slot <= to && master[2] === myself);
+}
+
+describe('a cluster master that stops answering mid-scan', () => {
+  let cluster: RedisCluster;
+  before(async () => {
+    cluster = await startCluster();
+    // 100,000 keys on each master, under a hash tag of a slot it serves, written to it directly.
+    for (const [i, m] of cluster.masters.entries()) {
+      const c = m.client();
+      let tag = 0;
+      while ((await c.cluster('COUNTKEYSINSLOT', Number(await c.call('CLUSTER', 'KEYSLOT', `{t${tag}}`)))) !== 0 || !(await ownsSlot(c, `{t${tag}}`))) tag++;
+      for (let from = 0; from < 100_000; from += 10_000) {
+        const p = c.pipeline();
+        for (let k = from; k < from + 10_000; k++) p.set(`{t${tag}}:node${i}:${k}`, 'v');
+        await p.exec();
+      }
+      // And a few keys of slots it does not serve (DEBUG POPULATE ignores slots), as a
+      // resharding leaves them: scripts may not read them, and the scan must not stop on them.
+      await c.call('DEBUG', 'POPULATE', 50, `stray${i}`, 10);
+      c.disconnect();
+    }
+  });
+  after(async () => {
+    for (const m of cluster.masters) m.process.kill('SIGCONT');
+    await cluster.stop();
+  });
+
+  it('keys of slots a master does not serve are counted as not there, not a failure', { timeout: 30_000 }, async () => {
+    const r = await runCli(['scan', cluster.url, '--json', '--fast']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.coverage.vanished > 50, `vanished ${report.coverage.vanished}`);
+    assert.equal(report.totals.keys + report.coverage.vanished, 300_150);
+  });
+
+  it('names the master, stops the others, and keeps what every master had read', { timeout: 30_000 }, async () => {
+    const victim = cluster.masters[1];
+    const timer = setTimeout(() => victim.process.kill('SIGSTOP'), 700);
+    let r;
+    try {
+      r = await runCli(['scan', cluster.url, '--json', '--max-ops', '40000', '--reply-timeout', '1s']);
+    } finally {
+      clearTimeout(timer);
+      victim.process.kill('SIGCONT');
+    }
+    assert.equal(r.code, 2, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.message, `127.0.0.1:${victim.port} stopped answering: no reply within 1s`);
+    const nodes = doc.partial.target.nodes as Array<{ address: string; keysSeen: number; complete: boolean }>;
+    assert.equal(nodes.length, 3);
+    for (const n of nodes) {
+      assert.ok(n.keysSeen > 0 && n.keysSeen < 100_000, `${n.address} read ${n.keysSeen}`);
+      assert.equal(n.complete, false, 'the healthy masters stopped too: one report, one moment');
+    }
+    assert.equal(doc.partial.totals.keys, nodes.reduce((sum, n) => sum + n.keysSeen, 0));
   });
 });

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
-import type { ScanProgress } from '../../keyspace/scanner.js';
+import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
 import { count, progressBar } from '../progress.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
@@ -90,24 +90,33 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   let report: ScanReport;
   try {
     report = await scanKeyspace(target, { ...options, signal: interrupt.signal, onProgress: progress?.update });
+  } catch (err) {
+    // A node failed mid-scan: show what was read (marked incomplete) before the error line.
+    // With --json the error document carries it as `partial` instead.
+    progress?.stop();
+    if (err instanceof ScanFailedError && err.partial && format !== 'json') emit(err.partial as ScanReport, 'partial report');
+    throw err;
   } finally {
     progress?.stop();
     interrupt.dispose();
     await target.close();
   }
-
-  const rendered =
-    format === 'json'
-      ? `${JSON.stringify(report, null, 2)}\n`
-      : format === 'markdown'
-        ? renderScanMarkdown(report)
-        : format === 'html'
-          ? renderScanHtml(report)
-          : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR });
-  if (flags.out) {
-    writeFileSync(flags.out, rendered);
-    io.stderr(`keywarden: report written to ${flags.out}\n`);
-  } else io.stdout(rendered);
+  emit(report, 'report');
   if (report.coverage.interrupted === 'interrupted') return 130;
   return report.policy && report.policy.violations > 0 ? 1 : 0;
+
+  function emit(r: ScanReport, what: string): void {
+    const rendered =
+      format === 'json'
+        ? `${JSON.stringify(r, null, 2)}\n`
+        : format === 'markdown'
+          ? renderScanMarkdown(r)
+          : format === 'html'
+            ? renderScanHtml(r)
+            : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR });
+    if (flags.out) {
+      writeFileSync(flags.out, rendered);
+      io.stderr(`keywarden: ${what} written to ${flags.out}\n`);
+    } else io.stdout(rendered);
+  }
 }
