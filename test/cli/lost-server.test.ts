@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { runCli } from '../support/cli.js';
+import { assertOneErrorLine, runCli } from '../support/cli.js';
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
 const KEYS = 200_000;
@@ -43,51 +43,44 @@ describe('a server that stops answering or dies mid-run', () => {
     }
   }
 
-  const stop = () => void server.process.kill('SIGSTOP');
-  const resume = () => void server.process.kill('SIGCONT');
-
-  function assertOneLine(stderr: string) {
-    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
-    assert.doesNotMatch(stderr, /unexpected error/);
-    assert.equal(stderr.trim().split('\n').length, 2, `one line and its hint:\n${stderr}`);
+  /** Run the CLI and SIGSTOP the server `afterMs` into it: the socket stays open and goes quiet. */
+  async function runStalled(args: string[], afterMs = 700) {
+    try {
+      return await runWhile(args, () => void server.process.kill('SIGSTOP'), afterMs);
+    } finally {
+      server.process.kill('SIGCONT');
+    }
   }
 
+
   it('scan: a stopped server ends the run after --reply-timeout, naming the node (exit 2)', { timeout: 30_000 }, async () => {
-    try {
-      const r = await runWhile(['scan', server.url, '--max-ops', '50000', '--reply-timeout', '1s'], stop);
-      assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`^keywarden: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s\\nhint: .*--reply-timeout`));
-      assertOneLine(r.stderr);
-      // What was read is not thrown away: the report of it, marked incomplete with the reason.
-      const seen = Number(new RegExp(`INCOMPLETE: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s after ([\\d,]+) of 200,000 keys`).exec(r.stdout)?.[1].replace(/,/g, ''));
-      assert.ok(seen > 0 && seen < KEYS, r.stdout);
-      assert.match(r.stdout, /session:\*/);
-      // 0.7 s of work, 1 s without a reply, at most 1 s of polite QUIT: nothing waits for the full default 30 s.
-      assert.ok(r.seconds < 6, `took ${r.seconds.toFixed(1)} s`);
-    } finally {
-      resume();
-    }
+    const r = await runStalled(['scan', server.url, '--max-ops', '50000', '--reply-timeout', '1s']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^keywarden: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s\\nhint: .*--reply-timeout`));
+    assertOneErrorLine(r.stderr);
+    // What was read is not thrown away: the report of it, marked incomplete with the reason.
+    const seen = Number(new RegExp(`INCOMPLETE: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s after ([\\d,]+) of 200,000 keys`).exec(r.stdout)?.[1].replace(/,/g, ''));
+    assert.ok(seen > 0 && seen < KEYS, r.stdout);
+    assert.match(r.stdout, /session:\*/);
+    // 0.7 s of work, 1 s without a reply, at most 1 s of polite QUIT: nothing waits for the full default 30 s.
+    assert.ok(r.seconds < 6, `took ${r.seconds.toFixed(1)} s`);
   });
 
   it('scan --json: the same failure is one keywarden.error document', { timeout: 30_000 }, async () => {
-    try {
-      const r = await runWhile(['scan', server.url, '--json', '--max-ops', '50000', '--reply-timeout', '1s'], stop);
-      assert.equal(r.code, 2);
-      const doc = JSON.parse(r.stdout);
-      assert.equal(doc.kind, 'keywarden.error');
-      assert.match(doc.message, /stopped answering/);
-      assert.match(doc.hint, /--reply-timeout/);
-      // The keys read before it stopped, as the scan document scripts already parse.
-      const partial = doc.partial;
-      assert.equal(partial.kind, 'keywarden.scan');
-      assert.equal(partial.coverage.complete, false);
-      assert.equal(partial.coverage.interrupted, doc.message);
-      assert.ok(partial.coverage.keysSeen > 0 && partial.coverage.keysSeen < KEYS);
-      assert.equal(partial.totals.keys, partial.coverage.keysSeen);
-      assert.equal(partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0), partial.totals.keys);
-    } finally {
-      resume();
-    }
+    const r = await runStalled(['scan', server.url, '--json', '--max-ops', '50000', '--reply-timeout', '1s']);
+    assert.equal(r.code, 2);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.kind, 'keywarden.error');
+    assert.match(doc.message, /stopped answering/);
+    assert.match(doc.hint, /--reply-timeout/);
+    // The keys read before it stopped, as the scan document scripts already parse.
+    const partial = doc.partial;
+    assert.equal(partial.kind, 'keywarden.scan');
+    assert.equal(partial.coverage.complete, false);
+    assert.equal(partial.coverage.interrupted, doc.message);
+    assert.ok(partial.coverage.keysSeen > 0 && partial.coverage.keysSeen < KEYS);
+    assert.equal(partial.totals.keys, partial.coverage.keysSeen);
+    assert.equal(partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0), partial.totals.keys);
   });
 
   it('scan: a server killed mid-scan is a lost connection (exit 2), not a crash', { timeout: 30_000 }, async () => {
@@ -95,7 +88,7 @@ describe('a server that stops answering or dies mid-run', () => {
     const r = await runWhile(['scan', server.url, '--max-ops', '50000'], () => void (restarted = server.restart()));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^keywarden: lost the connection to 127\\.0\\.0\\.1:${server.port} mid-run\\n`));
-    assertOneLine(r.stderr);
+    assertOneErrorLine(r.stderr);
     assert.match(r.stdout, /INCOMPLETE: lost the connection to .* after [\d,]+ of 200,000 keys/);
     // The restarted server is empty (nothing persisted): load the keys again for the next tests.
     await restarted;
@@ -107,17 +100,12 @@ describe('a server that stops answering or dies mid-run', () => {
   it('fix --apply: a stopped server ends the run with the resume command; --resume then finishes the job', { timeout: 30_000 }, async () => {
     const journal = join(dir, 'fix.jsonl');
     const fix = ['fix', server.url, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
-    let r;
-    try {
-      r = await runWhile([...fix, '--reply-timeout', '1s'], stop, 1200);
-    } finally {
-      resume();
-    }
+    const r = await runStalled([...fix, '--reply-timeout', '1s'], 1200);
     assert.equal(r.code, 2, r.stderr);
     const applied = Number(/^keywarden: stopped after (\d+) TTLs set: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/.exec(r.stderr)?.[1]);
     assert.ok(applied > 0 && applied < KEYS, r.stderr);
     assert.ok(r.stderr.includes(`--resume --journal ${journal}`), r.stderr);
-    assertOneLine(r.stderr);
+    assertOneErrorLine(r.stderr);
 
     const resumed = await runCli([...fix, '--resume', '--fast', '--json']);
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -136,16 +124,11 @@ describe('a server that stops answering or dies mid-run', () => {
     const url = `redis://noscripts:pw@127.0.0.1:${server.port}`;
     const journal = join(dir, 'noscripts.jsonl');
     const fix = ['fix', url, '--match', 'plain:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
-    let r;
-    try {
-      r = await runWhile([...fix, '--reply-timeout', '1s'], stop, 1000);
-    } finally {
-      resume();
-    }
+    const r = await runStalled([...fix, '--reply-timeout', '1s'], 1000);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^keywarden: stopped after \d+ TTLs set: 127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/);
     assert.ok(r.stderr.includes(`--resume --journal ${journal}`), r.stderr);
-    assertOneLine(r.stderr);
+    assertOneErrorLine(r.stderr);
     const resumed = await runCli([...fix, '--resume', '--fast']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const plain = JSON.parse((await runCli(['scan', server.url, '--json', '--match', 'plain:*'])).stdout).patterns[0];
@@ -154,15 +137,10 @@ describe('a server that stops answering or dies mid-run', () => {
 
   it('undo: a stopped server ends the run with a way to continue; running it again completes it', { timeout: 30_000 }, async () => {
     const journal = join(dir, 'fix.jsonl');
-    let r;
-    try {
-      r = await runWhile(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], stop, 1200);
-    } finally {
-      resume();
-    }
+    const r = await runStalled(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], 1200);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: once the server answers again, rerun the same undo/);
-    assertOneLine(r.stderr);
+    assertOneErrorLine(r.stderr);
     const again = await runCli(['undo', server.url, '--journal', journal, '--fast']);
     assert.equal(again.code, 0, again.stderr);
     const left = JSON.parse((await runCli(['scan', server.url, '--json'])).stdout);

@@ -9,13 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { assertOneErrorLine, runCli } from '../support/cli.js';
 import { startPrimaryWithReplica, startRedis } from '../support/redis.js';
 
-function assertOneLine(stderr: string) {
-  assert.doesNotMatch(stderr, /\n\s+at |unexpected error/, stderr);
-  assert.equal(stderr.trim().split('\n').length, 2, `one line and its hint:\n${stderr}`);
-}
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +61,7 @@ describe('a server that answers but refuses', () => {
       const r = await runCli(['scan', server.url]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`^keywarden: (127\\.0\\.0\\.1:${server.port}|redis://127\\.0\\.0\\.1:${server.port}) is busy running a script or function and answers nothing else until it ends\\nhint: SCRIPT KILL`));
-      assertOneLine(r.stderr);
+      assertOneErrorLine(r.stderr);
       await seeder.call('SCRIPT', 'KILL');
       assert.match(String(await running), /killed/i);
       assert.equal((await runCli(['scan', server.url])).code, 0);
@@ -89,7 +85,7 @@ describe('a server that answers but refuses', () => {
       const r = await runCli(['scan', pair.replica.url]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /is a replica that lost its primary and does not serve stale data\nhint: read the primary instead/);
-      assertOneLine(r.stderr);
+      assertOneErrorLine(r.stderr);
     } finally {
       replica.disconnect();
       await pair.stop();

@@ -2,6 +2,7 @@
  * Run the keywarden CLI in-process, as a user would from a shell, and capture what it
  * prints and the exit code it would end with.
  */
+import assert from 'node:assert/strict';
 import type { CliIo } from '../../src/cli/flags.js';
 import { main } from '../../src/cli/main.js';
 
@@ -13,4 +14,10 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   // Commands set process.exitCode for the real CLI; it must not become the test file's exit code.
   process.exitCode = undefined;
   return { code, stdout, stderr };
+}
+
+/** A user-facing failure: exactly `keywarden: <message>` and `hint: <hint>`, never a stack trace. */
+export function assertOneErrorLine(stderr: string): void {
+  assert.doesNotMatch(stderr, /\n\s+at |unexpected error/, stderr);
+  assert.match(stderr, /^keywarden: .+\nhint: .+\n$/, `one line and its hint:\n${stderr}`);
 }
