@@ -99,8 +99,9 @@ export interface ScanRun {
 
 /**
  * Scan every node of the target in parallel, streaming KeyRecords to `onBatch`.
- * @throws ConnectionError naming the node when one stops answering or drops the connection
- * mid-scan; PermissionError when the user may not run a command the scan needs.
+ * @throws ScanFailedError (a ConnectionError naming the node, with the partial run) when one
+ * stops answering, drops the connection or refuses mid-scan; ConnectionError or
+ * PermissionError when a node fails before its walk starts.
  */
 export async function scanRecords(target: Target, options: ScanOptions = {}): Promise<ScanRun> {
   const started = performance.now();
@@ -117,7 +118,10 @@ export async function scanRecords(target: Target, options: ScanOptions = {}): Pr
     const nodes = await Promise.all(
       plans.map((plan, i) =>
         scanNode(target, plan, { ...options, signal: stop.signal }, fraction, (seen, ratio) => progress.update(i, seen, ratio))
-          .catch(nodeFailure(plan.node))
+          .catch((err: unknown) => {
+            stop.abort(`${plan.node.address} failed`);
+            return nodeFailure(plan.node)(err);
+          })
           .then((result) => {
             // One node failing ends the scan: the others stop after their call in flight.
             if (result.failure) stop.abort(result.failure.message);
@@ -222,7 +226,7 @@ async function scanNode(
       for (const group of groups) {
         const first = index;
         index += group.length;
-        const lanes = await Promise.allSettled(
+        const walks = await Promise.allSettled(
           group.map((stretch, gi) => {
             const si = first + gi;
             const from = resume && db === resume.db && si === 0 ? resume.cursor : undefined;
@@ -246,9 +250,9 @@ async function scanNode(
           }),
         );
         // Every lane has settled, so nothing of this node is still being added when it returns.
-        const failed = lanes.find((l) => l.status === 'rejected');
+        const failed = walks.find((w) => w.status === 'rejected');
         if (failed) throw failed.reason;
-        if (!lanes.every((l) => l.status === 'fulfilled' && l.value)) return result;
+        if (!walks.every((w) => w.status === 'fulfilled' && w.value)) return result;
       }
     }
     result.complete = true;
