@@ -28,7 +28,9 @@ export function progressBar<P extends { ratio: number }>(format: string, values:
       bar.update(Math.round(progress.ratio * 1000), values(progress));
     },
     stop() {
+      // Idempotent: a command may clear the bar early (to print a partial report) and again on its way out.
       if (started) bar.stop();
+      started = false;
     },
   };
 }
