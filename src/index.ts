@@ -75,7 +75,7 @@ export {
 export { resolveTarget, type TargetOptions, type TargetSpec } from './target/spec.js';
 export { connectTarget, type Target, type RedisNode } from './target/connect.js';
 export { scanKeyspace, type ScanKeyspaceOptions } from './keyspace/scan.js';
-export { scanRecords, type ScanOptions, type ScanRun, type NodeCheckpoint, type ScanProgress } from './keyspace/scanner.js';
+export { scanRecords, ScanFailedError, type ScanOptions, type ScanRun, type NodeCheckpoint, type ScanProgress } from './keyspace/scanner.js';
 export { inferPattern, createPatternGrouper, type PatternGrouper, type PatternGroup } from './keyspace/patterns.js';
 export { displayKey } from './keyspace/display.js';
 export type { KeyRecord } from './keyspace/record.js';
