@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import { ScanFailedError, connectTarget, resolveTarget, scanKeyspace, type ScanReport } from '../../src/index.js';
 import { assertOneErrorLine, runCli } from '../support/cli.js';
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
@@ -81,6 +82,27 @@ describe('a server that stops answering or dies mid-run', () => {
     assert.ok(partial.coverage.keysSeen > 0 && partial.coverage.keysSeen < KEYS);
     assert.equal(partial.totals.keys, partial.coverage.keysSeen);
     assert.equal(partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0), partial.totals.keys);
+  });
+
+  it('library: scanKeyspace throws ScanFailedError, whose partial is the report of what was read', { timeout: 30_000 }, async () => {
+    const target = await connectTarget(resolveTarget({ url: server.url, replyTimeoutMs: 1000 }, {}));
+    const timer = setTimeout(() => server.process.kill('SIGSTOP'), 700);
+    try {
+      const err = await scanKeyspace(target, { maxOps: 50_000 }).then(
+        () => assert.fail('the scan should fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ScanFailedError, String(err));
+      assert.equal(err.message, `127.0.0.1:${server.port} stopped answering: no reply within 1s`);
+      const partial = err.partial as ScanReport;
+      assert.equal(partial.coverage.complete, false);
+      assert.equal(partial.coverage.interrupted, err.message);
+      assert.ok(partial.totals.keys > 0 && partial.totals.keys < KEYS);
+    } finally {
+      clearTimeout(timer);
+      server.process.kill('SIGCONT');
+      await target.close();
+    }
   });
 
   it('scan: a server killed mid-scan is a lost connection (exit 2), not a crash', { timeout: 30_000 }, async () => {
