@@ -49,7 +49,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
