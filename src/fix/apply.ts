@@ -167,7 +167,7 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
     const applied = tally.totals(0, 0).applied;
     const again = journal ? `rerun the same command with --resume --journal ${journal.path} (progress is saved there)` : 'rerun the same command';
     // A server that refused (loading, a runaway script, a failed save) needs something done first.
-    const hint = serverRefusal(err instanceof ConnectionError ? err.cause : err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
+    const hint = serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
     throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
   }
 }

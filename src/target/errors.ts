@@ -86,11 +86,17 @@ const SERVER_STATES: ReadonlyArray<{ test: RegExp; message: (where: string) => s
   },
 ];
 
-/** A refusal from a server in one of the states above, naming it; anything else: undefined. */
+/**
+ * A refusal from a server in one of the states above, naming it; anything else: undefined.
+ * The server's reply may sit under errors that already named the node (the scanner's
+ * ScanFailedError wraps one): the whole `cause` chain is looked at.
+ */
 export function serverRefusal(err: unknown, where: string): ConnectionError | undefined {
-  const message = (err as ErrorLike | undefined)?.message ?? '';
-  const state = SERVER_STATES.find((s) => s.test.test(message));
-  return state ? new ConnectionError(state.message(where), state.hint, { cause: err }) : undefined;
+  for (let e = err as (ErrorLike & { cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const state = SERVER_STATES.find((s) => s.test.test(e?.message ?? ''));
+    if (state) return new ConnectionError(state.message(where), state.hint, { cause: err });
+  }
+  return undefined;
 }
 
 /** Classify a connection-time failure into a ConnectionError with a one-line message and hint. */

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConnectionError, PermissionError } from '../../src/errors.js';
 import { connectTarget } from '../../src/target/connect.js';
+import { serverRefusal } from '../../src/target/errors.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { freePort, startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
@@ -128,5 +129,15 @@ describe('connectTarget against real servers', () => {
     await t.close();
     assert.ok(err instanceof PermissionError);
     assert.match(err.message, /may not run SCAN/);
+  });
+});
+
+describe('serverRefusal', () => {
+  it('finds the server state under errors that already named the node', () => {
+    const reply = new Error('LOADING Redis is loading the dataset in memory');
+    const named = new ConnectionError('127.0.0.1:6379 is still loading its dataset into memory (it has just started)', 'wait', { cause: reply });
+    const wrapped = new ConnectionError(named.message, named.hint, { cause: named });
+    assert.match(serverRefusal(wrapped, 'redis://127.0.0.1:6379')?.message ?? '', /^redis:\/\/127\.0\.0\.1:6379 is still loading/);
+    assert.equal(serverRefusal(new Error('Command timed out'), 'x'), undefined);
   });
 });
