@@ -10,6 +10,7 @@ import { displayKey } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
 import { midRunFailure } from '../target/errors.js';
 import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
+import { REPEATED_SIGNAL_MS } from './relaunch.js';
 
 /** Where a command writes; tests pass their own to capture output. */
 export interface CliIo {
@@ -158,12 +159,17 @@ export function sampleFlag(text: string): { keys: number } | { fraction: number 
 
 /**
  * Ctrl-C for long-running commands: the first stops the work gracefully (the command then
- * prints what it has), a second quits at once with 130. Call `dispose` when done.
+ * prints what it has), a second quits at once with 130. Call `dispose` when done. A copy
+ * of the same Ctrl-C passed on by the launching process (relaunch.ts) is not a second one.
  */
 export function interruptOnSigint(io: CliIo, message: string): { signal: AbortSignal; dispose(): void } {
   const stop = new AbortController();
   let interrupts = 0;
+  let last = -Infinity;
   const onSigint = () => {
+    const now = performance.now();
+    if (now - last < REPEATED_SIGNAL_MS) return;
+    last = now;
     if (++interrupts > 1) process.exit(130);
     io.stderr(`\nkeywarden: ${message} (Ctrl-C again to quit at once)\n`);
     stop.abort();
@@ -183,8 +189,9 @@ export const BACKGROUND_NICE = 10;
  * CPU-bound processes on a 2-core host take a third process's p99 from 0.3 to ~2 ms; at nice
  * 10, 0.1 ms). A scan alone is not busy enough for this to show in bench:scan's p99
  * (bench/README.md); it is for the hosts where it is. --fast keeps the priority keywarden
- * was started with. Linux applies it to the main thread, where all of the
- * scanning work runs.
+ * was started with. Linux applies it to the main thread, where all of the scanning work
+ * runs; V8's own background threads keep their priority, which is why a guarded scan runs
+ * without them (relaunch.ts).
  */
 export function yieldCpu(fast: boolean | undefined): void {
   if (fast) return;

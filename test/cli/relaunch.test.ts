@@ -1,0 +1,139 @@
+/**
+ * A guarded scan runs again in a single-threaded V8 (src/cli/relaunch.ts). The process the
+ * user started only waits, so everything a user or a supervisor does to it must reach the
+ * scan, and everything the scan ends with must come back out of it.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { wantsSingleThread } from '../../src/cli/relaunch.js';
+import { freePort, startRedis, type RedisServer } from '../support/redis.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The CLI as a shell starts it; `detached` puts it in its own process group, as a terminal does. */
+function startCli(args: string[], detached = false) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached });
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (out.stdout += d));
+  child.stderr!.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return { child, out, exited };
+}
+
+/** The process the launcher started, once it is there. */
+async function secondProcess(launcher: ChildProcess): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').trim();
+    if (children) return Number(children.split(' ')[0]);
+    await sleep(20);
+  }
+  throw new Error('the launcher started no second process');
+}
+
+/** Running, as opposed to gone or a zombie waiting for init to collect it. */
+function running(pid: number): boolean {
+  if (!existsSync(`/proc/${pid}/stat`)) return false;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+function statField(pid: number, field: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces; field 3 (state) is index 0.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3];
+}
+
+describe('which runs start single-threaded', () => {
+  const argv = (...args: string[]) => ['node', 'keywarden', ...args];
+  it('a scan without --fast, whatever the order of its arguments', () => {
+    assert.ok(wantsSingleThread(argv('scan', 'redis://h:1'), []));
+    assert.ok(wantsSingleThread(argv('scan', '-h', 'h', '-p', '1', '--json'), ['--import', 'tsx']));
+  });
+  it('not a scan with --fast, which asked for speed over latency', () => {
+    assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1', '--fast'), []));
+  });
+  it('not other commands, and never twice', () => {
+    for (const command of ['doctor', 'fix', 'watch', 'demo']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
+    assert.ok(!wantsSingleThread(argv('--version'), []));
+    assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--single-threaded']));
+  });
+});
+
+describe('a relaunched scan, seen from outside', () => {
+  let server: RedisServer;
+  let url: string;
+  before(async () => {
+    server = await startRedis();
+    url = `redis://127.0.0.1:${server.port}`;
+    const c = server.client();
+    const p = c.pipeline();
+    for (let i = 0; i < 3000; i++) p.set(`session:${10_000_000 + i}`, 'v');
+    await p.exec();
+    c.disconnect();
+  });
+  after(() => server.stop());
+
+  // --max-ops 300: ten seconds of scanning, time enough to act on it.
+  const slowScan = () => ['scan', url, '--max-ops', '300'];
+
+  it('does its work in a second process: single-threaded V8, nice 10', async (t) => {
+    const { child, exited } = startCli(slowScan());
+    t.after(() => child.kill('SIGKILL'));
+    const pid = await secondProcess(child);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    assert.ok(cmdline.includes('--single-threaded'), cmdline.join(' '));
+    assert.deepEqual(cmdline.slice(-4), slowScan(), 'the same arguments');
+    const deadline = Date.now() + 10_000;
+    while (Number(statField(pid, 19)) !== Math.max(10, getPriority()) && Date.now() < deadline) await sleep(20);
+    assert.equal(Number(statField(pid, 19)), Math.max(10, getPriority()), 'the scanning process works at nice 10');
+    child.kill('SIGINT');
+    assert.equal((await exited).code, 130);
+  });
+
+  it('one Ctrl-C on a terminal reaches both processes and still counts once: partial report, exit 130', async (t) => {
+    const { child, out, exited } = startCli(slowScan(), true);
+    t.after(() => child.kill('SIGKILL'));
+    await secondProcess(child);
+    await sleep(1000);
+    // A terminal signals the whole foreground process group; the launcher passes its copy on.
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal((await exited).code, 130, out.stderr);
+    assert.match(out.stdout, /INCOMPLETE: interrupted after/);
+    assert.match(out.stdout, /session:\*/);
+  });
+
+  it('SIGTERM to the launcher ends the scan, and the launcher ends by SIGTERM too', async (t) => {
+    const { child, exited } = startCli(slowScan());
+    t.after(() => child.kill('SIGKILL'));
+    const pid = await secondProcess(child);
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, { code: null, signal: 'SIGTERM' });
+    const deadline = Date.now() + 5000;
+    while (running(pid) && Date.now() < deadline) await sleep(20);
+    assert.ok(!running(pid), 'the scan stopped');
+  });
+
+  it('kill -9 of the launcher ends the scan too: nothing goes on unseen', async (t) => {
+    const { child, exited } = startCli(slowScan());
+    t.after(() => child.kill('SIGKILL'));
+    const pid = await secondProcess(child);
+    child.kill('SIGKILL');
+    await exited;
+    const deadline = Date.now() + 5000;
+    while (running(pid) && Date.now() < deadline) await sleep(20);
+    assert.ok(!running(pid), 'the scan went on without its launcher');
+  });
+
+  it('exit codes and the one-line error come back out of the launcher', async () => {
+    const refused = startCli(['scan', `redis://127.0.0.1:${await freePort()}`]);
+    assert.equal((await refused.exited).code, 2);
+    assert.match(refused.out.stderr, /^keywarden: connection refused by redis:\/\/127\.0\.0\.1:\d+\nhint: .+\n$/);
+    const done = startCli(['scan', url, '--json']);
+    assert.equal((await done.exited).code, 0, done.out.stderr);
+    assert.equal(JSON.parse(done.out.stdout).totals.keys, 3000);
+  });
+});
