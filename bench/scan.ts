@@ -9,7 +9,8 @@
  * 2. The dataset's 60 s rate-limit keys are left to expire before anything is measured, so
  *    every run sees the same, static keyspace and no expiry wave lands inside one of them.
  * 3. Runs: `redis-cli --memkeys`, then BENCH_ROUNDS rounds of `keywarden scan --json`
- *    default, `--fast` and `--sample 1%`, interleaved; a baseline (no scanner) before each. During each, a
+ *    default, default without the single-threaded restart (bench/keywarden-v8-threads.mjs),
+ *    `--fast` and `--sample 1%`, interleaved; a baseline (no scanner) before each. During each, a
  *    separate Node process does sequential awaited GETs on its own connection (one every
  *    ~1 ms) and reports p50/p99/max. keys/s = DBSIZE / wall time of the whole command.
  *    INFO commandstats and the server's CPU time (from /proc) are read around each run.
@@ -385,7 +386,7 @@ function summarize(runs: Run[], memkeysRate: number) {
       load1: median(rs.map((r) => r.load1)),
     };
   };
-  return ['redis-cli --memkeys', 'keywarden', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
+  return ['redis-cli --memkeys', 'keywarden', 'keywarden, V8 threads', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
 }
 
 /** Commands scan-inspect.lua calls (SCAN included): commandstats counts them too, inside EVALSHA's own time. */
@@ -474,6 +475,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS && (round === 1 || performance.now() - roundsStarted < BUDGET_S * 1000); round++) {
       await baseline();
       runs.push(await timedRun('keywarden', round, kw(), ctx));
+      runs.push(await timedRun('keywarden, V8 threads', round, [process.execPath, 'bench/keywarden-v8-threads.mjs', ...kw().slice(2)], ctx));
       runs.push(await timedRun('keywarden --fast', round, kw('--fast'), ctx));
       runs.push(await timedRun('keywarden --sample 1%', round, kw('--sample', '1%'), ctx));
     }
