@@ -1,18 +1,19 @@
 /**
- * A guarded scan runs V8 on one thread.
+ * A guarded run (scan, fix, undo or watch without `--fast`) runs V8 on one thread.
  *
- * The scan's own work is on Node's main thread, and `yieldCpu` lowers that thread's priority.
+ * The command's own work is on Node's main thread, and `yieldCpu` lowers that thread's priority.
  * V8 has background threads too. It compiles hot functions and marks the heap on them, and
  * Linux niceness is per thread, so they stay at normal priority. On a host the scan shares
  * with redis-server, they took the server's core for 1–4 ms at a time (`perf sched`: they
  * caused most of redis-server's scheduling delays over 0.3 ms). That was the tail of a
  * concurrent client's latency. On bench:scan's two cores, `--single-threaded` took that client's
- * p99 from a median of 1.7 ms to 0.9 ms with the same keys/s (bench/README.md).
- * This covers an SRE running the scan on the Redis box itself.
+ * p99 from 1.5–1.9 ms to 0.7–1.1 ms in the same rounds, at the same scan time (bench/README.md).
+ * This covers an SRE running keywarden on the Redis box itself. fix, undo and watch
+ * walk the keyspace the same way, in the same small paced calls, so they run the same way.
  *
  * V8 reads its flags once, at start (changing them later crashes it), so the CLI starts
  * itself again with the flag. The first process only waits: it passes signals on and ends the
- * way the second one ends. `--fast` (no latency guard) and every other command run as they
+ * way the second one ends. `--fast` (no latency guard) and the other commands run as they
  * are.
  */
 import { spawn } from 'node:child_process';
@@ -23,18 +24,21 @@ const LAUNCHED = 'KEYWARDEN_LAUNCHED';
 /** Signals someone may send to the process they started; a terminal sends Ctrl-C to both. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** True when this command line is a guarded scan not yet running single-threaded. */
+/** The commands that lower their priority without `--fast` (`yieldCpu`): the guarded runs. */
+const GUARDED = new Set(['scan', 'fix', 'undo', 'watch']);
+
+/** True when this command line is a guarded run not yet running single-threaded. */
 export function wantsSingleThread(argv: readonly string[], execArgv: readonly string[]): boolean {
   if (execArgv.includes(FLAG)) return false;
   const args = argv.slice(2);
   const command = args.find((a) => !a.startsWith('-'));
-  return command === 'scan' && !args.includes('--fast');
+  return command !== undefined && GUARDED.has(command) && !args.includes('--fast');
 }
 
 /**
- * Runs this command line again in a single-threaded V8 when it is a guarded scan.
+ * Runs this command line again in a single-threaded V8 when it is a guarded run.
  * @returns how the second process ended (an exit code, or the signal that ended it), or
- * undefined when this process should run the command itself: not a guarded scan, or the
+ * undefined when this process should run the command itself: not a guarded run, or the
  * second process could not be started.
  */
 export async function relaunchSingleThreaded(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv): Promise<number | NodeJS.Signals | undefined> {
@@ -66,7 +70,8 @@ export async function relaunchSingleThreaded(argv: readonly string[] = process.a
 
 /**
  * In the second process: end when the first one is gone, as a kill -9 of the command the user
- * started means. Without this the scan would go on, unseen, with nobody to read its output.
+ * started means. Without this a scan would go on unseen, and a fix would go on writing TTLs
+ * after the operator killed it.
  */
 export function endWithLauncher(): void {
   if (process.env[LAUNCHED] !== '1') return;
@@ -78,8 +83,9 @@ export function endWithLauncher(): void {
 }
 
 /**
- * One Ctrl-C on a terminal reaches both processes, and the first passes its copy on: the
- * second process sees two SIGINTs within moments. Handlers that count interrupts treat
- * repeats closer than this as one.
+ * One Ctrl-C on a terminal reaches both processes, and the first passes its copy on; a
+ * supervisor that signals the whole process group (systemd's default) does the same with
+ * SIGTERM. The second process sees the signal twice within moments. Handlers that count
+ * signals treat repeats closer than this as one.
  */
 export const REPEATED_SIGNAL_MS = 300;

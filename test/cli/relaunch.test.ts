@@ -1,12 +1,13 @@
 /**
- * A guarded scan runs again in a single-threaded V8 (src/cli/relaunch.ts). The process the
+ * A guarded run starts again in a single-threaded V8 (src/cli/relaunch.ts). The process the
  * user started only waits, so everything a user or a supervisor does to it must reach the
- * scan, and everything the scan ends with must come back out of it.
+ * run, and everything the run ends with must come back out of it.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { getPriority } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { wantsSingleThread } from '../../src/cli/relaunch.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
@@ -49,21 +50,21 @@ function statField(pid: number, field: number): string {
 
 describe('which runs start single-threaded', () => {
   const argv = (...args: string[]) => ['node', 'keywarden', ...args];
-  it('a scan without --fast, whatever the order of its arguments', () => {
-    assert.ok(wantsSingleThread(argv('scan', 'redis://h:1'), []));
+  it('the guarded runs: scan, fix, undo and watch without --fast, whatever the order of their arguments', () => {
+    for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(wantsSingleThread(argv(command, 'redis://h:1'), []), command);
     assert.ok(wantsSingleThread(argv('scan', '-h', 'h', '-p', '1', '--json'), ['--import', 'tsx']));
   });
-  it('not a scan with --fast, which asked for speed over latency', () => {
-    assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1', '--fast'), []));
+  it('not with --fast, which asked for speed over latency', () => {
+    for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1', '--fast'), []), command);
   });
   it('not other commands, and never twice', () => {
-    for (const command of ['doctor', 'fix', 'watch', 'demo']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
+    for (const command of ['doctor', 'demo', 'policy']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
     assert.ok(!wantsSingleThread(argv('--version'), []));
     assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--single-threaded']));
   });
 });
 
-describe('a relaunched scan, seen from outside', () => {
+describe('a relaunched run, seen from outside', () => {
   let server: RedisServer;
   let url: string;
   before(async () => {
@@ -126,6 +127,41 @@ describe('a relaunched scan, seen from outside', () => {
     const deadline = Date.now() + 5000;
     while (running(pid) && Date.now() < deadline) await sleep(20);
     assert.ok(!running(pid), 'the scan went on without its launcher');
+  });
+
+  it('fix: one Ctrl-C on a terminal stops it after the batch in flight, with the advice to resume', async (t) => {
+    const journal = join(mkdtempSync(join(tmpdir(), 'keywarden-relaunch-')), 'fix.jsonl');
+    const { child, out, exited } = startCli(['fix', url, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '300'], true);
+    t.after(() => child.kill('SIGKILL'));
+    await secondProcess(child);
+    const c = server.client();
+    t.after(() => c.disconnect());
+    // Interrupt once it has written some TTLs.
+    const deadline = Date.now() + 20_000;
+    const withTtl = async () => Number(/expires=(\d+)/.exec(await c.info('keyspace'))?.[1] ?? 0);
+    while ((await withTtl()) === 0 && Date.now() < deadline) await sleep(50);
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal((await exited).code, 130, out.stderr);
+    // The report of what was done, not a quit at once: a repeated signal would skip it.
+    assert.match(out.stdout, /Stopped early \(interrupted\)\. Continue with --resume --journal /);
+    const expires = await withTtl();
+    assert.ok(expires > 0 && expires < 3000, `stopped part way: ${expires} of 3000 keys with a TTL`);
+  });
+
+  it("watch: a supervisor's SIGTERM to the process group saves the checkpoint once and exits 0", async (t) => {
+    const statePath = join(mkdtempSync(join(tmpdir(), 'keywarden-relaunch-')), 'watch.json');
+    const { child, out, exited } = startCli(['watch', url, '--listen', '127.0.0.1:0', '--state', statePath, '--max-ops', '300', '--checkpoint-interval', '200ms', '--no-doctor', '--log-format', 'json'], true);
+    t.after(() => child.kill('SIGKILL'));
+    await secondProcess(child);
+    const deadline = Date.now() + 20_000;
+    while (!/"msg":"listening"/.test(out.stderr) && Date.now() < deadline) await sleep(50);
+    await sleep(1000);
+    process.kill(-child.pid!, 'SIGTERM');
+    assert.deepEqual(await exited, { code: 0, signal: null }, out.stderr);
+    const msgs = out.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.deepEqual(msgs.slice(-3), ['signal received', 'stopping: saving the checkpoint', 'stopped']);
+    assert.equal(msgs.filter((m) => m === 'signal received').length, 1, 'the copy of the signal is not a second one');
+    assert.ok(existsSync(statePath), 'checkpoint written');
   });
 
   it('exit codes and the one-line error come back out of the launcher', async () => {

@@ -5,7 +5,7 @@
  * for log shippers); stdout stays empty.
  */
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -13,6 +13,7 @@ import { loadPolicy } from '../../policy/index.js';
 import type { TargetSpec } from '../../target/spec.js';
 import { createLogger, startWatch, type LogLevel, type WatchOptions } from '../../watch/index.js';
 import { addTargetFlags, durationFlag, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { REPEATED_SIGNAL_MS } from '../relaunch.js';
 
 interface WatchFlags extends TargetFlags {
   listen: string;
@@ -80,15 +81,29 @@ export async function runWatch(url: string | undefined, flags: WatchFlags, io: C
   const options = await watchOptions(url, flags, io);
   io.yieldCpu?.(flags.fast);
   const handle = await startWatch(options);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+  // The first signal stops the daemon (the checkpoint is saved); a later one quits at once, as
+  // the default action would. A copy of the first (a process group signalled, relaunch.ts)
+  // arrives within moments and is not a second one.
+  let stop!: () => void;
+  const stopping = new Promise<void>((resolve) => (stop = resolve));
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = performance.now();
+    if (firstAt === undefined) {
+      firstAt = now;
       options.logger?.info('signal received', { signal });
-      for (const s of signals) process.off(s, onSignal);
-      resolve();
-    };
-    for (const s of signals) process.on(s, onSignal);
-  });
-  await handle.stop();
+      stop();
+    } else if (now - firstAt >= REPEATED_SIGNAL_MS) {
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+  };
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    await stopping;
+    await handle.stop();
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
   return 0;
 }
 
