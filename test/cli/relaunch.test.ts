@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -56,6 +56,16 @@ describe('which runs start single-threaded', () => {
   });
   it('not with --fast, which asked for speed over latency', () => {
     for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1', '--fast'), []), command);
+  });
+  it('exactly the commands that lower their priority without --fast (yieldCpu)', () => {
+    // The launcher decides before any command is loaded, so it keeps its own list: this keeps
+    // the two from drifting apart.
+    const dir = 'src/cli/commands';
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const command = file.replace(/\.ts$/, '');
+      const yields = readFileSync(join(dir, file), 'utf8').includes('io.yieldCpu?.(');
+      assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), yields, command);
+    }
   });
   it('not other commands, and never twice', () => {
     for (const command of ['doctor', 'demo', 'policy']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
