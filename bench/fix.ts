@@ -10,7 +10,9 @@
  *    - reference: `redis-cli --scan --pattern 'session:*' | awk … | redis-cli --pipe`
  *      (redis-cli's default SCAN COUNT, as typed in an incident), no pacing, no journal;
  *    - keywarden: `keywarden fix --match 'session:*' --ttl 24h --apply --journal …` with
- *      default safety (latency guard, replica-lag brake, journal), as a separate process.
+ *      default safety (latency guard, replica-lag brake, journal), as a separate process;
+ *    - keywarden, V8 threads: the same without the single-threaded restart
+ *      (bench/keywarden-v8-threads.mjs, src/cli/relaunch.ts), the ablation.
  *    During each, a separate Node process does sequential GETs (one every ~1 ms) on its own
  *    connection and reports p50/p99. keys/s = keys given a TTL / wall time of the command.
  *    Each round also prints the server's CPU time (INFO cpu) per key and as a share of the
@@ -78,24 +80,27 @@ async function main(): Promise<void> {
   };
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const tool of ['reference', 'keywarden'] as const) {
+      for (const tool of ['reference', 'keywarden', 'keywarden, V8 threads'] as const) {
         cli(server.port, 'FLUSHALL');
         load(server.port);
         cli(server.port, 'SET', 'probe', 'x');
         const load1 = loadavg()[0];
         const cpu0 = serverCpu(server.port);
         await probe.begin();
+        const fixArgs = ['fix', server.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, `r${round}-${tool.replace(/\W+/g, '-')}.jsonl`), '--json'];
         const run =
           tool === 'reference'
             ? await timed(['bash', '-c', `${REDIS_CLI} -p ${server.port} --scan --pattern 'session:*' | awk '{print "EXPIRE", $0, 86400, "NX"}' | ${REDIS_CLI} -p ${server.port} --pipe`])
-            : await timed([...keywardenArgv(), 'fix', server.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, `r${round}.jsonl`), '--json']);
+            : tool === 'keywarden'
+              ? await timed([...keywardenArgv(), ...fixArgs])
+              : await timed([process.execPath, 'bench/keywarden-v8-threads.mjs', ...fixArgs]);
         const latency = await probe.end();
         const cpuS = serverCpu(server.port) - cpu0;
         verify(tool);
-        const keys = tool === 'keywarden' ? (JSON.parse(run.stdout) as { totals: { applied: number } }).totals.applied : KEYS;
+        const keys = tool === 'reference' ? KEYS : (JSON.parse(run.stdout) as { totals: { applied: number } }).totals.applied;
         if (keys !== KEYS) throw new Error(`${tool} set ${keys} TTLs, expected ${KEYS}`);
         results.push({ tool, round, keys, wallS: run.wallS, keysPerS: keys / run.wallS, latency, load1 });
-        console.error(`${tool.padEnd(9)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)}); server CPU ${((cpuS / keys) * 1e6).toFixed(2)} µs/key, busy ${((cpuS / run.wallS) * 100).toFixed(0)}% of the wall time`);
+        console.error(`${tool.padEnd(21)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)}); server CPU ${((cpuS / keys) * 1e6).toFixed(2)} µs/key, busy ${((cpuS / run.wallS) * 100).toFixed(0)}% of the wall time`);
       }
     }
   } finally {
@@ -106,16 +111,19 @@ async function main(): Promise<void> {
   const best = (tool: string) => results.filter((r) => r.tool === tool).sort((a, b) => b.keysPerS - a.keysPerS)[0];
   const ref = best('reference');
   const kw = best('keywarden');
+  const threads = best('keywarden, V8 threads');
   console.log(`\nfix bench: ${KEYS.toLocaleString('en-US')} keys without TTL (+${(KEYS / 20).toLocaleString('en-US')} with), ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), best of ${ROUNDS} round(s)`);
   console.log('| tool | keys/s | wall s | concurrent p50 ms | concurrent p99 ms | load1 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of [ref, kw]) console.log(`| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`);
+  for (const r of [ref, kw, threads]) console.log(`| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`);
   console.log(`ratio keywarden / reference (best rounds): ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
   const perRound = Array.from({ length: ROUNDS }, (_, i) => {
     const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
     return `${(pick('keywarden') / pick('reference')).toFixed(2)}x`;
   });
   console.log(`ratio per round (same dataset, back to back): ${perRound.join(', ')}`);
+  const p99 = (tool: string) => results.filter((r) => r.tool === tool).map((r) => r.latency.p99.toFixed(2)).join(', ');
+  console.log(`concurrent p99 per round, ms: reference ${p99('reference')}; keywarden ${p99('keywarden')}; keywarden, V8 threads ${p99('keywarden, V8 threads')}`);
 }
 
 await main();
