@@ -29,7 +29,8 @@ const GUARDED = new Set(['scan', 'fix', 'undo', 'watch']);
 
 /** True when this command line is a guarded run not yet running single-threaded. */
 export function wantsSingleThread(argv: readonly string[], execArgv: readonly string[]): boolean {
-  if (execArgv.includes(FLAG)) return false;
+  // Under a debugger, the process being debugged must be the one doing the work.
+  if (execArgv.includes(FLAG) || execArgv.some((a) => a.startsWith('--inspect'))) return false;
   const args = argv.slice(2);
   const command = args.find((a) => !a.startsWith('-'));
   return command !== undefined && GUARDED.has(command) && !args.includes('--fast');

@@ -67,10 +67,11 @@ describe('which runs start single-threaded', () => {
       assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), yields, command);
     }
   });
-  it('not other commands, and never twice', () => {
+  it('not other commands, not under a debugger, and never twice', () => {
     for (const command of ['doctor', 'demo', 'policy']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
     assert.ok(!wantsSingleThread(argv('--version'), []));
     assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--single-threaded']));
+    assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--inspect-brk']), 'the debugged process does the work');
   });
 });
 
