@@ -10,7 +10,7 @@ import { displayKey } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
 import { midRunFailure } from '../target/errors.js';
 import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
-import { REPEATED_SIGNAL_MS } from './relaunch.js';
+import { REPEATED_SIGNAL_MS, signalExitCode } from './relaunch.js';
 
 /** Where a command writes; tests pass their own to capture output. */
 export interface CliIo {
@@ -158,24 +158,38 @@ export function sampleFlag(text: string): { keys: number } | { fraction: number 
 }
 
 /**
+ * Signals that stop a long-running command. The first calls `onFirst` (the command stops
+ * gracefully and prints or saves what it has); a later one quits at once with 128+n, as the
+ * signal's default action would. A copy of the first within REPEATED_SIGNAL_MS (a terminal's
+ * Ctrl-C passed on by the launcher, a process group signalled: relaunch.ts) is not a later
+ * one. Call `dispose` when done.
+ */
+export function stopOnSignals(signals: readonly NodeJS.Signals[], onFirst: (signal: NodeJS.Signals) => void): { dispose(): void } {
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = performance.now();
+    if (firstAt === undefined) {
+      firstAt = now;
+      onFirst(signal);
+    } else if (now - firstAt >= REPEATED_SIGNAL_MS) {
+      process.exit(signalExitCode(signal));
+    }
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return { dispose: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
+
+/**
  * Ctrl-C for long-running commands: the first stops the work gracefully (the command then
- * prints what it has), a second quits at once with 130. Call `dispose` when done. A copy
- * of the same Ctrl-C passed on by the launching process (relaunch.ts) is not a second one.
+ * prints what it has), a second quits at once with 130.
  */
 export function interruptOnSigint(io: CliIo, message: string): { signal: AbortSignal; dispose(): void } {
   const stop = new AbortController();
-  let interrupts = 0;
-  let last = -Infinity;
-  const onSigint = () => {
-    const now = performance.now();
-    if (now - last < REPEATED_SIGNAL_MS) return;
-    last = now;
-    if (++interrupts > 1) process.exit(130);
+  const { dispose } = stopOnSignals(['SIGINT'], () => {
     io.stderr(`\nkeywarden: ${message} (Ctrl-C again to quit at once)\n`);
     stop.abort();
-  };
-  process.on('SIGINT', onSigint);
-  return { signal: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
+  });
+  return { signal: stop.signal, dispose };
 }
 
 /** The niceness a guarded run works at (0 is normal, 19 the lowest priority). */

@@ -17,6 +17,7 @@
  * are.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 const FLAG = '--single-threaded';
 /** Set for the second process, so it knows a launcher is waiting on it. */
@@ -90,3 +91,8 @@ export function endWithLauncher(): void {
  * signals treat repeats closer than this as one.
  */
 export const REPEATED_SIGNAL_MS = 300;
+
+/** The exit code a shell reports for a process ended by `signal`: 128 + its number. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}

@@ -2,8 +2,7 @@
  * Process entry: runs the CLI on process.argv and sets the exit code. `bin/keywarden.js`
  * runs the compiled copy of this; tests run it through tsx.
  */
-import { constants } from 'node:os';
-import { endWithLauncher, relaunchSingleThreaded } from './relaunch.js';
+import { endWithLauncher, relaunchSingleThreaded, signalExitCode } from './relaunch.js';
 
 // A guarded run starts again in a single-threaded V8 (relaunch.ts says why); this process
 // then only waits for it. Nothing heavy is loaded before that choice.
@@ -11,7 +10,7 @@ const relaunched = await relaunchSingleThreaded();
 if (typeof relaunched === 'string') {
   // Ended by a signal: end the same way, so a shell or supervisor sees what happened. As PID 1
   // of a container, where a signal without a handler is ignored, exit with the shell's code.
-  process.exitCode = 128 + (constants.signals[relaunched] ?? 0);
+  process.exitCode = signalExitCode(relaunched);
   process.kill(process.pid, relaunched);
 } else if (relaunched !== undefined) {
   process.exitCode = relaunched;

@@ -5,15 +5,14 @@
  * for log shippers); stdout stays empty.
  */
 import { createHash } from 'node:crypto';
-import { constants, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadPolicy } from '../../policy/index.js';
 import type { TargetSpec } from '../../target/spec.js';
 import { createLogger, startWatch, type LogLevel, type WatchOptions } from '../../watch/index.js';
-import { addTargetFlags, durationFlag, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
-import { REPEATED_SIGNAL_MS } from '../relaunch.js';
+import { addTargetFlags, durationFlag, intFlag, runCommand, stopOnSignals, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 
 interface WatchFlags extends TargetFlags {
   listen: string;
@@ -81,28 +80,18 @@ export async function runWatch(url: string | undefined, flags: WatchFlags, io: C
   const options = await watchOptions(url, flags, io);
   io.yieldCpu?.(flags.fast);
   const handle = await startWatch(options);
-  // The first signal stops the daemon (the checkpoint is saved); a later one quits at once, as
-  // the default action would. A copy of the first (a process group signalled, relaunch.ts)
-  // arrives within moments and is not a second one.
+  // The first signal stops the daemon (the checkpoint is saved); a later one quits at once.
   let stop!: () => void;
   const stopping = new Promise<void>((resolve) => (stop = resolve));
-  let firstAt: number | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    const now = performance.now();
-    if (firstAt === undefined) {
-      firstAt = now;
-      options.logger?.info('signal received', { signal });
-      stop();
-    } else if (now - firstAt >= REPEATED_SIGNAL_MS) {
-      process.exit(128 + (constants.signals[signal] ?? 0));
-    }
-  };
-  for (const s of signals) process.on(s, onSignal);
+  const signalled = stopOnSignals(signals, (signal) => {
+    options.logger?.info('signal received', { signal });
+    stop();
+  });
   try {
     await stopping;
     await handle.stop();
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    signalled.dispose();
   }
   return 0;
 }
