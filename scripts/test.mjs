@@ -1,5 +1,8 @@
-// Runs every test file under test/ with Node's test runner (TypeScript through tsx).
-// Usage: npm test [-- file-or-substring ...]
+// Runs the test files under test/ with Node's test runner (TypeScript through tsx).
+// Usage: npm test [-- file-or-substring ...]        every *.test.ts but the shared ones
+//        npm run test:shared [-- file-or-substring]  only *.shared.test.ts: they read data in
+//                                                    ../shared (the key-naming corpus, RDB dumps),
+//                                                    which sits beside CI's clone, not a user's
 // Redis-backed files each start their own redis-server processes on free ports, so two
 // files may run side by side (the machine has 2 cores); they never touch 127.0.0.1:6379.
 import { spawnSync } from 'node:child_process';
@@ -16,8 +19,12 @@ function findTests(dir) {
   return out;
 }
 
-const filters = process.argv.slice(2);
-let files = findTests('test').sort();
+const args = process.argv.slice(2);
+const sharedOnly = args[0] === '--shared';
+const filters = sharedOnly ? args.slice(1) : args;
+let files = findTests('test')
+  .sort()
+  .filter((f) => f.endsWith('.shared.test.ts') === sharedOnly);
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error(`no test file matches ${filters.join(' ')}`);
