@@ -92,7 +92,7 @@ export function describeCoverage(c: TtlCoverage): string {
 export function singleKeyCaveat(keyspace: KeyspaceCoverage | undefined): { text: string; coverage?: Partial<FindingCoverage> } {
   if (!keyspace || keyspace.read === 'all') return { text: '' };
   return {
-    text: ` (from a sample of ${formatCount(keyspace.keysRead)} of ${formatCount(keyspace.dbsize)} keys: keys outside it may be missed; ${keyspace.scanCommand} reads them all)`,
+    text: ` — from a sample of ${formatCount(keyspace.keysRead)} of ${formatCount(keyspace.dbsize)} keys: keys outside it may be missed; ${keyspace.scanCommand} reads them all`,
     coverage: { mayMiss: keyspace.scanCommand },
   };
 }
