@@ -44,7 +44,7 @@ export function keyspaceLines(k: KeyspaceCoverage): string[] {
   if (k.read === 'all') return [`keyspace: all ${formatCount(k.keysRead)} keys read in ${formatCount(k.durationMs)} ms`];
   return [
     `keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${safeText(k.reason ?? 'sampled')}`,
-    `  shares are estimates with a 95% margin; big keys and expiry clusters come from the sample and may miss single keys: ${safeText(k.scanCommand)} reads every key`,
+    `  estimates carry a 95% margin; big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): ${safeText(k.scanCommand)} reads every key`,
   ];
 }
 
