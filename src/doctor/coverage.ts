@@ -43,7 +43,9 @@ export async function readKeyspace(target: Target, options: KeyspaceReadOptions)
 
   const estimatedAllMs = Math.round(estimateAllMs(sample, marks, started));
   let reason: string;
-  if (estimatedAllMs <= options.budgetMs) {
+  if (!Number.isFinite(estimatedAllMs)) {
+    reason = `the sample read no key to time (${sample.coverage.interrupted ?? 'empty'})`;
+  } else if (estimatedAllMs <= options.budgetMs) {
     const all = await scanKeyspace(target, { ...base, deadlineMs: Math.max(3 * options.budgetMs, options.budgetMs + 5000) });
     if (all.coverage.complete) return { report: all, coverage: { ...readAll(all, options.budgetMs, scanCommand), estimatedAllMs } };
     reason = `reading every key stopped early (${all.coverage.interrupted ?? 'incomplete'})`;
@@ -58,7 +60,7 @@ export async function readKeyspace(target: Target, options: KeyspaceReadOptions)
       dbsize: sample.coverage.dbsize,
       durationMs: Math.round(performance.now() - started),
       budgetMs: options.budgetMs,
-      estimatedAllMs,
+      ...(Number.isFinite(estimatedAllMs) ? { estimatedAllMs } : {}),
       reason,
       scanCommand,
     },
