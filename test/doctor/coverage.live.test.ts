@@ -115,6 +115,22 @@ test('above the budget: a sample, the same keys on every run, with its coverage 
   assert.match(md.stdout, /keyspace: sample of [\d,]+ of 50,001 keys/);
 });
 
+test('the scan command named by a sampled report never carries the password', async () => {
+  const secret = 'S3cret/with+slash=';
+  const admin = server.client();
+  try {
+    await admin.call('ACL', 'SETUSER', 'auditor', 'on', `>${secret}`, '~*', '+@all');
+  } finally {
+    admin.disconnect();
+  }
+  const url = `redis://auditor:${encodeURIComponent(secret)}@127.0.0.1:${server.port}`;
+  for (const format of [[], ['--json'], ['--format', 'markdown']]) {
+    const out = await cli([url, '--budget', '1ms', ...format]);
+    assert.ok(!out.stdout.includes(secret) && !out.stdout.includes(encodeURIComponent(secret)) && !out.stderr.includes(secret), format.join(' '));
+    assert.ok(out.stdout.includes(`keywarden scan redis://<credentials redacted>@127.0.0.1:${server.port}`), format.join(' '));
+  }
+});
+
 test('--budget takes a duration; a bad one is one line and exit 2', async () => {
   const bad = await cli([server.url, '--budget', 'soon']);
   assert.equal(bad.code, 2);

@@ -12,7 +12,7 @@ export function renderDoctorMarkdown(report: DoctorReport): string {
   const out: string[] = ['# keywarden doctor', ''];
   if (t.url) out.push(`- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node(s))`);
   if (t.config) out.push(`- Config: \`${code(t.config)}\``);
-  if (t.keyspace) out.push(...keyspaceLines(t.keyspace).map((line) => `- ${cell(line.trim())}`));
+  if (t.keyspace) out.push(...keyspaceLines(t.keyspace, { text: cell, command: (c) => `\`${code(c)}\`` }).map((line) => `- ${line.trim()}`));
   else if (t.sample) out.push(`- Sample: ${t.sample.keysSeen} of ${t.sample.dbsize} keys in ${t.sample.durationMs} ms`);
   out.push(`- Summary: **${report.summary.critical} critical**, ${report.summary.warning} warning(s), ${report.summary.info} info`, '');
   for (const severity of SEVERITIES) {

@@ -38,13 +38,14 @@ function header(report: DoctorReport): string {
 
 /**
  * "keyspace: all 50,001 keys read in 412 ms", or the sample, why, and what it can miss.
- * Shared with the Markdown renderer.
+ * Shared with the Markdown renderer, which passes its own escaping for prose and for the command.
  */
-export function keyspaceLines(k: KeyspaceCoverage): string[] {
-  if (k.read === 'all') return [`keyspace: all ${formatCount(k.keysRead)} keys read in ${formatCount(k.durationMs)} ms`];
+export function keyspaceLines(k: KeyspaceCoverage, escape: { text(t: string): string; command(c: string): string } = { text: safeText, command: safeText }): string[] {
+  const t = escape.text;
+  if (k.read === 'all') return [t(`keyspace: all ${formatCount(k.keysRead)} keys read in ${formatCount(k.durationMs)} ms`)];
   return [
-    `keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${safeText(k.reason ?? 'sampled')}`,
-    `  estimates carry a 95% margin; big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): ${safeText(k.scanCommand)} reads every key`,
+    t(`keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${k.reason ?? 'sampled'}`),
+    `  ${t('estimates carry a 95% margin; big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): ')}${escape.command(k.scanCommand)}${t(' reads every key')}`,
   ];
 }
 
