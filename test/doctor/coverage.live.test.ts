@@ -46,9 +46,18 @@ function comparable(findings: Array<[string, string]>): Array<[string, string]> 
   return findings.map(([id, detail]) => [id, KEYSPACE_RULES.includes(id) ? detail : '']);
 }
 
+/**
+ * Reading every key must fit the budget for these runs. The default (5 s) covers 50,001 keys on
+ * an idle 2-core machine several times over, but not always on one shared with other test runs:
+ * under a load average of 9 the sample measured 174 µs per key (the latency guard pausing for
+ * the busy machine) and estimated 8.2 s. What is tested here is that a read of every key finds
+ * the key every time, so the budget is set wide.
+ */
+const WIDE = 60_000;
+
 test('the 12 MB string among 50,001 keys is found in 10 runs out of 10, and doctor says it read every key', async () => {
   for (let run = 0; run < 10; run++) {
-    const report = await doctor({ url: server.url });
+    const report = await doctor({ url: server.url }, { budgetMs: WIDE });
     assert.equal(report.target.keyspace?.read, 'all', `run ${run}: ${JSON.stringify(report.target.keyspace)}`);
     assert.equal(report.target.keyspace?.keysRead, 50_001);
     const big = finding(report, 'big-keys');
@@ -57,18 +66,18 @@ test('the 12 MB string among 50,001 keys is found in 10 runs out of 10, and doct
     assert.doesNotMatch(big.detail, /sample/);
     assert.equal(finding(report, 'lazyfree-off-with-big-keys').evidence.bigKeys, 1);
   }
-  const text = await cli([server.url]);
+  const text = await cli([server.url, '--budget', '60s']);
   assert.match(text.stdout, /^keyspace: all 50,001 keys read in [\d,]+ ms$/m);
   assert.match(text.stdout, /no TTL on 9\d% of bytes/);
 });
 
 test('text and --json runs on unchanged data give the same findings, with every key read and with a sample', async () => {
-  for (const budget of [[], ['--budget', '1ms']]) {
+  for (const budget of [['--budget', '60s'], ['--budget', '1ms']]) {
     const text = await cli([server.url, ...budget, '--growth-window', '0s']);
     const json = await cli([server.url, ...budget, '--growth-window', '0s', '--json']);
     const doc = JSON.parse(json.stdout) as DoctorReport;
     const fromJson = doc.findings.map((f): [string, string] => [f.id, f.detail]);
-    assert.deepEqual(comparable(textFindings(text.stdout)), comparable(fromJson), `budget ${budget.join(' ') || 'default'}`);
+    assert.deepEqual(comparable(textFindings(text.stdout)), comparable(fromJson), budget.join(' '));
     assert.ok(fromJson.some(([id]) => id === 'keys-without-ttl'));
     // And a second run of the same kind agrees with the first.
     const again = JSON.parse((await cli([server.url, ...budget, '--growth-window', '0s', '--json'])).stdout) as DoctorReport;
