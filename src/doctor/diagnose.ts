@@ -1,28 +1,34 @@
 /**
- * `diagnose`: read every node (and/or a redis.conf), take a small bounded keyspace sample, run
- * every rule, and return the report as plain data. Read-only: it never writes to the server.
+ * `diagnose`: read every node (and/or a redis.conf), read the keyspace (every key when it fits
+ * the budget, else a deterministic sample: see coverage.ts), run every rule, and return the
+ * report as plain data. Read-only: it never writes to the server.
  */
-import { scanKeyspace } from '../keyspace/scan.js';
 import type { ScanReport } from '../keyspace/report.js';
 import type { Policy } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
 import { UsageError } from '../errors.js';
 import { collectNode, unavailableReason } from './collect.js';
 import { confFacts, readConf } from './conf.js';
+import { DEFAULT_BUDGET_MS, readKeyspace } from './coverage.js';
 import { MissingFacts, type NodeFacts } from './facts.js';
 import { measureGrowth, startGrowth } from './growth.js';
 import { RULES } from './rules/index.js';
-import { SEVERITIES, type DoctorFinding, type DoctorReport, type Hit, type NodeContext, type Rule, type Severity, type SkippedCheck, type TargetContext } from './types.js';
+import { SEVERITIES, type DoctorFinding, type DoctorReport, type FindingCoverage, type Hit, type KeyspaceCoverage, type NodeContext, type Rule, type Severity, type SkippedCheck, type TargetContext } from './types.js';
 
 export interface DiagnoseOptions {
   /** Sharpens the checks: rule TTLs, roles (session, durable…), alert thresholds. */
   policy?: Policy;
   /** A redis.conf to read offline (alone, or next to a live target). */
   config?: string;
-  /** Keyspace sample: default 10,000 keys; `false` for none (rules that need it are skipped). */
+  /**
+   * The sample read when every key does not fit `budgetMs`: default 10,000 keys; `false` reads
+   * no keys at all (rules that need them are skipped).
+   */
   sample?: { keys: number } | { fraction: number } | false;
   /** Time budget of the sample. Default 5 s. */
   sampleDeadlineMs?: number;
+  /** Read every key when DBSIZE × the per-key cost measured on the sample fits this. Default 5 s; 0 keeps the sample. */
+  budgetMs?: number;
   /** Minimum window over which memory growth is measured for the time-to-full estimate. Default 1 s. */
   growthWindowMs?: number;
   /** Only this database in the sample. */
@@ -44,6 +50,7 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
   if (!target && !options.config) throw new UsageError('nothing to diagnose', 'give a Redis URL, or --config redis.conf to lint a file offline');
   const nodes: NodeFacts[] = [];
   let sample: ScanReport | undefined;
+  let keyspace: KeyspaceCoverage | undefined;
   let sampleUnavailable: string | undefined = 'needs a keyspace sample from a live server';
   if (target) {
     const growth = await startGrowth(target.nodes);
@@ -52,13 +59,13 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
       sampleUnavailable = 'keyspace sample disabled (--no-sample)';
     } else {
       try {
-        sample = await scanKeyspace(target, {
+        ({ report: sample, coverage: keyspace } = await readKeyspace(target, {
           sample: options.sample ?? DEFAULT_SAMPLE,
-          deadlineMs: options.sampleDeadlineMs ?? 5000,
+          sampleDeadlineMs: options.sampleDeadlineMs ?? 5000,
+          budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
           policy: options.policy,
           db: options.db,
-          top: 20,
-        });
+        }));
         sampleUnavailable = undefined;
       } catch (err) {
         sampleUnavailable = unavailableReason('the keyspace sample', err);
@@ -67,7 +74,7 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
     await measureGrowth(growth, nodes, options.growthWindowMs ?? 1000);
   }
   if (options.config) nodes.push(confFacts(readConf(options.config)));
-  const { findings, skipped } = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, policy: options.policy });
+  const { findings, skipped } = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, keyspace, policy: options.policy });
   return {
     kind: 'keywarden.doctor',
     schemaVersion: 1,
@@ -80,6 +87,7 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
       ...(sample
         ? { sample: { keysSeen: sample.coverage.keysSeen, dbsize: sample.coverage.dbsize, sampled: sample.coverage.sampled, complete: sample.coverage.complete, durationMs: sample.coverage.durationMs } }
         : {}),
+      ...(keyspace ? { keyspace } : {}),
     },
     findings,
     skipped,
@@ -91,11 +99,13 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
 export function runRules(rules: readonly Rule[], ctx: TargetContext & { sampleUnavailable?: string }): { findings: DoctorFinding[]; skipped: SkippedCheck[] } {
   const findings: DoctorFinding[] = [];
   const skipped: SkippedCheck[] = [];
-  const attempt = (rule: Rule, node: string | undefined, run: () => { hit: Hit; fix: string[] } | undefined) => {
+  const attempt = (rule: Rule, node: string | undefined, run: (read: Reads) => { hit: Hit; fix: string[] } | undefined) => {
+    const read: Reads = { sample: false };
     try {
-      const result = run();
+      const result = run(read);
       if (!result) return;
       const { hit, fix } = result;
+      const coverage = findingCoverage(read.sample ? ctx.keyspace : undefined, hit);
       findings.push({
         id: rule.id,
         severity: hit.severity ?? rule.severity,
@@ -105,6 +115,7 @@ export function runRules(rules: readonly Rule[], ctx: TargetContext & { sampleUn
         why: hit.why ?? rule.why,
         fix: hit.fix ?? fix,
         ...(node ? { node } : {}),
+        ...(coverage ? { coverage } : {}),
       });
     } catch (err) {
       // A failing check must not hide the others during an incident: list it as skipped.
@@ -114,15 +125,16 @@ export function runRules(rules: readonly Rule[], ctx: TargetContext & { sampleUn
   };
   for (const rule of rules) {
     if (rule.scope === 'target') {
-      attempt(rule, undefined, () => {
-        const hit = rule.check(ctx);
-        return hit && { hit, fix: rule.fix(hit, ctx) };
+      attempt(rule, undefined, (read) => {
+        const tracked = withSampleTracking(ctx, read);
+        const hit = rule.check(tracked);
+        return hit && { hit, fix: rule.fix(hit, tracked) };
       });
       continue;
     }
     for (const node of ctx.nodes) {
-      const nodeCtx: NodeContext = { node, sample: ctx.sample, sampleUnavailable: ctx.sampleUnavailable, policy: ctx.policy };
-      attempt(rule, node.label, () => {
+      attempt(rule, node.label, (read) => {
+        const nodeCtx: NodeContext = withSampleTracking({ node, sample: ctx.sample, sampleUnavailable: ctx.sampleUnavailable, keyspace: ctx.keyspace, policy: ctx.policy }, read);
         const hit = rule.check(nodeCtx);
         return hit && { hit, fix: rule.fix(hit, nodeCtx) };
       });
@@ -131,6 +143,29 @@ export function runRules(rules: readonly Rule[], ctx: TargetContext & { sampleUn
   const order = new Map(rules.map((r, i) => [r.id, i]));
   findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   return { findings, skipped };
+}
+
+/** Which facts a rule's check read. */
+interface Reads {
+  sample: boolean;
+}
+
+/** The context with `sample` behind a getter, so a finding that read the keyspace says how it was read. */
+function withSampleTracking<C extends { sample?: ScanReport }>(ctx: C, read: Reads): C {
+  return {
+    ...ctx,
+    get sample() {
+      if (ctx.sample) read.sample = true;
+      return ctx.sample;
+    },
+  };
+}
+
+/** The finding's coverage: how the keyspace was read, plus what the rule adds (an interval, a may-miss command). */
+function findingCoverage(keyspace: KeyspaceCoverage | undefined, hit: Hit): FindingCoverage | undefined {
+  if (!keyspace) return undefined;
+  const extra = keyspace.read === 'sample' ? (hit.coverage ?? {}) : {};
+  return { read: keyspace.read, keysRead: keyspace.keysRead, dbsize: keyspace.dbsize, ...extra };
 }
 
 function summarize(findings: DoctorFinding[]): Record<Severity, number> {

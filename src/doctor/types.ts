@@ -14,6 +14,38 @@ export type Severity = (typeof SEVERITIES)[number];
 export type EvidenceValue = string | number | boolean | null | string[] | number[];
 export type Evidence = Record<string, EvidenceValue>;
 
+/** How much of the keyspace doctor read (`target.keyspace` in the report). */
+export interface KeyspaceCoverage {
+  /** `all`: every key was read; `sample`: a deterministic sample (the same keys on every run on unchanged data). */
+  read: 'all' | 'sample';
+  keysRead: number;
+  /** DBSIZE summed over the nodes and databases read. */
+  dbsize: number;
+  durationMs: number;
+  /** The time budget for reading every key (`--budget`). */
+  budgetMs: number;
+  /** DBSIZE × the per-key cost measured on this server; absent when the sample already held every key. */
+  estimatedAllMs?: number;
+  /** Why not every key was read (sample only). */
+  reason?: string;
+  /** The command that reads every key of this target (credentials redacted). */
+  scanCommand: string;
+}
+
+/** On a finding drawn from the keyspace: what it was drawn from, and how sure it is. */
+export interface FindingCoverage {
+  read: 'all' | 'sample';
+  keysRead: number;
+  dbsize: number;
+  /** For an estimated share (0..1): its 95% interval. */
+  interval?: [number, number];
+  /**
+   * Single-key findings (big keys, expiry clusters) from a sample: keys outside it can be
+   * missed; this command reads them all.
+   */
+  mayMiss?: string;
+}
+
 export interface DoctorFinding {
   id: string;
   severity: Severity;
@@ -27,6 +59,8 @@ export interface DoctorFinding {
   fix: string[];
   /** The node (`host:port`, or the redis.conf path) it was found on; absent for target-wide findings. */
   node?: string;
+  /** Present when the finding depends on the keyspace read: every key, or a sample (with its confidence). */
+  coverage?: FindingCoverage;
 }
 
 export interface SkippedCheck {
@@ -46,8 +80,10 @@ export interface DoctorReport {
     nodes: Array<{ address: string; role: 'master' | 'replica' }>;
     /** The redis.conf read offline, when one was given. */
     config?: string;
-    /** How the keyspace sample went, when one was taken. */
+    /** How the keyspace read went, when one was taken (see `keyspace` for whether it was every key). */
     sample?: { keysSeen: number; dbsize: number; sampled: boolean; complete: boolean; durationMs: number };
+    /** Every key read, or a sample and why. */
+    keyspace?: KeyspaceCoverage;
   };
   findings: DoctorFinding[];
   skipped: SkippedCheck[];
@@ -61,6 +97,8 @@ export interface Hit {
   severity?: Severity;
   why?: string;
   fix?: string[];
+  /** Added to the finding's coverage (an interval, the command that finds missed keys). */
+  coverage?: Partial<FindingCoverage>;
 }
 
 /** Everything a node-scoped rule may read about one node. */
@@ -70,6 +108,8 @@ export interface NodeContext {
   sample?: ScanReport;
   /** Why there is no sample (--no-sample, offline, the scan failed). */
   sampleUnavailable?: string;
+  /** How `sample` was read: every key, or a sample. */
+  keyspace?: KeyspaceCoverage;
   policy?: Policy;
 }
 
@@ -79,6 +119,7 @@ export interface TargetContext {
   mode?: 'standalone' | 'cluster';
   sample?: ScanReport;
   sampleUnavailable?: string;
+  keyspace?: KeyspaceCoverage;
   policy?: Policy;
 }
 

@@ -13,7 +13,8 @@ import { createMatcher } from '../policy/index.js';
 import { displayKey } from './display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
-import type { BigKey, ExpiryCluster, Interval, PatternStats, TtlHistogram } from './report.js';
+import type { BigKey, ExpiryCluster, Interval, PatternStats, Totals, TtlHistogram } from './report.js';
+import { EXPIRY_CLUSTER_KEYS } from './thresholds.js';
 
 interface Acc {
   keys: number;
@@ -39,7 +40,7 @@ export interface AggregateOptions {
   /** Biggest keys to keep. Default 10. */
   top?: number;
   maxPatterns?: number;
-  /** Keys expiring in the same second that make a cluster. Default 100. */
+  /** Keys expiring in the same second (estimated, when sampled) that make a cluster. Default EXPIRY_CLUSTER_KEYS. */
   clusterMin?: number;
   /** Fixed wall clock for absolute expiry seconds (tests); default: when each batch arrives. */
   now?: number;
@@ -47,7 +48,7 @@ export interface AggregateOptions {
 
 export interface Aggregation {
   patterns: PatternStats[];
-  totals: { keys: number; bytes: number; noTtlKeys: number; noTtlBytes: number };
+  totals: Totals;
   bigKeys: BigKey[];
   expiryClusters: ExpiryCluster[];
   violations: number;
@@ -168,9 +169,10 @@ export class Aggregator {
     const n = this.keysSeen;
     const sampled = sample !== undefined && n > 0 && sample.population > n;
     const N = sampled ? sample.population : n;
-    const patterns = this.grouper.finish().map(({ pattern, stats }) => this.patternStats(pattern, stats, n, N, sampled));
+    const groups = this.grouper.finish();
+    const patterns = groups.map(({ pattern, stats }) => this.patternStats(pattern, stats, n, N, sampled));
     patterns.sort((a, b) => b.bytes - a.bytes || b.keys - a.keys || (a.pattern < b.pattern ? -1 : 1));
-    const totals = { keys: 0, bytes: 0, noTtlKeys: 0, noTtlBytes: 0 };
+    const totals: Totals = { keys: 0, bytes: 0, noTtlKeys: 0, noTtlBytes: 0 };
     let violations = 0;
     for (const p of patterns) {
       totals.keys += p.keys;
@@ -179,7 +181,15 @@ export class Aggregator {
       totals.noTtlBytes += p.noTtlBytes;
       violations += p.violations ?? 0;
     }
-    return { patterns, totals, bigKeys: this.big.map(bigKey), expiryClusters: this.clusters(), violations };
+    if (sampled) {
+      const raw = newAcc();
+      for (const g of groups) mergeAcc(raw, g.stats);
+      totals.ci = {
+        noTtlKeysShare: shareInterval(raw.noTtlKeys, n, raw.noTtlKeys, raw.noTtlKeys, n, n, N),
+        noTtlBytesShare: shareInterval(raw.noTtlBytes, raw.bytes, raw.noTtlBytesSq, raw.noTtlBytesSq, raw.bytesSq, n, N),
+      };
+    }
+    return { patterns, totals, bigKeys: this.big.map(bigKey), expiryClusters: this.clusters(n > 0 ? N / n : 1), violations };
   }
 
   private patternStats(pattern: string, acc: Acc, n: number, N: number, sampled: boolean): PatternStats {
@@ -212,13 +222,15 @@ export class Aggregator {
     return stats;
   }
 
-  private clusters(): ExpiryCluster[] {
-    const min = this.options.clusterMin ?? 100;
+  /** Seconds in which at least `clusterMin` keys expire, counted (or, sampled, estimated: × `scale`). */
+  private clusters(scale: number): ExpiryCluster[] {
+    const min = this.options.clusterMin ?? EXPIRY_CLUSTER_KEYS;
     return [...this.expiries.entries()]
-      .filter(([, v]) => v.keys >= min)
-      .sort((a, b) => b[1].keys - a[1].keys || a[0] - b[0])
+      .map(([second, v]) => ({ second, keys: Math.round(v.keys * scale), example: v.example }))
+      .filter((c) => c.keys >= min)
+      .sort((a, b) => b.keys - a.keys || a.second - b.second)
       .slice(0, 10)
-      .map(([second, v]) => ({ second, keys: v.keys, topPattern: inferPattern(v.example) }));
+      .map(({ second, keys, example }) => ({ second, keys, topPattern: inferPattern(example) }));
   }
 }
 
@@ -231,6 +243,20 @@ export function interval(sum: number, sumSq: number, n: number, N: number): Inte
   const half = 1.96 * N * Math.sqrt((variance / n) * fpc);
   const estimate = N * mean;
   return [Math.max(Math.round(estimate - half), sum > 0 ? Math.round(sum) : 0), Math.round(estimate + half)];
+}
+
+/**
+ * 95% interval for the share R = Σy/Σx of a sample of n keys out of N (ratio estimator):
+ * var(R) ≈ (1 − n/N) · s_d² / (n · x̄²), with d = y − R·x, so s_d² = (Σy² − 2RΣxy + R²Σx²)/(n − 1).
+ * For the share of keys without TTL, x = 1 and y is 0 or 1.
+ */
+export function shareInterval(sumY: number, sumX: number, sumYY: number, sumXY: number, sumXX: number, n: number, N: number): Interval {
+  if (sumX <= 0 || n < 2) return [0, 1];
+  const r = sumY / sumX;
+  const sd2 = Math.max((sumYY - 2 * r * sumXY + r * r * sumXX) / (n - 1), 0);
+  const meanX = sumX / n;
+  const half = 1.96 * Math.sqrt((Math.max(1 - n / N, 0) * sd2) / (n * meanX * meanX));
+  return [Math.max(r - half, 0), Math.min(r + half, 1)];
 }
 
 function bigKey(r: KeyRecord): BigKey {

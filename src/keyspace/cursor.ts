@@ -48,3 +48,21 @@ export function samplePlan(fraction: number, strata = 64, random: () => number =
   }
   return plan;
 }
+
+/**
+ * A repeatable stream of numbers in [0, 1) (mulberry32) for `samplePlan`: the same seed
+ * gives the same stretches, so on the same server and data two runs read the same keys.
+ * The keys' hash (seeded per server process) still scatters them over the walk, so the
+ * sample stays a hash-random share of the table; what is lost is only that repeated runs
+ * on one server average out their error: each repeats the same one.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -57,6 +57,24 @@ export interface NodeInfo {
   complete: boolean;
 }
 
+export interface Totals {
+  keys: number;
+  bytes: number;
+  noTtlKeys: number;
+  noTtlBytes: number;
+  /** Only when sampled: 95% intervals of the shares (0..1) of keys and of bytes without TTL. */
+  ci?: { noTtlKeysShare: Interval; noTtlBytesShare: Interval };
+}
+
+/** The lines the report draws (see keyspace/thresholds.ts), so a reader of the JSON knows them. */
+export interface ReportThresholds {
+  /** A key at or above either is a big key. */
+  bigKeyBytes: number;
+  bigKeyElements: number;
+  /** Keys (estimated, when sampled) expiring in one second that make an expiry cluster. */
+  expiryClusterKeys: number;
+}
+
 export interface ScanReport {
   kind: 'keywarden.scan';
   schemaVersion: 1;
@@ -75,14 +93,30 @@ export interface ScanReport {
     interrupted?: string;
     /** Figures this user could not measure (e.g. 'bytes' without MEMORY USAGE permission). */
     unmeasured: Array<'bytes' | 'length'>;
+    /**
+     * Only when sampled: what the single-key lists (`bigKeys`, `expiryClusters`) cannot
+     * promise, the sentence every human format shows next to them.
+     */
+    caveat?: string;
     /** How keys were inspected: one Lua call per batch, or pipelined commands. */
     method: 'lua' | 'pipeline' | 'none';
     durationMs: number;
     keysPerSecond: number;
   };
-  totals: { keys: number; bytes: number; noTtlKeys: number; noTtlBytes: number };
+  totals: Totals;
   patterns: PatternStats[];
+  /** The biggest keys read, biggest first; when sampled, only keys of the sample (a single big key elsewhere is not in it). */
   bigKeys: BigKey[];
+  /** When sampled, `keys` are estimates for the whole keyspace, and only seconds seen in the sample are listed. */
   expiryClusters: ExpiryCluster[];
+  thresholds?: ReportThresholds;
   policy?: { file?: string; violations: number };
+}
+
+/** The caveat of a sampled report (see `coverage.caveat`). */
+export function sampleCaveat(keysSeen: number, dbsize: number): string {
+  return (
+    `Big keys and expiry clusters come from the sample (${keysSeen.toLocaleString('en-US')} of ${dbsize.toLocaleString('en-US')} keys) ` +
+    'and may miss single large keys: a scan without --sample reads every key.'
+  );
 }

@@ -4,7 +4,8 @@
  */
 import type { Target } from '../target/connect.js';
 import { Aggregator, type AggregateOptions } from './aggregate.js';
-import type { ScanReport } from './report.js';
+import { sampleCaveat, type ScanReport } from './report.js';
+import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from './thresholds.js';
 import { ScanFailedError, scanRecords, type ScanOptions, type ScanRun } from './scanner.js';
 
 export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOptions;
@@ -61,6 +62,7 @@ function buildReport(target: Target, options: ScanKeyspaceOptions, aggregator: A
       dbsize,
       vanished: run.nodes.reduce((s, n) => s + n.vanished, 0),
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
+      ...(sampled ? { caveat: sampleCaveat(keysSeen, dbsize) } : {}),
       unmeasured: run.nodes.some((n) => !n.measuresMemory) ? ['bytes'] : [],
       method: run.nodes.every((n) => n.method === 'lua') ? 'lua' : 'pipeline',
       durationMs: Math.round(run.durationMs),
@@ -70,6 +72,7 @@ function buildReport(target: Target, options: ScanKeyspaceOptions, aggregator: A
     patterns: agg.patterns,
     bigKeys: agg.bigKeys,
     expiryClusters: agg.expiryClusters,
+    thresholds: { bigKeyBytes: BIG_KEY.bytes, bigKeyElements: BIG_KEY.elements, expiryClusterKeys: options.clusterMin ?? EXPIRY_CLUSTER_KEYS },
   };
   if (options.policy) report.policy = { file: options.policy.file, violations: agg.violations };
   return report;

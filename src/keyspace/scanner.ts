@@ -10,7 +10,7 @@ import type { RedisNode, Target } from '../target/connect.js';
 import { openNode } from '../target/connect.js';
 import { midRunFailure, permissionFailure } from '../target/errors.js';
 import { parseInfo, parseKeyspace } from '../target/info.js';
-import { cursorAt, cursorPosition, samplePlan, type Stretch } from './cursor.js';
+import { cursorAt, cursorPosition, samplePlan, seededRandom, type Stretch } from './cursor.js';
 import { createInspector, keysOnly, type Inspection, type InspectMethod, type PageInspector, type ScriptInspector, type WalkStep } from './inspect.js';
 import { Pacer, type PaceOptions } from './pace.js';
 import type { KeyRecord } from './record.js';
@@ -39,6 +39,8 @@ export interface ScanOptions extends PaceOptions {
   type?: string;
   /** Read a share of the keyspace: `{ fraction: 0.01 }` or `{ keys: 10000 }` (spread over the table). */
   sample?: { fraction: number } | { keys: number };
+  /** Place the sample's stretches from this seed instead of at random: the same keys on every run (see `seededRandom`). */
+  sampleSeed?: number;
   /** Default true; false skips MEMORY USAGE (bytes become unmeasured). */
   measureMemory?: boolean;
   /** Default true; false yields keys only (type 'unknown', ttlMs TTL_UNKNOWN): SCAN and nothing else. */
@@ -208,7 +210,7 @@ async function scanNode(
   const stopped = lanesStop.signal;
   // Small tables have fewer buckets than strata; below this size a sample saves nothing.
   const sampling = fraction < 1 && plan.dbsize > 20_000;
-  const stretches = sampling ? samplePlan(fraction) : [{ start: 0, end: 1 }];
+  const stretches = sampling ? samplePlan(fraction, undefined, options.sampleSeed === undefined ? Math.random : seededRandom(options.sampleSeed)) : [{ start: 0, end: 1 }];
 
   try {
     for (const [dbIndex, db] of plan.dbs.entries()) {

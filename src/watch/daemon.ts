@@ -196,7 +196,8 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     const target = conn.target;
     if (!target) return;
     try {
-      const report = await diagnose(target, { policy: options.policy, db: options.target.db, growthWindowMs: 0, sample: { keys: 10_000 }, sampleDeadlineMs: 5000 });
+      // The scanner already walks every key: the doctor pass keeps to its (deterministic) sample, budget 0.
+      const report = await diagnose(target, { policy: options.policy, db: options.target.db, growthWindowMs: 0, sample: { keys: 10_000 }, sampleDeadlineMs: 5000, budgetMs: 0 });
       live.doctor = { at: Date.now(), report };
       evaluate();
     } catch (err) {

@@ -5,6 +5,7 @@ import { RULES, runRules } from '../../src/doctor/index.js';
 import type { NodeFacts } from '../../src/doctor/facts.js';
 import { safeText } from '../../src/doctor/format.js';
 import type { PatternStats, ScanReport } from '../../src/keyspace/report.js';
+import { BIG_KEY, BIG_KEY_TEXT, EXPIRY_CLUSTER_KEYS, isBigKey } from '../../src/keyspace/thresholds.js';
 
 const MB = 1024 * 1024;
 
@@ -81,11 +82,53 @@ test('persistence-off-for-durable-data: warning for durable data, info for sessi
   assert.deepEqual(run('persistence-off-for-durable-data', [node({}, { appendonly: 'yes' })], durable).findings, []);
 });
 
-test('expiry-stampede scales sampled clusters to the keyspace', () => {
-  const s = sample([pattern({ pattern: 'promo:*', keys: 100 })], { expiryClusters: [{ second: 1_900_000_000, keys: 150, topPattern: 'promo:*' }] });
-  assert.deepEqual(run('expiry-stampede', [node({})], s).findings, []);
-  s.coverage = { ...s.coverage, sampled: true, keysSeen: 1000, dbsize: 100_000 };
-  assert.equal(run('expiry-stampede', [node({})], s).findings[0].evidence.largestKeys, 15_000);
+test('expiry-stampede fires at the shared threshold, on the report\'s (already estimated) clusters', () => {
+  const at = (keys: number) => sample([pattern({ pattern: 'promo:*', keys: 100 })], { expiryClusters: [{ second: 1_900_000_000, keys, topPattern: 'promo:*' }] });
+  assert.deepEqual(run('expiry-stampede', [node({})], at(EXPIRY_CLUSTER_KEYS - 1)).findings, []);
+  assert.equal(run('expiry-stampede', [node({})], at(EXPIRY_CLUSTER_KEYS)).findings[0].evidence.largestKeys, EXPIRY_CLUSTER_KEYS);
+});
+
+test('one big-key threshold: big-keys and lazyfree-off-with-big-keys agree on it, and a 1 MB zset is neither', () => {
+  const key = (bytes: number, length: number) => ({ key: 'k', db: 0, node: '10.0.0.1:6379', type: 'zset', bytes, length, ttlMs: -1 });
+  const cases = [
+    { what: '1 MB, 10k elements', k: key(1 * MB, 10_000), big: false },
+    { what: 'just under 10 MB', k: key(BIG_KEY.bytes - 1, 100), big: false },
+    { what: '10 MB', k: key(BIG_KEY.bytes, 100), big: true },
+    { what: '1M small elements', k: key(4 * MB, BIG_KEY.elements), big: true },
+  ];
+  for (const c of cases) {
+    const s = sample([pattern({ pattern: 'k', keys: 1 })], { bigKeys: [c.k] });
+    const lazy = run('lazyfree-off-with-big-keys', [node({}, { 'lazyfree-lazy-eviction': 'no', 'lazyfree-lazy-expire': 'yes', 'lazyfree-lazy-server-del': 'yes', 'lazyfree-lazy-user-del': 'yes' })], s);
+    assert.equal(run('big-keys', [node({})], s).findings.length, c.big ? 1 : 0, c.what);
+    assert.equal(lazy.findings.length, c.big ? 1 : 0, c.what);
+    assert.equal(isBigKey(c.k), c.big, c.what);
+  }
+  const why = RULES.filter((r) => r.id === 'big-keys' || r.id === 'lazyfree-off-with-big-keys').map((r) => r.why);
+  for (const w of why) assert.ok(w.includes(BIG_KEY_TEXT), w);
+});
+
+test('findings from a sample carry its coverage: an interval for shares, the scan command for single keys', () => {
+  const s = sample([pattern({ pattern: 'session:*', keys: 820, bytes: 8200, noTtlKeys: 820, noTtlBytes: 8200 }), pattern({ pattern: 'cache:*', keys: 180, bytes: 1800 })], {
+    bigKeys: [{ key: 'blob', db: 0, node: '10.0.0.1:6379', type: 'string', bytes: 12 * MB, length: 12 * MB, ttlMs: -1 }],
+  });
+  s.coverage = { ...s.coverage, sampled: true, complete: false, keysSeen: 10_000, dbsize: 4_200_000 };
+  s.totals.ci = { noTtlKeysShare: [0.81, 0.83], noTtlBytesShare: [0.812, 0.828] };
+  const keyspace = { read: 'sample' as const, keysRead: 10_000, dbsize: 4_200_000, durationMs: 80, budgetMs: 5000, scanCommand: 'keywarden scan redis://10.0.0.1:6379' };
+  const nodes = [node({}, { maxmemory: String(100 * MB), 'maxmemory-policy': 'noeviction' })];
+  const { findings } = runRules(RULES, { nodes, mode: 'standalone', sample: s, keyspace });
+  const risk = findings.find((f) => f.id === 'noeviction-full-risk');
+  assert.match(risk?.detail ?? '', /no TTL on an estimated 82% ± 1% of bytes \(from 10,000 of 4,200,000 keys\)/);
+  assert.deepEqual(risk?.coverage, { read: 'sample', keysRead: 10_000, dbsize: 4_200_000, interval: [0.812, 0.828] });
+  const big = findings.find((f) => f.id === 'big-keys');
+  assert.match(big?.detail ?? '', /from a sample of 10,000 of 4,200,000 keys: keys outside it may be missed; keywarden scan redis:\/\/10\.0\.0\.1:6379 reads them all/);
+  assert.equal(big?.coverage?.mayMiss, 'keywarden scan redis://10.0.0.1:6379');
+  // Every key read: the same findings, no estimate, no caveat.
+  const all = runRules(RULES, { nodes, mode: 'standalone', sample: { ...s, coverage: { ...s.coverage, sampled: false, complete: true }, totals: { ...s.totals, ci: undefined } }, keyspace: { ...keyspace, read: 'all' } });
+  const allBig = all.findings.find((f) => f.id === 'big-keys');
+  assert.doesNotMatch(allBig?.detail ?? '', /sample/);
+  assert.deepEqual(allBig?.coverage, { read: 'all', keysRead: 10_000, dbsize: 4_200_000 });
+  assert.equal(all.findings.find((f) => f.id === 'maxmemory-unset'), undefined);
+  assert.equal(all.findings.find((f) => f.id === 'auth-disabled')?.coverage, undefined, 'findings that do not read the keyspace carry no coverage');
 });
 
 test('slowlog entries of the doctor itself are ignored', () => {

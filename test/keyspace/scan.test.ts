@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { scanKeyspace } from '../../src/keyspace/scan.js';
 import { scanRecords } from '../../src/keyspace/scanner.js';
+import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from '../../src/keyspace/thresholds.js';
 import type { KeyRecord } from '../../src/keyspace/record.js';
 import { policyFromObject } from '../../src/policy/index.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';
@@ -129,7 +130,9 @@ describe('scanKeyspace on a standalone server', () => {
   it('lists the biggest keys and the seconds in which many keys expire together', async () => {
     const at = Date.now() + 600_000;
     const p = admin.pipeline();
-    for (let i = 0; i < 300; i++) p.set(`token:stampede:${i}`, 'x', 'PXAT', at);
+    // One more than the shared expiry-cluster threshold, and a second just under it that is not listed.
+    for (let i = 0; i < EXPIRY_CLUSTER_KEYS; i++) p.set(`token:stampede:${i}`, 'x', 'PXAT', at);
+    for (let i = 0; i < EXPIRY_CLUSTER_KEYS - 1; i++) p.set(`token:calm:${i}`, 'x', 'PXAT', at + 5000);
     p.set('big:blob', 'y'.repeat(200_000));
     await p.exec();
     const report = await scanKeyspace(target, { db: 0, top: 3 });
@@ -138,8 +141,10 @@ describe('scanKeyspace on a standalone server', () => {
     assert.equal(report.bigKeys[1].key, 'big:blob');
     assert.equal(report.bigKeys[1].length, 200_000);
     const cluster = report.expiryClusters.find((c) => c.second === Math.floor(at / 1000));
-    assert.equal(cluster?.keys, 300);
+    assert.equal(cluster?.keys, EXPIRY_CLUSTER_KEYS);
     assert.equal(cluster?.topPattern, 'token:stampede:*');
+    assert.equal(report.expiryClusters.find((c) => c.second === Math.floor((at + 5000) / 1000)), undefined);
+    assert.deepEqual(report.thresholds, { bigKeyBytes: BIG_KEY.bytes, bigKeyElements: BIG_KEY.elements, expiryClusterKeys: EXPIRY_CLUSTER_KEYS });
   });
 });
 

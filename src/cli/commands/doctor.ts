@@ -16,6 +16,7 @@ interface DoctorFlags extends TargetFlags {
   policy?: string;
   sample: string | false;
   sampleTime?: string;
+  budget?: string;
   growthWindow?: string;
   failOn: Severity | 'none';
   json?: boolean;
@@ -28,15 +29,16 @@ export function registerDoctor(program: Command, io: CliIo = processIo): void {
     .command('doctor')
     .summary('diagnose the configuration behind Redis memory incidents, with the fix')
     .description(
-      'Read INFO, CONFIG, ACL, SLOWLOG, LATENCY, MEMORY STATS (and a small keyspace sample) and report findings with evidence and the ' +
+      'Read INFO, CONFIG, ACL, SLOWLOG, LATENCY, MEMORY STATS and the keyspace (every key when it fits --budget, else a sample) and report findings with evidence and the ' +
         'exact fix; or lint a redis.conf offline with --config. Read-only. Exit 1 when a finding reaches --fail-on.',
     );
   addTargetFlags(cmd)
     .option('--config <redis.conf>', 'lint this redis.conf offline (alone, or next to a live target)')
     .option('--policy <keywarden.yml>', 'policy file: rule TTLs and roles sharpen the checks')
-    .option('--sample <keys|percent>', 'keyspace sample size: a key count (10000) or a share (1%)', '10000')
-    .option('--no-sample', 'do not sample the keyspace (checks that need it are listed as skipped)')
-    .option('--sample-time <duration>', 'time budget of the keyspace sample', '5s')
+    .option('--budget <duration>', 'read every key when that is estimated to take at most this long (measured on this server); else a sample', '5s')
+    .option('--sample <keys|percent>', 'sample size above the budget: a key count (10000) or a share (1%)', '10000')
+    .option('--no-sample', 'do not read the keyspace at all (checks that need it are listed as skipped)')
+    .option('--sample-time <duration>', 'time limit of the sample', '5s')
     .option('--growth-window <duration>', 'measure memory growth over at least this long, for the time-to-full estimate', '1s')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices([...SEVERITIES, 'none']).default('critical'))
     .option('--json', 'print the report as one JSON document (same as --format json)')
@@ -74,6 +76,7 @@ async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
     config: flags.config,
     sample: flags.sample === false ? false : sampleFlag(flags.sample),
     sampleDeadlineMs: flags.sampleTime ? durationFlag(flags.sampleTime, '--sample-time', { example: '5s' }) : undefined,
+    budgetMs: flags.budget !== undefined ? durationFlag(flags.budget, '--budget', { example: '5s' }) : undefined,
     growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window', { example: '1h' }) : undefined,
     db: flags.db === undefined ? undefined : Number(flags.db),
   };

@@ -4,6 +4,7 @@
  */
 import { SEVERITIES, type DoctorFinding, type DoctorReport } from '../../doctor/index.js';
 import { safeText } from '../../doctor/format.js';
+import { keyspaceLines } from './doctor-text.js';
 
 /** The report as GitHub-flavoured Markdown. */
 export function renderDoctorMarkdown(report: DoctorReport): string {
@@ -11,7 +12,8 @@ export function renderDoctorMarkdown(report: DoctorReport): string {
   const out: string[] = ['# keywarden doctor', ''];
   if (t.url) out.push(`- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node(s))`);
   if (t.config) out.push(`- Config: \`${code(t.config)}\``);
-  if (t.sample) out.push(`- Sample: ${t.sample.keysSeen} of ${t.sample.dbsize} keys in ${t.sample.durationMs} ms`);
+  if (t.keyspace) out.push(...keyspaceLines(t.keyspace, { text: cell, command: (c) => `\`${code(c)}\`` }).map((line) => `- ${line.trim()}`));
+  else if (t.sample) out.push(`- Sample: ${t.sample.keysSeen} of ${t.sample.dbsize} keys in ${t.sample.durationMs} ms`);
   out.push(`- Summary: **${report.summary.critical} critical**, ${report.summary.warning} warning(s), ${report.summary.info} info`, '');
   for (const severity of SEVERITIES) {
     const group = report.findings.filter((f) => f.severity === severity);

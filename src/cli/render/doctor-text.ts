@@ -3,7 +3,7 @@
  * the worst first, each finding with its numbers, why it matters, and the fix to paste.
  * Every piece of text from the server goes through `safeText`: key names can hold escapes.
  */
-import { SEVERITIES, type DoctorFinding, type DoctorReport, type Severity } from '../../doctor/index.js';
+import { SEVERITIES, type DoctorFinding, type DoctorReport, type KeyspaceCoverage, type Severity } from '../../doctor/index.js';
 import { formatCount, safeText } from '../../doctor/format.js';
 
 const MARK: Record<Severity, string> = { critical: '✖', warning: '▲', info: '·' };
@@ -31,8 +31,22 @@ function header(report: DoctorReport): string {
   if (t.url) parts.push(`${safeText(t.url)} (${t.mode ?? 'standalone'}, Redis ${safeText(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`);
   if (t.config) parts.push(`config ${safeText(t.config)}`);
   let line = `keywarden doctor — ${parts.join(' + ')}`;
-  if (t.sample) line += `\nsample: ${formatCount(t.sample.keysSeen)} of ${formatCount(t.sample.dbsize)} keys read in ${t.sample.durationMs} ms${t.sample.complete ? ' (whole keyspace)' : ''}`;
+  if (t.keyspace) line += `\n${keyspaceLines(t.keyspace).join('\n')}`;
+  else if (t.sample) line += `\nsample: ${formatCount(t.sample.keysSeen)} of ${formatCount(t.sample.dbsize)} keys read in ${t.sample.durationMs} ms`;
   return line;
+}
+
+/**
+ * "keyspace: all 50,001 keys read in 412 ms", or the sample, why, and what it can miss.
+ * Shared with the Markdown renderer, which passes its own escaping for prose and for the command.
+ */
+export function keyspaceLines(k: KeyspaceCoverage, escape: { text(t: string): string; command(c: string): string } = { text: safeText, command: safeText }): string[] {
+  const t = escape.text;
+  if (k.read === 'all') return [t(`keyspace: all ${formatCount(k.keysRead)} keys read in ${formatCount(k.durationMs)} ms`)];
+  return [
+    t(`keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${k.reason ?? 'sampled'}`),
+    `  ${t('estimates carry a 95% margin; big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): ')}${escape.command(k.scanCommand)}${t(' reads every key')}`,
+  ];
 }
 
 function finding(f: DoctorFinding, manyNodes: boolean): string[] {

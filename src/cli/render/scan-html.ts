@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ScanReport } from '../../keyspace/report.js';
+import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from '../../keyspace/thresholds.js';
 
 /** Chart.js's UMD build, read from the installed package (no CDN: reports open offline). */
 export function chartJsSource(): string {
@@ -43,8 +44,8 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} code{font:12px ui-
 <div class="card"><h2>TTL distribution (keys)</h2><canvas id="ttlChart" height="260"></canvas></div>
 </div>
 <h2>Patterns</h2><table id="patterns"></table>
-<h2>Biggest keys</h2><table id="bigkeys"></table>
-<h2>Keys expiring in the same second</h2><table id="clusters"></table>
+<h2>Biggest keys</h2><div id="bigkeysNote" class="muted"></div><table id="bigkeys"></table>
+<h2>Keys expiring in the same second</h2><div id="clustersNote" class="muted"></div><table id="clusters"></table>
 <script id="report" type="application/json">${scriptSafeJson(report)}</script>
 <script>${chartJsSource()}</script>
 <script>${PAGE_SCRIPT}</script>
@@ -75,8 +76,13 @@ const PAGE_SCRIPT = `
   table('patterns', ['Pattern', 'Keys', 'Bytes', 'Share', 'No-TTL keys', 'No-TTL bytes', 'Types', 'Examples'],
     r.patterns.map(function (p) { return [{ code: p.pattern }, est + count(p.keys) + (p.ci ? ' (' + count(p.ci.keys[0]) + '–' + count(p.ci.keys[1]) + ')' : ''), est + bytes(p.bytes) + (p.ci ? ' (' + bytes(p.ci.bytes[0]) + '–' + bytes(p.ci.bytes[1]) + ')' : ''), pct(p.bytes, t.bytes), count(p.noTtlKeys), bytes(p.noTtlBytes), Object.keys(p.types).join(', '), { code: p.examples.join('  ') }]; }),
     [0, 1, 1, 1, 1, 1, 0, 0]);
-  table('bigkeys', ['Key', 'Type', 'Bytes', 'Length', 'TTL (ms)', 'Node'], r.bigKeys.map(function (k) { return [{ code: k.key }, k.type, bytes(k.bytes), k.length >= 0 ? count(k.length) : '', k.ttlMs < 0 ? 'none' : count(k.ttlMs), k.node]; }), [0, 0, 1, 1, 1, 0]);
-  table('clusters', ['Second (UTC)', 'Keys', 'Mostly'], r.expiryClusters.map(function (x) { return [new Date(x.second * 1000).toISOString(), count(x.keys), { code: x.topPattern }]; }), [0, 1, 0]);
+  var th = r.thresholds || { bigKeyBytes: ${BIG_KEY.bytes}, bigKeyElements: ${BIG_KEY.elements}, expiryClusterKeys: ${EXPIRY_CLUSTER_KEYS} };
+  function isBig(k) { return k.bytes >= th.bigKeyBytes || k.length >= th.bigKeyElements; }
+  document.getElementById('bigkeysNote').textContent = 'Big: ' + bytes(th.bigKeyBytes) + ' or ' + count(th.bigKeyElements) + ' elements or more.';
+  document.getElementById('clustersNote').textContent = 'Seconds in which ' + count(th.expiryClusterKeys) + ' keys or more expire together.';
+  if (cov.sampled && cov.caveat) ['bigkeysNote', 'clustersNote'].forEach(function (id) { document.getElementById(id).after(el('div', cov.caveat, 'warn')); });
+  table('bigkeys', ['Key', 'Type', 'Bytes', 'Length', 'TTL (ms)', 'Node', 'Big'], r.bigKeys.map(function (k) { return [{ code: k.key }, k.type, bytes(k.bytes), k.length >= 0 ? count(k.length) : '', k.ttlMs < 0 ? 'none' : count(k.ttlMs), k.node, isBig(k) ? 'big' : '']; }), [0, 0, 1, 1, 1, 0, 0]);
+  table('clusters', ['Second (UTC)', 'Keys', 'Mostly'], r.expiryClusters.map(function (x) { return [new Date(x.second * 1000).toISOString(), est + count(x.keys), { code: x.topPattern }]; }), [0, 1, 0]);
   if (typeof Chart === 'undefined') return;
   var top = r.patterns.slice(0, 15);
   new Chart(document.getElementById('bytesChart'), { type: 'bar', data: { labels: top.map(function (p) { return p.pattern; }),

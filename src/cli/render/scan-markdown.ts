@@ -4,7 +4,9 @@
  */
 import { displayPattern } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
+import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
 import { formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+import { clusterKeys, sampleCaveat } from './scan-caveat.js';
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, 'ˋ').replace(/\|/g, '\\|')}\``;
@@ -28,13 +30,18 @@ export function renderScanMarkdown(report: ScanReport): string {
       `| ${code(displayPattern(p.pattern))} | ${est}${formatCount(p.keys)} | ${est}${formatBytes(p.bytes)}${ci} | ${formatShare(p.bytes, t.bytes)} | ${formatCount(p.noTtlKeys)} | ${formatBytes(p.noTtlBytes)} | ${Object.keys(p.types).join(', ')} | ${p.examples[0] ? code(p.examples[0]) : ''} |`,
     );
   }
+  const caveat = sampleCaveat(report);
   if (report.bigKeys.length) {
-    out.push('', '## Biggest keys', '', '| Key | Type | Bytes | Length | TTL |', '|---|---|--:|--:|---|');
-    for (const k of report.bigKeys) out.push(`| ${code(k.key)} | ${k.type} | ${formatBytes(k.bytes)} | ${k.length >= 0 ? formatCount(k.length) : ''} | ${formatTtl(k.ttlMs)} |`);
+    out.push('', '## Biggest keys', '', `**Big** marks keys of ${BIG_KEY_TEXT} or more.`, '');
+    if (caveat) out.push(`> ${caveat}`, '');
+    out.push('| Key | Type | Bytes | Length | TTL | Big |', '|---|---|--:|--:|---|---|');
+    for (const k of report.bigKeys) out.push(`| ${code(k.key)} | ${k.type} | ${formatBytes(k.bytes)} | ${k.length >= 0 ? formatCount(k.length) : ''} | ${formatTtl(k.ttlMs)} | ${isBigKey(k) ? '**big**' : ''} |`);
   }
   if (report.expiryClusters.length) {
-    out.push('', '## Keys expiring in the same second', '', '| Second (UTC) | Keys | Mostly |', '|---|--:|---|');
-    for (const x of report.expiryClusters) out.push(`| ${new Date(x.second * 1000).toISOString()} | ${formatCount(x.keys)} | ${code(displayPattern(x.topPattern))} |`);
+    out.push('', '## Keys expiring in the same second', '', `Seconds in which ${formatCount(clusterKeys(report))} keys or more expire together.`, '');
+    if (caveat) out.push(`> ${caveat}`, '');
+    out.push('| Second (UTC) | Keys | Mostly |', '|---|--:|---|');
+    for (const x of report.expiryClusters) out.push(`| ${new Date(x.second * 1000).toISOString()} | ${est}${formatCount(x.keys)} | ${code(displayPattern(x.topPattern))} |`);
   }
   return `${out.join('\n')}\n`;
 }

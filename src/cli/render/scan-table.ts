@@ -4,7 +4,9 @@
  */
 import { displayPattern } from '../../keyspace/display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
+import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
 import { bar, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+import { clusterKeys, sampleCaveat } from './scan-caveat.js';
 
 export interface TableOptions {
   /** ANSI colours (only on a terminal, and never with NO_COLOR). */
@@ -34,17 +36,21 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
   lines.push(...coverageNotes(report, c));
   lines.push('');
   lines.push(...patternTable(report, options.limit ?? 25, c));
+  const caveat = sampleCaveat(report);
   if (report.bigKeys.length > 0) {
-    lines.push('', c.bold('Biggest keys'));
+    lines.push('', `${c.bold('Biggest keys')} ${c.dim(`(BIG: ${BIG_KEY_TEXT} or more)`)}`);
+    if (caveat) lines.push(c.yellow(`  ${caveat}`));
     for (const k of report.bigKeys) {
       const len = k.length >= 0 ? `  ${formatCount(k.length)} ${k.type === 'string' ? 'bytes long' : 'elements'}` : '';
-      lines.push(`  ${formatBytes(k.bytes).padStart(9)}  ${k.type.padEnd(6)}  ttl ${formatTtl(k.ttlMs).padEnd(6)}  ${k.key}${len}${report.target.nodes.length > 1 ? `  (${k.node})` : ''}`);
+      const big = isBigKey(k) ? c.red('BIG') : '   ';
+      lines.push(`  ${big} ${formatBytes(k.bytes).padStart(9)}  ${k.type.padEnd(6)}  ttl ${formatTtl(k.ttlMs).padEnd(6)}  ${k.key}${len}${report.target.nodes.length > 1 ? `  (${k.node})` : ''}`);
     }
   }
   if (report.expiryClusters.length > 0) {
-    lines.push('', c.bold('Keys expiring in the same second (stampede risk)'));
+    lines.push('', `${c.bold('Keys expiring in the same second (stampede risk)')} ${c.dim(`(${formatCount(clusterKeys(report))} keys or more)`)}`);
+    if (caveat && report.bigKeys.length === 0) lines.push(c.yellow(`  ${caveat}`));
     for (const x of report.expiryClusters) {
-      lines.push(`  ${new Date(x.second * 1000).toISOString().replace('.000Z', 'Z')}  ${formatCount(x.keys).padStart(8)} keys  mostly ${displayPattern(x.topPattern)}`);
+      lines.push(`  ${new Date(x.second * 1000).toISOString().replace('.000Z', 'Z')}  ${(est + formatCount(x.keys)).padStart(8)} keys  mostly ${displayPattern(x.topPattern)}`);
     }
   }
   if (report.policy) {

@@ -5,7 +5,8 @@
 import { formatBytes, formatCount, formatPercent, safeText } from '../format.js';
 import { infoNumber, setting } from '../facts.js';
 import type { NodeRule } from '../types.js';
-import { describeCoverage, maxmemory, needSample, patternRole, policyArg, ttlCoverage, usedRatio } from './shared.js';
+import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
+import { describeCoverage, maxmemory, needSample, patternRole, policyArg, shareCoverage, singleKeyCaveat, ttlCoverage, usedRatio } from './shared.js';
 
 const volatileWithoutTtls: NodeRule = {
   id: 'volatile-policy-without-ttls',
@@ -21,6 +22,7 @@ const volatileWithoutTtls: NodeRule = {
     return {
       detail: `${policy} with no TTL on ${describeCoverage(coverage)}`,
       evidence: { policy, noTtlRatio: Math.round(coverage.noTtlShare * 1000) / 1000, noTtlBasis: coverage.basis, keys: coverage.keys },
+      coverage: shareCoverage(coverage),
     };
   },
   fix(_hit, ctx) {
@@ -64,7 +66,6 @@ const allkeysEvictsSessions: NodeRule = {
   },
 };
 
-const BIG_FOR_LAZYFREE = 1024 * 1024;
 const LAZYFREE = ['lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del', 'lazyfree-lazy-user-del'] as const;
 
 const lazyfreeOff: NodeRule = {
@@ -72,15 +73,17 @@ const lazyfreeOff: NodeRule = {
   scope: 'node',
   severity: 'warning',
   title: 'Big keys are freed on the main thread (lazyfree is off)',
-  why: 'Evicting, expiring or deleting a key of several megabytes blocks Redis for as long as freeing it takes; every client waits, and replicas may time out.',
+  why: `Evicting, expiring or deleting a big key (${BIG_KEY_TEXT} or more) blocks Redis for as long as freeing it takes; every client waits, and replicas may time out.`,
   check(ctx) {
     const off = LAZYFREE.filter((name) => setting(ctx.node, name) === 'no');
     if (off.length === 0) return undefined;
-    const big = needSample(ctx).bigKeys.filter((k) => k.bytes >= BIG_FOR_LAZYFREE && (ctx.node.source === 'conf' || k.node === ctx.node.label));
+    const big = needSample(ctx).bigKeys.filter((k) => isBigKey(k) && (ctx.node.source === 'conf' || k.node === ctx.node.label));
     if (big.length === 0) return undefined;
+    const caveat = singleKeyCaveat(ctx.keyspace);
     return {
-      detail: `${off.join(', ')} = no; ${big.length} key(s) of 1 MB or more, the biggest ${safeText(big[0].key)} (${formatBytes(big[0].bytes)})`,
+      detail: `${off.join(', ')} = no; ${big.length} key(s) of ${BIG_KEY_TEXT} or more, the biggest ${safeText(big[0].key)} (${formatBytes(big[0].bytes)})${caveat.text}`,
       evidence: { lazyfreeOff: [...off], bigKeys: big.length, biggestBytes: big[0].bytes },
+      coverage: caveat.coverage,
     };
   },
   fix(hit) {

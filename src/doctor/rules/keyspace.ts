@@ -2,11 +2,12 @@
  * What the keyspace sample shows, target-wide: keys without TTL (against the policy), big keys,
  * and keys expiring in the same second.
  */
+import { BIG_KEY_TEXT, EXPIRY_CLUSTER_KEYS, isBigKey } from '../../keyspace/thresholds.js';
 import { formatDuration } from '../../policy/index.js';
 import { formatBytes, formatCount, safeText } from '../format.js';
 import { keyspaceCounts, MissingFacts } from '../facts.js';
 import type { TargetContext, TargetRule } from '../types.js';
-import { needSample, policyArg } from './shared.js';
+import { needSample, policyArg, singleKeyCaveat } from './shared.js';
 
 const DEFAULT_NO_TTL_KEYS = 1000;
 
@@ -17,15 +18,19 @@ interface Offender {
   ruleTtl?: string;
 }
 
-function noTtlOffenders(ctx: TargetContext): { offenders: Offender[]; total: number; basis: string } {
+function noTtlOffenders(ctx: TargetContext): { offenders: Offender[]; total: number; basis: string; interval?: [number, number] } {
   if (ctx.sample) {
+    const cov = ctx.sample.coverage;
     const patterns = ctx.sample.patterns.filter((p) => p.noTtlKeys > 0 && p.rule?.role !== 'durable');
+    // The interval covers every key without TTL: shown only when no durable pattern is left out.
+    const ci = patterns.length === ctx.sample.patterns.filter((p) => p.noTtlKeys > 0).length ? noTtlKeysInterval(ctx.sample) : undefined;
     return {
       offenders: patterns
         .sort((a, b) => b.noTtlBytes - a.noTtlBytes || b.noTtlKeys - a.noTtlKeys)
         .map((p) => ({ pattern: p.pattern, noTtlKeys: p.noTtlKeys, noTtlBytes: p.noTtlBytes, ruleTtl: p.rule?.ttlMs ? formatDuration(p.rule.ttlMs) : undefined })),
       total: patterns.reduce((n, p) => n + p.noTtlKeys, 0),
-      basis: ctx.sample.coverage.sampled ? 'estimated from the sample' : 'counted',
+      basis: cov.sampled ? `estimated from ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys` : `all ${formatCount(cov.keysSeen)} keys read`,
+      ...(cov.sampled && ci ? { interval: ci } : {}),
     };
   }
   const live = ctx.nodes.filter((n) => n.source === 'live' && n.role === 'master' && n.info);
@@ -37,6 +42,13 @@ function noTtlOffenders(ctx: TargetContext): { offenders: Offender[]; total: num
   return { offenders: [], total, basis: 'INFO keyspace (no sample: patterns unknown)' };
 }
 
+/** 95% interval of the number of keys without TTL, from the sample's share of them. */
+function noTtlKeysInterval(sample: NonNullable<TargetContext['sample']>): [number, number] | undefined {
+  const share = sample.totals.ci?.noTtlKeysShare;
+  if (!share) return undefined;
+  return [Math.round(share[0] * sample.coverage.dbsize), Math.round(share[1] * sample.coverage.dbsize)];
+}
+
 const keysWithoutTtl: TargetRule = {
   id: 'keys-without-ttl',
   scope: 'target',
@@ -44,14 +56,14 @@ const keysWithoutTtl: TargetRule = {
   title: 'Keys without TTL',
   why: 'Keys without TTL stay until deleted: a forgotten EX makes memory climb for weeks until the eviction policy or the OOM killer decides for you.',
   check(ctx) {
-    const { offenders, total, basis } = noTtlOffenders(ctx);
+    const { offenders, total, basis, interval } = noTtlOffenders(ctx);
     const threshold = ctx.policy?.alerts.noTtlKeys ?? DEFAULT_NO_TTL_KEYS;
     const againstPolicy = offenders.filter((o) => o.ruleTtl !== undefined);
     if (againstPolicy.length === 0 && total <= threshold) return undefined;
     const shown = (againstPolicy.length > 0 ? againstPolicy : offenders).slice(0, 5);
     const names = shown.map((o) => `${safeText(o.pattern)} ${formatCount(o.noTtlKeys)} keys / ${formatBytes(o.noTtlBytes)}${o.ruleTtl ? ` (policy: ${o.ruleTtl})` : ''}`);
     return {
-      detail: `${formatCount(total)} keys without TTL (${basis}; threshold ${formatCount(threshold)})${names.length ? `; top: ${names.join(', ')}` : ''}`,
+      detail: `${interval ? 'an estimated ' : ''}${formatCount(total)}${interval ? ` (${formatCount(interval[0])}–${formatCount(interval[1])})` : ''} keys without TTL (${basis}; threshold ${formatCount(threshold)})${names.length ? `; top: ${names.join(', ')}` : ''}`,
       evidence: {
         noTtlKeys: Math.round(total),
         threshold,
@@ -59,6 +71,7 @@ const keysWithoutTtl: TargetRule = {
         patternsAgainstPolicy: againstPolicy.map((o) => safeText(o.pattern)),
         topPatterns: offenders.slice(0, 10).map((o) => safeText(o.pattern)),
       },
+      ...(interval ? { coverage: { interval } } : {}),
     };
   },
   fix(hit, ctx) {
@@ -70,22 +83,21 @@ const keysWithoutTtl: TargetRule = {
   },
 };
 
-const BIG_BYTES = 10 * 1024 * 1024;
-const BIG_ELEMENTS = 1_000_000;
-
 const bigKeys: TargetRule = {
   id: 'big-keys',
   scope: 'target',
   severity: 'warning',
   title: 'Big keys',
-  why: 'A key of 10 MB or a million elements blocks Redis when it is deleted, expired, migrated or read whole (HGETALL, SMEMBERS), and concentrates memory and traffic on one node.',
+  why: `A key of ${BIG_KEY_TEXT} or more blocks Redis when it is deleted, expired, migrated or read whole (HGETALL, SMEMBERS), and concentrates memory and traffic on one node.`,
   check(ctx) {
-    const big = needSample(ctx).bigKeys.filter((k) => k.bytes >= BIG_BYTES || k.length >= BIG_ELEMENTS);
+    const big = needSample(ctx).bigKeys.filter(isBigKey);
     if (big.length === 0) return undefined;
     const shown = big.slice(0, 5).map((k) => `${safeText(k.key)} (${k.type}, ${formatBytes(k.bytes)}, ${formatCount(k.length)} elements${ctx.mode === 'cluster' ? `, ${k.node}` : ''})`);
+    const caveat = singleKeyCaveat(ctx.keyspace);
     return {
-      detail: `${big.length} key(s) of 10 MB or 1M elements or more: ${shown.join(', ')}`,
+      detail: `${big.length} key(s) of ${BIG_KEY_TEXT} or more: ${shown.join(', ')}${caveat.text}`,
       evidence: { count: big.length, keys: big.slice(0, 20).map((k) => safeText(k.key)), biggestBytes: Math.max(...big.map((k) => k.bytes)) },
+      coverage: caveat.coverage,
     };
   },
   fix(hit) {
@@ -98,8 +110,6 @@ const bigKeys: TargetRule = {
   },
 };
 
-const STAMPEDE_KEYS = 1000;
-
 const expiryStampede: TargetRule = {
   id: 'expiry-stampede',
   scope: 'target',
@@ -108,16 +118,15 @@ const expiryStampede: TargetRule = {
   why: 'When a batch of cache keys expires together, every reader misses at once and the database behind the cache takes the whole load (a cache stampede); the expiry cycle also spikes latency.',
   check(ctx) {
     const sample = needSample(ctx);
-    // Expiry clusters count the keys read; scale them to the whole keyspace when sampled.
-    const scale = sample.coverage.sampled && sample.coverage.keysSeen > 0 ? sample.coverage.dbsize / sample.coverage.keysSeen : 1;
-    const clusters = sample.expiryClusters
-      .map((c) => ({ ...c, keys: Math.round(c.keys * scale) }))
-      .filter((c) => c.keys >= STAMPEDE_KEYS)
-      .sort((a, b) => b.keys - a.keys);
+    // The report lists the same clusters (estimated for the whole keyspace when sampled) at the same threshold.
+    const clusters = sample.expiryClusters.filter((c) => c.keys >= EXPIRY_CLUSTER_KEYS).sort((a, b) => b.keys - a.keys);
     if (clusters.length === 0) return undefined;
-    const shown = clusters.slice(0, 3).map((c) => `${formatCount(c.keys)} keys at ${new Date(c.second * 1000).toISOString()} (mostly ${safeText(c.topPattern)})`);
+    const est = sample.coverage.sampled ? 'an estimated ' : '';
+    const shown = clusters.slice(0, 3).map((c) => `${est}${formatCount(c.keys)} keys at ${new Date(c.second * 1000).toISOString()} (mostly ${safeText(c.topPattern)})`);
+    const caveat = singleKeyCaveat(ctx.keyspace);
     return {
-      detail: shown.join('; '),
+      detail: `${shown.join('; ')}${caveat.text}`,
+      coverage: caveat.coverage,
       evidence: { seconds: clusters.length, largestKeys: clusters[0].keys, largestAt: clusters[0].second, topPatterns: clusters.slice(0, 5).map((c) => safeText(c.topPattern)) },
     };
   },

@@ -5,7 +5,7 @@
 import { formatBytes, formatCount, formatPercent, formatSeconds, confSize } from '../format.js';
 import { infoNumber, need, requireInfoNumber, setting } from '../facts.js';
 import type { NodeRule } from '../types.js';
-import { maxmemory, ttlCoverage, usedRatio, describeCoverage, policyArg } from './shared.js';
+import { maxmemory, ttlCoverage, usedRatio, describeCoverage, policyArg, shareCoverage } from './shared.js';
 
 const maxmemoryUnset: NodeRule = {
   id: 'maxmemory-unset',
@@ -61,6 +61,7 @@ const noevictionFullRisk: NodeRule = {
         noTtlRatio: coverage ? round(coverage.noTtlShare) : null,
         noTtlBasis: coverage?.basis ?? null,
       },
+      coverage: shareCoverage(coverage),
     };
   },
   fix(_hit, ctx) {
