@@ -94,7 +94,7 @@ describe('guard · ioredis API surface', () => {
       writeFileSync(file, 'rules:\n  - match: "session:*"\n    ttl: 2x\n');
       assert.throws(() => guard(raw, { policy: file }), /keywarden\.yml:3/);
       assert.throws(() => guard(raw, { policy: join(dir, 'missing.yml') }), /no such file/);
-      assert.throws(() => guard({}, { policy: POLICY }), /neither an ioredis/);
+      assert.throws(() => guard({}, { policy: POLICY }), /unsupported client; supported: ioredis 5 and 6/);
     } finally {
       raw.disconnect();
       redis.disconnect();
