@@ -4,7 +4,9 @@
  * Pipeline for `pipeline()` / `multi()`), so the proxy intercepts exactly there.
  *
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
- *   caller's promise gets the command's own reply (or error), as the raw client gives it.
+ *   caller's promise gets the command's own reply (or error), as the raw client gives it. On a
+ *   Cluster the two are written back to back instead (see `sendBackToBack`); blocking commands
+ *   never go in a MULTI, where Redis does not block (see `sendBlocking`).
  * - In the application's pipelines and transactions the PEXPIREs are queued right after their
  *   command, settled against the whole batch at `exec()`, and their replies are removed from
  *   what `exec()` returns.
@@ -61,6 +63,7 @@ const pexpire = (like: IoCommand, key: Arg, ttlMs: number): IoCommand => new (cl
 export function guardIoredis<T extends object>(client: T, planner: GuardPlanner): T {
   const target = client as unknown as IoredisLike;
   const manual = { open: false, position: 0, hidden: [] as number[] };
+  const clustered = (client as { isCluster?: boolean }).isCluster === true;
 
   function sendAlone(command: IoCommand, stream?: unknown, node?: unknown): unknown {
     // A stream means a pipeline is flushing commands the guard has already seen.
@@ -80,6 +83,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       return target.sendCommand(command);
     }
     if (commandInfo(command.name).blocking) return sendBlocking(command, fix);
+    if (clustered) return sendBackToBack(command, fix);
 
     const batch = target.multi() as IoBatch;
     // A copy with raw replies: the caller's command converts the reply exactly as it would have.
@@ -92,6 +96,35 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
         else command.resolve(value);
       },
       (err: Error & { previousErrors?: Error[] }) => command.reject(err.previousErrors?.[0] ?? err),
+    );
+    return command.promise;
+  }
+
+  /**
+   * A Cluster runs a transaction behind its slot resolution, so a command the caller sends right
+   * after would overtake it (a GET after a guarded DECR read the old value). There a copy of the
+   * command and its PEXPIRE … NX are sent back to back, in the same tick, to the key's node, and
+   * the caller gets the command's reply once the key has its TTL.
+   */
+  function sendBackToBack(command: IoCommand, expires: Array<[Arg, number]>): unknown {
+    const copy = new (classOf(command))(command.name, command.args, { replyEncoding: null });
+    target.sendCommand(copy);
+    const send = ([key, ttlMs]: [Arg, number]): Promise<unknown> => {
+      const extra = pexpire(command, key, ttlMs);
+      target.sendCommand(extra);
+      return extra.promise.catch(() => undefined);
+    };
+    const first = expires.map(send);
+    copy.promise.then(
+      async (value) => {
+        // A cluster client may still reorder the two (iovalkey does, and any client does across a
+        // MOVED redirect): a PEXPIRE that found no key then answered 0. Sent again, NX keeps it
+        // harmless where the 0 meant the key already had a TTL.
+        const replies = await Promise.all(first);
+        await Promise.all(expires.filter((_, i) => replies[i] !== 1).map(send));
+        command.resolve(value);
+      },
+      (err: unknown) => command.reject(err),
     );
     return command.promise;
   }
