@@ -10,6 +10,7 @@ import { connectTarget, type Target } from '../../target/connect.js';
 import { addTargetFlags, durationFlag, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderDoctorMarkdown } from '../render/doctor-markdown.js';
 import { renderDoctorText } from '../render/doctor-text.js';
+import { cliInvocation } from '../invocation.js';
 
 interface DoctorFlags extends TargetFlags {
   config?: string;
@@ -56,7 +57,7 @@ export async function runDoctor(url: string | undefined, flags: DoctorFlags, io:
       // With only --config, the file is linted offline and no server is contacted.
       const offlineOnly = flags.config !== undefined && url === undefined && flags.url === undefined && flags.host === undefined && flags.port === undefined;
       if (!offlineOnly) target = await connectTarget(targetFrom(url, flags, io.env));
-      const report = await diagnose(target, options);
+      const report = await diagnose(target, { ...options, cli: cliInvocation(io.env) });
       if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else if (format === 'markdown') io.stdout(renderDoctorMarkdown(report));
       else io.stdout(renderDoctorText(report));
