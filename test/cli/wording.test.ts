@@ -30,5 +30,18 @@ describe('outputs read right: singular for one', () => {
       assert.match(md.stdout, /standalone, Redis [\d.]+, 1 node\. 1 key, /);
       assert.doesNotMatch(table.stdout + md.stdout, /\b1 (keys|patterns|nodes)\b|node\(s\)/);
     });
+
+    it('scan and doctor take the same --format names (table and text are one)', async () => {
+      const scanText = await runCli(['scan', server.url, '--format', 'text']);
+      assert.equal(scanText.code, 0, scanText.stderr);
+      assert.match(scanText.stdout, /^1 key, /m);
+      const doctorTable = await runCli(['doctor', server.url, '--format', 'table', '--fail-on', 'none']);
+      assert.equal(doctorTable.code, 0, doctorTable.stderr);
+      assert.match(doctorTable.stdout, /^keywarden doctor/m);
+      for (const format of ['markdown', 'json']) {
+        assert.equal((await runCli(['scan', server.url, '--format', format])).code, 0, `scan --format ${format}`);
+        assert.equal((await runCli(['doctor', server.url, '--format', format, '--fail-on', 'none'])).code, 0, `doctor --format ${format}`);
+      }
+    });
   });
 });
