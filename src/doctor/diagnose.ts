@@ -6,6 +6,7 @@
 import type { ScanReport } from '../keyspace/report.js';
 import type { Policy } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
+import { runnableFix } from './commands.js';
 import { UsageError } from '../errors.js';
 import { collectNode, unavailableReason } from './collect.js';
 import { confFacts, readConf } from './conf.js';
@@ -35,6 +36,8 @@ export interface DiagnoseOptions {
   db?: number;
   /** The rules to run (default: all). */
   rules?: readonly Rule[];
+  /** How suggested commands invoke the CLI: `keywarden` (default), or `npx keywarden`. */
+  cli?: string;
 }
 
 const DEFAULT_SAMPLE = { keys: 10_000 };
@@ -74,7 +77,11 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
     await measureGrowth(growth, nodes, options.growthWindowMs ?? 1000);
   }
   if (options.config) nodes.push(confFacts(readConf(options.config)));
-  const { findings, skipped } = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, keyspace, policy: options.policy });
+  const ran = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, keyspace, policy: options.policy });
+  const { skipped } = ran;
+  // Suggested commands name the diagnosed target, so pasting one acts on this server.
+  const commands = { target: target?.spec.display, hasPolicy: options.policy !== undefined, policyFile: options.policy?.file ?? 'keywarden.yml', cli: options.cli };
+  const findings = ran.findings.map((f) => ({ ...f, fix: runnableFix(f.fix, commands) }));
   return {
     kind: 'keywarden.doctor',
     schemaVersion: 1,

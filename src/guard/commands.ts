@@ -1,3 +1,7 @@
+import { copyKeys, georadiusByMemberKeys, georadiusKeys, sortKeys, tokenIs, xaddKeys, xgroupKeys } from './syntax.js';
+
+export { tokenIs };
+
 /**
  * Which Redis commands can create a key, where that key sits in the arguments, and how the
  * guard attaches a TTL to it. Data, not branches: adding a command is one line.
@@ -15,18 +19,24 @@ export type KeySelector =
   | { readonly at: number }
   /** Every `step`-th argument from `from` (MSET k v k v …). */
   | { readonly every: number; readonly from: number }
-  /** The argument after one of these option tokens (SORT … STORE dst). */
-  | { readonly after: readonly string[] };
+  /** The command's own syntax, read by argument position (see `syntax.ts`). */
+  | { readonly parse: KeyParser };
+
+/**
+ * Reads the keys a command creates from its arguments (`base` = index of its first argument).
+ * `{ otherDb }`: the command creates that key in another database (COPY … DB n), where the
+ * guard cannot reach it without switching the connection's database.
+ */
+export type KeyParser = (args: ArrayLike<Arg>, base: number) => readonly Arg[] | { readonly otherDb: Arg };
 
 export interface CreatingCommand {
   readonly keys: KeySelector;
   readonly ttl: 'inline' | 'expire';
-  /** The command creates nothing unless this token is present (XGROUP CREATE … MKSTREAM). */
-  readonly onlyWith?: string;
-  /** The command creates nothing when this token is present (XADD … NOMKSTREAM). */
-  readonly unlessWith?: string;
-  /** Only for this subcommand (first argument), e.g. XGROUP CREATE. */
-  readonly subcommand?: string;
+  /**
+   * A blocking command (BLMOVE, BRPOPLPUSH): inside MULTI Redis never blocks, so its PEXPIRE is
+   * sent right after its reply instead of in a MULTI with it.
+   */
+  readonly blocking?: true;
 }
 
 const FIRST = { at: 0 } as const;
@@ -55,6 +65,7 @@ export const CREATING_COMMANDS = {
   hmset: { keys: FIRST, ttl: 'expire' },
   hincrby: { keys: FIRST, ttl: 'expire' },
   hincrbyfloat: { keys: FIRST, ttl: 'expire' },
+  hsetex: { keys: FIRST, ttl: 'expire' }, // Redis 8: its EX/PX are the fields' TTLs, not the key's
   // Lists
   lpush: { keys: FIRST, ttl: 'expire' },
   rpush: { keys: FIRST, ttl: 'expire' },
@@ -63,17 +74,17 @@ export const CREATING_COMMANDS = {
   sadd: { keys: FIRST, ttl: 'expire' },
   zadd: { keys: FIRST, ttl: 'expire' },
   zincrby: { keys: FIRST, ttl: 'expire' },
-  xadd: { keys: FIRST, ttl: 'expire', unlessWith: 'NOMKSTREAM' },
-  xgroup: { keys: SECOND, ttl: 'expire', subcommand: 'CREATE', onlyWith: 'MKSTREAM' },
+  xadd: { keys: { parse: xaddKeys }, ttl: 'expire' },
+  xgroup: { keys: { parse: xgroupKeys }, ttl: 'expire' },
   pfadd: { keys: FIRST, ttl: 'expire' },
   geoadd: { keys: FIRST, ttl: 'expire' },
   // Destination keys of moves, copies and *STORE commands
-  copy: { keys: SECOND, ttl: 'expire' },
+  copy: { keys: { parse: copyKeys }, ttl: 'expire' },
   smove: { keys: SECOND, ttl: 'expire' },
   lmove: { keys: SECOND, ttl: 'expire' },
-  blmove: { keys: SECOND, ttl: 'expire' },
+  blmove: { keys: SECOND, ttl: 'expire', blocking: true },
   rpoplpush: { keys: SECOND, ttl: 'expire' },
-  brpoplpush: { keys: SECOND, ttl: 'expire' },
+  brpoplpush: { keys: SECOND, ttl: 'expire', blocking: true },
   sunionstore: { keys: FIRST, ttl: 'expire' },
   sinterstore: { keys: FIRST, ttl: 'expire' },
   sdiffstore: { keys: FIRST, ttl: 'expire' },
@@ -82,9 +93,9 @@ export const CREATING_COMMANDS = {
   zdiffstore: { keys: FIRST, ttl: 'expire' },
   zrangestore: { keys: FIRST, ttl: 'expire' },
   geosearchstore: { keys: FIRST, ttl: 'expire' },
-  georadius: { keys: { after: ['STORE', 'STOREDIST'] }, ttl: 'expire' },
-  georadiusbymember: { keys: { after: ['STORE', 'STOREDIST'] }, ttl: 'expire' },
-  sort: { keys: { after: ['STORE'] }, ttl: 'expire' },
+  georadius: { keys: { parse: georadiusKeys }, ttl: 'expire' },
+  georadiusbymember: { keys: { parse: georadiusByMemberKeys }, ttl: 'expire' },
+  sort: { keys: { parse: sortKeys }, ttl: 'expire' },
   bitop: { keys: SECOND, ttl: 'expire' },
   // A renamed key keeps the source's TTL; a source without one would land on the policy's pattern without one.
   rename: { keys: SECOND, ttl: 'expire' },
@@ -125,6 +136,8 @@ export interface CommandInfo {
    * …): that position, so the hot path reads the key without `createdKeys` building an array.
    */
   readonly keyAt: number | undefined;
+  /** True for BLMOVE and BRPOPLPUSH (see `CreatingCommand.blocking`). */
+  readonly blocking: boolean;
 }
 
 // Keyed by the spelling the library uses (ioredis `hset`, node-redis `HSET`); bounded, since
@@ -142,7 +155,7 @@ export function commandInfo(name: string): CommandInfo {
   if (info === undefined) {
     const lower = name.toLowerCase();
     const creates = TABLE.get(lower);
-    info = { lower, creates, setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower), keyAt: fixedKeyAt(creates) };
+    info = { lower, creates, setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower), keyAt: fixedKeyAt(creates), blocking: creates?.blocking === true };
     if (INFO.size < 4096) INFO.set(name, info);
   }
   lastName = name;
@@ -151,7 +164,7 @@ export function commandInfo(name: string): CommandInfo {
 }
 
 function fixedKeyAt(spec: CreatingCommand | undefined): number | undefined {
-  if (spec === undefined || spec.subcommand !== undefined || spec.onlyWith !== undefined || spec.unlessWith !== undefined) return undefined;
+  if (spec === undefined) return undefined;
   return 'at' in spec.keys ? spec.keys.at : undefined;
 }
 
@@ -163,31 +176,12 @@ export function creatingCommand(name: string): CreatingCommand | undefined {
 /** A command argument as the client libraries hold it. */
 export type Arg = string | Buffer | number;
 
-/** Case-insensitive comparison of an argument with an upper-case ASCII option token, without allocating. */
-function tokenIs(arg: Arg | undefined, token: string): boolean {
-  if (arg === undefined || typeof arg === 'number' || arg.length !== token.length) return false;
-  for (let i = 0; i < token.length; i++) {
-    const code = typeof arg === 'string' ? arg.charCodeAt(i) : arg[i];
-    // Lower-case ASCII letters fold to upper case; anything else must match exactly.
-    const upper = code >= 0x61 && code <= 0x7a ? code - 0x20 : code;
-    if (upper !== token.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-function hasToken(args: ArrayLike<Arg>, from: number, token: string): boolean {
-  for (let i = from; i < args.length; i++) if (tokenIs(args[i], token)) return true;
-  return false;
-}
-
 /**
  * The keys a command would create. `args` holds the command's arguments starting at `base`
- * (node-redis keeps the command name at 0, ioredis does not).
+ * (node-redis keeps the command name at 0, ioredis does not). A key in another database
+ * (COPY … DB n) is returned as `{ otherDb }`.
  */
-export function createdKeys(spec: CreatingCommand, args: ArrayLike<Arg>, base: number): Arg[] {
-  if (spec.subcommand !== undefined && !tokenIs(args[base], spec.subcommand)) return [];
-  if (spec.onlyWith !== undefined && !hasToken(args, base, spec.onlyWith)) return [];
-  if (spec.unlessWith !== undefined && hasToken(args, base, spec.unlessWith)) return [];
+export function createdKeys(spec: CreatingCommand, args: ArrayLike<Arg>, base: number): readonly Arg[] | { readonly otherDb: Arg } {
   const sel = spec.keys;
   if ('at' in sel) {
     const key = args[base + sel.at];
@@ -198,10 +192,7 @@ export function createdKeys(spec: CreatingCommand, args: ArrayLike<Arg>, base: n
     for (let i = base + sel.from; i < args.length; i += sel.every) keys.push(args[i]);
     return keys;
   }
-  for (let i = base; i < args.length - 1; i++) {
-    if (sel.after.some((t) => tokenIs(args[i], t))) return [args[i + 1]];
-  }
-  return [];
+  return sel.parse(args, base);
 }
 
 /**

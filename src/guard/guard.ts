@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../errors.js';
 import { parseDuration, parsePolicy, policyFromObject, type Policy } from '../policy/index.js';
 import { guardIoredis, isIoredis } from './adapters/ioredis.js';
-import { guardNodeRedis, isNodeRedis } from './adapters/node-redis.js';
+import { guardNodeRedis, isNodeRedis, isNodeRedisPool } from './adapters/node-redis.js';
 import { GuardPlanner, type GuardMode, type GuardViolation } from './planner.js';
 
 /** Options of {@link guard}. */
@@ -26,7 +26,10 @@ export interface GuardOptions {
   mode?: GuardMode;
   /** TTL for keys no rule matches: seconds, or a duration such as `'1h'`. Unset: such keys are left alone. */
   defaultTtl?: number | string;
-  /** Called for each violation in `warn` mode, and for scripts (EVAL/EVALSHA/FCALL) in `strict` and `warn` modes. */
+  /**
+   * Called for each violation in `warn` mode, for scripts (EVAL/EVALSHA/FCALL) in `strict` and
+   * `warn` modes, and for `COPY … DB n` into a key that needs a TTL in any mode.
+   */
   onViolation?: (violation: GuardViolation) => void;
   /** Random source in [0, 1) for TTL jitter (tests inject one). */
   random?: () => number;
@@ -51,8 +54,8 @@ function readPolicy(policy: GuardOptions['policy']): Policy {
 }
 
 /**
- * Wrap an ioredis (`Redis`, `Cluster`) or node-redis v5 (`createClient`, `createCluster`)
- * client so that every command that can create a key gets the TTL its policy asks for.
+ * Wrap an ioredis or iovalkey (`Redis`, `Cluster`) or node-redis 5/6 (`createClient`,
+ * `createCluster`) client so that every command that can create a key gets the TTL its policy asks for.
  *
  * The returned client has the same API and type as the one passed in; the original is not
  * modified and stays unguarded. SET-family writes get `PX ms` appended when they carry no
@@ -79,11 +82,27 @@ export function guard<T extends object>(client: T, options: GuardOptions): T {
     random: options.random,
   });
   if (isIoredis(client)) return guardIoredis(client, planner);
+  if (isNodeRedisPool(client)) {
+    throw new UsageError(
+      'guard: a node-redis client pool (createClientPool) cannot be guarded',
+      'guard a client from createClient() or createCluster(); a pool hands its commands to clients the guard never sees',
+    );
+  }
   if (isNodeRedis(client)) return guardNodeRedis(client, planner);
-  throw new UsageError(
-    'guard: the client is neither an ioredis Redis/Cluster nor a node-redis v5 client/cluster',
-    'pass the object returned by new Redis(), new Cluster(), createClient() or createCluster()',
-  );
+  throw new UsageError(`guard: unsupported client; supported: ${SUPPORTED_CLIENTS}`, describeClient(client));
+}
+
+/** The client libraries and major versions the guard is tested with (README's compatibility table). */
+export const SUPPORTED_CLIENTS = 'ioredis 5 and 6 (new Redis, new Cluster), iovalkey 0.3 and 0.4, redis (node-redis) 5 and 6 (createClient, createCluster)';
+
+/** The hint for an unsupported client: what it looks like, and what to pass instead. */
+function describeClient(client: object): string {
+  const c = client as { commandsExecutor?: unknown; _self?: unknown };
+  if (typeof c.commandsExecutor === 'function' && c._self === undefined) {
+    // node-redis 4 runs every command through private methods the guard cannot reach.
+    return 'this looks like node-redis 4: upgrade to redis 5 or 6 (npm install redis@latest), whose API is the same for most apps';
+  }
+  return 'pass the object returned by new Redis(), new Cluster(), createClient() or createCluster()';
 }
 
 function defaultTtlMs(value: number | string): number {

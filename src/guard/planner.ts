@@ -15,8 +15,11 @@ export type GuardMode = 'default' | 'strict' | 'warn';
 
 /** A write the guard did not (or could not) give a TTL, reported to `onViolation`. */
 export interface GuardViolation {
-  /** `missing-ttl`: a creating write without TTL; `script`: EVAL/EVALSHA/FCALL, which cannot be inspected. */
-  kind: 'missing-ttl' | 'script';
+  /**
+   * `missing-ttl`: a creating write without TTL; `script`: EVAL/EVALSHA/FCALL, which cannot be
+   * inspected; `other-db`: COPY … DB n, whose key is in a database the guard cannot reach.
+   */
+  kind: 'missing-ttl' | 'script' | 'other-db';
   /** Command name, upper case. */
   command: string;
   /** The key (absent for scripts). */
@@ -116,7 +119,8 @@ export class GuardPlanner {
       if (mode === 'keeps') inline = false;
     }
     let needs: Need[] | undefined;
-    for (const key of createdKeys(spec, args, base)) {
+    const created = createdKeys(spec, args, base);
+    for (const key of 'otherDb' in created ? [created.otherDb] : created) {
       const ttl = this.ttlFor(key);
       if (ttl) (needs ??= []).push({ key, ttlMs: ttl.ttlMs, rule: ttl.rule, inline });
     }
@@ -143,7 +147,12 @@ export class GuardPlanner {
       return inline ? source.pxText() : [[key as Arg, source.draw()]];
     }
     let expires: Expires | undefined;
-    for (const key of createdKeys(spec, args, base)) {
+    const created = createdKeys(spec, args, base);
+    if ('otherDb' in created) {
+      this.#otherDb(info.lower, created.otherDb);
+      return undefined;
+    }
+    for (const key of created) {
       const source = this.#sourceFor(key);
       if (source !== undefined) (expires ??= []).push([key, source.draw()]);
     }
@@ -228,6 +237,26 @@ export class GuardPlanner {
         message: `${command} wrote key "${displayKey(need.key)}" without a TTL; ${describeRule(need.rule, ttlMs)} requires one`,
       });
     }
+  }
+
+  /**
+   * COPY … DB n creates its key in another database: a PEXPIRE here would land on the key of
+   * that name in the connection's own database, which the application never wrote. Default mode
+   * sends the COPY as it is and reports it when the key's rule asks for a TTL.
+   */
+  #otherDb(name: string, key: Arg): void {
+    const source = this.#sourceFor(key);
+    if (source === undefined) return;
+    const command = name.toUpperCase();
+    const ttlMs = source.rule?.ttlMs ?? source.draw();
+    this.#report(`other-db:${source.rule?.index ?? 'default'}`, {
+      kind: 'other-db',
+      command,
+      key,
+      rule: source.rule,
+      ttlMs,
+      message: `${command} … DB wrote key "${displayKey(key)}" in another database, where the guard cannot give it a TTL; ${describeRule(source.rule, ttlMs)} requires one: set it there`,
+    });
   }
 
   #reportScript(name: string): void {

@@ -29,7 +29,11 @@ async function secondProcess(launcher: ChildProcess): Promise<number> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').trim();
-    if (children) return Number(children.split(' ')[0]);
+    // tsx may start a helper process of its own (esbuild): the run is the child running run.ts.
+    for (const pid of children ? children.split(' ').map(Number) : []) {
+      const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+      if (cmdline.includes('src/cli/run.ts')) return pid;
+    }
     await sleep(20);
   }
   throw new Error('the launcher started no second process');
@@ -92,7 +96,31 @@ describe('a relaunched run, seen from outside', () => {
   // --max-ops 300: ten seconds of scanning, time enough to act on it.
   const slowScan = () => ['scan', url, '--max-ops', '300'];
 
+  /** SCAN calls the server has answered so far. */
+  const scanCalls = async (): Promise<number> => {
+    const c = server.client();
+    try {
+      return Number(/^cmdstat_scan:calls=(\d+)/m.exec(await c.info('commandstats'))?.[1] ?? 0);
+    } finally {
+      c.disconnect();
+    }
+  };
+
+  /**
+   * Readiness, not a sleep: the second process has sent SCAN after `before` calls, so it is
+   * scanning, with its signal handling in place (under load, loading the CLI can take longer
+   * than any fixed sleep, and a Ctrl-C before then ends the process by the signal itself).
+   */
+  async function scanning(before: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while ((await scanCalls()) <= before) {
+      if (Date.now() > deadline) throw new Error('the relaunched scan never sent SCAN');
+      await sleep(20);
+    }
+  }
+
   it('does its work in a second process: single-threaded V8, nice 10', async (t) => {
+    const before = await scanCalls();
     const { child, exited } = startCli(slowScan());
     t.after(() => child.kill('SIGKILL'));
     const pid = await secondProcess(child);
@@ -102,15 +130,17 @@ describe('a relaunched run, seen from outside', () => {
     const deadline = Date.now() + 10_000;
     while (Number(statField(pid, 19)) !== Math.max(10, getPriority()) && Date.now() < deadline) await sleep(20);
     assert.equal(Number(statField(pid, 19)), Math.max(10, getPriority()), 'the scanning process works at nice 10');
+    await scanning(before);
     child.kill('SIGINT');
     assert.equal((await exited).code, 130);
   });
 
   it('one Ctrl-C on a terminal reaches both processes and still counts once: partial report, exit 130', async (t) => {
+    const before = await scanCalls();
     const { child, out, exited } = startCli(slowScan(), true);
     t.after(() => child.kill('SIGKILL'));
     await secondProcess(child);
-    await sleep(1000);
+    await scanning(before);
     // A terminal signals the whole foreground process group; the launcher passes its copy on.
     process.kill(-child.pid!, 'SIGINT');
     assert.equal((await exited).code, 130, out.stderr);

@@ -44,7 +44,7 @@ test('maxmemory-unset and keys-without-ttl fire on a server without a limit and 
   const keys = finding(report, 'keys-without-ttl');
   assert.equal(keys.evidence.noTtlKeys, 3000);
   assert.deepEqual(keys.evidence.topPatterns, ['user:*']);
-  assert.ok(keys.fix.some((l) => l.includes("keywarden fix --match 'user:*'")));
+  assert.ok(keys.fix.some((l) => l.includes(`keywarden fix ${unlimited.url} --match 'user:*'`)), 'the fix names the diagnosed server');
   assert.equal(finding(report, 'auth-disabled').severity, 'warning');
 });
 

@@ -4,12 +4,45 @@
  * sends raw commands, pipelines and MULTIs through a (guarded or raw) client and normalises
  * replies to `[errorMessage | null, value]`.
  */
-import { Cluster, Redis } from 'ioredis';
-import { createClient, createCluster } from 'redis';
+import * as ioredis6 from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import * as ioredis5 from 'ioredis5';
+import * as iovalkey from 'iovalkey';
+import * as redis6 from 'redis';
+import * as redis5 from 'redis5';
 import { guard, type GuardOptions } from '../../src/guard/index.js';
 import type { RedisCluster, RedisServer } from '../support/redis.js';
 
 export type Reply = [string | null, unknown];
+
+/** One installed ioredis-family library (the app's own classes: the guard must work with each). */
+export interface IoredisLibrary {
+  label: string;
+  Redis: new (...args: unknown[]) => Redis;
+  Cluster: new (...args: unknown[]) => Cluster;
+}
+
+/** One installed node-redis major. */
+export interface NodeRedisLibrary {
+  label: string;
+  createClient(options: object): unknown;
+  createCluster(options: object): unknown;
+}
+
+const io = (label: string, lib: { Redis: unknown; Cluster: unknown }): IoredisLibrary => ({
+  label,
+  Redis: lib.Redis as IoredisLibrary['Redis'],
+  Cluster: lib.Cluster as IoredisLibrary['Cluster'],
+});
+
+/** Every supported ioredis-family major, installed under aliases (package.json devDependencies). */
+export const IOREDIS_LIBRARIES: IoredisLibrary[] = [io('ioredis 6', ioredis6), io('ioredis 5', ioredis5), io('iovalkey', iovalkey)];
+
+/** Every supported node-redis major. */
+export const NODE_REDIS_LIBRARIES: NodeRedisLibrary[] = [
+  { label: 'redis 6', createClient: redis6.createClient, createCluster: redis6.createCluster },
+  { label: 'redis 5', createClient: redis5.createClient, createCluster: redis5.createCluster },
+];
 
 export interface DriverClient {
   /** One command as raw arguments (`['HSET', key, field, value]`). */
@@ -105,15 +138,15 @@ async function commandCallsOn(servers: RedisServer[], name: string): Promise<num
   return total;
 }
 
-export async function ioredisStandalone(server: RedisServer): Promise<Driver> {
+export async function ioredisStandalone(server: RedisServer, lib: IoredisLibrary = IOREDIS_LIBRARIES[0]): Promise<Driver> {
   const clients: Redis[] = [];
   const make = () => {
-    const c = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const c = new lib.Redis(server.url, { maxRetriesPerRequest: 1 });
     clients.push(c);
     return c;
   };
   return {
-    label: 'ioredis standalone',
+    label: `${lib.label} standalone`,
     library: 'ioredis',
     cluster: false,
     raw: ioredisClient(make()),
@@ -125,15 +158,15 @@ export async function ioredisStandalone(server: RedisServer): Promise<Driver> {
   };
 }
 
-export async function ioredisCluster(cluster: RedisCluster): Promise<Driver> {
+export async function ioredisCluster(cluster: RedisCluster, lib: IoredisLibrary = IOREDIS_LIBRARIES[0]): Promise<Driver> {
   const clients: Cluster[] = [];
   const make = () => {
-    const c = new Cluster(cluster.masters.map((m) => ({ host: m.host, port: m.port })));
+    const c = new lib.Cluster(cluster.masters.map((m) => ({ host: m.host, port: m.port })));
     clients.push(c);
     return c;
   };
   return {
-    label: 'ioredis cluster',
+    label: `${lib.label} cluster`,
     library: 'ioredis',
     cluster: true,
     raw: ioredisClient(make()),
@@ -145,10 +178,10 @@ export async function ioredisCluster(cluster: RedisCluster): Promise<Driver> {
   };
 }
 
-export async function nodeRedisStandalone(server: RedisServer): Promise<Driver> {
+export async function nodeRedisStandalone(server: RedisServer, lib: NodeRedisLibrary = NODE_REDIS_LIBRARIES[0]): Promise<Driver> {
   const clients: NodeAny[] = [];
   const make = async () => {
-    const c = createClient({ url: server.url }) as unknown as NodeAny;
+    const c = lib.createClient({ url: server.url }) as unknown as NodeAny;
     await c.connect();
     clients.push(c);
     return c;
@@ -157,7 +190,7 @@ export async function nodeRedisStandalone(server: RedisServer): Promise<Driver> 
   for (let i = 0; i < 4; i++) pool.push(await make());
   let next = 1;
   return {
-    label: 'node-redis standalone',
+    label: `${lib.label} standalone`,
     library: 'node-redis',
     cluster: false,
     raw: nodeRedisClient(pool[0], false),
@@ -170,16 +203,16 @@ export async function nodeRedisStandalone(server: RedisServer): Promise<Driver> 
   };
 }
 
-export async function nodeRedisCluster(cluster: RedisCluster): Promise<Driver> {
+export async function nodeRedisCluster(cluster: RedisCluster, lib: NodeRedisLibrary = NODE_REDIS_LIBRARIES[0]): Promise<Driver> {
   const make = async () => {
-    const c = createCluster({ rootNodes: cluster.masters.map((m) => ({ url: m.url })) }) as unknown as NodeAny;
+    const c = lib.createCluster({ rootNodes: cluster.masters.map((m) => ({ url: m.url })) }) as unknown as NodeAny;
     await c.connect();
     return c;
   };
   const raw = await make();
   const shared = await make();
   return {
-    label: 'node-redis cluster',
+    label: `${lib.label} cluster`,
     library: 'node-redis',
     cluster: true,
     raw: nodeRedisClient(raw, true),

@@ -31,6 +31,20 @@ describe('guard command table', () => {
     ['XGROUP', ['CREATE', 's', 'g', '$', 'MKSTREAM'], ['s']],
     ['XGROUP', ['CREATE', 's', 'g', '$'], []],
     ['XGROUP', ['DESTROY', 's', 'g'], []],
+    // By position, never by searching for a token anywhere (issue #15).
+    ['SORT', ['list', 'GET', 'store', 'STORE', 'dst'], ['dst']],
+    ['SORT', ['list', 'GET', 'store'], []],
+    ['SORT', ['list', 'LIMIT', '0', 'STORE', 'ALPHA'], []],
+    ['GEORADIUS', ['g', '1', '2', '3', 'km', 'COUNT', '5', 'ANY', 'STORE', 'a', 'STOREDIST', 'b'], ['b']],
+    ['GEORADIUSBYMEMBER', ['g', 'store', '3', 'km'], []],
+    ['GEORADIUSBYMEMBER', ['g', 'm', '3', 'km', 'STORE', 'dst'], ['dst']],
+    ['XADD', ['s', '*', 'f', 'NOMKSTREAM'], ['s']],
+    ['XADD', ['s', 'MAXLEN', '~', '10', 'LIMIT', '5', 'NOMKSTREAM', '*', 'f', 'v'], []],
+    ['XADD', ['s', 'MINID', '0', '*', 'NOMKSTREAM', 'v'], ['s']],
+    ['XGROUP', ['CREATE', 's', 'MKSTREAM', '$'], []],
+    ['XGROUP', ['CREATE', 's', 'g', '$', 'ENTRIESREAD', '3', 'MKSTREAM'], ['s']],
+    ['COPY', ['src', 'dst', 'REPLACE'], ['dst']],
+    ['HSETEX', ['h', 'FNX', 'EX', '10', 'FIELDS', '1', 'f', 'v'], ['h']],
   ];
   for (const [name, args, keys] of cases) {
     it(`${name} ${args.join(' ')} creates [${keys.join(', ')}]`, () => {
@@ -40,6 +54,26 @@ describe('guard command table', () => {
       assert.deepEqual(createdKeys(spec, [name, ...args], 1), keys, 'node-redis layout (name at 0)');
     });
   }
+
+  it('reads COPY … DB n as a key in another database, never as the key of that name here', () => {
+    const spec = creatingCommand('COPY');
+    assert.ok(spec);
+    assert.deepEqual(createdKeys(spec, ['src', 'dst', 'DB', '3'], 0), { otherDb: 'dst' });
+    assert.deepEqual(createdKeys(spec, ['COPY', 'src', 'dst', 'REPLACE', 'db', '0'], 1), { otherDb: 'dst' });
+    const violations: GuardViolation[] = [];
+    const planner = new GuardPlanner(policy, { mode: 'default', onViolation: (v) => violations.push(v) });
+    assert.equal(planner.single('COPY', ['cache:a', 'session:b', 'DB', '2'], 0), undefined, 'no PEXPIRE in the current database');
+    assert.equal(violations[0]?.kind, 'other-db');
+    assert.deepEqual(planner.single('COPY', ['cache:a', 'session:b'], 0), [['session:b', H24]]);
+    const strict = new GuardPlanner(policy, { mode: 'strict' });
+    assert.throws(() => strict.single('copy', ['a', 'session:b', 'DB', '2'], 0), GuardViolationError);
+  });
+
+  it('marks the blocking creating commands, which must never run inside MULTI', () => {
+    assert.equal(creatingCommand('BLMOVE')?.blocking, true);
+    assert.equal(creatingCommand('brpoplpush')?.blocking, true);
+    assert.equal(creatingCommand('LMOVE')?.blocking, undefined);
+  });
 
   it('does not treat reads, deletes or TTL-carrying writes as creating', () => {
     for (const name of ['GET', 'HGETALL', 'DEL', 'EXPIRE', 'SETEX', 'PSETEX', 'GETEX', 'LPUSHX', 'RPUSHX', 'EVAL']) assert.equal(creatingCommand(name), undefined, name);

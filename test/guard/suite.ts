@@ -18,7 +18,7 @@ export const POLICY = {
 };
 
 /** A fresh hash-tagged key namespace for one case: `p('t', 'a')` → `t:{id}:a`. */
-function space(): (rule: string, name: string) => string {
+export function space(): (rule: string, name: string) => string {
   const id = randomUUID().slice(0, 8);
   return (rule, name) => `${rule}:{${id}}:${name}`;
 }
@@ -75,6 +75,7 @@ export const COMMAND_CASES: Record<string, CommandCase> = {
   SMOVE: c((k) => ['SMOVE', k('src'), k('dst'), 'm'], true, 'dst', set),
   LMOVE: c((k) => ['LMOVE', k('src'), k('dst'), 'LEFT', 'RIGHT'], true, 'dst', list),
   BLMOVE: c((k) => ['BLMOVE', k('src'), k('dst'), 'LEFT', 'RIGHT', '1'], true, 'dst', list),
+  BRPOPLPUSH: c((k) => ['BRPOPLPUSH', k('src'), k('dst'), '1'], true, 'dst', list),
   RPOPLPUSH: c((k) => ['RPOPLPUSH', k('src'), k('dst')], true, 'dst', list),
   SUNIONSTORE: c((k) => ['SUNIONSTORE', k('dst'), k('src')], false, 'dst', set),
   SINTERSTORE: c((k) => ['SINTERSTORE', k('dst'), k('src')], false, 'dst', set),
@@ -126,7 +127,7 @@ export function guardSuite(driverOf: () => Driver): void {
       if (!exists) {
         if (seed) await d().raw.call(['SET', k(spec.creates), '1']);
         else if (name.startsWith('H')) await d().raw.call(['HSET', k(spec.creates), 'seed', '1']);
-        else if (['LPUSH', 'RPUSH', 'LMOVE', 'BLMOVE', 'RPOPLPUSH'].includes(name)) await d().raw.call(['RPUSH', k(spec.creates), 'seed']);
+        else if (['LPUSH', 'RPUSH', 'LMOVE', 'BLMOVE', 'RPOPLPUSH', 'BRPOPLPUSH'].includes(name)) await d().raw.call(['RPUSH', k(spec.creates), 'seed']);
         else if (['SADD', 'SMOVE'].includes(name)) await d().raw.call(['SADD', k(spec.creates), 'seed']);
         else if (['ZADD', 'ZINCRBY', 'GEOADD'].includes(name)) await d().raw.call(['ZADD', k(spec.creates), '1', 'seed']);
         else if (name === 'XADD') await d().raw.call(['XADD', k(spec.creates), '*', 'seed', '1']);

@@ -12,6 +12,7 @@ import { connectTarget } from '../../target/connect.js';
 import { resolveTarget } from '../../target/spec.js';
 import { intFlag, runCommand, type CliIo } from '../flags.js';
 import { renderScanTable } from '../render/scan-table.js';
+import { cliInvocation } from '../invocation.js';
 
 interface DemoFlags {
   keys: string;
@@ -45,10 +46,11 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
     const report = await scanKeyspace(target, {}).finally(() => target.close());
     io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR }));
     if (flags.keep) {
-      io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n  keywarden doctor ${server.url}\n  keywarden fix ${server.url} --match 'session:*' --ttl 24h\n`);
+      const cli = cliInvocation(io.env);
+      io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n  ${cli} doctor ${server.url}\n  ${cli} fix ${server.url} --match 'session:*' --ttl 24h\n`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     } else if (!flags.json) {
-      io.stderr(`\nNext: run the same audit on your server: keywarden scan redis://host:6379 (or set REDIS_URL). The demo server is stopped.\n`);
+      io.stderr(`\nNext: run the same audit on your server: ${cliInvocation(io.env)} scan redis://host:6379 (or set REDIS_URL). The demo server is stopped.\n`);
     }
     return 0;
   } finally {

@@ -10,6 +10,7 @@ import { connectTarget, type Target } from '../../target/connect.js';
 import { addTargetFlags, durationFlag, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderDoctorMarkdown } from '../render/doctor-markdown.js';
 import { renderDoctorText } from '../render/doctor-text.js';
+import { cliInvocation } from '../invocation.js';
 
 interface DoctorFlags extends TargetFlags {
   config?: string;
@@ -42,7 +43,7 @@ export function registerDoctor(program: Command, io: CliIo = processIo): void {
     .option('--growth-window <duration>', 'measure memory growth over at least this long, for the time-to-full estimate', '1s')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices([...SEVERITIES, 'none']).default('critical'))
     .option('--json', 'print the report as one JSON document (same as --format json)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format (table is the same as text, as in scan)').choices(['text', 'table', 'markdown', 'json']).default('text'))
     .action(async (url: string | undefined, flags: DoctorFlags) => {
       process.exitCode = await runDoctor(url, flags, io);
     });
@@ -58,7 +59,7 @@ export async function runDoctor(url: string | undefined, flags: DoctorFlags, io:
       // With only --config, the file is linted offline and no server is contacted.
       const offlineOnly = flags.config !== undefined && url === undefined && flags.url === undefined && flags.host === undefined && flags.port === undefined;
       if (!offlineOnly) target = await connectTarget(targetFrom(url, flags, io.env));
-      const report = await diagnose(target, options);
+      const report = await diagnose(target, { ...options, cli: cliInvocation(io.env) });
       if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else if (format === 'markdown') io.stdout(renderDoctorMarkdown(report));
       else io.stdout(renderDoctorText(report));

@@ -20,6 +20,11 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** `1 key`, `2 keys`, `1,500 keys`: a count with its noun, singular for exactly one. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${formatCount(n)} ${n === 1 ? singular : plural}`;
+}
+
 /** 0.8234 → '82%'; tiny non-zero shares show as '<1%'. */
 export function formatShare(part: number, whole: number): string {
   if (whole <= 0) return '0%';

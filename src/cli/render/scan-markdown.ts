@@ -5,7 +5,7 @@
 import { displayPattern } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
-import { formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+import { countOf, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
 import { clusterKeys, sampleCaveat } from './scan-caveat.js';
 
 function code(text: string): string {
@@ -19,7 +19,7 @@ export function renderScanMarkdown(report: ScanReport): string {
   const est = cov.sampled ? '~' : '';
   const out: string[] = [];
   out.push(`# keywarden scan: ${code(report.target.url)}`, '');
-  out.push(`${report.target.mode}, Redis ${report.target.redisVersion}, ${report.target.nodes.length} node(s). ${est}${formatCount(t.keys)} keys, ${est}${formatBytes(t.bytes)}; **${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${formatCount(t.noTtlKeys)} keys) have no TTL**.`, '');
+  out.push(`${report.target.mode}, Redis ${report.target.redisVersion}, ${countOf(report.target.nodes.length, 'node')}. ${est}${countOf(t.keys, 'key')}, ${est}${formatBytes(t.bytes)}; **${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${countOf(t.noTtlKeys, 'key')}) have no TTL**.`, '');
   if (cov.sampled) out.push(`> Sampled: ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys read; figures are estimates, with 95% intervals.`, '');
   if (cov.interrupted) out.push(`> Incomplete: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys.`, '');
   if (cov.unmeasured.length) out.push(`> Not measured: ${cov.unmeasured.join(', ')} (missing permission).`, '');

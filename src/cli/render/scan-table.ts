@@ -5,7 +5,7 @@
 import { displayPattern } from '../../keyspace/display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
-import { bar, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
+import { bar, countOf, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
 import { clusterKeys, sampleCaveat } from './scan-caveat.js';
 
 export interface TableOptions {
@@ -30,8 +30,8 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
   const est = report.coverage.sampled ? '~' : '';
   lines.push(c.bold(`keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}`));
   lines.push(
-    `${est}${formatCount(t.keys)} keys, ${est}${formatBytes(t.bytes)} in ${report.patterns.length} patterns; ` +
-      noTtl(`${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${formatCount(t.noTtlKeys)} keys) have no TTL`, t.noTtlBytes / Math.max(t.bytes, 1), c),
+    `${est}${countOf(t.keys, 'key')}, ${est}${formatBytes(t.bytes)} in ${countOf(report.patterns.length, 'pattern')}; ` +
+      noTtl(`${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${countOf(t.noTtlKeys, 'key')}) have no TTL`, t.noTtlBytes / Math.max(t.bytes, 1), c),
   );
   lines.push(...coverageNotes(report, c));
   lines.push('');
@@ -54,7 +54,7 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
     }
   }
   if (report.policy) {
-    lines.push('', report.policy.violations > 0 ? c.red(`${est}${formatCount(report.policy.violations)} keys break their policy rule (no TTL, or a TTL longer than the rule's): keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`) : 'Every key follows its policy rule.');
+    lines.push('', report.policy.violations > 0 ? c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`) : 'Every key follows its policy rule.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -69,7 +69,7 @@ function coverageNotes(report: ScanReport, c: ReturnType<typeof paint>): string[
   if (cov.sampled) notes.push(c.yellow(`SAMPLED: ${formatShare(cov.keysSeen, cov.dbsize)} of ${formatCount(cov.dbsize)} keys read; figures marked ~ are estimates (95% intervals in --json).`));
   if (cov.interrupted) notes.push(c.yellow(`INCOMPLETE: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys; figures cover only the keys read.`));
   if (cov.unmeasured.length > 0) notes.push(c.yellow(`Not measured (this user may not run MEMORY USAGE): ${cov.unmeasured.join(', ')}.`));
-  notes.push(c.dim(`${formatCount(cov.keysSeen)} keys read in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
+  notes.push(c.dim(`${countOf(cov.keysSeen, 'key')} read in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
   return notes;
 }
 
@@ -84,7 +84,7 @@ function patternTable(report: ScanReport, limit: number, c: ReturnType<typeof pa
   if (rest.length > 0) {
     const keys = rest.reduce((s, p) => s + p.keys, 0);
     const bytes = rest.reduce((s, p) => s + p.bytes, 0);
-    lines.push(c.dim(`${`… ${rest.length} more patterns`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(9)}  (see --json or --format html)`));
+    lines.push(c.dim(`${`… ${rest.length} more ${rest.length === 1 ? 'pattern' : 'patterns'}`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(9)}  (see --json or --format html)`));
   }
   return lines;
 }

@@ -4,14 +4,15 @@
  * Pipeline for `pipeline()` / `multi()`), so the proxy intercepts exactly there.
  *
  * - A lone command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` and the
- *   caller's promise gets the command's own reply (or error), as the raw client gives it.
+ *   caller's promise gets the command's own reply (or error), as the raw client gives it. On a
+ *   Cluster the two are written back to back instead (see `sendBackToBack`); blocking commands
+ *   never go in a MULTI, where Redis does not block (see `sendBlocking`).
  * - In the application's pipelines and transactions the PEXPIREs are queued right after their
  *   command, settled against the whole batch at `exec()`, and their replies are removed from
  *   what `exec()` returns.
  * - `multi({ pipeline: false })` (MULTI sent at once, commands queued on the server) is
  *   followed command by command; the hidden replies are removed from EXEC's reply.
  */
-import { Command } from 'ioredis';
 import { commandInfo, decidesTtl, type Arg } from '../commands.js';
 import type { GuardPlanner, TtlFix } from '../planner.js';
 
@@ -48,12 +49,21 @@ export function isIoredis(client: unknown): client is IoredisLike {
   return typeof c?.sendCommand === 'function' && typeof c.pipeline === 'function' && typeof c.addBuiltinCommand === 'function';
 }
 
-const pexpire = (key: Arg, ttlMs: number): IoCommand => new Command('pexpire', [key, String(ttlMs), 'NX']) as unknown as IoCommand;
+/** The application's own ioredis `Command` class (ioredis 5, 6 or iovalkey), read from a command it built. */
+type CommandClass = new (name: string, args: Arg[], options?: { replyEncoding?: null }) => IoCommand;
+const classOf = (command: IoCommand): CommandClass => command.constructor as CommandClass;
+
+/**
+ * `PEXPIRE key ms NX`, built with the same `Command` class as the command it follows: never a
+ * class from another copy of ioredis, whose commands the application's client cannot send.
+ */
+const pexpire = (like: IoCommand, key: Arg, ttlMs: number): IoCommand => new (classOf(like))('pexpire', [key, String(ttlMs), 'NX']);
 
 /** Wrap an ioredis client; the result has the input's type and API. */
 export function guardIoredis<T extends object>(client: T, planner: GuardPlanner): T {
   const target = client as unknown as IoredisLike;
   const manual = { open: false, position: 0, hidden: [] as number[] };
+  const clustered = (client as { isCluster?: boolean }).isCluster === true;
 
   function sendAlone(command: IoCommand, stream?: unknown, node?: unknown): unknown {
     // A stream means a pipeline is flushing commands the guard has already seen.
@@ -72,11 +82,13 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       command.args.push('PX', fix);
       return target.sendCommand(command);
     }
+    if (commandInfo(command.name).blocking) return sendBlocking(command, fix);
+    if (clustered) return sendBackToBack(command, fix);
 
     const batch = target.multi() as IoBatch;
     // A copy with raw replies: the caller's command converts the reply exactly as it would have.
-    batch.sendCommand(new Command(command.name, command.args, { replyEncoding: null }) as unknown as IoCommand);
-    for (const [key, ttlMs] of fix) batch.sendCommand(pexpire(key, ttlMs));
+    batch.sendCommand(new (classOf(command))(command.name, command.args, { replyEncoding: null }));
+    for (const [key, ttlMs] of fix) batch.sendCommand(pexpire(command, key, ttlMs));
     batch.exec().then(
       (results) => {
         const [err, value] = results?.[0] ?? [new Error('EXEC returned no reply'), undefined];
@@ -86,6 +98,56 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
       (err: Error & { previousErrors?: Error[] }) => command.reject(err.previousErrors?.[0] ?? err),
     );
     return command.promise;
+  }
+
+  /**
+   * A Cluster runs a transaction behind its slot resolution, so a command the caller sends right
+   * after would overtake it (a GET after a guarded DECR read the old value). There a copy of the
+   * command and its PEXPIRE … NX are sent back to back, in the same tick, to the key's node, and
+   * the caller gets the command's reply once the key has its TTL.
+   */
+  function sendBackToBack(command: IoCommand, expires: Array<[Arg, number]>): unknown {
+    const copy = new (classOf(command))(command.name, command.args, { replyEncoding: null });
+    target.sendCommand(copy);
+    const send = ([key, ttlMs]: [Arg, number]): Promise<unknown> => {
+      const extra = pexpire(command, key, ttlMs);
+      target.sendCommand(extra);
+      return extra.promise.catch(() => undefined);
+    };
+    const first = expires.map(send);
+    copy.promise.then(
+      async (value) => {
+        // A cluster client may still reorder the two (iovalkey does, and any client does across a
+        // MOVED redirect): a PEXPIRE that found no key then answered 0. Sent again, NX keeps it
+        // harmless where the 0 meant the key already had a TTL.
+        const replies = await Promise.all(first);
+        await Promise.all(expires.filter((_, i) => replies[i] !== 1).map(send));
+        command.resolve(value);
+      },
+      (err: unknown) => command.reject(err),
+    );
+    return command.promise;
+  }
+
+  /**
+   * BLMOVE / BRPOPLPUSH: inside MULTI Redis never blocks (they would return nil at once), so the
+   * command is sent as it is and its PEXPIRE … NX right after a reply that moved an element —
+   * before the caller's code resumes, so the caller's next command comes after it.
+   */
+  function sendBlocking(command: IoCommand, expires: Array<[Arg, number]>): unknown {
+    const sent = target.sendCommand(command);
+    command.promise.then(
+      (reply) => {
+        if (reply === null) return;
+        for (const [key, ttlMs] of expires) {
+          const extra = pexpire(command, key, ttlMs);
+          extra.promise.catch(() => undefined);
+          target.sendCommand(extra);
+        }
+      },
+      () => undefined,
+    );
+    return sent;
   }
 
   /** `multi({ pipeline: false })`: every command is queued on the server until EXEC. */
@@ -115,7 +177,7 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     const promise = target.sendCommand(command);
     manual.position++;
     for (const [key, ttlMs] of Array.isArray(fix) ? fix : []) {
-      const extra = pexpire(key, ttlMs);
+      const extra = pexpire(command, key, ttlMs);
       extra.promise.catch(() => undefined);
       target.sendCommand(extra);
       manual.hidden.push(manual.position++);
@@ -139,11 +201,25 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
     return batch;
   }
 
+  // Cluster: the per-node clients it hands out (`cluster.nodes('master')`) are guarded too, each
+  // wrapped once so the same node is the same object on every call.
+  const nodeViews = new WeakMap<object, object>();
+  function nodes(...args: unknown[]): unknown {
+    const real = (client as unknown as { nodes(...a: unknown[]): unknown }).nodes(...args);
+    if (!Array.isArray(real)) return real;
+    return real.map((node: object) => {
+      let view = nodeViews.get(node);
+      if (view === undefined) nodeViews.set(node, (view = guardIoredis(node, planner)));
+      return view;
+    });
+  }
+
   const overrides = new Map<string | symbol, unknown>([
     ['sendCommand', sendAlone],
     ['pipeline', pipeline],
     ['multi', multi],
     ['duplicate', (...args: unknown[]) => guardIoredis((client as unknown as { duplicate(...a: unknown[]): object }).duplicate(...args), planner)],
+    ['nodes', nodes],
   ]);
   // Writes go through the proxy to the client itself (ioredis keeps its state on `this`).
   const proxy = new Proxy(client, {
@@ -185,7 +261,7 @@ function withoutHidden<T>(results: T[], hidden: readonly number[]): T[] {
  * itself (EXPIRE, SET … EX, PERSIST, …) is the whole batch re-planned at `exec()`: where the
  * application sets a key's TTL later in the batch, its choice wins (the `PX` is taken back, the
  * PEXPIRE becomes a harmless PTTL). The guard's replies are dropped from the result (`length`
- * counts them, so it can exceed the commands queued). Strict and warn modes only judge the
+ * does not count them). Strict and warn modes only judge the
  * batch at `exec()`, before anything is sent.
  */
 function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBatch {
@@ -198,30 +274,36 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
   const appended: IoCommand[] = [];
   let changed = false; // the guard has added something to this batch
   let replan = false; // …and a later command decides some key's TTL itself
+  let hiddenQueued = 0; // the guard's PEXPIREs in the queue, which `length` does not count
+  // `length` is an own, non-configurable getter on ioredis pipelines: a view answers it instead.
+  const view = new Proxy(batch, {
+    get: (obj, prop) => (prop === 'length' ? obj.length - hiddenQueued : (Reflect.get(obj, prop, obj) as unknown)),
+  });
 
   batch.sendCommand = (command: IoCommand) => {
     const index = seen.push(command) - 1;
     queue(command);
-    if (!isDefault) return batch;
+    if (!isDefault) return view;
     const info = commandInfo(command.name);
     const fix = planner.fix(info, command.args, 0);
     if (fix === undefined) {
       if (changed && !replan) replan = decidesTtl(info, command.args, 0);
-      return batch;
+      return view;
     }
     changed = true;
     if (typeof fix === 'string') {
       // The common case, a SET: two arguments on the Command's own array, nothing else to track.
       appended.push(command);
       command.args.push('PX', fix);
-      return batch;
+      return view;
     }
     for (const [key, ttlMs] of fix) {
-      const queued = pexpire(key, ttlMs);
+      const queued = pexpire(command, key, ttlMs);
       slots.push({ command: index, reply: batch.length - offset, key, queued });
       queue(queued);
+      hiddenQueued++;
     }
-    return batch;
+    return view;
   };
 
   /** Re-plan the batch as a whole: drop what later commands of the batch decide themselves. */
@@ -266,5 +348,5 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
     return promise;
   };
-  return batch;
+  return view;
 }

@@ -1,26 +1,35 @@
 /**
- * The guard for node-redis v5 (`createClient` and `createCluster`).
+ * The guard for node-redis 5 and 6 (`createClient` and `createCluster`).
  *
- * node-redis command methods run `this._self._executeCommand(command, parser, …)` (a cluster:
- * `this._self._execute(firstKey, …, (client) => client._executeCommand(…))`), where `_self` is
- * the real client instance. The proxy therefore calls each command method with a small stand-in
- * `this` whose `_self` routes `_executeCommand` through the guard, and passes everything else
- * (connect, quit, pub/sub, getters) to the client untouched.
+ * node-redis command methods run `this._self._executeCommand(command, parser, …)`; on a cluster
+ * `this._self._execute(firstKey, …, fn)` (v5) or `this._self._executeWithPolicies(parser, …,
+ * makeFn)` (v6) picks a node and calls `fn(nodeClient, options)`, which runs
+ * `nodeClient._executeCommand(…)` or, for `sendCommand`, `nodeClient.sendCommand(args, …)`.
+ * `_self` is the real client instance. The proxy calls each command method with a small
+ * stand-in `this` whose `_self` routes those calls through the guard, and passes everything
+ * else (connect, quit, pub/sub, getters) to the client untouched.
  *
- * - A command that needs `PEXPIRE … NX` is sent through the client's own MULTI executor as
- *   `MULTI; cmd; PEXPIRE; EXEC`; the caller gets the command's reply, transformed as usual.
- *   While the client is WATCHing, a MULTI would end the watch, so a pipeline is used instead.
+ * - A command that needs `PEXPIRE … NX` is sent as `MULTI; cmd; PEXPIRE; EXEC` through the
+ *   node's own `sendCommand`, in the same tick (so it keeps its place among the caller's
+ *   commands), EXEC decoded with the caller's type mapping (so the reply is the one the raw
+ *   client gives); the caller gets the command's reply, transformed as usual. While the client
+ *   is WATCHing, a MULTI would end the watch, so the two are pipelined instead.
+ * - Blocking commands (BLMOVE, BRPOPLPUSH) never go in a MULTI, where Redis does not block:
+ *   their PEXPIRE follows a reply that moved an element.
  * - `multi()` returns the library's own Multi object built with guarded executors: at `exec()`
  *   each PEXPIRE is put right after its command and its reply removed before the Multi
  *   transforms the replies; strict/warn modes check the whole queue before anything is sent.
+ * - Per-node clients a guarded cluster hands out (`nodeClient`, `getNodeClientForKey`) are
+ *   guarded too.
  */
-import type { Arg } from '../commands.js';
+import { commandInfo, type Arg } from '../commands.js';
 import type { Expires, GuardPlanner, TtlFix } from '../planner.js';
 
 type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
 interface CommandOptions {
   typeMapping?: unknown;
+  chainId?: symbol;
 }
 interface Parser {
   readonly redisArgs: RedisArgs;
@@ -46,15 +55,22 @@ interface NodeClient {
 
 type NodeExecutor = (client: NodeClient, options: CommandOptions | undefined) => Promise<unknown>;
 
-/** The internals of a node-redis cluster that the adapter relies on. */
+/** The internals of a node-redis cluster that the adapter relies on (v5: `_execute`, v6: `_executeWithPolicies`). */
 interface ClusterClient {
   _self: ClusterClient;
   _commandOptions?: CommandOptions;
-  _execute(firstKey: Arg | undefined, isReadonly: boolean | undefined, options: CommandOptions | undefined, fn: NodeExecutor): Promise<unknown>;
+  _execute(...args: unknown[]): Promise<unknown>;
+  _executeWithPolicies?(parser: Parser, isReadonly: boolean | undefined, options: CommandOptions | undefined, makeFn: (p: Parser) => NodeExecutor): Promise<unknown>;
   sendCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: RedisArgs, options?: CommandOptions): Promise<unknown>;
 }
 
-/** True for a node-redis v5 client or cluster. */
+/** True for a node-redis client pool (`createClientPool`), which the guard does not wrap. */
+export function isNodeRedisPool(client: unknown): boolean {
+  const c = client as { execute?: unknown; MULTI?: unknown };
+  return typeof c?.execute === 'function' && typeof c.MULTI === 'function' && 'idleClients' in (client as object) && 'totalClients' in (client as object);
+}
+
+/** True for a node-redis 5 or 6 client or cluster. */
 export function isNodeRedis(client: unknown): boolean {
   const c = client as { _self?: unknown; MULTI?: unknown; sendCommand?: unknown };
   return typeof c?.MULTI === 'function' && typeof c.sendCommand === 'function' && typeof c._self === 'object';
@@ -77,13 +93,45 @@ function commandMethodNames(client: { _self: object }): Set<string> {
 
 const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
 
-/** Send the command with its PEXPIREs atomically on one node; return the command's raw reply. */
-async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires): Promise<unknown> {
-  const batch = [{ args }, ...expires.map(([key, ttlMs]) => pexpireArgs(key, ttlMs))];
-  const replies = node.isWatching ? await node._executePipeline(batch) : await node._executeMulti(batch);
-  const reply = replies[0];
+const ignore = (): undefined => undefined;
+
+/**
+ * Send the command with its PEXPIREs atomically on one node (`MULTI; cmd; PEXPIRE…; EXEC`);
+ * resolve to the command's raw reply. All four are queued synchronously through the node's own
+ * `sendCommand`, so a command the caller sends next comes after them; EXEC carries the
+ * caller's options, so its reply is decoded with the caller's type mapping, as the command's
+ * own reply would have been.
+ */
+async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
+  if (node.isWatching) {
+    // MULTI/EXEC would end the application's WATCH: pipelined instead, the PEXPIRE right behind.
+    const reply = node.sendCommand(args, options);
+    for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore);
+    return reply;
+  }
+  const chainId = Symbol('keywarden guard MULTI');
+  node.sendCommand(['MULTI'], { chainId }).catch(ignore);
+  const queued = node.sendCommand(args, { ...options, chainId });
+  queued.catch(ignore);
+  for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args, { chainId }).catch(ignore);
+  let replies: unknown;
+  try {
+    replies = await node.sendCommand(['EXEC'], { ...options, chainId });
+  } catch (err) {
+    // EXECABORT: the command itself was refused when queued; the caller gets that error.
+    throw (await queued.then(ignore, (e: unknown) => e)) ?? err;
+  }
+  const reply = (replies as unknown[])[0];
   if (reply instanceof Error) throw reply;
   return reply;
+}
+
+/** Blocking commands: sent alone (so they block), their PEXPIREs after a reply that moved something. */
+function afterBlocking(node: NodeClient, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
+  return reply.then((value) => {
+    if (value !== null) for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore);
+    return value;
+  });
 }
 
 /**
@@ -112,7 +160,37 @@ function executeOnNode(
     parser.push('PX', fix);
     return node._executeCommand(command, parser, options, transform);
   }
-  return sendWithExpires(node, args, fix).then((reply) => (transform ? transform(reply, parser.preserve, options?.typeMapping) : reply));
+  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node._executeCommand(command, parser, options, transform), fix);
+  return sendWithExpires(node, args, fix, options).then((reply) => (transform ? transform(reply, parser.preserve, options?.typeMapping) : reply));
+}
+
+/** `sendCommand(args, options)` on one node, planned: the raw path, with nothing transformed. */
+function sendOnNode(node: NodeClient, planner: GuardPlanner, args: RedisArgs, options: CommandOptions | undefined): Promise<unknown> {
+  let fix: TtlFix;
+  try {
+    fix = planner.single(String(args[0]), args, 1);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (fix === undefined) return node.sendCommand(args, options);
+  if (typeof fix === 'string') return node.sendCommand(withPx(args, fix), options);
+  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node.sendCommand(args, options), fix);
+  return sendWithExpires(node, args, fix, options);
+}
+
+/**
+ * A node client as the guard hands it to node-redis' cluster code: the real client, with
+ * command execution and `sendCommand` planned (everything else read from the client itself).
+ */
+function guardedNode(node: NodeClient, planner: GuardPlanner): NodeClient {
+  const view = Object.create(node) as NodeClient;
+  view._executeCommand = (command, parser, options, transform) => executeOnNode(node, planner, command, parser, options, transform);
+  view._executeScript = (...a) => {
+    planner.single('evalsha', [], 0);
+    return node._executeScript(...a);
+  };
+  view.sendCommand = (args, options) => sendOnNode(node, planner, args, options);
+  return view;
 }
 
 /**
@@ -200,6 +278,8 @@ function guardExecutor(planner: GuardPlanner, exec: MultiExecutor, queueAt: numb
 
 /** Methods that return a re-configured view of the client: their result is guarded too. */
 const DERIVED = new Set(['duplicate', 'withCommandOptions', 'withTypeMapping', 'withAbortSignal', 'asap']);
+/** Cluster methods that hand out one node's client (or a promise of it): guarded too. */
+const NODE_CLIENTS = new Set(['nodeClient', 'getNodeClientForKey']);
 
 /** Wrap a node-redis client or cluster; the result has the input's type and API. */
 export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanner): T {
@@ -208,56 +288,43 @@ export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanne
   const target = client as unknown as NodeClient & ClusterClient & Record<string, unknown>;
 
   // The stand-in `this` for command methods (see the file comment).
-  const self = cluster
-    ? {
-        get _commandOptions() {
-          return target._self._commandOptions;
+  let self: object;
+  if (cluster) {
+    const real = target._self;
+    self = Object.create(real as object, {
+      // v5: `_execute(firstKey, isReadonly, options, fn)`; fn gets the node.
+      _execute: {
+        value: (...a: unknown[]) => {
+          const fn = a[3] as NodeExecutor;
+          a[3] = (node: NodeClient, opts: CommandOptions | undefined) => fn(guardedNode(node, planner), opts);
+          return real._execute(...a);
         },
-        _execute: (firstKey: Arg | undefined, ro: boolean | undefined, options: CommandOptions | undefined, fn: NodeExecutor) =>
-          target._execute(firstKey, ro, options, (node, opts) =>
-            fn(
-              {
-                _executeCommand: (command: unknown, parser: Parser, o: CommandOptions | undefined, transform: Transform) =>
-                  executeOnNode(node, planner, command, parser, o, transform),
-                _executeScript: (...a: Parameters<NodeClient['_executeScript']>) => {
-                  planner.single('evalsha', [], 0);
-                  return node._executeScript(...a);
-                },
-              } as unknown as NodeClient,
-              opts,
-            ),
-          ),
-      }
-    : {
-        get _commandOptions() {
-          return target._self._commandOptions;
-        },
-        _executeCommand: (command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform) =>
-          executeOnNode(target, planner, command, parser, options, transform),
-      };
-  const standIn = {
-    _self: self,
-    get _commandOptions() {
-      return target._commandOptions;
-    },
+      },
+      // v6: `_executeWithPolicies(parser, isReadonly, options, makeFn)`; makeFn(parser) gets the node.
+      _executeWithPolicies: {
+        value: (parser: Parser, ro: boolean | undefined, options: CommandOptions | undefined, makeFn: (p: Parser) => NodeExecutor) =>
+          real._executeWithPolicies?.call(real, parser, ro, options, (p) => {
+            const fn = makeFn(p);
+            return (node, opts) => fn(guardedNode(node, planner), opts);
+          }),
+      },
+    });
+  } else self = guardedNode(target._self, planner);
+  const standIn = Object.create(target as object, {
+    _self: { value: self },
     // Script methods (createClient({ scripts })) call this._executeScript directly.
-    _executeScript: (...a: Parameters<NodeClient['_executeScript']>) => {
-      planner.single('evalsha', [], 0);
-      return target._executeScript(...a);
+    _executeScript: {
+      value: (...a: Parameters<NodeClient['_executeScript']>) => {
+        planner.single('evalsha', [], 0);
+        return target._executeScript(...a);
+      },
     },
-  };
+  }) as object;
 
-  async function sendCommand(...a: unknown[]): Promise<unknown> {
-    if (cluster) {
-      const [firstKey, ro, args, options] = a as [Arg | undefined, boolean | undefined, RedisArgs, CommandOptions | undefined];
-      const fix = planner.single(String(args[0]), args, 1);
-      if (fix === undefined || typeof fix === 'string') return target.sendCommand(firstKey, ro, fix === undefined ? args : withPx(args, fix), options);
-      return target._execute(firstKey, ro, { ...target._self._commandOptions, ...options }, (node) => sendWithExpires(node, args, fix));
-    }
+  function sendCommand(...a: unknown[]): Promise<unknown> {
+    if (cluster) return (target.sendCommand as (...args: unknown[]) => Promise<unknown>).apply(standIn, a);
     const [args, options] = a as [RedisArgs, CommandOptions | undefined];
-    const fix = planner.single(String(args[0]), args, 1);
-    if (fix === undefined || typeof fix === 'string') return target.sendCommand(fix === undefined ? args : withPx(args, fix), options);
-    return sendWithExpires(target, args, fix);
+    return sendOnNode(target, planner, args, options);
   }
 
   function multi(...a: unknown[]): unknown {
@@ -269,6 +336,13 @@ export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanne
     };
     return (target.MULTI as (...args: unknown[]) => unknown).apply(stage, a);
   }
+
+  const nodeViews = new WeakMap<object, object>();
+  const guardNode = (node: object): object => {
+    let view = nodeViews.get(node);
+    if (view === undefined) nodeViews.set(node, (view = guardNodeRedis(node, planner)));
+    return view;
+  };
 
   const wrapped = new Map<string | symbol, unknown>([
     ['sendCommand', sendCommand],
@@ -289,6 +363,12 @@ export function guardNodeRedis<T extends object>(client: T, planner: GuardPlanne
       } else if (DERIVED.has(prop)) {
         const method = value as (...args: unknown[]) => object;
         fn = (...args: unknown[]) => guardNodeRedis(method.apply(obj, args), planner);
+      } else if (cluster && NODE_CLIENTS.has(prop)) {
+        const method = value as (...args: unknown[]) => object;
+        fn = (...args: unknown[]) => {
+          const node = method.apply(obj, args);
+          return node instanceof Promise ? node.then(guardNode) : guardNode(node);
+        };
       } else return value;
       wrapped.set(prop, fn);
       return fn;

@@ -1,0 +1,108 @@
+/**
+ * express-session with connect-redis through guard(), node-redis standalone and cluster: a
+ * small login/visit workload over real HTTP. Sessions keep connect-redis' own TTL (the cookie's
+ * maxAge, sent as SET … EX), never the policy's; the app's own writes get the policy's.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import { createClient, createCluster } from 'redis';
+import { guard } from '../../src/guard/index.js';
+import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
+
+const POLICY = { rules: [{ match: 'sess:*', ttl: '24h' }, { match: 'visits:*', ttl: '1h' }] };
+const MAX_AGE_MS = 600_000; // the cookie's 10 minutes: connect-redis' own TTL
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- node-redis client and cluster types differ */
+type AnyClient = any;
+
+/** An HTTP app: GET /visit counts visits in the session and in Redis (HINCRBY visits:<sid>). */
+async function startApp(client: AnyClient): Promise<{ url: string; server: Server }> {
+  const middleware = session({
+    store: new RedisStore({ client }),
+    secret: 'test',
+    resave: false,
+    saveUninitialized: false,
+    cookie: { maxAge: MAX_AGE_MS },
+  });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    middleware(req as any, res as any, async () => {
+      const s = (req as any).session as { visits?: number; id: string; save(cb: (err?: unknown) => void): void };
+      s.visits = (s.visits ?? 0) + 1;
+      const total = await client.hIncrBy(`visits:{${s.id}}`, 'count', 1);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ visits: s.visits, total }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** Three visits with one cookie: what the browser sees. */
+async function visits(url: string): Promise<{ bodies: unknown[]; sid: string }> {
+  const bodies: unknown[] = [];
+  let cookie = '';
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${url}/visit`, { headers: cookie ? { cookie } : {} });
+    cookie ||= (res.headers.get('set-cookie') ?? '').split(';')[0];
+    bodies.push(await res.json());
+  }
+  const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0];
+  return { bodies, sid };
+}
+
+async function check(raw: AnyClient, guarded: AnyClient): Promise<void> {
+  const rawApp = await startApp(raw);
+  const guardedApp = await startApp(guarded);
+  try {
+    const expected = await visits(rawApp.url);
+    const got = await visits(guardedApp.url);
+    assert.deepEqual(got.bodies, expected.bodies);
+    assert.deepEqual(got.bodies, [1, 2, 3].map((n) => ({ visits: n, total: n })));
+    const sessionTtl = await raw.pTTL(`sess:${got.sid}`);
+    assert.ok(sessionTtl > MAX_AGE_MS - 60_000 && sessionTtl <= MAX_AGE_MS, `session key: PTTL ${sessionTtl}, connect-redis' own ${MAX_AGE_MS}`);
+    const visitsTtl = await raw.pTTL(`visits:{${got.sid}}`);
+    assert.ok(visitsTtl > 3_500_000 && visitsTtl <= 3_600_000, `app key: PTTL ${visitsTtl}, the policy's 1h`);
+    assert.equal(await raw.pTTL(`visits:{${expected.sid}}`), -1, 'the raw run leaks it, as it would without keywarden');
+  } finally {
+    rawApp.server.close();
+    guardedApp.server.close();
+  }
+}
+
+describe('connect-redis + express-session through guard()', () => {
+  let server: RedisServer;
+  let cluster: RedisCluster;
+  before(async () => {
+    server = await startRedis();
+    cluster = await startCluster();
+  });
+  after(async () => {
+    await Promise.all([server?.stop(), cluster?.stop()]);
+  });
+
+  it('node-redis standalone: same responses, sessions keep their cookie TTL', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const other = await createClient({ url: server.url }).connect();
+    try {
+      await check(raw, guard(other, { policy: POLICY }));
+    } finally {
+      await Promise.all([raw.close(), other.close()]);
+    }
+  });
+
+  it('node-redis cluster: the same', async () => {
+    const rootNodes = cluster.masters.map((m) => ({ url: m.url }));
+    const raw = await createCluster({ rootNodes }).connect();
+    const other = await createCluster({ rootNodes }).connect();
+    try {
+      await check(raw, guard(other, { policy: POLICY }));
+    } finally {
+      await Promise.all([raw.close(), other.close()]);
+    }
+  });
+});
+/* eslint-enable @typescript-eslint/no-explicit-any */
