@@ -10,7 +10,11 @@ import { RAW_METHODS, type Receiver } from './clients.js';
 import { stringValue, unwrap, type EsNode } from './ast.js';
 
 /** A call before the walk adds its key text, span and scope. */
-export type CallShape = Pick<RedisCall, 'command' | 'ttl' | 'client' | 'zeroHint'> & { keyArg: EsNode | undefined };
+export type CallShape = Pick<RedisCall, 'command' | 'ttl' | 'client' | 'zeroHint'> & {
+  keyArg: EsNode | undefined;
+  /** Where the command is written, when not the method call itself (an entry of `multi([…])`). */
+  at?: EsNode;
+};
 
 const CREATING: ReadonlyMap<string, CreatingCommand> = new Map(Object.entries(CREATING_COMMANDS));
 const TTL_TOKENS = new Set<string>([...SET_TTL_OPTIONS, 'KEEPTTL']);
@@ -110,6 +114,6 @@ export function queuedCommands(args: EsNode[], on: Receiver): CallShape[] {
     const parts = cmd.elements as EsNode[];
     const name = stringValue(parts[0]);
     const shape = name !== undefined ? redisCommand(name, parts.slice(1), on.client) : undefined;
-    return shape ? [shape] : [];
+    return shape ? [{ ...shape, at: cmd }] : [];
   });
 }

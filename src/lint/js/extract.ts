@@ -138,11 +138,14 @@ class Walker {
     const batch = batched ? rangeOf(node)[0] : on.batch;
     const [, end] = rangeOf(node);
     const [start] = rangeOf(callee.property as EsNode);
-    for (const shape of shapes) this.calls.push(this.toCall(shape, batch, start, end));
+    for (const shape of shapes) {
+      const [atStart, atEnd] = shape.at ? rangeOf(shape.at) : [start, end];
+      this.calls.push(this.toCall(shape, batch, atStart, atEnd));
+    }
   }
 
   private toCall(shape: CallShape, batch: number | undefined, start: number, end: number): RedisCall {
-    const { keyArg, ...rest } = shape;
+    const { keyArg, at: _at, ...rest } = shape;
     return { ...rest, key: keyExpr(keyArg, this.input.source, this.consts), span: this.lines.span(start, end), scope: this.scope, ...(batch !== undefined ? { batch } : {}) };
   }
 
