@@ -83,6 +83,12 @@ class Walker {
 
   private visit(node: EsNode): void {
     switch (node.type) {
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+        // Bound before the body is walked: some parsers list `body` before `params`.
+        for (const param of node.params as EsNode[]) this.param(param);
+        break;
       case 'VariableDeclaration':
         for (const d of node.declarations as EsNode[]) this.declare(d, node.kind === 'const');
         break;
@@ -96,18 +102,21 @@ class Walker {
         if (key.type === 'Identifier') this.receivers.bind(`this.${key.name as string}`, this.valueOf(node.value as EsNode | undefined) ?? this.receivers.typed(node.typeAnnotation as EsNode), false);
         break;
       }
-      case 'TSParameterProperty': {
-        const param = node.parameter as EsNode;
-        if (param.type === 'Identifier') this.receivers.bind(`this.${param.name as string}`, this.receivers.typed(param.typeAnnotation as EsNode), false);
-        break;
-      }
-      case 'Identifier':
-        if (node.typeAnnotation) this.receivers.bind(node.name as string, this.receivers.typed(node.typeAnnotation as EsNode), false);
-        break;
       case 'CallExpression':
         this.call(node);
         break;
     }
+  }
+
+  /** A typed parameter (`redis: Redis`), or a constructor parameter property (`private redis: Redis`). */
+  private param(node: EsNode): void {
+    const property = node.type === 'TSParameterProperty';
+    let p = property ? (node.parameter as EsNode) : node;
+    if (p.type === 'AssignmentPattern') p = p.left as EsNode;
+    if (p.type !== 'Identifier' || !p.typeAnnotation) return;
+    const value = this.receivers.typed(p.typeAnnotation as EsNode);
+    this.receivers.bind(p.name as string, value, false);
+    if (property) this.receivers.bind(`this.${p.name as string}`, value, false);
   }
 
   private valueOf(init: EsNode | undefined): Receiver | undefined {
