@@ -6,13 +6,14 @@ import { readFileSync } from 'node:fs';
 import { extname, relative } from 'node:path';
 import { createMatcher, type Policy, type PolicyMatcher } from '../policy/index.js';
 import { listSourceFiles } from './files.js';
-import { EXTENSIONS, FRONT_ENDS } from './languages.js';
+import { EXTENSIONS, FRONT_ENDS, prepareFrontEnds } from './languages.js';
 import { checkFile } from './rules.js';
 import { stagedFiles } from './staged.js';
 import type { LintFinding, LintReport } from './types.js';
 
 export type { LintFinding, LintReport, RuleId, Language } from './types.js';
 export { RULE_IDS } from './types.js';
+export { prepareFrontEnds } from './languages.js';
 
 export interface LintOptions {
   /** Files and directories (default `.`). */
@@ -30,7 +31,10 @@ export interface LintResult {
   sources: Map<string, string>;
 }
 
-/** Lint one file's text; `name` is what findings report as their file. */
+/**
+ * Lint one file's text; `name` is what findings report as their file. For Python, Go, Java
+ * and Ruby, `await prepareFrontEnds([extension])` first (it loads the tree-sitter grammar).
+ */
 export function lintSource(name: string, source: string, matcher?: PolicyMatcher): { findings: LintFinding[]; parseError?: string } {
   const frontEnd = FRONT_ENDS.get(extname(name));
   if (!frontEnd) return { findings: [] };
@@ -43,13 +47,14 @@ export function lintSource(name: string, source: string, matcher?: PolicyMatcher
  * Lint files and directories (or the staged change).
  * @throws UsageError for a path that does not exist, or `staged` outside a git work tree.
  */
-export function lint(options: LintOptions = {}): LintResult {
+export async function lint(options: LintOptions = {}): Promise<LintResult> {
   const started = performance.now();
   const cwd = options.cwd ?? process.cwd();
   const matcher = options.policy ? createMatcher(options.policy) : undefined;
   const inputs = options.staged
     ? stagedFiles(EXTENSIONS, cwd).map((f) => ({ name: relative(cwd, f.path), read: () => f.source, lines: f.lines }))
     : listSourceFiles(options.paths?.length ? options.paths : ['.'], EXTENSIONS, cwd).map((f) => ({ name: f.name, read: () => readFileSync(f.path, 'utf8'), lines: undefined }));
+  await prepareFrontEnds(inputs.map((i) => extname(i.name)));
   const findings: LintFinding[] = [];
   const filesSkipped: LintReport['filesSkipped'] = [];
   const sources = new Map<string, string>();

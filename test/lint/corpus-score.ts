@@ -24,7 +24,7 @@ export interface Score {
 
 export async function scoreCorpus(): Promise<{ scores: Score[]; misses: string[]; skipped: string[] }> {
   const policy = await loadPolicy(join(CORPUS, 'keywarden.yml'));
-  const { report } = lint({ paths: [CORPUS], policy });
+  const { report } = await lint({ paths: [CORPUS], policy });
   const counts = new Map<Language, { tp: number; fp: number; fn: number }>();
   const count = (lang: Language) => counts.get(lang) ?? counts.set(lang, { tp: 0, fp: 0, fn: 0 }).get(lang)!;
   const expected = new Map<string, Language>();

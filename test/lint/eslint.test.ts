@@ -66,7 +66,7 @@ ts.run('keywarden/no-ttl (TypeScript)', plugin.rules!['no-ttl'], {
   ],
 });
 
-test('the plugin reports exactly what the CLI reports on the JS/TS corpus', () => {
+test('the plugin reports exactly what the CLI reports on the JS/TS corpus', async () => {
   const dir = 'test/lint/corpus/js';
   const policyFile = 'test/lint/corpus/keywarden.yml';
   const rules: Linter.RulesRecord = Object.fromEntries(['no-ttl', 'non-atomic-expire', 'ttl-zero'].map((r) => [`keywarden/${r}`, ['error', { policy: policyFile }]]));
@@ -83,7 +83,7 @@ test('the plugin reports exactly what the CLI reports on the JS/TS corpus', () =
       fromEslint.push(`${file}:${m.line}:${m.column} ${m.message}`);
     }
   }
-  const { report } = lint({ paths: [dir], policy: parsePolicy(readFileSync(policyFile, 'utf8'), policyFile) });
+  const { report } = await lint({ paths: [dir], policy: parsePolicy(readFileSync(policyFile, 'utf8'), policyFile) });
   const fromCli = report.findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.message}. Fix: ${f.fix}`);
   assert.ok(fromCli.length >= 20);
   assert.deepEqual(fromEslint.sort(), fromCli.sort());

@@ -30,7 +30,7 @@ export function registerLint(program: Command, io: CliIo): void {
     .command('lint')
     .summary('find code that writes Redis keys without a TTL')
     .description(
-      'Find code that creates Redis keys that never expire (JavaScript and TypeScript: ioredis, node-redis, keyv, cache-manager). ' +
+      'Find code that creates Redis keys that never expire (JavaScript/TypeScript: ioredis, node-redis, keyv, cache-manager; Python: redis-py, Django cache). ' +
         'Rules: no-ttl, non-atomic-expire, ttl-zero. Exit 1 when there are findings, 0 when clean, 2 on bad input.',
     )
     .helpOption('--help', 'show help for lint')
@@ -45,7 +45,7 @@ export function registerLint(program: Command, io: CliIo): void {
         if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not one of ${FORMATS.join(', ')}`, 'write --format text, --format json or --format sarif');
         if (flags.staged && paths.length > 0) throw new UsageError('--staged lints the staged change, not paths', 'drop the paths, or drop --staged');
         const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
-        const { report, sources } = lint({ paths, policy, staged: flags.staged });
+        const { report, sources } = await lint({ paths, policy, staged: flags.staged });
         if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
         else if (format === 'sarif') io.stdout(renderLintSarif(report, version()));
         else io.stdout(renderLintText(report, sources));
