@@ -9,12 +9,13 @@ import type { Dialect } from './tree/dialect.js';
 import { extractTree } from './tree/extract.js';
 import { go } from './tree/go.js';
 import { python } from './tree/python.js';
+import { ruby } from './tree/ruby.js';
 import { loadGrammars } from './tree/runtime.js';
 import type { FileFacts } from './types.js';
 
 export type FrontEnd = (file: string, source: string, extension: string) => FileFacts;
 
-const DIALECTS: readonly Dialect[] = [python, go];
+const DIALECTS: readonly Dialect[] = [python, go, ruby];
 
 export const FRONT_ENDS: ReadonlyMap<string, FrontEnd> = new Map<string, FrontEnd>([
   ...JS_EXTENSIONS.map((ext) => [ext, lintFactsJs] as const),
