@@ -8,6 +8,7 @@ import { JS_EXTENSIONS, lintFactsJs } from './js/parse.js';
 import type { Dialect } from './tree/dialect.js';
 import { extractTree } from './tree/extract.js';
 import { go } from './tree/go.js';
+import { java } from './tree/java.js';
 import { python } from './tree/python.js';
 import { ruby } from './tree/ruby.js';
 import { loadGrammars } from './tree/runtime.js';
@@ -15,7 +16,7 @@ import type { FileFacts } from './types.js';
 
 export type FrontEnd = (file: string, source: string, extension: string) => FileFacts;
 
-const DIALECTS: readonly Dialect[] = [python, go, ruby];
+const DIALECTS: readonly Dialect[] = [python, go, java, ruby];
 
 export const FRONT_ENDS: ReadonlyMap<string, FrontEnd> = new Map<string, FrontEnd>([
   ...JS_EXTENSIONS.map((ext) => [ext, lintFactsJs] as const),

@@ -30,7 +30,7 @@ export function registerLint(program: Command, io: CliIo): void {
     .command('lint')
     .summary('find code that writes Redis keys without a TTL')
     .description(
-      'Find code that creates Redis keys that never expire (JavaScript/TypeScript: ioredis, node-redis, keyv, cache-manager; Python: redis-py, Django cache). ' +
+      'Find code that creates Redis keys that never expire (JavaScript/TypeScript, Python, Go, Java, Ruby). ' +
         'Rules: no-ttl, non-atomic-expire, ttl-zero. Exit 1 when there are findings, 0 when clean, 2 on bad input.',
     )
     .helpOption('--help', 'show help for lint')
