@@ -223,3 +223,41 @@ test('a file that does not parse is listed as not analysed, and hostile text is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Python, Go, Java and Ruby through the CLI: findings name language and client; syntax errors are listed', async () => {
+  const dir = tempDir();
+  try {
+    write(dir, 'app.py', 'import redis\nr = redis.Redis()\n\ndef f(k):\n    # keywarden-ignore-next-line no-ttl\n    r.hset(f"h:{k}", "a", 1)\n');
+    write(dir, 'main.go', 'package main\n\nfunc f(ctx context.Context, rdb *redis.Client) {\n\trdb.Set(ctx, "k", 1, 0)\n}\n');
+    write(dir, 'App.java', 'class App {\n  void f(redis.clients.jedis.Jedis jedis) {\n    jedis.sadd("s", "x");\n  }\n}\n');
+    write(dir, 'app.rb', 'redis = Redis.new\nredis.incr("c")\n');
+    write(dir, 'broken.py', 'def f(:\n');
+    const r = await inDir(dir, ['lint', '--json']);
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(
+      report.findings.map((f: { file: string; line: number; rule: string; language: string; client: string; pattern: string }) => [f.file, f.line, f.rule, f.language, f.client, f.pattern]),
+      [
+        ['App.java', 3, 'no-ttl', 'java', 'jedis', 's'],
+        ['app.py', 5, 'suppression-without-reason', 'python', '', ''],
+        ['app.py', 6, 'no-ttl', 'python', 'redis-py', 'h:*'],
+        ['app.rb', 2, 'no-ttl', 'ruby', 'redis-rb', 'c'],
+        ['main.go', 4, 'ttl-zero', 'go', 'go-redis', 'k'],
+      ],
+    );
+    assert.deepEqual(report.filesSkipped.map((s: { file: string }) => s.file), ['broken.py']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('.pre-commit-hooks.yaml runs lint --staged on every supported language', async () => {
+  const { parse } = await import('yaml');
+  const hooks = parse(readFileSync('.pre-commit-hooks.yaml', 'utf8')) as { id: string; entry: string; language: string; pass_filenames: boolean; types_or: string[] }[];
+  assert.equal(hooks.length, 1);
+  assert.equal(hooks[0].id, 'keywarden-lint');
+  assert.equal(hooks[0].entry, 'keywarden lint --staged');
+  assert.equal(hooks[0].language, 'node');
+  assert.equal(hooks[0].pass_filenames, false);
+  assert.deepEqual(hooks[0].types_or, ['javascript', 'jsx', 'ts', 'tsx', 'python', 'go', 'java', 'ruby']);
+});
