@@ -91,6 +91,24 @@ function generateRepo(dir: string, lines: number): string[] {
   return files;
 }
 
+/** The corpus files of each tree-sitter language, repeated until `lines` lines per language. */
+function generateMultiLanguage(dir: string, lines: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const lang of ['python', 'go', 'java', 'ruby']) {
+    const src = join(ROOT, 'test', 'lint', 'corpus', lang);
+    const files = readdirSync(src).map((f) => ({ name: f, text: readFileSync(join(src, f), 'utf8') }));
+    let written = 0;
+    for (let i = 0; written < lines; i++) {
+      const f = files[i % files.length];
+      mkdirSync(join(dir, lang, `pkg${Math.floor(i / 50)}`), { recursive: true });
+      writeFileSync(join(dir, lang, `pkg${Math.floor(i / 50)}`, `${i}-${f.name}`), f.text);
+      written += f.text.split('\n').length;
+    }
+    out.set(extname(files[0].name), written);
+  }
+  return out;
+}
+
 function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'user.email=bench@example.com', '-c', 'user.name=bench', '-c', 'commit.gpgsign=false', ...args], { cwd, stdio: 'ignore' });
 }
@@ -117,6 +135,16 @@ async function main(): Promise<void> {
     const rate = (ms: number) => Math.round(lines / (ms / 1000)).toLocaleString('en-US');
     if (cliFiles !== files) throw new Error(`keywarden lint read ${cliFiles} files of ${files}`);
     console.log(`keywarden lint: ${rate(bestCli)} lines/s (${cliFiles} files); eslint + keywarden/no-ttl: ${rate(bestEslint)} lines/s; ratio ${(bestEslint / bestCli).toFixed(2)}× (target >= 3×)`);
+
+    const multi = join(work, 'multi');
+    const perLanguage = generateMultiLanguage(multi, Number(process.env.BENCH_MULTI_LINES ?? 50_000));
+    let bestMulti = Infinity;
+    for (let round = 0; round < ROUNDS; round++) bestMulti = Math.min(bestMulti, timed(process.execPath, [CLI, 'lint', '--json', multi], work).ms);
+    const multiLines = [...perLanguage.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `generated multi-language tree (${[...perLanguage].map(([ext, n]) => `${ext} ${n.toLocaleString('en-US')}`).join(', ')} lines): ` +
+        `keywarden lint ${Math.round(multiLines / (bestMulti / 1000)).toLocaleString('en-US')} lines/s (${bestMulti.toFixed(0)} ms)`,
+    );
 
     const repo = join(work, 'repo');
     const generated = generateRepo(repo, 100_000);
