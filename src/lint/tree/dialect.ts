@@ -47,6 +47,8 @@ export interface Dialect {
   functionTypes: ReadonlySet<string>;
   commentTypes: ReadonlySet<string>;
   callTypes: ReadonlySet<string>;
+  /** Node types `bindings` or `constant` may return something for (the walk skips the rest). */
+  bindingTypes: ReadonlySet<string>;
   callParts(node: TsNode): CallParts | undefined;
   /** Names bound at this node (assignments, parameters, `with … as`, declarations). */
   bindings(node: TsNode): Binding[];

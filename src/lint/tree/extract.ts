@@ -27,9 +27,51 @@ class TreeWalker {
     this.lines = new LineIndex(source);
   }
 
-  walk(node: TsNode): void {
-    const outer = this.scope;
-    if (this.d.functionTypes.has(node.type)) this.scope = ++this.scopes;
+  /**
+   * Depth-first with a tree cursor: only the node types the dialect cares about are turned into
+   * node objects (each one costs a trip across the WASM boundary).
+   */
+  walk(root: TsNode): void {
+    const interesting = new Set([...this.d.functionTypes, ...this.d.commentTypes, ...this.d.callTypes, ...this.d.bindingTypes]);
+    const cursor = root.walk();
+    /** Functions we are inside: their depth, and the scope outside them. */
+    const open: { depth: number; outer: number }[] = [];
+    let depth = 0;
+    try {
+      for (;;) {
+        if (cursor.nodeIsNamed && interesting.has(cursor.nodeType)) {
+          const node = cursor.currentNode;
+          if (this.d.functionTypes.has(node.type)) {
+            open.push({ depth, outer: this.scope });
+            this.scope = ++this.scopes;
+          }
+          this.visit(node);
+        }
+        if (cursor.gotoFirstChild()) {
+          depth++;
+          continue;
+        }
+        for (;;) {
+          if (cursor.gotoNextSibling()) {
+            this.leave(open, depth, true);
+            break;
+          }
+          if (!cursor.gotoParent()) return;
+          depth--;
+          this.leave(open, depth, false);
+        }
+      }
+    } finally {
+      cursor.delete();
+    }
+  }
+
+  /** Close the function scopes the cursor has moved out of. */
+  private leave(open: { depth: number; outer: number }[], depth: number, sibling: boolean): void {
+    while (open.length > 0 && (sibling ? open[open.length - 1].depth >= depth : open[open.length - 1].depth > depth)) this.scope = open.pop()!.outer;
+  }
+
+  private visit(node: TsNode): void {
     if (this.d.commentTypes.has(node.type)) this.comments.push(node);
     for (const b of this.d.bindings(node)) {
       const value = b.value ? this.valueOf(b.value) : undefined;
@@ -42,8 +84,6 @@ class TreeWalker {
     const constant = this.d.constant(node);
     if (constant) this.consts.set(constant.name, constant.value);
     if (this.d.callTypes.has(node.type)) this.call(node);
-    for (const child of node.namedChildren) if (child) this.walk(child);
-    this.scope = outer;
   }
 
   private valueOf(value: TsNode): TreeReceiver | undefined {

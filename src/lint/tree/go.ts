@@ -129,6 +129,7 @@ export const go: Dialect = {
   functionTypes: new Set(['function_declaration', 'method_declaration', 'func_literal']),
   commentTypes: new Set(['comment']),
   callTypes: new Set(['call_expression']),
+  bindingTypes: new Set(['short_var_declaration', 'assignment_statement', 'var_spec', 'const_spec', 'parameter_declaration', 'field_declaration', 'keyed_element']),
   callParts,
   bindings,
   nameOf,

@@ -140,6 +140,7 @@ export const java: Dialect = {
   functionTypes: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression']),
   commentTypes: new Set(['line_comment', 'block_comment']),
   callTypes: new Set(['method_invocation']),
+  bindingTypes: new Set(['local_variable_declaration', 'field_declaration', 'formal_parameter', 'resource', 'assignment_expression', 'variable_declarator']),
   callParts,
   bindings,
   nameOf,

@@ -153,6 +153,7 @@ export const python: Dialect = {
   functionTypes: new Set(['function_definition', 'lambda']),
   commentTypes: new Set(['comment']),
   callTypes: new Set(['call']),
+  bindingTypes: new Set(['assignment', 'typed_parameter', 'typed_default_parameter', 'as_pattern', 'import_from_statement']),
   callParts,
   bindings,
   nameOf,

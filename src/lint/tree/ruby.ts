@@ -99,6 +99,7 @@ export const ruby: Dialect = {
   functionTypes: new Set(['method', 'singleton_method', 'lambda']),
   commentTypes: new Set(['comment']),
   callTypes: new Set(['call']),
+  bindingTypes: new Set(['assignment', 'operator_assignment']),
   callParts,
   bindings,
   nameOf,
