@@ -171,6 +171,6 @@ export const java: Dialect = {
   },
   glob,
   classify,
-  clientByName: (name) => (/template$/i.test(name) ? { client: 'spring-data-redis', family: 'template' } : redisLikeName(name) || /jedis/i.test(name) ? { client: 'jedis' } : undefined),
+  clientByName: (name) => (/(?:^|redis)template$/i.test(name) ? { client: 'spring-data-redis', family: 'template' } : redisLikeName(name) || /jedis/i.test(name) ? { client: 'jedis' } : undefined),
   commentText: (node) => node.text.replace(/^\/\/|^\/\*|\*\/$/g, ''),
 };
