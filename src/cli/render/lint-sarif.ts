@@ -38,7 +38,6 @@ export function renderLintSarif(report: LintReport, version: string): string {
           driver: {
             name: 'keywarden',
             version,
-            informationUri: 'https://github.com/keywarden/keywarden',
             rules: ids.map((id) => ({
               id,
               name: id,
