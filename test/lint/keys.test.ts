@@ -27,6 +27,8 @@ const JS: [string, string][] = [
   ['redis.set(key(id), v)', '*'],
   ["redis.set('weird*[key]?', v)", 'weird\\*\\[key\\]\\?'],
   ['redis.set(`${a}${b}`, v)', '*'],
+  ["redis.set('n:' + (20_000_000 + i), v)", 'n:*'],
+  ["redis.set(PREFIX + 1, v)", 'session:1'],
 ];
 
 const PY: [string, string][] = [

@@ -13,14 +13,18 @@ export type Constants = Map<string, EsNode>;
 
 const MAX_DEPTH = 8;
 
-function globOf(node: EsNode | undefined, consts: Constants, depth: number): { glob: string; exact: boolean } {
+/** `text`: the value is known to be a string (so `+` on it concatenates rather than adds). */
+type Part = { glob: string; exact: boolean; text?: boolean };
+
+function globOf(node: EsNode | undefined, consts: Constants, depth: number): Part {
   if (!node || depth > MAX_DEPTH) return { glob: '*', exact: false };
   switch (node.type) {
     case 'Literal':
     case 'StringLiteral':
     case 'NumericLiteral': {
       const value = node.value;
-      return typeof value === 'string' || typeof value === 'number' ? { glob: escapeGlob(String(value)), exact: true } : { glob: '*', exact: false };
+      if (typeof value === 'string') return { glob: escapeGlob(value), exact: true, text: true };
+      return typeof value === 'number' ? { glob: String(value), exact: true } : { glob: '*', exact: false };
     }
     case 'TemplateLiteral': {
       const quasis = node.quasis as EsNode[];
@@ -36,13 +40,15 @@ function globOf(node: EsNode | undefined, consts: Constants, depth: number): { g
           exact &&= part.exact;
         }
       });
-      return { glob, exact };
+      return { glob, exact, text: true };
     }
     case 'BinaryExpression': {
       if (node.operator !== '+') return { glob: '*', exact: false };
       const left = globOf(node.left as EsNode, consts, depth + 1);
       const right = globOf(node.right as EsNode, consts, depth + 1);
-      return { glob: left.glob + right.glob, exact: left.exact && right.exact };
+      // `20_000_000 + i` adds numbers: only a string operand makes `+` a concatenation.
+      if (!left.text && !right.text) return { glob: '*', exact: false };
+      return { glob: left.glob + right.glob, exact: left.exact && right.exact, text: true };
     }
     case 'Identifier': {
       const bound = consts.get(node.name as string);
