@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/assets/**', 'tmp/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/assets/**', 'tmp/**', 'bench/results/**', 'test/lint/corpus/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

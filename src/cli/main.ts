@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   undo: async () => (await import('./commands/undo.js')).registerUndo,
   policy: async () => (await import('./commands/policy.js')).registerPolicy,
   watch: async () => (await import('./commands/watch.js')).registerWatch,
+  lint: async () => (await import('./commands/lint.js')).registerLint,
 };
 
 function version(): string {
