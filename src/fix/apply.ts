@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
-import { formatDuration, type Policy } from '../policy/index.js';
+import { assertKeyTtl, formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
 import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
@@ -79,6 +79,7 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
 }
 
 async function runFix(target: Target, options: FixOptions, apply: boolean): Promise<FixReport> {
+  checkTtls(options);
   if (apply) requireExpireNx(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
@@ -292,6 +293,18 @@ function scanOptions(target: Target, options: FixOptions): ScanOptions {
 /** One non-durable rule: SCAN MATCH filters on the server (unmatched keys are never touched anyway). */
 function singleRule(policy: Policy): string | undefined {
   return policy.rules.length === 1 && policy.rules[0].role !== 'durable' ? policy.rules[0].match : undefined;
+}
+
+/**
+ * Every TTL this run can send clears the shared floor (policy/min-ttl.ts), checked before the
+ * first connection is used: `--max-ttl 0` would otherwise delete every key it caps.
+ */
+function checkTtls(options: FixOptions): void {
+  if (options.maxTtlMs !== undefined) assertKeyTtl(options.maxTtlMs, '--max-ttl', '--max-ttl 30d');
+  for (const rule of options.policy.rules) {
+    if (rule.role === 'durable' || rule.ttlMs === undefined) continue;
+    assertKeyTtl(rule.ttlMs, `rules[${rule.index}] (${JSON.stringify(rule.match)}): ttl`);
+  }
 }
 
 function requireExpireNx(target: Target): void {

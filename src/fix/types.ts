@@ -70,10 +70,13 @@ export interface FixReport {
 }
 
 /**
- * Why undo left a journaled key alone. `migrating` and `unreachable` (cluster): the key's
- * slot was being moved between masters, or no reachable master serves it; rerun undo later.
+ * Why undo left a journaled key alone. `longerTtl` and `otherTtl`: its expiry changed since
+ * fix (later: refreshed or extended; earlier or otherwise: re-created or set again).
+ * `unconfirmed`: fix's write was in flight when its run died, so the TTL cannot be told from
+ * the application's. `migrating` and `unreachable` (cluster): the key's slot was being moved
+ * between masters, or no reachable master serves it; rerun undo later.
  */
-export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable';
+export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable' | 'unconfirmed';
 
 export interface UndoReport {
   kind: 'keywarden.undo';

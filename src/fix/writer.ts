@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
+import { assertKeyTtl } from '../policy/index.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
@@ -19,6 +20,12 @@ export interface WriteResult {
   status: WriteStatus[];
   /** MEMORY USAGE of keys whose TTL was set (NX with `measure`); -1 elsewhere or when not measured. */
   bytes: number[];
+  /**
+   * Absolute expiry (unix ms, PEXPIRETIME) of each key whose TTL was set, read in the same
+   * script or transaction as the write; 0 for keys not set. Undo PERSISTs a key only while
+   * its expiry is still exactly this.
+   */
+  expiry: number[];
   /** Server-side time of the call, when the script reported it. */
   serverMs?: number;
 }
@@ -29,30 +36,39 @@ export interface TtlWriter {
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
 
-/** Decode fix-expire.lua's reply: one ','-separated token per key (`<bytes>` or `+` set, `0` refused, `-` gone). */
+/**
+ * Decode fix-expire.lua's reply: one ','-separated token per key, `<expiry>[/<bytes>]` set,
+ * `0` refused, `-` gone.
+ */
 export function decodeWriteReply(reply: string, count: number): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
+  const expiry = new Array<number>(count);
   let pos = 0;
   for (let i = 0; i < count; i++) {
     if (pos > reply.length) throw tokenMismatch(reply, count);
     let end = reply.indexOf(',', pos);
     if (end < 0) end = reply.length;
     const c = reply.charCodeAt(pos);
-    if (c === 0x2b /* + */) {
+    if (c > 0x30 && c <= 0x39 /* 1-9 */) {
       status[i] = 'set';
-      bytes[i] = -1;
-    } else if (c > 0x30 && c <= 0x39 /* 1-9 */) {
-      status[i] = 'set';
-      bytes[i] = Number(reply.slice(pos, end));
+      const slash = reply.indexOf('/', pos);
+      if (slash >= 0 && slash < end) {
+        expiry[i] = Number(reply.slice(pos, slash));
+        bytes[i] = Number(reply.slice(slash + 1, end));
+      } else {
+        expiry[i] = Number(reply.slice(pos, end));
+        bytes[i] = -1;
+      }
     } else {
       status[i] = c === 0x2d /* - */ ? 'gone' : 'refused';
       bytes[i] = -1;
+      expiry[i] = 0;
     }
     pos = end + 1;
   }
   if (count > 0 ? pos !== reply.length + 1 : reply.length > 0) throw tokenMismatch(reply, count);
-  return { status, bytes };
+  return { status, bytes, expiry };
 }
 
 function tokenMismatch(reply: string, count: number): Error {
@@ -75,13 +91,27 @@ export function createTtlWriter(client: Redis): TtlWriter {
   }
 
   async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
-    // LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see apply.ts);
-    // without a script the PTTL check and the write cannot be one atomic step.
+    // Without a script, each key's write and the read of the expiry it left are one
+    // MULTI/EXEC, so no other client's EXPIRE can fall between them (per key: on a cluster a
+    // transaction may only hold keys of one slot). LT: the PEXPIRE goes only to keys that
+    // had a TTL when NX refused them (see apply.ts); the PTTL check and the write cannot be
+    // one atomic step here.
     const p = client.pipeline();
-    keys.forEach((k, i) => p.call('PEXPIRE', k, String(ttlMs[i]), mode));
-    const took = ((await p.exec()) ?? []).map(([err, v]) => {
+    keys.forEach((k, i) => {
+      p.call('MULTI');
+      p.call('PEXPIRE', k, String(ttlMs[i]), mode);
+      p.call('PEXPIRETIME', k);
+      p.call('EXEC');
+    });
+    const replies = (await p.exec()) ?? [];
+    const took: boolean[] = [];
+    const expiry: number[] = [];
+    keys.forEach((_, i) => {
+      const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
       if (err) throw err;
-      return Number(v) === 1;
+      if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
+      took[i] = Number(v[0]) === 1;
+      expiry[i] = took[i] ? Number(v[1]) : 0;
     });
     // Second round only for the answers the first one leaves open: bytes of the keys written,
     // and whether a refused key still exists.
@@ -90,12 +120,13 @@ export function createTtlWriter(client: Redis): TtlWriter {
     const second = (await q.exec()) ?? [];
     const status = took.map((ok, i): WriteStatus => (ok ? 'set' : Number(second[i]?.[1]) === 0 ? 'gone' : 'refused'));
     const bytes = took.map((ok, i) => (ok && measure && mode === 'NX' && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : -1));
-    return { status, bytes };
+    return { status, bytes, expiry };
   }
 
   return {
     async write(mode, keys, ttlMs, measure) {
-      if (keys.length === 0) return { status: [], bytes: [] };
+      if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
+      for (const t of ttlMs) assertKeyTtl(t, 'fix');
       if (useScript) {
         try {
           return await viaScript(mode, keys, ttlMs, measure);

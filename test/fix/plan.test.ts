@@ -43,10 +43,10 @@ describe('decideKey', () => {
 
 describe('decodeWriteReply (fix-expire.lua)', () => {
   const cases: Array<[string, string, number, unknown]> = [
-    ['set with bytes, refused, gone', '56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1] }],
-    ['set without bytes (not measured)', '+,+', 2, { status: ['set', 'set'], bytes: [-1, -1] }],
-    ['one key', '1048632', 1, { status: ['set'], bytes: [1048632] }],
-    ['no keys', '', 0, { status: [], bytes: [] }],
+    ['set with expiry and bytes, refused, gone', '1796221022813/56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1], expiry: [1796221022813, 0, 0] }],
+    ['set without bytes (not measured)', '1796221022813,1796221022814', 2, { status: ['set', 'set'], bytes: [-1, -1], expiry: [1796221022813, 1796221022814] }],
+    ['one key', '1796221022813/1048632', 1, { status: ['set'], bytes: [1048632], expiry: [1796221022813] }],
+    ['no keys', '', 0, { status: [], bytes: [], expiry: [] }],
   ];
   for (const [name, reply, n, expected] of cases) it(name, () => assert.deepEqual(decodeWriteReply(reply, n), expected));
   it('a reply with too few or too many tokens is an error, never a silent shift', () => {
@@ -103,9 +103,9 @@ describe('journal', () => {
     writeFileSync(
       file,
       [
-        JSON.stringify({ t: 'start', v: 1, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, runIds: { 'a:1': 'r1' }, resume: false, at: '' }),
+        JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, runIds: { 'a:1': 'r1' }, resume: false, at: '' }),
         JSON.stringify({ t: 'set', b: '1.1', node: 'a:1', db: 0, at: 0, op: 'nx', keys: ['AA=='], ttlMs: [1000] }),
-        JSON.stringify({ t: 'done', b: '1.1', refused: [0], cp: cp('a:1', '12') }),
+        JSON.stringify({ t: 'done', b: '1.1', refused: [0], exp: [0], cp: cp('a:1', '12') }),
         JSON.stringify({ t: 'cp', cp: cp('a:1', '34') }),
         JSON.stringify({ t: 'cp', cp: cp('b:2', '56') }),
         '{"t":"done","b":"1.2","refu',
@@ -119,12 +119,13 @@ describe('journal', () => {
     ]);
     assert.deepEqual([...state.refused], [['1.1', [0]]]);
   });
-  it('counts the keys undo will go through (its progress bar total) without parsing set lines', async () => {
+  it('counts the keys undo will go through (its progress bar total)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
     const set = (b: string, keys: string[], keysOnly: boolean) => JSON.stringify({ t: 'set', b, node: 'a:1', db: 0, at: 0, op: 'nx', keys, ttlMs: keys.map(() => 1000), ...(keysOnly ? { keysOnly: true } : {}) });
     writeFileSync(
       file,
       [
+        JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, resume: false, at: '' }),
         set('1.1', ['AA==', 'AQ==', 'Ag=='], true),
         JSON.stringify({ t: 'done', b: '1.1', refused: [1] }),
         set('1.2', ['Aw==', 'BA=='], false),
@@ -137,8 +138,9 @@ describe('journal', () => {
   });
   it('a damaged line in the middle is an error, not silently skipped', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
-    writeFileSync(file, ['{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));
-    await assert.rejects(journalState(file), /damaged at line 1/);
+    const start = JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, resume: false, at: '' });
+    writeFileSync(file, [start, '{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));
+    await assert.rejects(journalState(file), /damaged at line 2/);
   });
 });
 
