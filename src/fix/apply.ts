@@ -9,16 +9,15 @@
  * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
  * checkpoint after it is answered.
  */
-import { ConnectionError, KeywardenError } from '../errors.js';
 import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
 import { assertKeyTtl, formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
-import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
+import { connectionFailure } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
-import { FixInterruptedError, UnsupportedServerError } from './errors.js';
+import { FixInterruptedError, runFailure, UnsupportedServerError } from './errors.js';
 import { applyBySteps } from './apply-steps.js';
 import type { JournalWriter } from './journal.js';
 import { NodeWriter, type WriteGroup } from './node-writer.js';
@@ -50,6 +49,8 @@ export interface FixOptions extends PaceOptions {
   signal?: AbortSignal;
   onProgress?(progress: FixProgress): void;
   onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
+  /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
+  onStart?(): void;
   /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
   onResume?(info: { nodes: number; restarted: string[] }): void;
   /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
@@ -83,6 +84,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
   if (apply) requireExpireNx(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
+  if (apply) options.onStart?.();
   const conns = new Map<string, Redis>();
   const brakes = new Map<string, ReplicaLagBrake>();
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
@@ -161,15 +163,14 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       ...(state.unmeasured ? { bytesUnmeasured: true } : {}),
     };
   } catch (err) {
-    // The server failing the run (the scanner names it as a ConnectionError) still needs the
-    // count and the resume command; any other user-facing error says what it has to say.
-    if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
-    const failure = err instanceof ConnectionError ? err : (midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display));
+    const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);
+    // A dry run wrote nothing and has nothing to resume.
+    if (!writing) throw new FixInterruptedError(`dry run stopped: ${error.message}`, error.hint, { cause: err });
+    // A journal that cannot be written stops the run before the writes it could not record.
     const applied = tally.totals(0, 0).applied;
     const again = journal ? `rerun the same command with --resume --journal ${journal.path} (progress is saved there)` : 'rerun the same command';
-    // A server that refused (loading, a runaway script, a failed save) needs something done first.
-    const hint = serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
-    throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
+    const hint = transient ? `once the server answers again, ${again}` : error.hint.includes('--resume') ? error.hint : `${error.hint}; then ${again}`;
+    throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${error.message}`, hint, { cause: err });
   }
 }
 

@@ -11,9 +11,8 @@
 import { displayKey } from '../keyspace/display.js';
 import { Pacer, type PaceOptions } from '../keyspace/pace.js';
 import type { Target } from '../target/connect.js';
-import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
-import { KeywardenError } from '../errors.js';
-import { FixInterruptedError } from './errors.js';
+import { ConnectionError, KeywardenError } from '../errors.js';
+import { FixInterruptedError, runFailure } from './errors.js';
 import { journalState, readJournal, type JournalDone, type JournalSet, type JournalState } from './journal.js';
 import { sameServers } from './same-server.js';
 import { UndoPersister } from './undo-persist.js';
@@ -34,6 +33,8 @@ export interface UndoOptions extends PaceOptions {
   /** Check and report only; no PERSIST is sent. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /** The journal checked whole and the target reached; the first write comes next. */
+  onStart?(): void;
   onProgress?(progress: UndoProgress): void;
 }
 
@@ -71,16 +72,15 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
   try {
     router = await undoRouter(target, target.mode === 'standalone' ? await sameServers(target, state.runIds, state.nodes) : new Map());
     run = new UndoRun(target, options, state, router);
+    options.onStart?.();
     return await run.run();
   } catch (err) {
-    if (err instanceof KeywardenError) throw err;
-    const failure = midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
-    const again = 'rerun the same undo: keys already undone are skipped';
-    throw new FixInterruptedError(
-      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${failure.message}`,
-      serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`,
-      { cause: err },
-    );
+    if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
+    const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);
+    const again = 'rerun the same undo: keys already undone are left alone as having no TTL';
+    throw new FixInterruptedError(`undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${error.message}`, transient ? `once the server answers again, ${again}` : `${error.hint}; then ${again}`, {
+      cause: err,
+    });
   } finally {
     router?.close();
   }
