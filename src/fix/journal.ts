@@ -226,6 +226,8 @@ export interface JournalState {
   unanswered: number;
   /** Every node address `set` lines name. */
   nodes: Set<string>;
+  /** Ids of the `set` lines that never got their `done`. */
+  unansweredBatches: Set<string>;
 }
 
 const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
@@ -239,7 +241,7 @@ const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
  * @throws JournalError (one line) naming what is wrong; nothing has been written then.
  */
 export async function journalState(path: string): Promise<JournalState> {
-  const state: JournalState = { runs: 0, runIds: {}, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0, unanswered: 0, nodes: new Set() };
+  const state: JournalState = { runs: 0, runIds: {}, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0, unanswered: 0, nodes: new Set(), unansweredBatches: new Set() };
   if (existsSync(path) && statSync(path).isDirectory()) throw refuse(path, 'it is a directory');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};
@@ -282,7 +284,10 @@ export async function journalState(path: string): Promise<JournalState> {
     else if (line.t === 'end') state.finished = line.complete;
   }
   if (lineNo === 0) throw refuse(path, 'it is empty');
-  for (const set of sets.values()) state.unanswered += set.keys;
+  for (const [b, set] of sets) {
+    state.unanswered += set.keys;
+    state.unansweredBatches.add(b);
+  }
   state.checkpoints = [...last.values()];
   return state;
 }

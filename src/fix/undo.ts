@@ -92,6 +92,7 @@ class UndoRun {
   private readonly started = performance.now();
   private readonly pacer: Pacer;
   private readonly persister: UndoPersister;
+  private readonly unconfirmed = new Map<string, 'nx' | 'lt'>();
   private readonly pending = new Map<string, Batch>();
   /** Keys a failed call handed back, to be placed again (the slot map was reread). */
   private readonly retry: UndoItem[] = [];
@@ -123,12 +124,21 @@ class UndoRun {
   async run(): Promise<UndoReport> {
     // A set line waits for its done line, which holds the expiry each key was given.
     const waiting = new Map<string, JournalSet>();
+    // Keys of calls the run died with in flight (base64 → op). A later run that set the same
+    // key's TTL (NX took) shows the dead call's TTL is not there: the key is counted there, once.
+    const unconfirmed = this.unconfirmed;
     for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"') || raw.startsWith('{"t":"done"'))) {
       if (this.options.signal?.aborted) {
         this.report.interrupted = true;
         break;
       }
-      if (line.t === 'set') waiting.set(line.b, line);
+      if (line.t === 'set') {
+        if (this.state.unansweredBatches.has(line.b)) {
+          for (const key of line.keys) unconfirmed.set(key, line.op);
+          continue;
+        }
+        waiting.set(line.b, line);
+      }
       if (line.t !== 'done') continue;
       const set = waiting.get(line.b);
       if (!set) continue;
@@ -139,11 +149,9 @@ class UndoRun {
     }
     // Calls the run died with in flight: whether each TTL is fix's cannot be known.
     if (!this.report.interrupted) {
-      for (const set of waiting.values()) {
-        for (const key of set.keys) {
-          this.report.journaled++;
-          this.leaveAlone(set.op === 'lt' ? 'shortened' : 'unconfirmed', Buffer.from(key, 'base64'));
-        }
+      for (const [key, op] of unconfirmed) {
+        this.report.journaled++;
+        this.leaveAlone(op === 'lt' ? 'shortened' : 'unconfirmed', Buffer.from(key, 'base64'));
       }
     }
     // What is gathered is sent even when interrupted: those keys are already counted as journaled.
@@ -162,6 +170,7 @@ class UndoRun {
       // A keys-only batch sends every key its rule covers; NX (or LT) refusing one means it
       // had a TTL of its own, so fix never gave it one: not fix's to undo, nor to count.
       if (line.keysOnly && refused.has(i)) continue;
+      if (line.op === 'nx' && !refused.has(i)) this.unconfirmed.delete(line.keys[i]);
       const key = Buffer.from(line.keys[i], 'base64');
       this.report.journaled++;
       if (line.op === 'lt') this.leaveAlone('shortened', key);
