@@ -31,10 +31,14 @@ export class UndoPersister {
     return !this.scripted;
   }
 
-  async run(client: Redis, keys: Buffer[], expiry: number[], apply: boolean): Promise<UndoCodes> {
+  /**
+   * Check (and with `apply`, PERSIST) `keys`, each whose PEXPIRETIME lies in
+   * `[expiry[i].lo, expiry[i].hi]`: one value for keys on the node fix wrote them on.
+   */
+  async run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
     if (this.scripted) {
       const args: Array<string | Buffer> = [apply ? '1' : '0'];
-      keys.forEach((k, i) => args.push(k, String(expiry[i])));
+      keys.forEach((k, i) => args.push(k, String(expiry[i].lo), String(expiry[i].hi)));
       try {
         return ((await runScript(client, this.script, args)) as Buffer).toString('latin1');
       } catch (err) {
@@ -58,7 +62,7 @@ export class UndoPersister {
     return codes.join('');
   }
 
-  private async watched(client: Redis, keys: Buffer[], expiry: number[], apply: boolean): Promise<string[]> {
+  private async watched(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<string[]> {
     for (let attempt = 0; attempt < WATCH_ATTEMPTS; attempt++) {
       try {
         await client.watch(...keys);
@@ -68,7 +72,7 @@ export class UndoPersister {
           if (err) throw err;
           return Number(v);
         });
-        const codes = at.map((a, i) => (a === -2 ? 'g' : a === -1 ? 'p' : a > expiry[i] ? 'l' : a < expiry[i] ? 's' : 'u'));
+        const codes = at.map((a, i) => (a === -2 ? 'g' : a === -1 ? 'p' : a > expiry[i].hi ? 'l' : a < expiry[i].lo ? 's' : 'u'));
         const persist = keys.filter((_, i) => codes[i] === 'u');
         if (!apply || persist.length === 0) {
           await client.unwatch();

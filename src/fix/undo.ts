@@ -39,6 +39,8 @@ export interface UndoOptions extends PaceOptions {
 }
 
 const EXAMPLES = 3;
+/** How far a key a resharding moved may have its expiry re-based (MIGRATE sends the remaining TTL). */
+const MIGRATED_SLACK_MS = 1000;
 /** Placements per key: a slot that keeps moving while undo runs is reported, not chased. */
 const MAX_ATTEMPTS = 3;
 const PROGRESS_EVERY_MS = 100;
@@ -183,6 +185,8 @@ class UndoRun {
   private async place(item: UndoItem): Promise<void> {
     const route = this.router.route(item.key, item.node, item.db);
     if (typeof route === 'string') return this.leaveAlone(route, item.key);
+    // Standalone: the same server under another spelling (localhost for 127.0.0.1) is no move.
+    if (this.report.target.mode === 'standalone') item.node = route.node;
     const id = `${route.node}\n${route.db}`;
     let batch = this.pending.get(id);
     if (!batch) this.pending.set(id, (batch = { route, items: [] }));
@@ -203,7 +207,9 @@ class UndoRun {
       reply = await this.persister.run(
         route.client,
         items.map((it) => it.key),
-        items.map((it) => it.expiry),
+        // A key MIGRATE moved to another master carries its remaining TTL, re-based on the
+        // receiving server's clock: its expiry may differ by the migration's latency.
+        items.map((it) => (it.node === route.node ? { lo: it.expiry, hi: it.expiry } : { lo: it.expiry - MIGRATED_SLACK_MS, hi: it.expiry + MIGRATED_SLACK_MS })),
         !this.options.dryRun,
       );
     } catch (err) {

@@ -7,7 +7,9 @@ re-created with a TTL of its own, or deleted is left alone.
 
 KEYS: none. The keys were written on this very node (the journal says which).
 ARGV[1] '1' to PERSIST, '0' for a dry run (check only)
-ARGV[2], ARGV[3], ...  pairs: key, the absolute expiry (unix ms) fix gave it
+ARGV[2], ARGV[3], ARGV[4], ...  triples: key, and the earliest and latest absolute expiry
+  (unix ms) that count as the one fix gave it: both that very expiry, except for a key a
+  resharding moved to this node since (MIGRATE re-bases the expiry on this server's clock)
 Returns: a string with one byte per key, in order:
   'u' undone (PERSIST; dry run: would be), 'g' key gone, 'p' key has no TTL,
   'l' expires later than fix set (the application refreshed or extended it),
@@ -19,16 +21,15 @@ whole batch would be sent again (then reporting those keys as having no TTL).
 ]]
 local apply = ARGV[1] == '1'
 local out = {}
-for i = 2, #ARGV, 2 do
+for i = 2, #ARGV, 3 do
   local key = ARGV[i]
   local at = redis.pcall('PEXPIRETIME', key)
-  local want = tonumber(ARGV[i + 1])
   local code
   if type(at) == 'table' then code = 'm'
   elseif at == -2 then code = 'g'
   elseif at == -1 then code = 'p'
-  elseif at > want then code = 'l'
-  elseif at < want then code = 's'
+  elseif at > tonumber(ARGV[i + 2]) then code = 'l'
+  elseif at < tonumber(ARGV[i + 1]) then code = 's'
   else
     if apply then redis.call('PERSIST', key) end
     code = 'u'

@@ -151,6 +151,7 @@ describe('policyYaml', () => {
       keysSampled: 1000,
       dbsize: 100_000,
       otherKeys: 3,
+      withheld: [{ match: '*:*', sampled: 60, reason: 'catch-all' }],
       rules: [
         { match: 'session:*', ttlMs: 24 * HOUR, role: 'session', keys: 50_000, sampled: 500, noTtlShare: 1, bytes: 5_000_000, basis: 'name', examples: ['session:\\x1b[31m'] },
         { match: 'cache:*', ttlMs: HOUR, role: 'cache', jitter: 0.1, keys: 40_000, sampled: 400, noTtlShare: 0.2, bytes: 1000, observedTtl: { p50: 1_800_000, p90: 3_000_000 }, basis: 'observed', examples: [] },
@@ -170,6 +171,8 @@ describe('policyYaml', () => {
     assert.match(yaml, /# ~50,000 keys, 4\.8 MB, 100% without TTL; no TTL seen; ttl from the name \(session\); e\.g\. session:\\x1b\[31m/);
     assert.match(yaml, /TTLs seen: median 30m, p90 50m/);
     assert.match(yaml, /REVIEW/);
+    assert.match(yaml, /# no rule for "\*:\*" \(60 sampled keys\): a rule without a literal part/);
+    assert.deepEqual(policy.alerts, { noTtlKeys: 1000, memoryUsedRatio: 0.8, evictions: true, noTtlGrowth: { window: 900_000, minIncrease: 1000 } });
     assert.ok(!yaml.includes(String.fromCharCode(0x1b)), "a raw ESC reached the YAML");
   });
 });

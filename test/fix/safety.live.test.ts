@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { applyFix } from '../../src/fix/index.js';
 import { guard } from '../../src/index.js';
 import { luaScript, runScript } from '../../src/lua/index.js';
-import { adHocPolicy, parsePolicy } from '../../src/policy/index.js';
+import { adHocPolicy, compileGlob, parsePolicy } from '../../src/policy/index.js';
 import { connectTarget } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { assertOneErrorLine } from '../support/cli.js';
@@ -277,6 +277,7 @@ describe('data safety of fix and undo (issue #13)', () => {
       assert.equal(undo.code, 0, undo.stderr);
       const report = JSON.parse(undo.stdout);
       assert.equal(report.skipped.unknownNode, 0);
+      assert.equal(report.rerouted, 0, 'the same server under another name is no move');
       assert.equal(report.persisted, 3_000);
     } finally {
       c.disconnect();
@@ -311,6 +312,34 @@ describe('data safety of fix and undo (issue #13)', () => {
     } finally {
       d.disconnect();
       await decoy.stop();
+    }
+  });
+
+  it('6. policy init cannot be steered by key names: no catch-all, no rule beyond its pattern, examples from its own keys, alerts included', async () => {
+    const c = await db(9, 'session:', 2_000);
+    try {
+      const p = c.pipeline();
+      for (let i = 0; i < 60; i++) p.set(`\x1b[0m:${i}`, 'x', 'EX', 300);
+      for (let i = 0; i < 500; i++) p.set(`user:${i}:profile`, 'p');
+      await p.exec();
+      const init = await cli(['policy', 'init', `${server.url}/9`]);
+      assert.equal(init.code, 0, init.stderr);
+      const policy = parsePolicy(init.stdout, 'init.yml');
+      assert.deepEqual(policy.rules.map((r) => r.match).sort(), ['session:*', 'user:*:profile']);
+      assert.ok(!init.stdout.includes('\x1b'), 'a raw ESC reached the policy');
+      assert.match(init.stdout, /# no rule for "\*:\*" \(60 sampled keys\): a rule without a literal part would govern every key family/);
+      // Each rule's comment shows its own keys.
+      const lines = init.stdout.split('\n');
+      for (const rule of policy.rules) {
+        const at = lines.findIndex((l) => l === `  - match: ${JSON.stringify(rule.match)}`);
+        const examples = /e\.g\. (.*)$/.exec(lines[at - 1])?.[1].split(', ') ?? [];
+        assert.ok(examples.length > 0);
+        for (const e of examples) assert.ok(compileGlob(rule.match)(Buffer.from(e)), `${e} shown under ${rule.match}`);
+      }
+      assert.equal(policy.alerts.noTtlKeys, 1000);
+      assert.equal(policy.alerts.memoryUsedRatio, 0.8);
+    } finally {
+      c.disconnect();
     }
   });
 
