@@ -15,8 +15,8 @@ import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress }
 import type { PaceOptions } from '../keyspace/pace.js';
 import { assertKeyTtl, formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
-import { connectionFailure } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
+import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
 import { FixInterruptedError, runFailure, UnsupportedServerError } from './errors.js';
 import { applyBySteps } from './apply-steps.js';
 import type { JournalWriter } from './journal.js';
@@ -51,6 +51,8 @@ export interface FixOptions extends PaceOptions {
   onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
   /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
   onStart?(): void;
+  /** Apply, before the first write: nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
+  onEvictionRisk?(risks: EvictionRisk[]): void;
   /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
   onResume?(info: { nodes: number; restarted: string[] }): void;
   /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
@@ -81,10 +83,17 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
 
 async function runFix(target: Target, options: FixOptions, apply: boolean): Promise<FixReport> {
   checkTtls(options);
-  if (apply) requireExpireNx(target);
+  if (apply) {
+    requireExpireNx(target);
+    await requirePrimaries(target);
+  }
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
-  if (apply) options.onStart?.();
+  if (apply) {
+    options.onStart?.();
+    const risks = await evictionRisks(target);
+    if (risks.length > 0) options.onEvictionRisk?.(risks);
+  }
   const conns = new Map<string, Redis>();
   const brakes = new Map<string, ReplicaLagBrake>();
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
@@ -109,7 +118,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
     }
     const scripted = (
       await Promise.all([...conns.values()].map((c) => new StepScript(c).available())).catch((err: unknown) => {
-        throw connectionFailure(err, target.spec.display);
+        throw runFailure(err, target.spec.display).error;
       })
     ).every(Boolean);
     const walk = scripted ? (o: FixOptions) => walkBySteps(target, o, state, conns, brakes) : (o: FixOptions) => walkWithWriters(target, o, state, conns, brakes);
@@ -305,6 +314,16 @@ function checkTtls(options: FixOptions): void {
   for (const rule of options.policy.rules) {
     if (rule.role === 'durable' || rule.ttlMs === undefined) continue;
     assertKeyTtl(rule.ttlMs, `rules[${rule.index}] (${JSON.stringify(rule.match)}): ttl`);
+  }
+}
+
+/** Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync. */
+async function requirePrimaries(target: Target): Promise<void> {
+  for (const node of target.nodes) {
+    const role = await node.client.info('replication').then((t) => /role:(\w+)/.exec(t)?.[1], () => undefined);
+    if (role === 'slave') {
+      throw new UnsupportedServerError(`${node.address} is a read-only replica: TTLs can only be written on the primary`, 'point the command at the primary (INFO replication on the replica shows master_host and master_port)');
+    }
   }
 }
 

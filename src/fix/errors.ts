@@ -2,7 +2,7 @@
  * Errors specific to fix and undo; each is one line and a hint (exit code 2 in the CLI).
  */
 import { ConnectionError, KeywardenError, PermissionError } from '../errors.js';
-import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
+import { connectionFailure, midRunFailure, permissionFailure, serverRefusal } from '../target/errors.js';
 
 /** The run stopped because a node went away (restart, failover, network). */
 export class FixInterruptedError extends KeywardenError {}
@@ -43,6 +43,10 @@ export function runFailure(err: unknown, where: string, replyTimeoutMs?: number)
   if (err instanceof PermissionError) return { error: err, transient: false };
   if (err instanceof KeywardenError && !(err instanceof ConnectionError)) return { error: err, transient: false };
   for (let e = err as (Error & { cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    // A refusal under an error that named the node (the scanner's): the refusal decides the advice.
+    if (e instanceof PermissionError) return { error: e, transient: false };
+    const denied = permissionFailure(e, where);
+    if (denied) return { error: denied, transient: false };
     const refusal = REFUSALS.find((r) => r.test.test(e?.message ?? ''));
     if (refusal) return { error: new ConnectionError(refusal.message(where, e), refusal.hint, { cause: err }), transient: false };
   }

@@ -107,6 +107,9 @@ export function createTtlWriter(client: Redis): TtlWriter {
     const took: boolean[] = [];
     const expiry: number[] = [];
     keys.forEach((_, i) => {
+      // A command refused when queued (NOPERM, a slot moved) aborts the transaction: report
+      // its own error, not EXECABORT.
+      for (const at of [1, 2]) if (replies[i * 4 + at]?.[0]) throw replies[i * 4 + at][0];
       const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
       if (err) throw err;
       if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);

@@ -16,6 +16,7 @@ import { luaScript, runScript } from '../../src/lua/index.js';
 import { adHocPolicy, compileGlob, parsePolicy } from '../../src/policy/index.js';
 import { connectTarget } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
+import { doctor } from '../doctor/support.js';
 import { assertOneErrorLine } from '../support/cli.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { calls, cli, fill, ttlCounts } from './support.js';
@@ -340,6 +341,70 @@ describe('data safety of fix and undo (issue #13)', () => {
       assert.equal(policy.alerts.memoryUsedRatio, 0.8);
     } finally {
       c.disconnect();
+    }
+  });
+
+  it('7. error lines say what happened: NOPERM, a full journal disk, a database out of range, a read-only replica; a dry run never says TTLs set', async () => {
+    const c = await db(10, 'err:', 300);
+    const replica = await startRedis({ config: { replicaof: `127.0.0.1 ${server.port}` } });
+    try {
+      const url = `${server.url}/10`;
+      // A user who may read but not PEXPIRE.
+      await admin.call('ACL', 'SETUSER', 'reader', 'on', '>pw', '~*', '&*', '+@all', '-pexpire', '-@scripting');
+      const noperm = await cli(['fix', `redis://reader:pw@127.0.0.1:${server.port}/10`, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'noperm.jsonl')]);
+      assert.equal(noperm.code, 2);
+      assert.match(noperm.stderr, /keywarden: stopped after 0 TTLs set: the user connected to \S+ may not run PEXPIRE\nhint: grant it \(ACL SETUSER <user> \+pexpire\)/);
+      assert.doesNotMatch(noperm.stderr, /once the server answers again/);
+      // A full disk: /dev/full fails every write with ENOSPC.
+      const device = await cli(['fix', url, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', '/dev/full', '--resume']);
+      assert.equal(device.code, 2);
+      assert.match(device.stderr, /^keywarden: \/dev\/full is not a usable fix journal: it is not a regular file; nothing was written\n/);
+      const { JournalWriter } = await import('../../src/fix/journal.js');
+      const w = new JournalWriter('/dev/full', 1);
+      assert.throws(() => w.write({ t: 'cp', cp: { node: 'a:1', db: 0, cursor: '0', done: false } }), /the disk holding journal \/dev\/full is full \(ENOSPC\)/);
+      w.close();
+      // A database that does not exist.
+      const range = await cli(['fix', `${server.url}/99`, '--match', 'err:*', '--ttl', '1h']);
+      assert.equal(range.code, 2);
+      assert.match(range.stderr, /^keywarden: dry run stopped: redis:\/\/127\.0\.0\.1:\d+\/99 has no such database \(ERR DB index is out of range\)\nhint: check -n or the URL path/);
+      const rangeApply = await cli(['fix', `${server.url}/99`, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'range.jsonl')]);
+      assert.match(rangeApply.stderr, /has no such database/);
+      // A read-only replica.
+      const ro = await cli(['fix', replica.url, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'ro.jsonl')]);
+      assert.equal(ro.code, 2);
+      assert.match(ro.stderr, /is a read-only replica: TTLs can only be written on the primary\nhint: point the command at the primary/);
+      assert.equal((await ttlCounts(c, 'err:*')).withTtl, 0);
+    } finally {
+      c.disconnect();
+      await replica.stop();
+    }
+  });
+
+  it('8. fix --apply warns when a volatile-* server near maxmemory would make the keys it fixes evictable; doctor has the finding', async () => {
+    const tight = await startRedis({ config: { maxmemory: '4mb', 'maxmemory-policy': 'volatile-lru' } });
+    const c = tight.client();
+    try {
+      const used = Number(/used_memory:(\d+)/.exec(await c.info('memory'))?.[1]);
+      const p = c.pipeline();
+      for (let i = 0; i < 2_000; i++) p.set(`session:${i}`, 'v'.repeat(100));
+      await p.exec();
+      const now = Number(/used_memory:(\d+)/.exec(await c.info('memory'))?.[1]);
+      await c.config('SET', 'maxmemory', String(Math.round(now / 0.85)));
+      assert.ok(now > used);
+      const report = await doctor({ url: tight.url });
+      const f = report.findings.find((x) => x.id === 'fix-makes-keys-evictable');
+      assert.ok(f, JSON.stringify(report.findings.map((x) => x.id)));
+      assert.equal(f.severity, 'warning');
+      const fix = await cli(['fix', tight.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, 'evictable.jsonl')]);
+      assert.equal(fix.code, 0, fix.stderr);
+      assert.match(fix.stderr, /keywarden: warning: 127\.0\.0\.1:\d+ uses volatile-lru at \d+% of maxmemory: every key given a TTL can be evicted at once/);
+      // Not near the limit: no warning, no finding.
+      await c.config('SET', 'maxmemory', '0');
+      const calm = await doctor({ url: tight.url });
+      assert.ok(!calm.findings.some((x) => x.id === 'fix-makes-keys-evictable'));
+    } finally {
+      c.disconnect();
+      await tight.stop();
     }
   });
 

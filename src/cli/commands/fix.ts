@@ -101,6 +101,13 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
       onProgress: progress?.update,
       // Before the first write, name what is about to change.
       onStart: () => io.stderr(`keywarden: writing TTLs to ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'})\n`),
+      onEvictionRisk: (risks) => {
+        for (const r of risks) {
+          io.stderr(
+            `keywarden: warning: ${r.node} uses ${r.policy} at ${Math.round(r.usedRatio * 100)}% of maxmemory: every key given a TTL can be evicted at once, before its TTL ends (raise maxmemory or free memory first if these keys must stay)\n`,
+          );
+        }
+      },
       onResume: (r) => {
         if (r.restarted.length > 0) io.stderr(`keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`);
       },

@@ -5,6 +5,7 @@
 import { formatBytes, formatCount, formatPercent, safeText } from '../format.js';
 import { infoNumber, setting } from '../facts.js';
 import type { NodeRule } from '../types.js';
+import { fixMakesKeysEvictable } from './fix-eviction.js';
 import { describeCoverage, maxmemory, needSample, patternRole, policyArg, ttlCoverage, usedRatio } from './shared.js';
 
 const volatileWithoutTtls: NodeRule = {
@@ -89,4 +90,4 @@ const lazyfreeOff: NodeRule = {
   },
 };
 
-export const evictionRules = [volatileWithoutTtls, allkeysEvictsSessions, lazyfreeOff] as const satisfies readonly NodeRule[];
+export const evictionRules = [volatileWithoutTtls, fixMakesKeysEvictable, allkeysEvictsSessions, lazyfreeOff] as const satisfies readonly NodeRule[];
