@@ -13,11 +13,12 @@ import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
-import { assertKeyTtl, formatDuration, type Policy } from '../policy/index.js';
+import { formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
 import { ambientP99 } from './ambient.js';
 import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
-import { FixInterruptedError, runFailure, UnsupportedServerError } from './errors.js';
+import { FixInterruptedError, runFailure } from './errors.js';
+import { checkTtls, checkWritable } from './preflight.js';
 import { applyBySteps } from './apply-steps.js';
 import type { JournalWriter } from './journal.js';
 import { NodeWriter, type WriteGroup } from './node-writer.js';
@@ -83,10 +84,7 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
 
 async function runFix(target: Target, options: FixOptions, apply: boolean): Promise<FixReport> {
   checkTtls(options);
-  if (apply) {
-    requireExpireNx(target);
-    await requirePrimaries(target);
-  }
+  if (apply) await checkWritable(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
   if (apply) {
@@ -303,38 +301,6 @@ function scanOptions(target: Target, options: FixOptions): ScanOptions {
 /** One non-durable rule: SCAN MATCH filters on the server (unmatched keys are never touched anyway). */
 function singleRule(policy: Policy): string | undefined {
   return policy.rules.length === 1 && policy.rules[0].role !== 'durable' ? policy.rules[0].match : undefined;
-}
-
-/**
- * Every TTL this run can send clears the shared floor (policy/min-ttl.ts), checked before the
- * first connection is used: `--max-ttl 0` would otherwise delete every key it caps.
- */
-function checkTtls(options: FixOptions): void {
-  if (options.maxTtlMs !== undefined) assertKeyTtl(options.maxTtlMs, '--max-ttl', '--max-ttl 30d');
-  for (const rule of options.policy.rules) {
-    if (rule.role === 'durable' || rule.ttlMs === undefined) continue;
-    assertKeyTtl(rule.ttlMs, `rules[${rule.index}] (${JSON.stringify(rule.match)}): ttl`);
-  }
-}
-
-/** Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync. */
-async function requirePrimaries(target: Target): Promise<void> {
-  for (const node of target.nodes) {
-    const role = await node.client.info('replication').then((t) => /role:(\w+)/.exec(t)?.[1], () => undefined);
-    if (role === 'slave') {
-      throw new UnsupportedServerError(`${node.address} is a read-only replica: TTLs can only be written on the primary`, 'point the command at the primary (INFO replication on the replica shows master_host and master_port)');
-    }
-  }
-}
-
-function requireExpireNx(target: Target): void {
-  const major = Number(/^(\d+)\./.exec(target.redisVersion)?.[1]);
-  if (Number.isFinite(major) && major < 7) {
-    throw new UnsupportedServerError(
-      `${target.spec.display} runs Redis ${target.redisVersion}: fix needs EXPIRE … NX, new in Redis 7.0`,
-      'upgrade the server; fix will not fall back to TTL-then-EXPIRE, which races with the application',
-    );
-  }
 }
 
 function round2(x: number): number {
