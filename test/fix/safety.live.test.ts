@@ -463,3 +463,33 @@ describe('data safety of fix and undo (issue #13)', () => {
     }
   });
 });
+
+describe('a bare --ttl number on a terminal (issue #13, case 1)', () => {
+  it('asks before writing TTLs of that many seconds: no writes on "n", the TTL on "y" (a pty from script(1))', async () => {
+    const { spawnSync } = await import('node:child_process');
+    assert.equal(spawnSync('script', ['--version']).status, 0, 'script(1) (util-linux) is needed to give the CLI a terminal');
+    const server = await startRedis();
+    const c = server.client();
+    const dir = mkdtempSync(join(tmpdir(), 'keywarden-tty-'));
+    try {
+      await c.set('tty:1', 'v');
+      const run = (answer: string, journal: string) =>
+        spawnSync('script', ['-qec', `node --import tsx src/cli/run.ts fix ${server.url} --match 'tty:*' --ttl 24 --apply --journal ${join(dir, journal)}`, '/dev/null'], {
+          input: `${answer}\n`,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      const no = run('n', 'no.jsonl');
+      assert.match(no.stdout, /--ttl 24 is 24 seconds \(not 24h\)\. Write TTLs of 24 seconds\? \[y\/N\]/);
+      assert.match(no.stdout, /keywarden: --ttl 24 has no unit/);
+      assert.equal(await c.ttl('tty:1'), -1);
+      const yes = run('y', 'yes.jsonl');
+      assert.match(yes.stdout, /1 TTLs set/, yes.stdout);
+      const ttl = await c.ttl('tty:1');
+      assert.ok(ttl > 0 && ttl <= 24, `ttl ${ttl}`);
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+});

@@ -4,6 +4,7 @@
  * `keywarden undo` can take it back and `--resume` can continue after a crash. Ctrl-C stops
  * cleanly after the batch in flight and prints the summary with the resume command.
  */
+import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
@@ -59,8 +60,8 @@ export function registerFix(program: Command, io: CliIo): void {
 
 async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Promise<number> {
   if (flags.apply) {
-    requireUnit(flags.ttl, '--ttl', 'h');
-    requireUnit(flags.maxTtl, '--max-ttl', 'd');
+    await requireUnit(flags.ttl, '--ttl', 'h', io);
+    await requireUnit(flags.maxTtl, '--max-ttl', 'd', io);
   }
   const policy = await policyFrom(flags);
   if (flags.resume && !flags.journal) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
@@ -135,13 +136,23 @@ async function policyFrom(flags: FixFlags) {
 
 /**
  * `--ttl 24` means 24 seconds, as EXPIRE does, but people who type it usually meant hours:
- * writing with it takes an explicit unit.
+ * writing with it takes an explicit unit, or a yes on a terminal.
  */
-function requireUnit(value: string | undefined, flag: string, likely: string): void {
+async function requireUnit(value: string | undefined, flag: string, likely: string, io: CliIo): Promise<void> {
   // 0 is no TTL in any unit: the floor's own message says so.
   if (value === undefined || !/^\d+(?:\.\d+)?$/.test(value.trim()) || Number(value) === 0) return;
   const n = value.trim();
+  if (io.isTTY && process.stdin.isTTY && (await confirm(`keywarden: ${flag} ${n} is ${n} seconds (not ${n}${likely}). Write TTLs of ${n} seconds? [y/N] `))) return;
   throw new UsageError(`${flag} ${n} has no unit: with --apply that would be ${n} seconds`, `write ${flag} ${n}s if you mean seconds (or ${flag} ${n}${likely}, ${flag} ${n}m…)`);
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 function defaultJournal(): string {
