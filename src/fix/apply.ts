@@ -52,7 +52,7 @@ export interface FixOptions extends PaceOptions {
   onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
   /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
   onStart?(): void;
-  /** Apply, before the first write: nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
+  /** Before the first write (and in a dry run): nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
   onEvictionRisk?(risks: EvictionRisk[]): void;
   /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
   onResume?(info: { nodes: number; restarted: string[] }): void;
@@ -87,15 +87,14 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
   if (apply) await checkWritable(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
-  if (apply) {
-    options.onStart?.();
-    const risks = await evictionRisks(target);
-    if (risks.length > 0) options.onEvictionRisk?.(risks);
-  }
+  if (apply) options.onStart?.();
+  // Said by the plan as well as before the writes: a read of INFO memory per node.
+  const risks = await evictionRisks(target);
+  if (risks.length > 0) options.onEvictionRisk?.(risks);
   const conns = new Map<string, Redis>();
   const brakes = new Map<string, ReplicaLagBrake>();
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
-  const state: RunState = { tally, journal, resumeFrom, unmeasured: options.measureMemory === false };
+  const state: RunState = { tally, journal, resumeFrom, unmeasured: options.measureMemory === false, risks };
   try {
     if (!apply) return await runWalk(target, options, state, (o) => walkForPlan(target, o, state), false);
     for (const node of target.nodes) {
@@ -133,6 +132,7 @@ interface RunState {
   resumeFrom?: NodeCheckpoint[];
   /** A key was written (or, dry run, read) whose bytes could not be measured. */
   unmeasured: boolean;
+  risks: EvictionRisk[];
 }
 
 /** What a walk of the whole target returns: per node, whether it finished, and where it stopped. */
@@ -168,6 +168,7 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
       ...(state.unmeasured ? { bytesUnmeasured: true } : {}),
+      ...(state.risks.length > 0 ? { evictionRisk: state.risks } : {}),
     };
   } catch (err) {
     const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);

@@ -67,6 +67,11 @@ export interface FixReport {
   interrupted?: string;
   /** Bytes were not measured (no MEMORY permission): `bytes` figures are 0. */
   bytesUnmeasured?: boolean;
+  /**
+   * Nodes with a volatile-* policy at 80% of maxmemory or more: every key given a TTL there
+   * becomes an eviction candidate at once.
+   */
+  evictionRisk?: Array<{ node: string; policy: string; usedBytes: number; maxBytes: number; usedRatio: number }>;
 }
 
 /**

@@ -398,6 +398,8 @@ describe('data safety of fix and undo (issue #13)', () => {
       const fix = await cli(['fix', tight.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, 'evictable.jsonl')]);
       assert.equal(fix.code, 0, fix.stderr);
       assert.match(fix.stderr, /keywarden: warning: 127\.0\.0\.1:\d+ uses volatile-lru at \d+% of maxmemory: every key given a TTL can be evicted at once/);
+      const plan = await cli(['fix', tight.url, '--match', 'session:*', '--ttl', '24h', '--json']);
+      assert.equal(JSON.parse(plan.stdout).evictionRisk[0].policy, 'volatile-lru');
       // Not near the limit: no warning, no finding.
       await c.config('SET', 'maxmemory', '0');
       const calm = await doctor({ url: tight.url });
