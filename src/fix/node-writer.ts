@@ -63,7 +63,7 @@ export class NodeWriter {
     private readonly conn: Redis,
     private readonly options: NodeWriterOptions,
   ) {
-    this.writer = createTtlWriter(conn);
+    this.writer = createTtlWriter(conn, { cluster: options.mode === 'cluster' });
     this.size = this.cap(FIRST_KEYS);
   }
 

@@ -104,7 +104,7 @@ export class NodeStepper {
     private readonly o: StepWalkOptions,
   ) {
     this.script = new StepScript(node.conn);
-    this.lt = createTtlWriter(node.conn);
+    this.lt = createTtlWriter(node.conn, { cluster: o.mode === 'cluster' });
     this.pacer = new Pacer(o);
     if (node.probe) this.pacer.watch(node.probe);
     this.checkpoint = { node: node.address, db: node.dbs[0], cursor: '0', done: false };

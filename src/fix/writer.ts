@@ -76,7 +76,7 @@ function tokenMismatch(reply: string, count: number): Error {
 }
 
 /** A writer for `client`; starts with the script and falls back to a pipeline once if scripts are refused. */
-export function createTtlWriter(client: Redis): TtlWriter {
+export function createTtlWriter(client: Redis, options: { cluster?: boolean } = {}): TtlWriter {
   const script = luaScript('fix-expire');
   let useScript = true;
 
@@ -91,31 +91,41 @@ export function createTtlWriter(client: Redis): TtlWriter {
   }
 
   async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
-    // Without a script, each key's write and the read of the expiry it left are one
-    // MULTI/EXEC, so no other client's EXPIRE can fall between them (per key: on a cluster a
-    // transaction may only hold keys of one slot). LT: the PEXPIRE goes only to keys that
-    // had a TTL when NX refused them (see apply.ts); the PTTL check and the write cannot be
-    // one atomic step here.
+    // Without a script, each key's write and the read of the expiry it left are in one
+    // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
+    // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
+    // only). LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see
+    // apply.ts); the PTTL check and the write cannot be one atomic step here.
+    const perKey = options.cluster === true;
     const p = client.pipeline();
+    if (!perKey) p.call('MULTI');
     keys.forEach((k, i) => {
-      p.call('MULTI');
+      if (perKey) p.call('MULTI');
       p.call('PEXPIRE', k, String(ttlMs[i]), mode);
       p.call('PEXPIRETIME', k);
-      p.call('EXEC');
+      if (perKey) p.call('EXEC');
     });
+    if (!perKey) p.call('EXEC');
     const replies = (await p.exec()) ?? [];
-    const took: boolean[] = [];
-    const expiry: number[] = [];
-    keys.forEach((_, i) => {
-      // A command refused when queued (NOPERM, a slot moved) aborts the transaction: report
-      // its own error, not EXECABORT.
-      for (const at of [1, 2]) if (replies[i * 4 + at]?.[0]) throw replies[i * 4 + at][0];
-      const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
+    // A command refused when queued (NOPERM, a slot moved) aborts its transaction: report its
+    // own error, not EXECABORT.
+    for (const [err, v] of replies) if (err && !/EXECABORT/.test(err.message) && v === undefined) throw err;
+    const results: unknown[] = [];
+    if (perKey) {
+      keys.forEach((_, i) => {
+        const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
+        if (err) throw err;
+        if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
+        results.push(...(v as unknown[]));
+      });
+    } else {
+      const [err, v] = replies[replies.length - 1] ?? [new Error('no reply to EXEC')];
       if (err) throw err;
       if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
-      took[i] = Number(v[0]) === 1;
-      expiry[i] = took[i] ? Number(v[1]) : 0;
-    });
+      results.push(...(v as unknown[]));
+    }
+    const took = keys.map((_, i) => Number(results[2 * i]) === 1);
+    const expiry = keys.map((_, i) => (took[i] ? Number(results[2 * i + 1]) : 0));
     // Second round only for the answers the first one leaves open: bytes of the keys written,
     // and whether a refused key still exists.
     const q = client.pipeline();
