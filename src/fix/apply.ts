@@ -9,16 +9,16 @@
  * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
  * checkpoint after it is answered.
  */
-import { ConnectionError, KeywardenError } from '../errors.js';
 import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
 import type { PaceOptions } from '../keyspace/pace.js';
 import { formatDuration, type Policy } from '../policy/index.js';
 import { openNode, type Target } from '../target/connect.js';
-import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
 import { ambientP99 } from './ambient.js';
-import { FixInterruptedError, UnsupportedServerError } from './errors.js';
+import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
+import { FixInterruptedError, runFailure } from './errors.js';
+import { checkTtls, checkWritable } from './preflight.js';
 import { applyBySteps } from './apply-steps.js';
 import type { JournalWriter } from './journal.js';
 import { NodeWriter, type WriteGroup } from './node-writer.js';
@@ -50,6 +50,10 @@ export interface FixOptions extends PaceOptions {
   signal?: AbortSignal;
   onProgress?(progress: FixProgress): void;
   onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
+  /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
+  onStart?(): void;
+  /** Before the first write (and in a dry run): nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
+  onEvictionRisk?(risks: EvictionRisk[]): void;
   /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
   onResume?(info: { nodes: number; restarted: string[] }): void;
   /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
@@ -79,13 +83,18 @@ export function applyFix(target: Target, options: FixOptions): Promise<FixReport
 }
 
 async function runFix(target: Target, options: FixOptions, apply: boolean): Promise<FixReport> {
-  if (apply) requireExpireNx(target);
+  checkTtls(options);
+  if (apply) await checkWritable(target);
   const tally = new FixTally(options.policy);
   const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
+  if (apply) options.onStart?.();
+  // Said by the plan as well as before the writes: a read of INFO memory per node.
+  const risks = await evictionRisks(target);
+  if (risks.length > 0) options.onEvictionRisk?.(risks);
   const conns = new Map<string, Redis>();
   const brakes = new Map<string, ReplicaLagBrake>();
   const maxLag = options.maxReplicaLagMs ?? DEFAULT_MAX_REPLICA_LAG_MS;
-  const state: RunState = { tally, journal, resumeFrom, unmeasured: options.measureMemory === false };
+  const state: RunState = { tally, journal, resumeFrom, unmeasured: options.measureMemory === false, risks };
   try {
     if (!apply) return await runWalk(target, options, state, (o) => walkForPlan(target, o, state), false);
     for (const node of target.nodes) {
@@ -106,7 +115,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
     }
     const scripted = (
       await Promise.all([...conns.values()].map((c) => new StepScript(c).available())).catch((err: unknown) => {
-        throw connectionFailure(err, target.spec.display);
+        throw runFailure(err, target.spec.display).error;
       })
     ).every(Boolean);
     const walk = scripted ? (o: FixOptions) => walkBySteps(target, o, state, conns, brakes) : (o: FixOptions) => walkWithWriters(target, o, state, conns, brakes);
@@ -123,6 +132,7 @@ interface RunState {
   resumeFrom?: NodeCheckpoint[];
   /** A key was written (or, dry run, read) whose bytes could not be measured. */
   unmeasured: boolean;
+  risks: EvictionRisk[];
 }
 
 /** What a walk of the whole target returns: per node, whether it finished, and where it stopped. */
@@ -158,17 +168,17 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
       ...(state.unmeasured ? { bytesUnmeasured: true } : {}),
+      ...(state.risks.length > 0 ? { evictionRisk: state.risks } : {}),
     };
   } catch (err) {
-    // The server failing the run (the scanner names it as a ConnectionError) still needs the
-    // count and the resume command; any other user-facing error says what it has to say.
-    if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
-    const failure = err instanceof ConnectionError ? err : (midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display));
+    const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);
+    // A dry run wrote nothing and has nothing to resume.
+    if (!writing) throw new FixInterruptedError(`dry run stopped: ${error.message}`, error.hint, { cause: err });
+    // A journal that cannot be written stops the run before the writes it could not record.
     const applied = tally.totals(0, 0).applied;
     const again = journal ? `rerun the same command with --resume --journal ${journal.path} (progress is saved there)` : 'rerun the same command';
-    // A server that refused (loading, a runaway script, a failed save) needs something done first.
-    const hint = serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`;
-    throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${failure.message}`, hint, { cause: err });
+    const hint = transient ? `once the server answers again, ${again}` : error.hint.includes('--resume') ? error.hint : `${error.hint}; then ${again}`;
+    throw new FixInterruptedError(`stopped after ${applied} TTLs set: ${error.message}`, hint, { cause: err });
   }
 }
 
@@ -292,16 +302,6 @@ function scanOptions(target: Target, options: FixOptions): ScanOptions {
 /** One non-durable rule: SCAN MATCH filters on the server (unmatched keys are never touched anyway). */
 function singleRule(policy: Policy): string | undefined {
   return policy.rules.length === 1 && policy.rules[0].role !== 'durable' ? policy.rules[0].match : undefined;
-}
-
-function requireExpireNx(target: Target): void {
-  const major = Number(/^(\d+)\./.exec(target.redisVersion)?.[1]);
-  if (Number.isFinite(major) && major < 7) {
-    throw new UnsupportedServerError(
-      `${target.spec.display} runs Redis ${target.redisVersion}: fix needs EXPIRE … NX, new in Redis 7.0`,
-      'upgrade the server; fix will not fall back to TTL-then-EXPIRE, which races with the application',
-    );
-  }
 }
 
 function round2(x: number): number {

@@ -10,3 +10,4 @@ export { parseReplicaLag, type ReplicaLag, type LagEvent } from './replica-lag.j
 export { readJournal, journalState, JournalError, type JournalLine } from './journal.js';
 export { FixInterruptedError, UnsupportedServerError } from './errors.js';
 export type { FixReport, FixRuleSummary, FixTotals, UndoReport, UndoSkipReason } from './types.js';
+export { evictionRisks, ttlMakesEvictable, NEAR_MAXMEMORY, type EvictionRisk } from './eviction-risk.js';

@@ -12,24 +12,37 @@
  *            `keysOnly: true`: the keys were not read before the write (keys-only SCAN), so
  *            the line holds every key its rule covers and a refused one simply had a TTL
  *            of its own: it was never fix's, and undo does not count it.
- * - `done`   after the server answered: batch id, indexes it refused (`refused`), and the
+ * - `done`   after the server answered: batch id, indexes it refused (`refused`), for `nx`
+ *            batches the absolute expiry each key was given (`exp`, unix ms, PEXPIRETIME read
+ *            in the same script or transaction as the write; 0 where none was set), and the
  *            node's checkpoint (`cp`) from which a resumed run continues.
  * - `cp`     a checkpoint alone (batches with nothing to write).
  * - `end`    the run's totals, when it finished or was interrupted cleanly.
  *
  * Write-ahead matters: a key whose TTL was set is always in the journal, even if the process
- * dies before the reply; undo's TTL check makes a journaled-but-never-applied key harmless.
+ * dies before the reply. Undo PERSISTs a key only while its expiry is exactly the `exp` its
+ * `done` line recorded; a batch that never got its `done` line (the process died while the
+ * call was in flight) is reported as unconfirmed and left alone: its TTLs cannot be told
+ * from ones the application set.
+ *
+ * Format 2 (this one) added `exp`. A journal is checked whole before anything acts on it
+ * (`journalState`): not JSONL, no start line first, an unknown format, or a damaged line
+ * anywhere but the very end is refused. `--resume` cuts a torn last line off before it
+ * appends (`repairTail`), so a torn line never ends up in the middle.
  */
-import { closeSync, createReadStream, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, ftruncateSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { KeywardenError } from '../errors.js';
 import type { NodeCheckpoint } from '../keyspace/scanner.js';
 
 export class JournalError extends KeywardenError {}
 
+/** The journal format this version writes and reads. */
+export const JOURNAL_VERSION = 2;
+
 export interface JournalStart {
   t: 'start';
-  v: 1;
+  v: number;
   target: string;
   mode: string;
   policy: { file?: string; rules: Array<{ match: string; ttlMs?: number; role?: string; jitter?: number }> };
@@ -58,6 +71,8 @@ export interface JournalDone {
   t: 'done';
   b: string;
   refused: number[];
+  /** `nx` batches: per key, the absolute expiry (unix ms) fix gave it, 0 where it set none. */
+  exp?: number[];
   /** Present on the last write of a scan batch: everything before this cursor is done. */
   cp?: NodeCheckpoint;
 }
@@ -89,7 +104,11 @@ export class JournalWriter {
     const text = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
     const buf = Buffer.from(text, 'utf8');
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off);
+    try {
+      while (off < buf.length) off += writeSync(this.fd, buf, off);
+    } catch (err) {
+      throw journalWriteFailure(this.path, err);
+    }
   }
 
   close(): void {
@@ -97,7 +116,24 @@ export class JournalWriter {
   }
 }
 
-/** Stream the journal's lines; a torn (unparsable) last line is skipped. */
+/** One line saying why the journal cannot be written, with advice for the cause. */
+export function journalWriteFailure(path: string, err: unknown): JournalError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new JournalError(
+      `the disk holding journal ${path} is full (${code}): stopped before sending writes it could not record`,
+      `free space there (or choose --journal on another disk), then rerun the same command with --resume --journal ${path}`,
+      { cause: err },
+    );
+  }
+  return new JournalError(`cannot write journal ${path}: ${code ?? String(err)}`, 'check --journal and the permissions of its directory', { cause: err });
+}
+
+/**
+ * Stream the journal's lines. A line that does not parse is an error (naming it), unless it
+ * is the last one and the file does not end with a newline: a write torn by a kill or a full
+ * disk, which is skipped.
+ */
 export async function* readJournal(path: string, filter?: (raw: string) => boolean): AsyncGenerator<JournalLine> {
   if (!existsSync(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
@@ -105,24 +141,77 @@ export async function* readJournal(path: string, filter?: (raw: string) => boole
   let bad: number | undefined;
   for await (const raw of lines) {
     lineNo++;
-    if (raw === '' || (filter && !filter(raw))) continue;
     if (bad !== undefined) throw corrupt(path, bad);
+    if (raw === '' || (filter && !filter(raw))) continue;
+    let line: unknown;
     try {
-      yield JSON.parse(raw) as JournalLine;
+      line = JSON.parse(raw);
     } catch {
-      // Only the last line may be torn (killed mid-write); anything earlier is corruption.
       bad = lineNo;
+      continue;
     }
+    yield line as JournalLine;
+  }
+  if (bad !== undefined && endsWithNewline(path)) throw corrupt(path, bad);
+}
+
+function endsWithNewline(path: string): boolean {
+  const size = statSync(path).size;
+  if (size === 0) return true;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 
 function corrupt(path: string, line: number): JournalError {
-  return new JournalError(`journal ${path} is damaged at line ${line}`, 'the file was edited or truncated; restore it from a copy');
+  return new JournalError(`journal ${path} is damaged at line ${line}: nothing was undone or resumed`, 'the file was edited or is not a keywarden fix journal; restore it from a copy');
+}
+
+function refuse(path: string, what: string): JournalError {
+  return new JournalError(`${path} is not a usable fix journal: ${what}; nothing was written`, 'give --journal the file `keywarden fix --apply` wrote, unedited');
+}
+
+/**
+ * Cut a torn last line (no final newline: the process was killed mid-write, or the disk
+ * filled) off the journal, so what `--resume` appends starts on a line of its own. Returns
+ * the bytes removed.
+ */
+export function repairTail(path: string): number {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return 0;
+    // Look back for the last newline, a chunk at a time.
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = readSync(fd, chunk, 0, end - start, start);
+      const at = chunk.subarray(0, n).lastIndexOf(0x0a);
+      if (at >= 0) {
+        const keep = start + at + 1;
+        if (keep < size) ftruncateSync(fd, keep);
+        return size - keep;
+      }
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+    return size;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface JournalState {
   runs: number;
   first?: JournalStart;
+  /** run_id per node address, from every start line (addresses as the journal spells them). */
+  runIds: Record<string, string>;
   /** The last checkpoint of each node, with the run_id of the server process it belongs to. */
   checkpoints: Array<NodeCheckpoint & { runId?: string }>;
   /** Batch ids with the indexes the server refused. */
@@ -133,50 +222,72 @@ export interface JournalState {
    * keys-only batch had refused. What undo reports as `journaled`, known before it starts.
    */
   journaledKeys: number;
+  /** Keys of `set` lines that never got their `done` (the call was in flight when the run died). */
+  unanswered: number;
+  /** Every node address `set` lines name. */
+  nodes: Set<string>;
+  /** Ids of the `set` lines that never got their `done`. */
+  unansweredBatches: Set<string>;
 }
 
-/** Everything but the keys: run count, last checkpoint per node, refused writes. */
+const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
+
+/**
+ * Read and check the whole journal before anything acts on it: every line parses and has a
+ * known type, the first is a `start` line of this format, every `set` line's keys and TTLs
+ * match, every `done` line answers a `set` line. Returns everything but the keys: run count,
+ * last checkpoint per node, refused writes.
+ *
+ * @throws JournalError (one line) naming what is wrong; nothing has been written then.
+ */
 export async function journalState(path: string): Promise<JournalState> {
-  const state: JournalState = { runs: 0, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0 };
+  const state: JournalState = { runs: 0, runIds: {}, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0, unanswered: 0, nodes: new Set(), unansweredBatches: new Set() };
+  if (existsSync(path) && !statSync(path).isFile()) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};
-  const keysOnly = new Set<string>();
-  // `set` lines hold the keys and are most of the file: count them without parsing.
-  const countSet = (raw: string): boolean => {
-    if (!raw.startsWith('{"t":"set"')) return true;
-    const set = countSetKeys(raw);
-    state.journaledKeys += set.keys;
-    if (set.keysOnly) keysOnly.add(set.b);
-    return false;
-  };
-  for await (const line of readJournal(path, countSet)) {
+  const sets = new Map<string, { keys: number; keysOnly: boolean }>();
+  let lineNo = 0;
+  for await (const line of readJournal(path)) {
+    lineNo++;
+    const t = typeof line === 'object' && line !== null ? (line as { t?: unknown }).t : undefined;
+    if (typeof t !== 'string' || !LINE_TYPES.has(t)) throw refuse(path, `line ${lineNo} is not a journal line`);
+    if (lineNo === 1 && t !== 'start') throw refuse(path, 'it does not begin with the start line of a fix run');
     if (line.t === 'start') {
+      if (line.v !== JOURNAL_VERSION) {
+        throw new JournalError(
+          `journal ${path} is in format ${String(line.v)}, this keywarden reads format ${JOURNAL_VERSION}: nothing was written`,
+          line.v === 1 ? 'format 1 records no expiry times, so undo could not tell fix\'s TTLs from the application\'s: use the keywarden version that wrote it' : 'use the keywarden version that wrote it',
+        );
+      }
       state.runs++;
       state.first ??= line;
       state.finished = false;
       runIds = line.runIds ?? {};
+      Object.assign(state.runIds, runIds);
+    } else if (line.t === 'set') {
+      if (!Array.isArray(line.keys) || !Array.isArray(line.ttlMs) || line.keys.length !== line.ttlMs.length || typeof line.b !== 'string') {
+        throw refuse(path, `line ${lineNo} is a damaged set line`);
+      }
+      sets.set(line.b, { keys: line.keys.length, keysOnly: line.keysOnly === true });
+      state.nodes.add(line.node);
+      state.journaledKeys += line.keys.length;
     } else if (line.t === 'done') {
+      const set = sets.get(line.b);
+      if (!set || !Array.isArray(line.refused) || (line.exp !== undefined && (!Array.isArray(line.exp) || line.exp.length !== set.keys))) {
+        throw refuse(path, `line ${lineNo} answers no set line before it`);
+      }
+      sets.delete(line.b);
       if (line.cp) last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
       if (line.refused.length > 0) state.refused.set(line.b, line.refused);
+      if (set.keysOnly) state.journaledKeys -= line.refused.length;
     } else if (line.t === 'cp') last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
     else if (line.t === 'end') state.finished = line.complete;
   }
+  if (lineNo === 0) throw refuse(path, 'it is empty');
+  for (const [b, set] of sets) {
+    state.unanswered += set.keys;
+    state.unansweredBatches.add(b);
+  }
   state.checkpoints = [...last.values()];
-  for (const [b, refused] of state.refused) if (keysOnly.has(b)) state.journaledKeys -= refused.length;
   return state;
-}
-
-/**
- * Batch id, key count and keys-only flag of a raw `set` line, read without JSON.parse: its
- * fields come in the order JournalWriter writes them, and base64 keys hold no `,` `]` or `"`.
- */
-function countSetKeys(raw: string): { b: string; keys: number; keysOnly: boolean } {
-  const b = /^\{"t":"set","b":"([^"]*)"/.exec(raw)?.[1] ?? '';
-  const start = raw.indexOf('"keys":[');
-  const end = start < 0 ? -1 : raw.indexOf(']', start);
-  if (end < 0) return { b, keys: 0, keysOnly: false };
-  const list = raw.slice(start + 8, end);
-  let keys = list === '' ? 0 : 1;
-  for (let i = list.indexOf(','); i >= 0; i = list.indexOf(',', i + 1)) keys++;
-  return { b, keys, keysOnly: raw.endsWith('"keysOnly":true}') };
 }

@@ -63,7 +63,7 @@ export class NodeWriter {
     private readonly conn: Redis,
     private readonly options: NodeWriterOptions,
   ) {
-    this.writer = createTtlWriter(conn);
+    this.writer = createTtlWriter(conn, { cluster: options.mode === 'cluster' });
     this.size = this.cap(FIRST_KEYS);
   }
 
@@ -186,7 +186,7 @@ export class NodeWriter {
     const result = await this.writer.write(mode, group.keys, group.ttls, this.options.measure);
     const refused: number[] = [];
     for (let i = 0; i < result.status.length; i++) if (result.status[i] !== 'set') refused.push(i);
-    journal?.write({ t: 'done', b, refused });
+    journal?.write({ t: 'done', b, refused, ...(mode === 'NX' ? { exp: result.expiry } : {}) });
     if (mode === 'NX' && result.serverMs !== undefined) this.resize(result.serverMs, group.keys.length);
     return result;
   }

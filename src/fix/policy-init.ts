@@ -3,7 +3,14 @@
  * pattern; the TTL comes from the TTLs the same pattern already has where it has any, else
  * from what the name says the keys are (sessions, caches, tokens, counters, locks); a pattern
  * with neither becomes `role: durable`, the one choice fix can never get wrong, for the
- * operator to review. Every rule carries a comment saying what the sample saw.
+ * operator to review. Every rule carries a comment saying what the sample saw, with examples
+ * of its own keys.
+ *
+ * Key names are hostile input, and a suggested rule is applied by fix, `watch --enforce` and
+ * guard() to keys that do not exist yet: a rule is never a catch-all (a glob with no literal
+ * letter or digit, such as `*:*`), and never matches more than the pattern it was inferred
+ * from. Each rule is tried, in first-match order, against every sampled key; one that would
+ * also catch keys of another pattern is left out and named in a comment instead.
  */
 import { displayKey } from '../keyspace/display.js';
 import { createPatternGrouper } from '../keyspace/patterns.js';
@@ -39,6 +46,8 @@ export interface PolicySuggestion {
   rules: SuggestedRule[];
   /** Keys of the sample in patterns too small to get a rule. */
   otherKeys: number;
+  /** Patterns that got no rule, and why: a catch-all, or a glob that matches other patterns' keys. */
+  withheld: Array<{ match: string; sampled: number; reason: 'catch-all' | 'overreach' }>;
 }
 
 export interface SuggestOptions {
@@ -70,23 +79,24 @@ interface Acc {
   noTtl: number;
   bytes: number;
   ttls: number[];
+  /** The sampled keys themselves: what the rule is checked against and its examples come from. */
+  members: Buffer[];
 }
 const TTL_SAMPLES = 500;
 
 /** Sample the keyspace of `target` and suggest one rule per pattern. Read-only. */
 export async function suggestPolicy(target: Target, options: SuggestOptions = {}): Promise<PolicySuggestion> {
   const grouper = createPatternGrouper<Acc>({
-    create: () => ({ keys: 0, noTtl: 0, bytes: 0, ttls: [] }),
+    create: () => ({ keys: 0, noTtl: 0, bytes: 0, ttls: [], members: [] }),
     merge(into, from) {
       into.keys += from.keys;
+      for (const k of from.members) into.members.push(k);
       into.noTtl += from.noTtl;
       into.bytes += from.bytes;
       for (const t of from.ttls) if (into.ttls.length < TTL_SAMPLES) into.ttls.push(t);
     },
     maxPatterns: options.maxRules ?? 50,
   });
-  // A spread of sampled keys, from which each rule takes its examples.
-  const pool: Buffer[] = [];
   const run = await scanRecords(target, {
     sample: { keys: options.sampleKeys ?? 20_000 },
     db: options.db,
@@ -95,11 +105,11 @@ export async function suggestPolicy(target: Target, options: SuggestOptions = {}
       for (const r of records) {
         const acc = grouper.bucket(r.key);
         acc.keys++;
+        acc.members.push(r.key);
         if (r.bytes > 0) acc.bytes += r.bytes;
         if (r.ttlMs < 0) acc.noTtl++;
         else if (acc.ttls.length < TTL_SAMPLES) acc.ttls.push(r.ttlMs);
       }
-      for (const r of records.slice(0, 8)) if (pool.length < 4096) pool.push(r.key);
     },
   });
   const sampled = run.nodes.reduce((s, n) => s + n.keysSeen, 0);
@@ -107,21 +117,51 @@ export async function suggestPolicy(target: Target, options: SuggestOptions = {}
   const scale = sampled > 0 ? Math.max(dbsize / sampled, 1) : 1;
   const groups = grouper.finish();
   const otherKeys = groups.filter((g) => g.pattern === '(other)').reduce((s, g) => s + g.keys, 0);
-  const rules = groups
-    .filter((g) => g.pattern !== '(other)')
-    .map((g) => suggestRule(g.pattern, g.stats, scale, pool));
-  return { target: target.spec.display, keysSampled: sampled, dbsize, rules: orderBySpecificity(rules), otherKeys };
+  const own = new Map<string, Acc>(groups.filter((g) => g.pattern !== '(other)').map((g) => [g.pattern, g.stats]));
+  const everyKey = groups.flatMap((g) => g.stats.members);
+  const withheld: PolicySuggestion['withheld'] = [];
+  const candidates: SuggestedRule[] = [];
+  for (const [pattern, acc] of own) {
+    if (isCatchAll(pattern)) withheld.push({ match: pattern, sampled: acc.keys, reason: 'catch-all' });
+    else candidates.push(suggestRule(pattern, acc, scale));
+  }
+  // In first-match order, each rule may catch only its own keys among those no earlier rule took.
+  const rules: SuggestedRule[] = [];
+  const taken = new Set<Buffer>();
+  for (const rule of orderBySpecificity(candidates)) {
+    const test = compileGlob(rule.match);
+    const mine = new Set(own.get(rule.match)!.members);
+    const caught = everyKey.filter((k) => !taken.has(k) && test(k));
+    if (caught.some((k) => !mine.has(k))) {
+      withheld.push({ match: rule.match, sampled: rule.sampled, reason: 'overreach' });
+      continue;
+    }
+    for (const k of caught) taken.add(k);
+    rules.push(rule);
+  }
+  return { target: target.spec.display, keysSampled: sampled, dbsize, rules, otherKeys, withheld };
 }
 
-function suggestRule(pattern: string, acc: Acc, scale: number, pool: Buffer[]): SuggestedRule {
-  const test = compileGlob(pattern);
+/** A glob with no literal letter or digit (`*`, `*:*`, `?*-*`) would govern every key family, new ones included. */
+function isCatchAll(glob: string): boolean {
+  let literal = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '\\') literal += glob[++i] ?? '';
+    else if (c === '[') i = glob.indexOf(']', i + 1) < 0 ? glob.length : glob.indexOf(']', i + 1);
+    else if (c !== '*' && c !== '?') literal += c;
+  }
+  return !/[\p{L}\p{N}]/u.test(literal);
+}
+
+function suggestRule(pattern: string, acc: Acc, scale: number): SuggestedRule {
   const base = {
     match: pattern,
     keys: Math.round(acc.keys * scale),
     sampled: acc.keys,
     noTtlShare: acc.keys > 0 ? acc.noTtl / acc.keys : 0,
     bytes: Math.round(acc.bytes * scale),
-    examples: pool.filter((k) => test(k)).slice(0, 2).map((k) => displayKey(k, 60)),
+    examples: [...acc.members].sort(Buffer.compare).slice(0, 2).map((k) => displayKey(k, 60)),
   };
   const hint = NAME_HINTS.find((h) => h.test.test(pattern.replace(/\*|\?|\[[^\]]*\]/g, ' ')));
   if (acc.ttls.length > 0) {
@@ -157,6 +197,11 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
     '# Rules marked REVIEW had no TTL and no telling name: they are durable until you decide otherwise.',
   ];
   if (s.otherKeys > 0) lines.push(`# ${n(s.otherKeys)} sampled keys fell in small patterns with no rule: fix leaves them alone.`);
+  for (const w of s.withheld ?? []) {
+    const why = w.reason === 'catch-all' ? 'a rule without a literal part would govern every key family, new ones included' : 'its glob also matches keys of other patterns';
+    // JSON escaping keeps control bytes of hostile key names out of the file.
+    lines.push(`# no rule for ${JSON.stringify(w.match)} (${n(w.sampled)} sampled keys): ${why}; write one by hand if you need it.`);
+  }
   lines.push('rules:');
   if (s.rules.length === 0) lines.push('  []');
   for (const r of s.rules) {
@@ -166,8 +211,19 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
     if (r.role) lines.push(`    role: ${r.role}`);
     if (r.jitter) lines.push(`    jitter: ${Math.round(r.jitter * 100)}%`);
   }
+  // Alerts for `keywarden watch` out of the box (README: Alerts); tune them to the server.
+  lines.push(
+    'alerts:',
+    `  noTtlKeys: ${ALERT_NO_TTL_KEYS}          # alert when more keys than this have no TTL`,
+    '  memoryUsedRatio: 0.8       # alert at 80% of maxmemory',
+    '  evictions: true            # alert on any eviction',
+    '  noTtlGrowth: { window: 15m, minIncrease: 1000 }   # a pattern leaking keys without TTL',
+  );
   return `${lines.join('\n')}\n`;
 }
+
+/** No-TTL keys above which watch alerts: doctor's default threshold. */
+const ALERT_NO_TTL_KEYS = 1000;
 
 function comment(r: SuggestedRule): string {
   const mb = r.bytes >= 1024 * 1024 ? `${(r.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(r.bytes / 1024)} KB`;

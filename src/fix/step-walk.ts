@@ -104,7 +104,7 @@ export class NodeStepper {
     private readonly o: StepWalkOptions,
   ) {
     this.script = new StepScript(node.conn);
-    this.lt = createTtlWriter(node.conn);
+    this.lt = createTtlWriter(node.conn, { cluster: o.mode === 'cluster' });
     this.pacer = new Pacer(o);
     if (node.probe) this.pacer.watch(node.probe);
     this.checkpoint = { node: node.address, db: node.dbs[0], cursor: '0', done: false };
@@ -234,7 +234,7 @@ export class NodeStepper {
       if (status === 'set' && result.bytes[i] < 0 && measure) this.o.onUnmeasured();
       if (status !== 'set') refused.push(i);
     }
-    const done: JournalLine = { t: 'done', b: group.b, refused };
+    const done: JournalLine = { t: 'done', b: group.b, refused, exp: result.expiry };
     const hadTtl = refused.filter((i) => result.status[i] === 'refused');
     if (cap === undefined || hadTtl.length === 0) {
       this.reached(group.cp, true, done);

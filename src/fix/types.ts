@@ -67,13 +67,21 @@ export interface FixReport {
   interrupted?: string;
   /** Bytes were not measured (no MEMORY permission): `bytes` figures are 0. */
   bytesUnmeasured?: boolean;
+  /**
+   * Nodes with a volatile-* policy at 80% of maxmemory or more: every key given a TTL there
+   * becomes an eviction candidate at once.
+   */
+  evictionRisk?: Array<{ node: string; policy: string; usedBytes: number; maxBytes: number; usedRatio: number }>;
 }
 
 /**
- * Why undo left a journaled key alone. `migrating` and `unreachable` (cluster): the key's
- * slot was being moved between masters, or no reachable master serves it; rerun undo later.
+ * Why undo left a journaled key alone. `longerTtl` and `otherTtl`: its expiry changed since
+ * fix (later: refreshed or extended; earlier or otherwise: re-created or set again).
+ * `unconfirmed`: fix's write was in flight when its run died, so the TTL cannot be told from
+ * the application's. `migrating` and `unreachable` (cluster): the key's slot was being moved
+ * between masters, or no reachable master serves it; rerun undo later.
  */
-export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable';
+export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable' | 'unconfirmed';
 
 export interface UndoReport {
   kind: 'keywarden.undo';

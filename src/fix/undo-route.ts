@@ -44,15 +44,17 @@ export interface UndoRouter {
 const ROUTING = /non local key|^MOVED |^ASK |TRYAGAIN/;
 
 /** The router for `target`; reads the slot map first on a cluster. */
-export async function undoRouter(target: Target): Promise<UndoRouter> {
-  return target.mode === 'cluster' ? clusterRouter(target) : standaloneRouter(target);
+export async function undoRouter(target: Target, same: Map<string, string> = new Map()): Promise<UndoRouter> {
+  return target.mode === 'cluster' ? clusterRouter(target) : standaloneRouter(target, same);
 }
 
-function standaloneRouter(target: Target): UndoRouter {
+/** `same`: journaled node address → the target node that is the same server (same-server.ts). */
+function standaloneRouter(target: Target, same: Map<string, string>): UndoRouter {
   const clients = new Map(target.nodes.map((n) => [n.address, n.client]));
   const selected = new Map<Redis, number>();
   return {
-    route(_key, node, db) {
+    route(_key, journaled, db) {
+      const node = same.get(journaled) ?? journaled;
       const client = clients.get(node);
       return client ? { node, db, client } : 'unknownNode';
     },

@@ -1,19 +1,21 @@
 /**
  * `undoFix`: take back the TTLs a fix run set, from its journal. Only `PERSIST`, only on
- * journaled keys, and only while the key's remaining TTL is still one fix could have set:
- * at most the TTL it set, and at least what would be left of it now. A key the application
- * has since given its own TTL, re-created or deleted is left alone and counted with a reason.
- * On a cluster each key goes to the master that serves its slot now (undo-route.ts), so a
- * resharding or failover since fix changes nothing but the node that answers.
+ * journaled keys, and only while the key's absolute expiry is still exactly the one fix
+ * recorded right after its write (undo-persist.ts). A key the application has since given
+ * another TTL, re-created or deleted is left alone and counted with a reason; so is a key
+ * whose write was never answered (the run died with the call in flight). The whole journal
+ * is checked before the first write. On a cluster each key goes to the master that serves
+ * its slot now (undo-route.ts), so a resharding or failover since fix changes nothing but
+ * the node that answers.
  */
 import { displayKey } from '../keyspace/display.js';
 import { Pacer, type PaceOptions } from '../keyspace/pace.js';
-import { luaScript, runScript } from '../lua/index.js';
 import type { Target } from '../target/connect.js';
-import { connectionFailure, midRunFailure, serverRefusal } from '../target/errors.js';
-import { KeywardenError } from '../errors.js';
-import { FixInterruptedError } from './errors.js';
-import { journalState, readJournal, type JournalSet, type JournalState } from './journal.js';
+import { ConnectionError, KeywardenError } from '../errors.js';
+import { FixInterruptedError, runFailure } from './errors.js';
+import { journalState, readJournal, type JournalDone, type JournalSet, type JournalState } from './journal.js';
+import { sameServers } from './same-server.js';
+import { UndoPersister } from './undo-persist.js';
 import { undoRouter, type UndoRoute, type UndoRouter } from './undo-route.js';
 import type { UndoReport, UndoSkipReason } from './types.js';
 
@@ -31,23 +33,24 @@ export interface UndoOptions extends PaceOptions {
   /** Check and report only; no PERSIST is sent. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /** The journal checked whole and the target reached; the first write comes next. */
+  onStart?(): void;
   onProgress?(progress: UndoProgress): void;
 }
 
-/** Slack for the lower bound: the write was sent after `at` was taken, and clocks round. */
-const SLACK_MS = 5000;
 const EXAMPLES = 3;
+/** How far a key a resharding moved may have its expiry re-based (MIGRATE sends the remaining TTL). */
+const MIGRATED_SLACK_MS = 1000;
 /** Placements per key: a slot that keeps moving while undo runs is reported, not chased. */
 const MAX_ATTEMPTS = 3;
 const PROGRESS_EVERY_MS = 100;
 const CODES: Record<string, UndoSkipReason | 'undone'> = { u: 'undone', g: 'gone', p: 'noTtl', l: 'longerTtl', s: 'otherTtl' };
 
-/** A journaled key on its way: the TTL fix set and when, and where fix wrote it. */
+/** A journaled key on its way: the absolute expiry fix gave it, and where fix wrote it. */
 interface UndoItem {
   key: Buffer;
-  ttlMs: number;
-  /** When fix sent it (the journal's `at`). */
-  at: number;
+  /** Unix ms, PEXPIRETIME right after fix's write. */
+  expiry: number;
   node: string;
   db: number;
   attempts: number;
@@ -64,22 +67,22 @@ interface Batch {
  * server (standalone) or every node of the cluster goes away.
  */
 export async function undoFix(target: Target, options: UndoOptions): Promise<UndoReport> {
+  // Checked whole before the first write: a damaged journal never leaves a half-done undo.
   const state = await journalState(options.journal);
   let router: UndoRouter | undefined;
   let run: UndoRun | undefined;
   try {
-    router = await undoRouter(target);
+    router = await undoRouter(target, target.mode === 'standalone' ? await sameServers(target, state.runIds, state.nodes) : new Map());
     run = new UndoRun(target, options, state, router);
+    options.onStart?.();
     return await run.run();
   } catch (err) {
-    if (err instanceof KeywardenError) throw err;
-    const failure = midRunFailure(err, target.spec.display, target.spec.replyTimeoutMs) ?? connectionFailure(err, target.spec.display);
-    const again = 'rerun the same undo: keys already undone are skipped';
-    throw new FixInterruptedError(
-      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${failure.message}`,
-      serverRefusal(err, target.spec.display) ? `${failure.hint}; then ${again}` : `once the server answers again, ${again}`,
-      { cause: err },
-    );
+    if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
+    const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);
+    const again = 'rerun the same undo: keys already undone are left alone as having no TTL';
+    throw new FixInterruptedError(`undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${error.message}`, transient ? `once the server answers again, ${again}` : `${error.hint}; then ${again}`, {
+      cause: err,
+    });
   } finally {
     router?.close();
   }
@@ -90,7 +93,8 @@ class UndoRun {
   readonly report: UndoReport;
   private readonly started = performance.now();
   private readonly pacer: Pacer;
-  private readonly script = luaScript('fix-undo');
+  private readonly persister: UndoPersister;
+  private readonly unconfirmed = new Map<string, 'nx' | 'lt'>();
   private readonly pending = new Map<string, Batch>();
   /** Keys a failed call handed back, to be placed again (the slot map was reread). */
   private readonly retry: UndoItem[] = [];
@@ -103,6 +107,7 @@ class UndoRun {
     private readonly router: UndoRouter,
   ) {
     this.pacer = new Pacer(options);
+    this.persister = new UndoPersister(target.mode === 'cluster');
     this.report = {
       kind: 'keywarden.undo',
       schemaVersion: 1,
@@ -112,22 +117,44 @@ class UndoRun {
       journaled: 0,
       persisted: 0,
       rerouted: 0,
-      skipped: { gone: 0, noTtl: 0, longerTtl: 0, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0 },
+      skipped: { gone: 0, noTtl: 0, longerTtl: 0, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0, unconfirmed: 0 },
       skippedExamples: {},
       durationMs: 0,
     };
   }
 
   async run(): Promise<UndoReport> {
-    for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"'))) {
+    // A set line waits for its done line, which holds the expiry each key was given.
+    const waiting = new Map<string, JournalSet>();
+    // Keys of calls the run died with in flight (base64 → op). A later run that set the same
+    // key's TTL (NX took) shows the dead call's TTL is not there: the key is counted there, once.
+    const unconfirmed = this.unconfirmed;
+    for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"') || raw.startsWith('{"t":"done"'))) {
       if (this.options.signal?.aborted) {
         this.report.interrupted = true;
         break;
       }
-      if (line.t !== 'set') continue;
-      await this.take(line);
+      if (line.t === 'set') {
+        if (this.state.unansweredBatches.has(line.b)) {
+          for (const key of line.keys) unconfirmed.set(key, line.op);
+          continue;
+        }
+        waiting.set(line.b, line);
+      }
+      if (line.t !== 'done') continue;
+      const set = waiting.get(line.b);
+      if (!set) continue;
+      waiting.delete(line.b);
+      await this.take(set, line);
       await this.drainRetries();
       this.progress();
+    }
+    // Calls the run died with in flight: whether each TTL is fix's cannot be known.
+    if (!this.report.interrupted) {
+      for (const [key, op] of unconfirmed) {
+        this.report.journaled++;
+        this.leaveAlone(op === 'lt' ? 'shortened' : 'unconfirmed', Buffer.from(key, 'base64'));
+      }
     }
     // What is gathered is sent even when interrupted: those keys are already counted as journaled.
     while (this.pending.size > 0 || this.retry.length > 0) {
@@ -139,17 +166,18 @@ class UndoRun {
     return this.report;
   }
 
-  private async take(line: JournalSet): Promise<void> {
-    const refused = new Set(this.state.refused.get(line.b) ?? []);
+  private async take(line: JournalSet, done: JournalDone): Promise<void> {
+    const refused = new Set(done.refused);
     for (let i = 0; i < line.keys.length; i++) {
       // A keys-only batch sends every key its rule covers; NX (or LT) refusing one means it
       // had a TTL of its own, so fix never gave it one: not fix's to undo, nor to count.
       if (line.keysOnly && refused.has(i)) continue;
+      if (line.op === 'nx' && !refused.has(i)) this.unconfirmed.delete(line.keys[i]);
       const key = Buffer.from(line.keys[i], 'base64');
       this.report.journaled++;
       if (line.op === 'lt') this.leaveAlone('shortened', key);
       else if (refused.has(i)) this.leaveAlone('refused', key);
-      else await this.place({ key, ttlMs: line.ttlMs[i], at: line.at, node: line.node, db: line.db, attempts: 0 });
+      else await this.place({ key, expiry: done.exp?.[i] ?? 0, node: line.node, db: line.db, attempts: 0 });
     }
   }
 
@@ -157,6 +185,8 @@ class UndoRun {
   private async place(item: UndoItem): Promise<void> {
     const route = this.router.route(item.key, item.node, item.db);
     if (typeof route === 'string') return this.leaveAlone(route, item.key);
+    // Standalone: the same server under another spelling (localhost for 127.0.0.1) is no move.
+    if (this.report.target.mode === 'standalone') item.node = route.node;
     const id = `${route.node}\n${route.db}`;
     let batch = this.pending.get(id);
     if (!batch) this.pending.set(id, (batch = { route, items: [] }));
@@ -174,12 +204,14 @@ class UndoRun {
     let reply: string;
     try {
       await this.router.prepare(route);
-      // The lower bound is taken now, not when the key was read from the journal: a batch
-      // may wait (other nodes, retries, --max-ops) while the key's TTL keeps running down.
-      const now = Date.now();
-      const args: Array<string | Buffer> = [this.options.dryRun ? '0' : '1'];
-      for (const it of items) args.push(it.key, String(it.ttlMs), String(it.ttlMs - (now - it.at) - SLACK_MS));
-      reply = ((await runScript(route.client, this.script, args)) as Buffer).toString('latin1');
+      reply = await this.persister.run(
+        route.client,
+        items.map((it) => it.key),
+        // A key MIGRATE moved to another master carries its remaining TTL, re-based on the
+        // receiving server's clock: its expiry may differ by the migration's latency.
+        items.map((it) => (it.node === route.node ? { lo: it.expiry, hi: it.expiry } : { lo: it.expiry - MIGRATED_SLACK_MS, hi: it.expiry + MIGRATED_SLACK_MS })),
+        !this.options.dryRun,
+      );
     } catch (err) {
       // Rejects unless rereading the slot map can explain it; then every key is placed again.
       await this.router.failed(route, err);

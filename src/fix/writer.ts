@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
+import { assertKeyTtl } from '../policy/index.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
@@ -19,6 +20,12 @@ export interface WriteResult {
   status: WriteStatus[];
   /** MEMORY USAGE of keys whose TTL was set (NX with `measure`); -1 elsewhere or when not measured. */
   bytes: number[];
+  /**
+   * Absolute expiry (unix ms, PEXPIRETIME) of each key whose TTL was set, read in the same
+   * script or transaction as the write; 0 for keys not set. Undo PERSISTs a key only while
+   * its expiry is still exactly this.
+   */
+  expiry: number[];
   /** Server-side time of the call, when the script reported it. */
   serverMs?: number;
 }
@@ -29,30 +36,39 @@ export interface TtlWriter {
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
 
-/** Decode fix-expire.lua's reply: one ','-separated token per key (`<bytes>` or `+` set, `0` refused, `-` gone). */
+/**
+ * Decode fix-expire.lua's reply: one ','-separated token per key, `<expiry>[/<bytes>]` set,
+ * `0` refused, `-` gone.
+ */
 export function decodeWriteReply(reply: string, count: number): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
+  const expiry = new Array<number>(count);
   let pos = 0;
   for (let i = 0; i < count; i++) {
     if (pos > reply.length) throw tokenMismatch(reply, count);
     let end = reply.indexOf(',', pos);
     if (end < 0) end = reply.length;
     const c = reply.charCodeAt(pos);
-    if (c === 0x2b /* + */) {
+    if (c > 0x30 && c <= 0x39 /* 1-9 */) {
       status[i] = 'set';
-      bytes[i] = -1;
-    } else if (c > 0x30 && c <= 0x39 /* 1-9 */) {
-      status[i] = 'set';
-      bytes[i] = Number(reply.slice(pos, end));
+      const slash = reply.indexOf('/', pos);
+      if (slash >= 0 && slash < end) {
+        expiry[i] = Number(reply.slice(pos, slash));
+        bytes[i] = Number(reply.slice(slash + 1, end));
+      } else {
+        expiry[i] = Number(reply.slice(pos, end));
+        bytes[i] = -1;
+      }
     } else {
       status[i] = c === 0x2d /* - */ ? 'gone' : 'refused';
       bytes[i] = -1;
+      expiry[i] = 0;
     }
     pos = end + 1;
   }
   if (count > 0 ? pos !== reply.length + 1 : reply.length > 0) throw tokenMismatch(reply, count);
-  return { status, bytes };
+  return { status, bytes, expiry };
 }
 
 function tokenMismatch(reply: string, count: number): Error {
@@ -60,7 +76,7 @@ function tokenMismatch(reply: string, count: number): Error {
 }
 
 /** A writer for `client`; starts with the script and falls back to a pipeline once if scripts are refused. */
-export function createTtlWriter(client: Redis): TtlWriter {
+export function createTtlWriter(client: Redis, options: { cluster?: boolean } = {}): TtlWriter {
   const script = luaScript('fix-expire');
   let useScript = true;
 
@@ -75,14 +91,41 @@ export function createTtlWriter(client: Redis): TtlWriter {
   }
 
   async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
-    // LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see apply.ts);
-    // without a script the PTTL check and the write cannot be one atomic step.
+    // Without a script, each key's write and the read of the expiry it left are in one
+    // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
+    // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
+    // only). LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see
+    // apply.ts); the PTTL check and the write cannot be one atomic step here.
+    const perKey = options.cluster === true;
     const p = client.pipeline();
-    keys.forEach((k, i) => p.call('PEXPIRE', k, String(ttlMs[i]), mode));
-    const took = ((await p.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return Number(v) === 1;
+    if (!perKey) p.call('MULTI');
+    keys.forEach((k, i) => {
+      if (perKey) p.call('MULTI');
+      p.call('PEXPIRE', k, String(ttlMs[i]), mode);
+      p.call('PEXPIRETIME', k);
+      if (perKey) p.call('EXEC');
     });
+    if (!perKey) p.call('EXEC');
+    const replies = (await p.exec()) ?? [];
+    // A command refused when queued (NOPERM, a slot moved) aborts its transaction: report its
+    // own error, not EXECABORT.
+    for (const [err, v] of replies) if (err && !/EXECABORT/.test(err.message) && v === undefined) throw err;
+    const results: unknown[] = [];
+    if (perKey) {
+      keys.forEach((_, i) => {
+        const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
+        if (err) throw err;
+        if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
+        results.push(...(v as unknown[]));
+      });
+    } else {
+      const [err, v] = replies[replies.length - 1] ?? [new Error('no reply to EXEC')];
+      if (err) throw err;
+      if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
+      results.push(...(v as unknown[]));
+    }
+    const took = keys.map((_, i) => Number(results[2 * i]) === 1);
+    const expiry = keys.map((_, i) => (took[i] ? Number(results[2 * i + 1]) : 0));
     // Second round only for the answers the first one leaves open: bytes of the keys written,
     // and whether a refused key still exists.
     const q = client.pipeline();
@@ -90,12 +133,13 @@ export function createTtlWriter(client: Redis): TtlWriter {
     const second = (await q.exec()) ?? [];
     const status = took.map((ok, i): WriteStatus => (ok ? 'set' : Number(second[i]?.[1]) === 0 ? 'gone' : 'refused'));
     const bytes = took.map((ok, i) => (ok && measure && mode === 'NX' && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : -1));
-    return { status, bytes };
+    return { status, bytes, expiry };
   }
 
   return {
     async write(mode, keys, ttlMs, measure) {
-      if (keys.length === 0) return { status: [], bytes: [] };
+      if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
+      for (const t of ttlMs) assertKeyTtl(t, 'fix');
       if (useScript) {
         try {
           return await viaScript(mode, keys, ttlMs, measure);

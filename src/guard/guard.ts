@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { PolicyError, UsageError } from '../errors.js';
-import { parseDuration, parsePolicy, policyFromObject, type Policy } from '../policy/index.js';
+import { assertKeyTtl, parseDuration, parsePolicy, policyFromObject, type Policy } from '../policy/index.js';
 import { guardIoredis, isIoredis } from './adapters/ioredis.js';
 import { guardNodeRedis, isNodeRedis, isNodeRedisPool } from './adapters/node-redis.js';
 import { GuardPlanner, type GuardMode, type GuardViolation } from './planner.js';
@@ -107,7 +107,7 @@ function describeClient(client: object): string {
 
 function defaultTtlMs(value: number | string): number {
   const ms = parseDuration(value);
-  if (ms < 1000) throw new UsageError(`guard: defaultTtl ${JSON.stringify(value)} is shorter than 1s`, "give defaultTtl in seconds or as a duration such as '1h'");
+  assertKeyTtl(ms, `guard: defaultTtl ${JSON.stringify(value)}`, "defaultTtl: '1h'");
   return ms;
 }
 

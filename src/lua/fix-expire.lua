@@ -17,13 +17,19 @@ ARGV[4…] the keys (with '*': pairs key, TTL)
 Returns: { tokens, micros }
   micros: server-side time of the call (from TIME), used to size the next call.
   tokens: one string, a token per key in order, separated by ',':
-  '<bytes>'  the TTL was set and the key uses that many bytes (never 0)
-  '+'        the TTL was set (not measured, or MEMORY is refused)
+  '<expiry>/<bytes>'  the TTL was set: PEXPIRETIME right after the write (absolute expiry,
+             unix ms: what undo compares against) and the bytes the key uses (never 0)
+  '<expiry>' the TTL was set (not measured, or MEMORY is refused)
   '0'        refused: NX, the key has a TTL; LT, it has none or a shorter one
   '-'        the key is gone (EXISTS, asked only after a refusal)
 ]]
 local t0 = redis.call('TIME')
 local mode = ARGV[1]
+-- A TTL under a second deletes the key: refused before anything is written (the client
+-- never sends one; this is the last line of defence).
+for i = (ARGV[3] == '*' and 5 or 3), #ARGV, (ARGV[3] == '*' and 2 or #ARGV) do
+  if tonumber(ARGV[i]) < 1000 then return redis.error_reply('ERR keywarden: TTL below 1000 ms refused') end
+end
 local measure = ARGV[2] == '1' and mode == 'NX'
 local each = ARGV[3] == '*'
 local ttl = ARGV[3]
@@ -50,13 +56,13 @@ for i = 4, #ARGV, step do
   end
   n = n + 1
   if took == 1 then
-    local bytes = '+'
+    local token = redis.call('PEXPIRETIME', key)
     if measure then
       -- pcall: a user without MEMORY permission still gets the TTLs, just no byte figures.
       local m = redis.pcall('MEMORY', 'USAGE', key)
-      if type(m) == 'number' and m > 0 then bytes = m end
+      if type(m) == 'number' and m > 0 then token = token .. '/' .. m end
     end
-    out[n] = bytes
+    out[n] = token
   elseif took == 0 then
     out[n] = '0'
   else

@@ -25,8 +25,12 @@ ARGV[9]  the keys to write, packed in one binary string (one argument instead of
          '<I4' (its length), with '*' then '<d' (its TTL), then the key itself
 Returns { tokens, next cursor, keys, micros, write micros, pages }
   tokens: one string, a token per key written, in order, separated by ',':
-    '<bytes>' set, the key uses that many bytes; '+' set (not measured, or MEMORY refused);
-    '0' refused (the key has a TTL); '-' the key is gone (EXISTS, asked only after a refusal)
+    '<expiry>/<bytes>' set: PEXPIRETIME right after the write (the absolute expiry in unix
+      ms, what undo compares against) and MEMORY USAGE; '<expiry>' set, not measured (or
+      MEMORY refused); '0' refused (the key has a TTL); '-' the key is gone (EXISTS, asked
+      only after a refusal)
+  A TTL below 1000 ms is refused with an error before anything is written: it would delete
+  the key (the client never sends one; this is the last line of defence).
   next cursor: where the next step reads on ('0': the walk is done; ARGV[1] when nothing was read)
   keys: one binary string, per key read: struct '<I4' (its length), then the key itself
   micros, write micros: server time of the whole call and of its writes (from TIME)
@@ -50,21 +54,25 @@ local sub = string.sub
 local tokens = {}
 local w = 0
 local at = 1
+if #blob > 0 and not each and tonumber(ttl) < 1000 then return redis.error_reply('ERR keywarden: TTL below 1000 ms refused') end
 while at <= #blob do
   local len
   len, at = sunpack('<I4', blob, at)
-  if each then ttl, at = sunpack('<d', blob, at) end
+  if each then
+    ttl, at = sunpack('<d', blob, at)
+    if ttl < 1000 then return redis.error_reply('ERR keywarden: TTL below 1000 ms refused') end
+  end
   local key = sub(blob, at, at + len - 1)
   at = at + len
   w = w + 1
   if call('PEXPIRE', key, ttl, 'NX') == 1 then
-    local bytes = '+'
+    local token = call('PEXPIRETIME', key)
     if measure then
       -- pcall: a user without MEMORY permission still gets the TTLs, just no byte figures.
       local m = redis.pcall('MEMORY', 'USAGE', key)
-      if type(m) == 'number' and m > 0 then bytes = m end
+      if type(m) == 'number' and m > 0 then token = token .. '/' .. m end
     end
-    tokens[w] = bytes
+    tokens[w] = token
   elseif call('EXISTS', key) == 1 then
     tokens[w] = '0'
   else

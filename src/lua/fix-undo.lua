@@ -1,17 +1,19 @@
 #!lua flags=allow-oom,allow-cross-slot-keys
 --[[
-fix-undo.lua: take back TTLs keywarden fix set, atomically per key: PERSIST only when the
-key's remaining TTL is still one fix could have set (at most the TTL it set, and not less
-than what is left of it). A key the application has since given another TTL, re-created,
-or deleted is left alone.
+fix-undo.lua: take back TTLs keywarden fix set, atomically per key: PERSIST only while the
+key's absolute expiry (PEXPIRETIME) is still exactly the one fix recorded right after its
+write. A key the application has since given another TTL (refreshed, a sliding session),
+re-created with a TTL of its own, or deleted is left alone.
 
 KEYS: none. The keys were written on this very node (the journal says which).
 ARGV[1] '1' to PERSIST, '0' for a dry run (check only)
-ARGV[2], ARGV[3], ARGV[4], ...  triples: key, highest and lowest remaining TTL (ms) that
-  count as "still the one fix set"
+ARGV[2], ARGV[3], ARGV[4], ...  triples: key, and the earliest and latest absolute expiry
+  (unix ms) that count as the one fix gave it: both that very expiry, except for a key a
+  resharding moved to this node since (MIGRATE re-bases the expiry on this server's clock)
 Returns: a string with one byte per key, in order:
   'u' undone (PERSIST; dry run: would be), 'g' key gone, 'p' key has no TTL,
-  'l' TTL longer than fix set, 's' TTL shorter than what fix set would have left,
+  'l' expires later than fix set (the application refreshed or extended it),
+  's' expires at another, earlier time (re-created or changed since),
   'm' not on this node any more (a cluster slot moved since the caller read the slot map:
       the server refuses the key, and the caller places it again)
 A refused key must not end the script: the PERSISTs already done would stay done, and the
@@ -21,13 +23,13 @@ local apply = ARGV[1] == '1'
 local out = {}
 for i = 2, #ARGV, 3 do
   local key = ARGV[i]
-  local pttl = redis.pcall('PTTL', key)
+  local at = redis.pcall('PEXPIRETIME', key)
   local code
-  if type(pttl) == 'table' then code = 'm'
-  elseif pttl == -2 then code = 'g'
-  elseif pttl == -1 then code = 'p'
-  elseif pttl > tonumber(ARGV[i + 1]) then code = 'l'
-  elseif pttl < tonumber(ARGV[i + 2]) then code = 's'
+  if type(at) == 'table' then code = 'm'
+  elseif at == -2 then code = 'g'
+  elseif at == -1 then code = 'p'
+  elseif at > tonumber(ARGV[i + 2]) then code = 'l'
+  elseif at < tonumber(ARGV[i + 1]) then code = 's'
   else
     if apply then redis.call('PERSIST', key) end
     code = 'u'

@@ -4,7 +4,8 @@
  */
 export { parseDuration, formatDuration, parseFraction, toExpireSeconds, DURATION_HINT } from './duration.js';
 export { compileGlob, isLiteralGlob, escapeGlob, globPrefix } from './glob.js';
-export { ROLES, MIN_TTL_MS, type Role, type PolicyRule, type PolicyAlerts, type Policy } from './schema.js';
+export { ROLES, type Role, type PolicyRule, type PolicyAlerts, type Policy } from './schema.js';
 export { parsePolicy, loadPolicy, policyFromObject, adHocPolicy } from './load.js';
 export { PolicyValidationError, type PolicyIssue } from './issues.js';
 export { createMatcher, ttlForRule, type PolicyMatcher } from './match.js';
+export { MIN_TTL_MS, assertKeyTtl, shortestJitteredTtl } from './min-ttl.js';

@@ -8,7 +8,8 @@ import type { Alias, Document, LineCounter, Node as YamlNode } from 'yaml';
 import { PolicyError } from '../errors.js';
 import { parseDuration, show } from './duration.js';
 import { fromZodIssues, PolicyValidationError, type IssuePath, type PolicyIssue } from './issues.js';
-import { MIN_TTL_MS, policySchema, type Policy, type PolicyAlerts, type PolicyRule } from './schema.js';
+import { assertKeyTtl } from './min-ttl.js';
+import { policySchema, type Policy, type PolicyAlerts, type PolicyRule } from './schema.js';
 
 /**
  * The YAML parser, loaded on first use: most CLI runs never read a policy file, and loading
@@ -94,7 +95,7 @@ export function adHocPolicy(match: string, ttl: string): Policy {
   } catch (err) {
     throw new PolicyError(`--ttl: ${(err as PolicyError).message}`, (err as PolicyError).hint);
   }
-  if (ttlMs < MIN_TTL_MS) throw new PolicyError(`--ttl: ${show(ttl)} is too short: a key TTL must be at least 1s`, 'write e.g. --ttl 1h');
+  assertKeyTtl(ttlMs, `--ttl ${show(ttl)}`, '--ttl 1h');
   const policy: Policy = { rules: [{ index: 0, match, ttlMs }], alerts: {} };
   built.add(policy);
   return policy;

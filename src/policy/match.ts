@@ -6,7 +6,8 @@
  * starts with (plus rules that start with a wildcard), in rule order.
  */
 import { compileGlob, globPrefix, tokenizeGlob } from './glob.js';
-import { MIN_TTL_MS, type Policy, type PolicyRule } from './schema.js';
+import { MIN_TTL_MS } from './min-ttl.js';
+import type { Policy, PolicyRule } from './schema.js';
 
 export interface PolicyMatcher {
   /** First matching rule (first match wins), or undefined. */

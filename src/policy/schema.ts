@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, formatDuration, parseDuration, parseFraction, show } from './duration.js';
 import { PolicyError } from '../errors.js';
+import { MIN_TTL_MS } from './min-ttl.js';
 
 export const ROLES = ['session', 'cache', 'token', 'counter', 'queue', 'durable'] as const;
 /** What a key pattern holds; `durable` keys are meant to live forever and are never given a TTL. */
@@ -48,9 +49,6 @@ export interface Policy {
   /** Path of the file it was loaded from, for messages. */
   file?: string;
 }
-
-/** Key TTLs below one second are refused: `EXPIRE key 0` would delete the key. */
-export const MIN_TTL_MS = 1000;
 
 /** Carries our message and hint through zod to the issue mapper. */
 function fail(ctx: z.RefinementCtx, message: string, hint: string): typeof z.NEVER {

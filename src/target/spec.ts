@@ -63,6 +63,15 @@ export interface TargetSpec {
  * Individual flags (-h, -p, -a, --user, -n, --tls) override the matching part of the URL.
  */
 export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEnv = process.env): TargetSpec {
+  // The default is for "no target at all". An empty one is a mistake (an unset shell
+  // variable, `fix ""`), and taking it for the default would send writes to another server.
+  if (options.url !== undefined && options.url.trim() === '') {
+    throw new UsageError('the target URL is empty', 'give a redis:// URL, or leave the argument out to use REDIS_URL (then redis://127.0.0.1:6379)');
+  }
+  if (options.url === undefined && env.REDIS_URL !== undefined && env.REDIS_URL.trim() === '') {
+    throw new UsageError('REDIS_URL is set but empty', 'give it a redis:// URL, unset it, or name the target on the command line');
+  }
+  if (options.host !== undefined && options.host.trim() === '') throw new UsageError('-h/--host is empty', 'give a host name or address, e.g. -h 10.0.0.5');
   const raw = options.url ?? env.REDIS_URL ?? DEFAULT_URL;
   const url = parseRedisUrl(raw);
   const tlsWanted = options.tls === true || url.protocol === 'rediss:' || Boolean(options.cacert || options.cert);

@@ -122,7 +122,7 @@ describe('a server that stops answering or dies mid-run', () => {
   it('fix --apply: a stopped server ends the run with the resume command; --resume then finishes the job', { timeout: 30_000 }, async () => {
     const journal = join(dir, 'fix.jsonl');
     const fix = ['fix', server.url, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
-    const r = await runStalled([...fix, '--reply-timeout', '1s'], 1200);
+    const r = announced(await runStalled([...fix, '--reply-timeout', '1s'], 1200));
     assert.equal(r.code, 2, r.stderr);
     const applied = Number(/^keywarden: stopped after (\d+) TTLs set: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/.exec(r.stderr)?.[1]);
     assert.ok(applied > 0 && applied < KEYS, r.stderr);
@@ -146,7 +146,7 @@ describe('a server that stops answering or dies mid-run', () => {
     const url = `redis://noscripts:pw@127.0.0.1:${server.port}`;
     const journal = join(dir, 'noscripts.jsonl');
     const fix = ['fix', url, '--match', 'plain:*', '--ttl', '1h', '--apply', '--journal', journal, '--max-ops', '40000'];
-    const r = await runStalled([...fix, '--reply-timeout', '1s'], 1000);
+    const r = announced(await runStalled([...fix, '--reply-timeout', '1s'], 1000));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^keywarden: stopped after \d+ TTLs set: 127\.0\.0\.1:\d+ stopped answering: no reply within 1s\n/);
     assert.ok(r.stderr.includes(`--resume --journal ${journal}`), r.stderr);
@@ -159,14 +159,17 @@ describe('a server that stops answering or dies mid-run', () => {
 
   it('undo: a stopped server ends the run with a way to continue; running it again completes it', { timeout: 30_000 }, async () => {
     const journal = join(dir, 'fix.jsonl');
-    const r = await runStalled(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], 1200);
+    const r = announced(await runStalled(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], 1200));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: once the server answers again, rerun the same undo/);
     assertOneErrorLine(r.stderr);
-    const again = await runCli(['undo', server.url, '--journal', journal, '--fast']);
+    const again = await runCli(['undo', server.url, '--journal', journal, '--fast', '--json']);
     assert.equal(again.code, 0, again.stderr);
     const left = JSON.parse((await runCli(['scan', server.url, '--json'])).stdout);
-    assert.equal(left.totals.noTtlKeys, KEYS, 'every TTL the fix set is gone again');
+    // Keys whose write was in flight when the fix run stopped cannot be told from the
+    // application's TTLs: undo lists them as unconfirmed and leaves them; every other TTL is gone.
+    const unconfirmed = JSON.parse(again.stdout).skipped.unconfirmed as number;
+    assert.equal(left.totals.noTtlKeys + unconfirmed, KEYS, 'every TTL the fix set is gone again');
   });
 
   it('--reply-timeout takes a positive duration', async () => {
@@ -238,3 +241,9 @@ describe('a cluster master that stops answering mid-scan', () => {
     assert.equal(doc.partial.totals.keys, nodes.reduce((sum, n) => sum + n.keysSeen, 0));
   });
 });
+
+/** Write commands name their target on stderr before the first write: the rest is the error. */
+function announced<R extends { stderr: string }>(r: R): R {
+  assert.match(r.stderr, /^keywarden: (writing TTLs to|undoing TTLs on) redis:\/\/[^\n]+\n/);
+  return { ...r, stderr: r.stderr.replace(/^keywarden: (writing TTLs to|undoing TTLs on) [^\n]*\n/, '') };
+}

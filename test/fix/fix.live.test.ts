@@ -152,7 +152,7 @@ describe('fix on a standalone server', () => {
       assert.equal(report.persisted, 25_000 - 4);
       assert.deepEqual(
         { ...report.skipped },
-        { gone: 1, noTtl: 1, longerTtl: 1, otherTtl: 1, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0 },
+        { gone: 1, noTtl: 1, longerTtl: 1, otherTtl: 1, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0, unconfirmed: 0 },
       );
     } finally {
       await undoTarget.close();

@@ -43,10 +43,10 @@ describe('decideKey', () => {
 
 describe('decodeWriteReply (fix-expire.lua)', () => {
   const cases: Array<[string, string, number, unknown]> = [
-    ['set with bytes, refused, gone', '56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1] }],
-    ['set without bytes (not measured)', '+,+', 2, { status: ['set', 'set'], bytes: [-1, -1] }],
-    ['one key', '1048632', 1, { status: ['set'], bytes: [1048632] }],
-    ['no keys', '', 0, { status: [], bytes: [] }],
+    ['set with expiry and bytes, refused, gone', '1796221022813/56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1], expiry: [1796221022813, 0, 0] }],
+    ['set without bytes (not measured)', '1796221022813,1796221022814', 2, { status: ['set', 'set'], bytes: [-1, -1], expiry: [1796221022813, 1796221022814] }],
+    ['one key', '1796221022813/1048632', 1, { status: ['set'], bytes: [1048632], expiry: [1796221022813] }],
+    ['no keys', '', 0, { status: [], bytes: [], expiry: [] }],
   ];
   for (const [name, reply, n, expected] of cases) it(name, () => assert.deepEqual(decodeWriteReply(reply, n), expected));
   it('a reply with too few or too many tokens is an error, never a silent shift', () => {
@@ -103,9 +103,9 @@ describe('journal', () => {
     writeFileSync(
       file,
       [
-        JSON.stringify({ t: 'start', v: 1, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, runIds: { 'a:1': 'r1' }, resume: false, at: '' }),
+        JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, runIds: { 'a:1': 'r1' }, resume: false, at: '' }),
         JSON.stringify({ t: 'set', b: '1.1', node: 'a:1', db: 0, at: 0, op: 'nx', keys: ['AA=='], ttlMs: [1000] }),
-        JSON.stringify({ t: 'done', b: '1.1', refused: [0], cp: cp('a:1', '12') }),
+        JSON.stringify({ t: 'done', b: '1.1', refused: [0], exp: [0], cp: cp('a:1', '12') }),
         JSON.stringify({ t: 'cp', cp: cp('a:1', '34') }),
         JSON.stringify({ t: 'cp', cp: cp('b:2', '56') }),
         '{"t":"done","b":"1.2","refu',
@@ -119,12 +119,13 @@ describe('journal', () => {
     ]);
     assert.deepEqual([...state.refused], [['1.1', [0]]]);
   });
-  it('counts the keys undo will go through (its progress bar total) without parsing set lines', async () => {
+  it('counts the keys undo will go through (its progress bar total)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
     const set = (b: string, keys: string[], keysOnly: boolean) => JSON.stringify({ t: 'set', b, node: 'a:1', db: 0, at: 0, op: 'nx', keys, ttlMs: keys.map(() => 1000), ...(keysOnly ? { keysOnly: true } : {}) });
     writeFileSync(
       file,
       [
+        JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, resume: false, at: '' }),
         set('1.1', ['AA==', 'AQ==', 'Ag=='], true),
         JSON.stringify({ t: 'done', b: '1.1', refused: [1] }),
         set('1.2', ['Aw==', 'BA=='], false),
@@ -137,8 +138,9 @@ describe('journal', () => {
   });
   it('a damaged line in the middle is an error, not silently skipped', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
-    writeFileSync(file, ['{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));
-    await assert.rejects(journalState(file), /damaged at line 1/);
+    const start = JSON.stringify({ t: 'start', v: 2, target: 'redis://x', mode: 'standalone', policy: { rules: [] }, resume: false, at: '' });
+    writeFileSync(file, [start, '{"t":"cp",', JSON.stringify({ t: 'end', complete: true, totals: {} })].join('\n'));
+    await assert.rejects(journalState(file), /damaged at line 2/);
   });
 });
 
@@ -149,6 +151,7 @@ describe('policyYaml', () => {
       keysSampled: 1000,
       dbsize: 100_000,
       otherKeys: 3,
+      withheld: [{ match: '*:*', sampled: 60, reason: 'catch-all' }],
       rules: [
         { match: 'session:*', ttlMs: 24 * HOUR, role: 'session', keys: 50_000, sampled: 500, noTtlShare: 1, bytes: 5_000_000, basis: 'name', examples: ['session:\\x1b[31m'] },
         { match: 'cache:*', ttlMs: HOUR, role: 'cache', jitter: 0.1, keys: 40_000, sampled: 400, noTtlShare: 0.2, bytes: 1000, observedTtl: { p50: 1_800_000, p90: 3_000_000 }, basis: 'observed', examples: [] },
@@ -168,6 +171,8 @@ describe('policyYaml', () => {
     assert.match(yaml, /# ~50,000 keys, 4\.8 MB, 100% without TTL; no TTL seen; ttl from the name \(session\); e\.g\. session:\\x1b\[31m/);
     assert.match(yaml, /TTLs seen: median 30m, p90 50m/);
     assert.match(yaml, /REVIEW/);
+    assert.match(yaml, /# no rule for "\*:\*" \(60 sampled keys\): a rule without a literal part/);
+    assert.deepEqual(policy.alerts, { noTtlKeys: 1000, memoryUsedRatio: 0.8, evictions: true, noTtlGrowth: { window: 900_000, minIncrease: 1000 } });
     assert.ok(!yaml.includes(String.fromCharCode(0x1b)), "a raw ESC reached the YAML");
   });
 });

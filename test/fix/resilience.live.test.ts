@@ -64,6 +64,16 @@ describe('fix survives kill -9 and server restarts', () => {
     assert.ok(sent <= KEYS * 1.03, `${sent - KEYS} repeated PEXPIRE (${(((sent - KEYS) / KEYS) * 100).toFixed(1)}%) after kill -9 and resume`);
     const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string });
     assert.equal(lines.filter((l) => l.t === 'start').length, 2);
+
+    // Undo's counts are exact: every key is either taken back or reported, never both, never
+    // neither; a key whose write was in flight at the kill keeps its TTL and is listed as such.
+    const undo = await cli(['undo', server.url, '--journal', journal, '--json']);
+    assert.equal(undo.code, 0, undo.stderr);
+    const u = JSON.parse(undo.stdout);
+    const skipped = Object.values(u.skipped as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.equal(u.journaled, u.persisted + skipped);
+    assert.equal(u.persisted + u.skipped.unconfirmed, KEYS, JSON.stringify(u.skipped));
+    assert.deepEqual(await ttlCounts(client, 'session:*'), { withTtl: u.skipped.unconfirmed, without: u.persisted });
   });
 
   it('a server restart mid-run is one clear error; --resume then finishes', async () => {
@@ -124,7 +134,7 @@ describe('fix survives kill -9 and server restarts', () => {
     await server.restart();
     const failed = await run;
     assert.equal(failed.code, 2);
-    assert.match(failed.stderr, /^keywarden: stopped after \d+ TTLs set: [^\n]+\nhint: [^\n]*rerun the same command with --resume --journal [^\n]+\n$/);
+    assert.match(failed.stderr, /^keywarden: writing TTLs to [^\n]+\nkeywarden: stopped after \d+ TTLs set: [^\n]+\nhint: [^\n]*rerun the same command with --resume --journal [^\n]+\n$/);
     const resumed = await cli([...args, '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /restarted since the checkpoint/);

@@ -158,7 +158,7 @@ describe('undo on a cluster resharded since fix', () => {
     assert.equal(doc.journaled, 3400);
     assert.equal(doc.persisted, 3398);
     assert.equal(doc.rerouted, rerouted);
-    assert.deepEqual(doc.skipped, { gone: 0, noTtl: 0, longerTtl: 2, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0 });
+    assert.deepEqual(doc.skipped, { gone: 0, noTtl: 0, longerTtl: 2, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0, unconfirmed: 0 });
     assert.deepEqual(doc.skippedExamples.longerTtl.sort(), [...longer].sort());
 
     const ttls = await pttls(keys);

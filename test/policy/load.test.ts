@@ -212,7 +212,7 @@ describe('adHocPolicy', () => {
 
   test('errors name the flag', () => {
     assert.throws(() => adHocPolicy('a:*', '2x'), { message: "--ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)" });
-    assert.throws(() => adHocPolicy('a:*', '0'), { message: "--ttl: '0' is too short: a key TTL must be at least 1s" });
+    assert.throws(() => adHocPolicy('a:*', '0'), { message: "--ttl '0': 0s is below the minimum key TTL of 1s (a TTL that short deletes the key at once)" });
     assert.throws(() => adHocPolicy('', '1h'), { message: '--match: the glob is empty' });
   });
 });

@@ -4,12 +4,13 @@
  * `keywarden undo` can take it back and `--resume` can continue after a crash. Ctrl-C stops
  * cleanly after the batch in flight and prints the summary with the resume command.
  */
+import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
 import { count, progressBar } from '../progress.js';
 import type { FixReport } from '../../fix/types.js';
-import { adHocPolicy, formatDuration, loadPolicy } from '../../policy/index.js';
+import { adHocPolicy, assertKeyTtl, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
 import { addTargetFlags, durationFlag, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderFixText } from '../render/fix-text.js';
@@ -58,6 +59,10 @@ export function registerFix(program: Command, io: CliIo): void {
 }
 
 async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Promise<number> {
+  if (flags.apply) {
+    await requireUnit(flags.ttl, '--ttl', 'h', io);
+    await requireUnit(flags.maxTtl, '--max-ttl', 'd', io);
+  }
   const policy = await policyFrom(flags);
   if (flags.resume && !flags.journal) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
   if (flags.resume && !flags.apply) throw new UsageError('--resume continues an --apply run', 'add --apply');
@@ -75,6 +80,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   };
   if (!flags.apply && flags.journal) io.stderr('keywarden: dry run: nothing is written, so no journal either\n');
 
+  if (options.maxTtlMs !== undefined) assertKeyTtl(options.maxTtlMs, '--max-ttl', '--max-ttl 30d');
   const target = await connectTarget(spec);
   io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
@@ -94,6 +100,15 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
       ...options,
       signal: interrupt.signal,
       onProgress: progress?.update,
+      // Before the first write, name what is about to change.
+      onStart: () => io.stderr(`keywarden: writing TTLs to ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'})\n`),
+      onEvictionRisk: (risks) => {
+        for (const r of risks) {
+          io.stderr(
+            `keywarden: warning: ${r.node} uses ${r.policy} at ${Math.round(r.usedRatio * 100)}% of maxmemory: every key given a TTL can be evicted at once, before its TTL ends (raise maxmemory or free memory first if these keys must stay)\n`,
+          );
+        }
+      },
       onResume: (r) => {
         if (r.restarted.length > 0) io.stderr(`keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`);
       },
@@ -117,6 +132,27 @@ async function policyFrom(flags: FixFlags) {
   if (flags.match && flags.ttl) return adHocPolicy(flags.match, flags.ttl);
   if (flags.match || flags.ttl) throw new UsageError(`${flags.match ? '--match' : '--ttl'} needs ${flags.match ? '--ttl' : '--match'}`, 'for example --match "session:*" --ttl 24h');
   throw new UsageError('fix needs rules: a policy file or an ad hoc rule', 'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION');
+}
+
+/**
+ * `--ttl 24` means 24 seconds, as EXPIRE does, but people who type it usually meant hours:
+ * writing with it takes an explicit unit, or a yes on a terminal.
+ */
+async function requireUnit(value: string | undefined, flag: string, likely: string, io: CliIo): Promise<void> {
+  // 0 is no TTL in any unit: the floor's own message says so.
+  if (value === undefined || !/^\d+(?:\.\d+)?$/.test(value.trim()) || Number(value) === 0) return;
+  const n = value.trim();
+  if (io.isTTY && process.stdin.isTTY && (await confirm(`keywarden: ${flag} ${n} is ${n} seconds (not ${n}${likely}). Write TTLs of ${n} seconds? [y/N] `))) return;
+  throw new UsageError(`${flag} ${n} has no unit: with --apply that would be ${n} seconds`, `write ${flag} ${n}s if you mean seconds (or ${flag} ${n}${likely}, ${flag} ${n}m…)`);
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 function defaultJournal(): string {

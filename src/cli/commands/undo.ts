@@ -56,7 +56,13 @@ export function registerUndo(program: Command, io: CliIo): void {
             : undefined;
         let report: UndoReport;
         try {
-          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, fast: flags.fast, signal: interrupt.signal, onProgress: progress?.update });
+          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, fast: flags.fast, signal: interrupt.signal,
+            onProgress: progress?.update,
+            // Before the first write, name what is about to change.
+            onStart: () => {
+              if (!flags.dryRun) io.stderr(`keywarden: undoing TTLs on ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'}) from journal ${flags.journal}\n`);
+            },
+          });
         } finally {
           // Cleared before the report: both may share the terminal.
           progress?.stop();

@@ -46,13 +46,14 @@ export function renderFixText(r: FixReport): string {
 const REASONS: Record<UndoSkipReason, string> = {
   gone: 'key no longer exists',
   noTtl: 'key has no TTL any more',
-  longerTtl: 'key now has a longer TTL than fix set (the application set it)',
-  otherTtl: 'key has a shorter TTL than fix left it (re-created or changed since)',
+  longerTtl: 'changed since: expires later than fix set (the application refreshed or extended it)',
+  otherTtl: 'changed since: expires at another time than fix set (re-created or given a TTL again)',
   refused: 'fix did not set it (the key already had a TTL)',
   shortened: 'TTL was shortened by --max-ttl (undo only removes TTLs fix added)',
   unknownNode: 'journaled on a node that is not part of this target',
   migrating: 'its slot is being moved between masters (resharding in progress): rerun undo once it is done',
   unreachable: 'no reachable master serves its slot (node gone or cluster not covering it): rerun undo once it is back',
+  unconfirmed: "fix's write was in flight when its run died: its TTL cannot be told from the application's",
 };
 
 /** What undo did (or, with --dry-run, would do), and each reason it left keys alone. */

@@ -6,6 +6,7 @@ import { formatBytes, formatCount, formatPercent, safeText } from '../format.js'
 import { infoNumber, setting } from '../facts.js';
 import type { NodeRule } from '../types.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
+import { fixMakesKeysEvictable } from './fix-eviction.js';
 import { describeCoverage, maxmemory, needSample, patternRole, policyArg, shareCoverage, singleKeyCaveat, ttlCoverage, usedRatio } from './shared.js';
 
 const volatileWithoutTtls: NodeRule = {
@@ -92,4 +93,4 @@ const lazyfreeOff: NodeRule = {
   },
 };
 
-export const evictionRules = [volatileWithoutTtls, allkeysEvictsSessions, lazyfreeOff] as const satisfies readonly NodeRule[];
+export const evictionRules = [volatileWithoutTtls, fixMakesKeysEvictable, allkeysEvictsSessions, lazyfreeOff] as const satisfies readonly NodeRule[];
