@@ -3,7 +3,6 @@
  * report to a renderer. Ctrl-C stops the scan and prints the partial report, marked
  * incomplete; a second Ctrl-C exits at once.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ScanReport } from '../../keyspace/report.js';
@@ -12,6 +11,7 @@ import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
 import { count, progressBar } from '../progress.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
@@ -64,6 +64,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
   const spec = targetFrom(url, flags, io.env);
   const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
+  if (flags.out) checkOutputPath(flags.out, '--out');
   const options = {
     db: spec.db,
     match: flags.match,
@@ -115,7 +116,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
             ? renderScanHtml(r)
             : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR });
     if (flags.out) {
-      writeFileSync(flags.out, rendered);
+      writeOutputFile(flags.out, rendered, '--out');
       io.stderr(`keywarden: ${what} written to ${flags.out}\n`);
     } else io.stdout(rendered);
   }
