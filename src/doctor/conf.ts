@@ -36,6 +36,12 @@ export interface ConfFile {
 /** Directives that may repeat and add up instead of replacing each other. */
 const MULTI = new Set(['save', 'rename-command', 'user', 'include', 'loadmodule', 'client-output-buffer-limit', 'sentinel']);
 
+/**
+ * Directives whose value is a secret. Their values are masked as they are read, so no rule,
+ * renderer or JSON document can ever show one: rules only need to know whether one is set.
+ */
+export const SECRET_DIRECTIVES: ReadonlySet<string> = new Set(['requirepass', 'masterauth', 'tls-key-file-pass', 'tls-client-key-file-pass']);
+
 /** Settings whose value is a memory size: stored in bytes like CONFIG GET shows them. */
 const MEMORY_SETTINGS = new Set([
   'maxmemory', 'repl-backlog-size', 'client-query-buffer-limit', 'proto-max-bulk-len', 'active-defrag-ignore-bytes',
@@ -181,6 +187,7 @@ function applyDirectives(conf: ConfFile): void {
       conf.users.push(['user', ...d.args]);
       continue;
     }
+    if (SECRET_DIRECTIVES.has(d.name)) d.args = d.args.map((a) => (a === '' ? '' : '<set>'));
     if (d.name === 'save') {
       // `save ""` clears the save points; each other line adds one.
       const points = d.args.join(' ').trim();
@@ -197,6 +204,7 @@ function applyDirectives(conf: ConfFile): void {
 
 function settingValue(d: ConfDirective): string {
   const joined = d.args.join(' ');
+  if (SECRET_DIRECTIVES.has(d.name)) return joined === '' ? '' : '<set>';
   if (MEMORY_SETTINGS.has(d.name) && d.args.length === 1) {
     const bytes = parseMemory(d.args[0]);
     if (bytes !== undefined) return String(bytes);
@@ -208,8 +216,6 @@ function settingValue(d: ConfDirective): string {
 export function confFacts(conf: ConfFile, loadAclFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): NodeFacts {
   const config = { ...conf.config };
   if (config.slaveof !== undefined && config.replicaof === undefined) config.replicaof = config.slaveof;
-  // Never carry secrets: rules only need to know whether one is set.
-  for (const secret of ['requirepass', 'masterauth']) if (config[secret] !== undefined) config[secret] = config[secret] === '' ? '' : '<set>';
   const facts: NodeFacts = {
     label: conf.path,
     source: 'conf',
