@@ -58,12 +58,27 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The shortest --auth-token accepted off loopback: 16 characters of a random hex token are 64 bits. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A token anyone can guess protects nothing once the port is reachable from the network. */
+export function checkAuthToken(host: string, token: string | undefined): void {
+  if (isLoopback(host) || token === undefined) return;
+  if (token.trim().length < MIN_TOKEN_LENGTH) {
+    throw new UsageError(
+      `--auth-token is too weak to expose the dashboard on ${host}: it must have at least ${MIN_TOKEN_LENGTH} characters`,
+      'generate one with: openssl rand -hex 24 (or listen on 127.0.0.1)',
+    );
+  }
+}
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
   if (!isLoopback(options.host) && !options.authToken) {
     throw new UsageError(`--listen ${options.host} exposes the dashboard beyond this machine without a token`, 'add --auth-token (or KEYWARDEN_AUTH_TOKEN), or listen on 127.0.0.1');
   }
+  checkAuthToken(options.host, options.authToken);
   const assets = loadAssets();
   const wanted = options.authToken ? digest(options.authToken) : undefined;
   const tokenOk = (given: string | undefined) => wanted !== undefined && given !== undefined && timingSafeEqual(digest(given), wanted);

@@ -27,6 +27,8 @@ describe('keywarden watch flags', () => {
     { args: ['--protect-metrics'], message: /--protect-metrics needs a token/, hint: /--auth-token/ },
     { args: ['--alert-webhook', 'ftp://x'], message: /--alert-webhook is not an http\(s\) URL/, hint: /https:/ },
     { args: ['--top', '0'], message: /--top must be at least 1/, hint: /--top 20/ },
+    { args: ['--listen', '0.0.0.0:0', '--auth-token', 'short-token'], message: /--auth-token is too weak .* at least 16 characters/, hint: /openssl rand/ },
+    { args: ['--listen', '0.0.0.0:0', '--auth-token', '   '], message: /--auth-token is too weak/, hint: /127\.0\.0\.1/ },
   ];
   for (const c of cases) {
     it(`${c.args.join(' ')} → exit 2`, async () => {
