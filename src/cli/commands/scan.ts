@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
+import { displayKey } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
@@ -16,6 +17,9 @@ import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, tar
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
 import { renderScanTable } from '../render/scan-table.js';
+
+/** The types SCAN TYPE knows (module types aside). */
+const REDIS_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 
 interface ScanFlags extends TargetFlags {
   match?: string;
@@ -65,10 +69,14 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   const spec = targetFrom(url, flags, io.env);
   const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
   if (flags.out) checkOutputPath(flags.out, '--out');
+  // SCAN TYPE with a name that is no type silently matches nothing: a typo would report 0 keys.
+  if (flags.type !== undefined && !REDIS_TYPES.includes(flags.type.toLowerCase())) {
+    throw new UsageError(`--type '${displayKey(flags.type)}' is not a Redis type`, `use one of ${REDIS_TYPES.join(', ')}`);
+  }
   const options = {
     db: spec.db,
     match: flags.match,
-    type: flags.type,
+    type: flags.type?.toLowerCase(),
     sample: flags.sample === undefined ? undefined : sampleFlag(flags.sample),
     fast: flags.fast,
     maxOps: intFlag(flags.maxOps, '--max-ops'),
