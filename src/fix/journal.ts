@@ -20,7 +20,7 @@
  * Write-ahead matters: a key whose TTL was set is always in the journal, even if the process
  * dies before the reply; undo's TTL check makes a journaled-but-never-applied key harmless.
  */
-import { closeSync, createReadStream, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { KeywardenError } from '../errors.js';
 import type { NodeCheckpoint } from '../keyspace/scanner.js';
@@ -64,6 +64,11 @@ export interface JournalDone {
 
 export type JournalLine = JournalStart | JournalSet | JournalDone | { t: 'cp'; cp: NodeCheckpoint } | { t: 'end'; complete: boolean; totals: unknown };
 
+/** --journal names a directory: said as such, not as "already exists" or a read error. */
+export function journalIsDirectory(path: string): JournalError {
+  return new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+}
+
 /** Appends lines to a journal file with one `write(2)` per call. */
 export class JournalWriter {
   private readonly fd: number;
@@ -100,6 +105,7 @@ export class JournalWriter {
 /** Stream the journal's lines; a torn (unparsable) last line is skipped. */
 export async function* readJournal(path: string, filter?: (raw: string) => boolean): AsyncGenerator<JournalLine> {
   if (!existsSync(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
+  if (statSync(path).isDirectory()) throw journalIsDirectory(path);
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   let bad: number | undefined;
