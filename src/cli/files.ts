@@ -35,10 +35,10 @@ export function isFileError(err: unknown): err is NodeJS.ErrnoException {
   return typeof e?.code === 'string' && typeof e.syscall === 'string' && e.code in REASONS;
 }
 
-/** A file-system error as one line naming the file and what to do. */
+/** A file-system error as one line naming the file and what to do; `what` is e.g. 'write --out file'. */
 export function fileFailure(err: NodeJS.ErrnoException, what: string, path: string, hint = 'give a path in an existing directory you may write to'): UsageError {
   const reason = REASONS[err.code ?? ''] ?? err.code ?? 'failed';
-  return new UsageError(`cannot write ${what} '${displayKey(path)}': ${reason}`, hint, { cause: err });
+  return new UsageError(`cannot ${what} '${displayKey(path)}': ${reason}`, hint, { cause: err });
 }
 
 /**
@@ -47,7 +47,7 @@ export function fileFailure(err: NodeJS.ErrnoException, what: string, path: stri
  * read-only mounts and ACLs), and the path is not a directory.
  */
 export function checkOutputPath(path: string, flag: string): void {
-  const fail = (err: NodeJS.ErrnoException) => fileFailure(err, `${flag} file`, path);
+  const fail = (err: NodeJS.ErrnoException) => fileFailure(err, `write ${flag} file`, path);
   let existing: ReturnType<typeof statSync> | undefined;
   try {
     existing = statSync(path);
@@ -71,7 +71,7 @@ export function checkOutputPath(path: string, flag: string): void {
  * would replace the device).
  */
 export function writeOutputFile(path: string, text: string, flag: string): void {
-  const fail = (err: NodeJS.ErrnoException) => fileFailure(err, `${flag} file`, path);
+  const fail = (err: NodeJS.ErrnoException) => fileFailure(err, `write ${flag} file`, path);
   let special = false;
   try {
     special = !statSync(path).isFile();

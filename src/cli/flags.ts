@@ -152,7 +152,7 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
  * line quoting it, escaped: it may quote a key). Anything else is a bug: undefined.
  */
 function fileOrServerFailure(err: unknown): KeywardenError | undefined {
-  if (isFileError(err)) return fileFailure(err, 'file', err.path ?? '(unknown)', 'check the path, its permissions and the free space of its disk');
+  if (isFileError(err)) return fileFailure(err, /read|scandir|stat/.test(err.syscall ?? '') ? 'read' : 'use', err.path ?? 'a file', 'check the path, its permissions and the free space of its disk');
   const e = err as { name?: string; message?: string } | undefined;
   if ((e?.name === 'ReplyError' || e?.name === 'ErrorReply' || e?.name === 'SimpleError') && typeof e.message === 'string') {
     const first = e.message.split('\n')[0].slice(0, 300);
