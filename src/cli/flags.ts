@@ -6,7 +6,7 @@
 import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { ConnectionError, isUserFacing, KeywardenError, UsageError } from '../errors.js';
-import { displayKey } from '../keyspace/display.js';
+import { displayKey, displayPattern } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
 import { midRunFailure } from '../target/errors.js';
 import { resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
@@ -137,7 +137,8 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
     const err = midRunFailure(caught, 'the server') ?? fileOrServerFailure(caught) ?? caught;
     if (isUserFacing(err)) {
       if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint, ...(err.partial !== undefined ? { partial: err.partial } : {}) })}\n`);
-      else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);
+      // Messages may quote the server, and the server may quote a key: escaped for the terminal.
+      else io.stderr(`keywarden: ${displayPattern(err.message)}\nhint: ${displayPattern(err.hint)}\n`);
       return err.exitCode;
     }
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);

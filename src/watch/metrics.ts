@@ -6,6 +6,7 @@
  * credential (nodes are host:port, patterns are escaped globs).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { displayPattern } from '../keyspace/display.js';
 import type { NodeStats } from './node-stats.js';
 import type { PatternFigures } from './figures.js';
 import type { WatchView } from './view.js';
@@ -30,7 +31,7 @@ const perNode = (pick: (s: NodeStats) => number | undefined) => (view: WatchView
   });
 
 const perPattern = (pick: (f: PatternFigures) => number) => (view: WatchView): Sample[] =>
-  Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) => list.map((f) => [{ node, pattern: f.pattern }, pick(f)] as Sample));
+  Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) => list.map((f) => [{ node, pattern: displayPattern(f.pattern) }, pick(f)] as Sample));
 
 const single = (pick: (view: WatchView) => number | undefined) => (view: WatchView): Sample[] => {
   const v = pick(view);

@@ -5,6 +5,7 @@
  * except KeywardenDown, which an on-call engineer always wants.
  */
 import { formatDuration } from '../../policy/index.js';
+import { displayPattern } from '../../keyspace/display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';
 import { noTtlKeysOf } from '../node-stats.js';
 import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
@@ -19,7 +20,7 @@ function topNoTtl(ctx: AlertContext, n = 3): string {
     .filter((f) => f.pattern !== OTHER_PATTERN && f.noTtlKeys > 0)
     .sort((a, b) => b.noTtlKeys - a.noTtlKeys)
     .slice(0, n);
-  return top.length > 0 ? `; most without TTL: ${top.map((f) => `${f.pattern} (${f.noTtlKeys})`).join(', ')}` : '';
+  return top.length > 0 ? `; most without TTL: ${top.map((f) => `${displayPattern(f.pattern)} (${f.noTtlKeys})`).join(', ')}` : '';
 }
 
 /** Evictions in the window: the sum of increases of evicted_keys (a restart resets the counter). */
@@ -108,7 +109,7 @@ export const ALERT_RULES = [
         const before = recent.slice(0, -1).map((h) => h.noTtl[pattern] ?? 0);
         const increase = now - Math.min(...before);
         if (increase >= growth.minIncrease) {
-          out.push({ labels: { pattern }, summary: `${pattern}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`, value: increase, threshold: growth.minIncrease });
+          out.push({ labels: { pattern: displayPattern(pattern) }, summary: `${displayPattern(pattern)}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`, value: increase, threshold: growth.minIncrease });
         }
       }
       return out;
