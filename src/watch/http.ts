@@ -54,6 +54,20 @@ function loadAssets(): Map<string, Asset> {
   ]);
 }
 
+/**
+ * Why the target is not being read right now, or undefined when it is. /healthz says the
+ * process is alive; /readyz says its figures can be trusted: connected, every node answering
+ * (a stopped server keeps its socket open but answers nothing), and the last pass not failed.
+ */
+export function notReady(view: WatchView): string | undefined {
+  const live = view.live;
+  if (!live.connected) return `not connected: ${live.lastError ?? 'connecting'}`;
+  const down = live.knownNodes.filter((n) => live.nodeUp.get(n) !== true);
+  if (down.length > 0) return `${down.join(', ')} not answering${live.lastError ? `: ${live.lastError}` : ''}`;
+  if (live.passFailure) return `the last ${live.passFailure.count === 1 ? 'pass' : `${live.passFailure.count} passes`} failed: ${live.passFailure.error}`;
+  return undefined;
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -127,8 +141,8 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
     if (path === '/api/state') return sendJson(res, dashboardData(options.view), req.method === 'HEAD');
     if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD');
     if (path === '/readyz') {
-      const ready = options.view.live.connected;
-      return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : `not connected: ${options.view.live.lastError ?? 'connecting'}\n`, req.method === 'HEAD');
+      const why = notReady(options.view);
+      return send(res, why ? 503 : 200, 'text/plain; charset=utf-8', why ? `not ready: ${why}\n` : 'ready\n', req.method === 'HEAD');
     }
     const asset = assets.get(path);
     if (asset) {

@@ -94,6 +94,13 @@ export const METRICS = [
     labels: ['node'],
     samples: (view) => view.live.knownNodes.map((node) => [{ node }, view.live.nodeUp.get(node) ? 1 : 0] as Sample),
   },
+  {
+    name: 'keywarden_scan_errors_total',
+    help: 'Passes over the keyspace that failed, by reason (connection, timeout, permission, server_state, other).',
+    type: 'counter',
+    labels: ['reason'],
+    samples: (view) => Object.entries(view.live.scanErrors).map(([reason, n]) => [{ reason }, n] as Sample),
+  },
   { name: 'keywarden_scan_last_complete_timestamp_seconds', help: 'Unix time the last full pass over the keyspace completed.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.completedAt / 1000 : undefined)) },
   { name: 'keywarden_scan_duration_seconds', help: 'Scan time of the last completed pass.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.durationMs / 1000 : undefined)) },
   { name: 'keywarden_scan_progress_ratio', help: 'Progress of the pass in progress (1 between passes).', type: 'gauge', labels: [], samples: single((v) => (v.live.scanning || v.state.pass ? v.live.progressRatio : 1)) },

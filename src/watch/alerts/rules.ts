@@ -13,6 +13,9 @@ import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
+/** Failed passes in a row before KeywardenScanFailing fires: one failure may be a blip (a restart). */
+export const SCAN_FAILURES_TO_ALERT = 3;
+
 /** The patterns holding most keys without TTL, from the last completed pass: the likely cause. */
 function topNoTtl(ctx: AlertContext, n = 3): string {
   if (!ctx.published) return '';
@@ -46,6 +49,17 @@ export const ALERT_RULES = [
         value: 0,
         threshold: 1,
       }));
+    },
+  },
+  {
+    // The node answers (up is 1) but no pass completes: a user without +scan, a server that
+    // refuses (BUSY, LOADING), a timeout on every pass. Figures silently go stale without it.
+    name: 'KeywardenScanFailing',
+    severity: 'warning',
+    evaluate(ctx) {
+      const f = ctx.passFailure;
+      if (!f || f.count < SCAN_FAILURES_TO_ALERT) return [];
+      return [{ labels: { reason: f.reason }, summary: `${f.count} passes over the keyspace failed in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: SCAN_FAILURES_TO_ALERT }];
     },
   },
   {

@@ -54,6 +54,8 @@ export interface AlertContext {
   db?: number;
   /** Window over which evictions count. */
   evictionWindowMs: number;
+  /** Passes failing in a row, when they are. */
+  passFailure?: { since: number; count: number; reason: string; error: string };
 }
 
 export interface AlertRule {
