@@ -5,7 +5,7 @@
  * `1kb` = 1024, up to `gb`), the last of a repeated directive wins (except those that add up,
  * such as `save` and `rename-command`). The result feeds the same rules as a live server.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { aclUserFromRules, DANGEROUS_COMMANDS } from './acl.js';
@@ -110,13 +110,29 @@ export function splitArgs(line: string): string[] | undefined {
  * @throws UsageError when the file itself cannot be read.
  */
 export function readConf(path: string): ConfFile {
-  let text: string;
+  return parseConf(readConfText(path, '--config'), path, (p) => readConfText(p, 'include'));
+}
+
+/** redis.conf files are kilobytes; a file past this is not one (and is not read whole). */
+export const MAX_CONF_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The text of a redis.conf, refusing what cannot be one before reading it: a device or a
+ * pipe (`/dev/urandom` would be read forever), a huge file, or binary content.
+ */
+function readConfText(path: string, what: string): string {
+  let buf: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    const info = statSync(path);
+    if (!info.isFile()) throw new UsageError(`${what} '${path}' is not a regular file`, 'give --config the path of a redis.conf');
+    if (info.size > MAX_CONF_BYTES) throw new UsageError(`${what} '${path}' is ${(info.size / 1024 / 1024).toFixed(1)} MiB: not a redis.conf`, 'give --config the path of a redis.conf (a few kilobytes of text)');
+    buf = readFileSync(path);
   } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
     throw new UsageError(`cannot read redis.conf '${path}'`, 'check the path given to --config', { cause });
   }
-  return parseConf(text, path, (p) => readFileSync(p, 'utf8'));
+  if (buf.includes(0)) throw new UsageError(`${what} '${path}' is a binary file, not a redis.conf`, 'give --config the path of a redis.conf (text)');
+  return buf.toString('utf8');
 }
 
 /** Parse redis.conf text; `load` reads included files (paths already resolved). */

@@ -94,6 +94,7 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
       db: options.target.db,
       evictionWindowMs: o.evictionWindowMs,
       passFailure: live.passFailure,
+      enforceFailure: live.enforceFailure,
     });
 
   // Like an exporter, watch starts when its target is down (in Kubernetes it often starts
@@ -152,6 +153,7 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
         evaluate();
         if (enforcing && options.policy && violationsIn(p) > 0) {
           enforcing = await enforce({ target, policy: options.policy, journalDir, scan: { maxOps: o.maxOps, fast: o.fast, db: options.target.db }, signal: abort.signal, live, log });
+          evaluate();
         }
         passWaiters.splice(0).forEach((w) => w());
         await sleep(Math.max(0, (p?.startedAt ?? Date.now()) + o.intervalMs - Date.now()), abort.signal);

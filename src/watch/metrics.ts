@@ -94,6 +94,7 @@ export const METRICS = [
     labels: ['node'],
     samples: (view) => view.live.knownNodes.map((node) => [{ node }, view.live.nodeUp.get(node) ? 1 : 0] as Sample),
   },
+  { name: 'keywarden_enforce_errors_total', help: 'Enforcement runs (--enforce) that failed: journal not writable, connection lost, refused writes.', type: 'counter', labels: [], samples: single((v) => v.live.enforceErrors) },
   {
     name: 'keywarden_scan_errors_total',
     help: 'Passes over the keyspace that failed, by reason (connection, timeout, permission, server_state, other).',

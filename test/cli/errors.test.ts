@@ -113,6 +113,12 @@ describe('one line, exit 2, for every command and every error class', () => {
       json: true,
     },
     {
+      what: 'doctor --config of something that is not a redis.conf',
+      runs: [['doctor', '--config', '/dev/urandom'], ['doctor', '--config', process.execPath], ['doctor', '--config', '{journalDir}']],
+      message: /--config '.*' is (not a regular file|a binary file|[\d.]+ MiB: not a redis.conf)/,
+      json: true,
+    },
+    {
       what: 'not a Redis type',
       runs: [['scan', url, '--type', 'foo']],
       message: /--type 'foo' is not a Redis type/,

@@ -5,9 +5,13 @@
  * down at start is reported (up 0) and connected to once it answers, as exporters do.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveTarget } from '../../src/target/spec.js';
-import { createLogger, startWatch } from '../../src/watch/index.js';
+import { policyFromObject } from '../../src/policy/index.js';
+import { createLogger, startWatch, type WatchOptions } from '../../src/watch/index.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { get, waitFor } from './support.js';
 
@@ -16,7 +20,7 @@ after(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 });
 
-async function watchOf(url: string, options: { replyTimeoutMs?: number } = {}) {
+async function watchOf(url: string, options: { replyTimeoutMs?: number; extra?: Partial<WatchOptions> } = {}) {
   const logs: string[] = [];
   const w = await startWatch({
     target: resolveTarget({ url, connectTimeoutMs: 500, replyTimeoutMs: options.replyTimeoutMs }, {}),
@@ -28,6 +32,7 @@ async function watchOf(url: string, options: { replyTimeoutMs?: number } = {}) {
     doctorIntervalMs: false,
     reconnect: { minMs: 100, maxMs: 300 },
     logger: createLogger((l) => logs.push(l), 'text', 'debug'),
+    ...options.extra,
   });
   stops.push(() => w.stop());
   return Object.assign(w, { logs });
@@ -103,5 +108,26 @@ describe('watch health', () => {
       server.process.kill('SIGCONT');
     }
     await waitFor('ready after SIGCONT', async () => (await get(`${w.url}/readyz`)).status === 200, 20_000);
+  });
+
+  it('--enforce that cannot write its journal: counted, alerted on, and no empty journal left', async () => {
+    const server = await startRedis();
+    stops.push(() => server.stop());
+    const c = server.client();
+    for (let i = 0; i < 10; i++) await c.set(`session:${i}`, 'v');
+    c.disconnect();
+    const dir = mkdtempSync(join(tmpdir(), 'keywarden-enforce-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    // A --journal-dir under a regular file cannot be created.
+    writeFileSync(join(dir, 'file'), 'x');
+    const policy = policyFromObject({ rules: [{ match: 'session:*', ttl: '1h' }] });
+    const w = await watchOf(server.url, { extra: { policy, enforce: true, journalDir: join(dir, 'file', 'journals') } });
+    await waitFor('KeywardenEnforceFailing', async () => ((await get(`${w.url}/alerts`)).body.includes('KeywardenEnforceFailing') ? true : undefined), 20_000);
+    const errors = metric((await get(`${w.url}/metrics`)).body, 'keywarden_enforce_errors_total');
+    assert.ok(errors.length === 1 && errors[0].value >= 1, JSON.stringify(errors));
+    assert.deepEqual(readdirSync(dir), ['file'], 'nothing else was created');
+    const check = server.client();
+    assert.equal(await check.ttl('session:0'), -1, 'nothing was written without a journal');
+    check.disconnect();
   });
 });

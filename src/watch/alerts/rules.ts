@@ -63,6 +63,17 @@ export const ALERT_RULES = [
     },
   },
   {
+    // --enforce is on but cannot do its work (its journal cannot be written, writes refused):
+    // keys without TTL keep accumulating while everyone believes they are being fixed.
+    name: 'KeywardenEnforceFailing',
+    severity: 'warning',
+    evaluate(ctx) {
+      const f = ctx.enforceFailure;
+      if (!f) return [];
+      return [{ labels: {}, summary: `--enforce failed ${f.count} time${f.count === 1 ? '' : 's'} in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: 1 }];
+    },
+  },
+  {
     name: 'KeywardenNoTtlKeys',
     severity: 'warning',
     evaluate(ctx) {
