@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { aclUserFromRules, DANGEROUS_COMMANDS } from './acl.js';
+import { KNOWN_DIRECTIVES, YES_NO_DIRECTIVES } from './conf-directives.js';
 import type { AclUser, NodeFacts } from './facts.js';
 
 export interface ConfDirective {
@@ -214,7 +215,31 @@ function applyDirectives(conf: ConfFile): void {
     conf.config[d.name] = settingValue(d);
   }
   for (const [name, list] of seenAt) {
-    if (list.length > 1) conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map(settingValue) });
+    // Shown as written (`2gb`, not 2147483648), secrets masked.
+    if (list.length > 1) conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map((d) => (SECRET_DIRECTIVES.has(d.name) ? settingValue(d) : d.args.join(' '))) });
+  }
+  lintValues(conf);
+}
+
+const MAXMEMORY_POLICIES = new Set(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']);
+
+/**
+ * What makes redis-server refuse to start: a directive it does not know, a yes/no setting
+ * with another value, a memory size it cannot read (`12zb`), an unknown eviction policy.
+ * Each becomes a problem of its line; a bad value is also dropped from the effective
+ * settings, so no rule reasons about a value the server would never run with.
+ */
+function lintValues(conf: ConfFile): void {
+  for (const d of conf.directives) {
+    const value = d.args.join(' ');
+    let problem: string | undefined;
+    if (!KNOWN_DIRECTIVES.has(d.name)) problem = `unknown directive '${d.name}'`;
+    else if (YES_NO_DIRECTIVES.has(d.name) && !/^(yes|no)$/i.test(value)) problem = `${d.name} takes yes or no, not '${value}'`;
+    else if (MEMORY_SETTINGS.has(d.name) && (d.args.length !== 1 || parseMemory(d.args[0]) === undefined)) problem = `${d.name} '${value}' is not a memory size (use bytes, or a unit: 100mb, 2gb)`;
+    else if (d.name === 'maxmemory-policy' && !MAXMEMORY_POLICIES.has(value.toLowerCase())) problem = `maxmemory-policy '${value}' is not an eviction policy`;
+    if (!problem) continue;
+    conf.problems.push({ at: d.at, message: `${problem}: redis-server refuses to start` });
+    if (conf.config[d.name] === settingValue(d)) delete conf.config[d.name];
   }
 }
 
