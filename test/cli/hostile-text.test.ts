@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCommand, type CliIo } from '../../src/cli/flags.js';
 import { ConnectionError } from '../../src/errors.js';
 import { displayKey, displayPattern } from '../../src/keyspace/display.js';
+import { parsePolicy } from '../../src/policy/index.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { createLogger, startWatch } from '../../src/watch/index.js';
 import { runCli } from '../support/cli.js';
@@ -58,6 +59,15 @@ describe('hostile text is inert', () => {
       assert.doesNotMatch(r.stdout, RAW, format);
       assert.match(r.stdout, /alpha\\u202ehotel:\*/, format);
     }
+  });
+
+  it('policy init writes invisible characters as YAML escapes that still match the keys', async () => {
+    const r = await runCli(['policy', 'init', server.url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, RAW);
+    assert.match(r.stdout, /match: "alpha\\u202ehotel:\*"/);
+    const policy = parsePolicy(r.stdout);
+    assert.ok(policy.rules.some((rule) => rule.match === 'alpha\u202ehotel:*'), 'parsed back to the character itself');
   });
 
   it('the dashboard data and /metrics show pattern names escaped', async () => {
