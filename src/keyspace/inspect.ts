@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
+import { cursorPosition } from './cursor.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED, type KeyRecord } from './record.js';
 
 export interface Inspection {
@@ -110,11 +111,18 @@ export const NAME_BYTES_PER_CALL = 256 * 1024;
 /** A key name longer than this is inspected with single commands (one lookup each), not in a script. */
 export const HEAVY_NAME_BYTES = 32 * 1024;
 
+/**
+ * Connections to nodes known to hold key names over HEAVY_NAME_BYTES: walked with plain
+ * commands from then on, by every inspector on that connection (watch's later passes too).
+ */
+const HEAVY_NAME_NODES = new WeakSet<Redis>();
+
 class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
   private readonly script = luaScript('scan-inspect');
   /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first call. */
   private bytesPerBucket: number | undefined;
+
   constructor(
     private readonly client: Redis,
     readonly measuresMemory: boolean,
@@ -130,7 +138,18 @@ class LuaInspector implements ScriptInspector {
     return Math.max(1, Math.min(Math.round(pageCount), byBytes));
   }
 
+  private async walkOutsideScript(r: WalkRequest): Promise<WalkStep> {
+    const step = await walkWithCommands(this.client, r, this.firstPage(r.pageCount), this.measuresMemory);
+    const perBucket = step.nameBytes / Math.max(step.scanned, 1);
+    this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
+    return step;
+  }
+
   async walk(r: WalkRequest): Promise<WalkStep> {
+    // Once a node showed a heavy name, its walk goes on outside Lua: a script that merely
+    // receives a 1 MB name from SCAN spends 2-30 ms making a Lua string of it, where a plain
+    // SCAN returning it takes 0.3 ms. So at most one script call per node meets such a name.
+    if (HEAVY_NAME_NODES.has(this.client)) return this.walkOutsideScript(r);
     const args = [
       r.cursor,
       String(this.firstPage(r.pageCount)),
@@ -153,6 +172,7 @@ class LuaInspector implements ScriptInspector {
     this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
     // Keys with heavy names, read one command at a time: never several lookups of them in one call.
     const heavy = deferred.length > 0 ? await inspectOneByOne(this.client, deferred, this.measuresMemory) : undefined;
+    if (deferred.length > 0) HEAVY_NAME_NODES.add(this.client);
     return {
       next: next.toString(),
       serverMs: Number(micros) / 1000,
@@ -168,6 +188,56 @@ class LuaInspector implements ScriptInspector {
       },
     };
   }
+}
+
+/**
+ * One step of the walk with plain commands, the same contract as scan-inspect.lua: a SCAN
+ * page sized by the bytes of names seen per bucket, never a key at or past `stopAt` (a page
+ * that runs past it is read again bucket by bucket), light keys inspected in a pipeline and
+ * heavy ones one command at a time. Every server call is a single command on at most one
+ * heavy name.
+ */
+async function walkWithCommands(client: Redis, r: WalkRequest, firstPage: number, measuresMemory: boolean): Promise<WalkStep & { nameBytes: number }> {
+  const started = performance.now();
+  const scan = async (from: string, count: number): Promise<[string, Buffer[]]> => {
+    const args: Array<string | number> = [from, 'COUNT', count];
+    if (r.match) args.push('MATCH', r.match);
+    if (r.type) args.push('TYPE', r.type);
+    const [next, keys] = (await client.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
+    return [next.toString(), keys];
+  };
+  // SCAN's returned cursor 0 means the walk is done: position 1.
+  const done = (c: string) => (c === '0' ? 1 : cursorPosition(c));
+  let count = firstPage;
+  if (r.stopAt < 1) count = Math.max(1, Math.min(count, Math.ceil((r.stopAt - cursorPosition(r.cursor)) * r.tableKeys)));
+  let asked = count;
+  let [next, keys] = await scan(r.cursor, count);
+  if (r.stopAt < 1 && done(next) > r.stopAt) {
+    keys = [];
+    let cur = r.cursor;
+    for (;;) {
+      const [after, one] = await scan(cur, 1);
+      asked++;
+      cur = after;
+      if (done(cur) > r.stopAt) break;
+      keys.push(...one);
+      if (done(cur) >= r.stopAt) break;
+    }
+    next = cur;
+  }
+  const light = keys.filter((k) => k.length <= HEAVY_NAME_BYTES);
+  const heavy = keys.filter((k) => k.length > HEAVY_NAME_BYTES);
+  const [a, b] = await Promise.all([new PipelineInspector(client, measuresMemory).inspect(light), inspectOneByOne(client, heavy, measuresMemory)]);
+  const inspection: Inspection = { records: [...a.records, ...b.records], vanished: a.vanished + b.vanished };
+  return {
+    next,
+    // No server clock here: the round trips count too, which only makes the pacer more careful.
+    serverMs: performance.now() - started,
+    keys: keys.length,
+    scanned: asked,
+    nameBytes: keys.reduce((sum, k) => sum + k.length, 0),
+    decode: () => inspection,
+  };
 }
 
 /**
