@@ -5,11 +5,13 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
-import { isUserFacing, UsageError } from '../errors.js';
-import { displayKey } from '../keyspace/display.js';
+import { ConnectionError, isUserFacing, KeywardenError, UsageError } from '../errors.js';
+import { displayKey, displayPattern } from '../keyspace/display.js';
 import { parseDuration, parseFraction } from '../policy/index.js';
 import { midRunFailure } from '../target/errors.js';
-import { redactUrl, resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
+import { resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';
+import { redactUrlsInText } from '../target/url.js';
+import { fileFailure, isFileError } from './files.js';
 import { REPEATED_SIGNAL_MS, signalExitCode } from './relaunch.js';
 
 /** Where a command writes; tests pass their own to capture output. */
@@ -132,16 +134,32 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
     return await body();
   } catch (caught) {
     // The commands name the node when the server fails them mid-run; this catches the rest.
-    const err = midRunFailure(caught, 'the server') ?? caught;
+    const err = midRunFailure(caught, 'the server') ?? fileOrServerFailure(caught) ?? caught;
     if (isUserFacing(err)) {
       if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint, ...(err.partial !== undefined ? { partial: err.partial } : {}) })}\n`);
-      else io.stderr(`keywarden: ${err.message}\nhint: ${err.hint}\n`);
+      // Messages may quote the server, and the server may quote a key: escaped for the terminal.
+      else io.stderr(`keywarden: ${displayPattern(err.message)}\nhint: ${displayPattern(err.hint)}\n`);
       return err.exitCode;
     }
     const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    io.stderr(`keywarden: unexpected error (please report it):\n${redactUrl(text)}\n`);
+    io.stderr(`keywarden: unexpected error (please report it):\n${redactUrlsInText(text)}\n`);
     return 70;
   }
+}
+
+/**
+ * The failures a user or a server causes that no command caught by name: a file the
+ * command could not write (one line naming it), and an error reply from the server (one
+ * line quoting it, escaped: it may quote a key). Anything else is a bug: undefined.
+ */
+function fileOrServerFailure(err: unknown): KeywardenError | undefined {
+  if (isFileError(err)) return fileFailure(err, /read|scandir|stat/.test(err.syscall ?? '') ? 'read' : 'use', err.path ?? 'a file', 'check the path, its permissions and the free space of its disk');
+  const e = err as { name?: string; message?: string } | undefined;
+  if ((e?.name === 'ReplyError' || e?.name === 'ErrorReply' || e?.name === 'SimpleError') && typeof e.message === 'string') {
+    const first = e.message.split('\n')[0].slice(0, 300);
+    return new ConnectionError(`the server refused a command: ${displayKey(first)}`, 'if the server is healthy and this user has the rights keywarden needs (README: permissions), please report it', { cause: err });
+  }
+  return undefined;
 }
 
 /** `--sample 10000` (a key count) or `--sample 1%` / `0.01` (a share of the keyspace). */

@@ -19,10 +19,20 @@ if (typeof relaunched === 'string') {
   // A reader that stops reading (`keywarden scan --json | head`) is not a failure: leave
   // quietly, as other command-line tools do, instead of dying of an unhandled EPIPE with a
   // stack trace.
+  // Any other failure to write the output (`--json > /dev/full`, a closed terminal) is one
+  // line and exit 2, like every error a user can cause: the output is lost, and says so.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
+      if (stream === process.stdout) {
+        const reason = err.code === 'ENOSPC' ? 'no space left on the device' : (err.code ?? 'write failed');
+        try {
+          process.stderr.write(`keywarden: cannot write to standard output: ${reason}\nhint: redirect the output to a file on a disk with free space, or to a pipe\n`);
+        } catch {
+          // stderr is gone too: the exit code is all that is left.
+        }
+      }
+      process.exit(2);
     });
   }
   const { main } = await import('./main.js');

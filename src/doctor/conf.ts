@@ -5,10 +5,11 @@
  * `1kb` = 1024, up to `gb`), the last of a repeated directive wins (except those that add up,
  * such as `save` and `rename-command`). The result feeds the same rules as a live server.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { aclUserFromRules, DANGEROUS_COMMANDS } from './acl.js';
+import { KNOWN_DIRECTIVES, YES_NO_DIRECTIVES } from './conf-directives.js';
 import type { AclUser, NodeFacts } from './facts.js';
 
 export interface ConfDirective {
@@ -35,6 +36,12 @@ export interface ConfFile {
 
 /** Directives that may repeat and add up instead of replacing each other. */
 const MULTI = new Set(['save', 'rename-command', 'user', 'include', 'loadmodule', 'client-output-buffer-limit', 'sentinel']);
+
+/**
+ * Directives whose value is a secret. Their values are masked as they are read, so no rule,
+ * renderer or JSON document can ever show one: rules only need to know whether one is set.
+ */
+export const SECRET_DIRECTIVES: ReadonlySet<string> = new Set(['requirepass', 'masterauth', 'tls-key-file-pass', 'tls-client-key-file-pass']);
 
 /** Settings whose value is a memory size: stored in bytes like CONFIG GET shows them. */
 const MEMORY_SETTINGS = new Set([
@@ -104,13 +111,29 @@ export function splitArgs(line: string): string[] | undefined {
  * @throws UsageError when the file itself cannot be read.
  */
 export function readConf(path: string): ConfFile {
-  let text: string;
+  return parseConf(readConfText(path, '--config'), path, (p) => readConfText(p, 'include'));
+}
+
+/** redis.conf files are kilobytes; a file past this is not one (and is not read whole). */
+export const MAX_CONF_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The text of a redis.conf, refusing what cannot be one before reading it: a device or a
+ * pipe (`/dev/urandom` would be read forever), a huge file, or binary content.
+ */
+function readConfText(path: string, what: string): string {
+  let buf: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    const info = statSync(path);
+    if (!info.isFile()) throw new UsageError(`${what} '${path}' is not a regular file`, 'give --config the path of a redis.conf');
+    if (info.size > MAX_CONF_BYTES) throw new UsageError(`${what} '${path}' is ${(info.size / 1024 / 1024).toFixed(1)} MiB: not a redis.conf`, 'give --config the path of a redis.conf (a few kilobytes of text)');
+    buf = readFileSync(path);
   } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
     throw new UsageError(`cannot read redis.conf '${path}'`, 'check the path given to --config', { cause });
   }
-  return parseConf(text, path, (p) => readFileSync(p, 'utf8'));
+  if (buf.includes(0)) throw new UsageError(`${what} '${path}' is a binary file, not a redis.conf`, 'give --config the path of a redis.conf (text)');
+  return buf.toString('utf8');
 }
 
 /** Parse redis.conf text; `load` reads included files (paths already resolved). */
@@ -181,6 +204,7 @@ function applyDirectives(conf: ConfFile): void {
       conf.users.push(['user', ...d.args]);
       continue;
     }
+    if (SECRET_DIRECTIVES.has(d.name)) d.args = d.args.map((a) => (a === '' ? '' : '<set>'));
     if (d.name === 'save') {
       // `save ""` clears the save points; each other line adds one.
       const points = d.args.join(' ').trim();
@@ -191,12 +215,37 @@ function applyDirectives(conf: ConfFile): void {
     conf.config[d.name] = settingValue(d);
   }
   for (const [name, list] of seenAt) {
-    if (list.length > 1) conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map(settingValue) });
+    // Shown as written (`2gb`, not 2147483648), secrets masked.
+    if (list.length > 1) conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map((d) => (SECRET_DIRECTIVES.has(d.name) ? settingValue(d) : d.args.join(' '))) });
+  }
+  lintValues(conf);
+}
+
+const MAXMEMORY_POLICIES = new Set(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']);
+
+/**
+ * What makes redis-server refuse to start: a directive it does not know, a yes/no setting
+ * with another value, a memory size it cannot read (`12zb`), an unknown eviction policy.
+ * Each becomes a problem of its line; a bad value is also dropped from the effective
+ * settings, so no rule reasons about a value the server would never run with.
+ */
+function lintValues(conf: ConfFile): void {
+  for (const d of conf.directives) {
+    const value = d.args.join(' ');
+    let problem: string | undefined;
+    if (!KNOWN_DIRECTIVES.has(d.name)) problem = `unknown directive '${d.name}'`;
+    else if (YES_NO_DIRECTIVES.has(d.name) && !/^(yes|no)$/i.test(value)) problem = `${d.name} takes yes or no, not '${value}'`;
+    else if (MEMORY_SETTINGS.has(d.name) && (d.args.length !== 1 || parseMemory(d.args[0]) === undefined)) problem = `${d.name} '${value}' is not a memory size (use bytes, or a unit: 100mb, 2gb)`;
+    else if (d.name === 'maxmemory-policy' && !MAXMEMORY_POLICIES.has(value.toLowerCase())) problem = `maxmemory-policy '${value}' is not an eviction policy`;
+    if (!problem) continue;
+    conf.problems.push({ at: d.at, message: `${problem}: redis-server refuses to start` });
+    if (conf.config[d.name] === settingValue(d)) delete conf.config[d.name];
   }
 }
 
 function settingValue(d: ConfDirective): string {
   const joined = d.args.join(' ');
+  if (SECRET_DIRECTIVES.has(d.name)) return joined === '' ? '' : '<set>';
   if (MEMORY_SETTINGS.has(d.name) && d.args.length === 1) {
     const bytes = parseMemory(d.args[0]);
     if (bytes !== undefined) return String(bytes);
@@ -208,8 +257,6 @@ function settingValue(d: ConfDirective): string {
 export function confFacts(conf: ConfFile, loadAclFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): NodeFacts {
   const config = { ...conf.config };
   if (config.slaveof !== undefined && config.replicaof === undefined) config.replicaof = config.slaveof;
-  // Never carry secrets: rules only need to know whether one is set.
-  for (const secret of ['requirepass', 'masterauth']) if (config[secret] !== undefined) config[secret] = config[secret] === '' ? '' : '<set>';
   const facts: NodeFacts = {
     label: conf.path,
     source: 'conf',

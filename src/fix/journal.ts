@@ -79,6 +79,11 @@ export interface JournalDone {
 
 export type JournalLine = JournalStart | JournalSet | JournalDone | { t: 'cp'; cp: NodeCheckpoint } | { t: 'end'; complete: boolean; totals: unknown };
 
+/** --journal names a directory: said as such, not as "already exists" or a read error. */
+export function journalIsDirectory(path: string): JournalError {
+  return new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+}
+
 /** Appends lines to a journal file with one `write(2)` per call. */
 export class JournalWriter {
   private readonly fd: number;
@@ -136,6 +141,7 @@ export function journalWriteFailure(path: string, err: unknown): JournalError {
  */
 export async function* readJournal(path: string, filter?: (raw: string) => boolean): AsyncGenerator<JournalLine> {
   if (!existsSync(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
+  if (statSync(path).isDirectory()) throw journalIsDirectory(path);
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   let bad: number | undefined;

@@ -206,7 +206,7 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
   if (s.rules.length === 0) lines.push('  []');
   for (const r of s.rules) {
     lines.push(`  # ${comment(r)}`);
-    lines.push(`  - match: ${JSON.stringify(r.match)}`);
+    lines.push(`  - match: ${yamlGlob(r.match)}`);
     if (r.ttlMs !== undefined) lines.push(`    ttl: ${formatDuration(r.ttlMs)}`);
     if (r.role) lines.push(`    role: ${r.role}`);
     if (r.jitter) lines.push(`    jitter: ${Math.round(r.jitter * 100)}%`);
@@ -238,4 +238,16 @@ function comment(r: SuggestedRule): string {
 
 function round(ms: number): number {
   return ms >= HOUR ? Math.round(ms / MIN) * MIN : Math.round(ms / 1000) * 1000;
+}
+
+/**
+ * A glob as a YAML double-quoted string, with invisible and reordering characters (bidi
+ * overrides, zero-width spaces, tags) written as YAML escapes: the file reads safely in a
+ * terminal and still matches the key's bytes once parsed.
+ */
+function yamlGlob(glob: string): string {
+  return JSON.stringify(glob).replace(/[\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/gu, (ch) => {
+    const c = ch.codePointAt(0) ?? 0;
+    return c > 0xffff ? `\\U${c.toString(16).padStart(8, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+  });
 }

@@ -3,12 +3,12 @@
  * of every node; `--resume` checks the journal belongs to the same policy and target and
  * turns its last checkpoints into where each node's SCAN continues.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { NodeCheckpoint } from '../keyspace/scanner.js';
 import type { Target } from '../target/connect.js';
 import type { FixOptions } from './apply.js';
-import { JOURNAL_VERSION, JournalError, journalState, JournalWriter, repairTail, type JournalStart } from './journal.js';
+import { JOURNAL_VERSION, JournalError, journalIsDirectory, journalState, JournalWriter, repairTail, type JournalStart } from './journal.js';
 import { sameServers, targetRunIds } from './same-server.js';
 
 
@@ -37,6 +37,7 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
     return {};
   }
   if (!options.resume) {
+    if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
     if (existsSync(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
     const journal = new JournalWriter(path, 1);
     journal.write(startLine(target, options, false, await targetRunIds(target)));

@@ -7,6 +7,8 @@ import { isUtf8 } from 'node:buffer';
 
 const MAX_DISPLAY = 200;
 
+const INVISIBLE = /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]$/u;
+
 /** Printable, escaped form of a key (or pattern); long names are cut with a byte count. */
 export function displayKey(key: Buffer | string, max = MAX_DISPLAY): string {
   const buf = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
@@ -46,9 +48,12 @@ function escapeChar(ch: string): string {
   if (ch === '\n') return '\\n';
   if (ch === '\r') return '\\r';
   if (ch === '\t') return '\\t';
-  // C0/C1 controls, DEL, and bidi/format characters that can disguise what is shown.
-  if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
-    return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+  // Controls (C0, C1, DEL), format characters (bidi overrides and isolates, zero-width
+  // spaces and joiners, BOM, soft hyphen, invisible tags), line/paragraph separators and
+  // Hangul fillers: anything that is invisible or that can reorder or disguise what is shown.
+  if (INVISIBLE.test(ch)) {
+    if (c <= 0xff) return `\\x${c.toString(16).padStart(2, '0')}`;
+    return c <= 0xffff ? `\\u${c.toString(16).padStart(4, '0')}` : `\\u{${c.toString(16)}}`;
   }
   return ch;
 }

@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
+import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector, walkWithCommands } from './inspect-commands.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED, type KeyRecord } from './record.js';
 
 export interface Inspection {
@@ -19,9 +20,7 @@ export interface Inspection {
   vanished: number;
 }
 
-/** Collections larger than this are measured with SAMPLES instead of walking every element. */
-export const EXACT_MEMORY_LIMIT = 5000;
-export const LARGE_KEY_SAMPLES = 1000;
+export { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, LARGE_KEY_SAMPLES } from './inspect-commands.js';
 
 export type InspectMethod = 'lua' | 'pipeline' | 'none';
 
@@ -101,18 +100,55 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
 }
 
+/**
+ * Bytes of key names one scan-inspect call may touch. Every command on a key hashes and
+ * compares its whole name: at about 1 GB/s, 256 KiB of names inspected is a fraction of a
+ * millisecond, while a page of 1 MB names read in one call blocked a server for 40–100 ms.
+ */
+export const NAME_BYTES_PER_CALL = 256 * 1024;
+
+/**
+ * Connections to nodes known to hold key names over HEAVY_NAME_BYTES: walked with plain
+ * commands from then on, by every inspector on that connection (watch's later passes too).
+ */
+const HEAVY_NAME_NODES = new WeakSet<Redis>();
+
 class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
   private readonly script = luaScript('scan-inspect');
+  /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first call. */
+  private bytesPerBucket: number | undefined;
+
   constructor(
     private readonly client: Redis,
     readonly measuresMemory: boolean,
   ) {}
 
+  /**
+   * The first page's SCAN COUNT, also bounded by name bytes: the pacer sizes it by time,
+   * which says nothing about the names the page will bring back. Before anything is known a
+   * page is kept to 16 buckets.
+   */
+  private firstPage(pageCount: number): number {
+    const byBytes = this.bytesPerBucket === undefined ? 16 : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
+    return Math.max(1, Math.min(Math.round(pageCount), byBytes));
+  }
+
+  private async walkOutsideScript(r: WalkRequest): Promise<WalkStep> {
+    const step = await walkWithCommands(this.client, r, this.firstPage(r.pageCount), this.measuresMemory);
+    const perBucket = step.nameBytes / Math.max(step.scanned, 1);
+    this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
+    return step;
+  }
+
   async walk(r: WalkRequest): Promise<WalkStep> {
+    // Once a node showed a heavy name, its walk goes on outside Lua: a script that merely
+    // receives a 1 MB name from SCAN spends 2-30 ms making a Lua string of it, where a plain
+    // SCAN returning it takes 0.3 ms. So at most one script call per node meets such a name.
+    if (HEAVY_NAME_NODES.has(this.client)) return this.walkOutsideScript(r);
     const args = [
       r.cursor,
-      String(Math.max(1, Math.round(r.pageCount))),
+      String(this.firstPage(r.pageCount)),
       String(Math.round(r.budgetMs * 1000)),
       String(Math.max(0, Math.round(r.maxKeys))),
       String(r.stopAt),
@@ -122,9 +158,31 @@ class LuaInspector implements ScriptInspector {
       String(LARGE_KEY_SAMPLES),
       r.match ?? '',
       r.type ?? '',
+      String(NAME_BYTES_PER_CALL),
+      String(HEAVY_NAME_BYTES),
     ];
-    const [next, blob, micros, asked, records] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number];
-    return { next: next.toString(), serverMs: Number(micros) / 1000, keys: Number(records), scanned: Number(asked), decode: () => decodeRecords(blob) };
+    const [next, blob, micros, asked, records, nameBytes, deferred] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number, number, Buffer[]];
+    const perBucket = Number(nameBytes) / Math.max(Number(asked), 1);
+    // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
+    // would size the next page for the light buckets around them.
+    this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
+    // Keys with heavy names, read one command at a time: never several lookups of them in one call.
+    const heavy = deferred.length > 0 ? await inspectOneByOne(this.client, deferred, this.measuresMemory) : undefined;
+    if (deferred.length > 0) HEAVY_NAME_NODES.add(this.client);
+    return {
+      next: next.toString(),
+      serverMs: Number(micros) / 1000,
+      keys: Number(records),
+      scanned: Number(asked),
+      decode: () => {
+        const inspection = decodeRecords(blob);
+        if (heavy) {
+          inspection.records.push(...heavy.records);
+          inspection.vanished += heavy.vanished;
+        }
+        return inspection;
+      },
+    };
   }
 }
 
@@ -160,51 +218,4 @@ export function decodeRecords(blob: Buffer): Inspection {
     records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes, length });
   }
   return { records, vanished };
-}
-
-const LENGTH_COMMAND: Record<string, string> = { string: 'strlen', list: 'llen', set: 'scard', zset: 'zcard', hash: 'hlen', stream: 'xlen' };
-
-class PipelineInspector implements PageInspector {
-  readonly method = 'pipeline';
-  constructor(
-    private readonly client: Redis,
-    readonly measuresMemory: boolean,
-  ) {}
-
-  async inspect(keys: Buffer[]): Promise<Inspection> {
-    if (keys.length === 0) return { records: [], vanished: 0 };
-    // Round 1: type and TTL; round 2: length and memory, whose form depends on the type
-    // (and on the length, to bound MEMORY USAGE on big keys).
-    const first = this.client.pipeline();
-    for (const key of keys) first.type(key).pttl(key);
-    const r1 = (await first.exec()) ?? [];
-    // An error for TYPE (a cluster node answering MOVED for a key of a slot it does not serve) counts the key as gone.
-    const types = keys.map((_, i) => (r1[2 * i][0] ? 'none' : String(r1[2 * i][1])));
-    const ttls = keys.map((_, i) => Number(r1[2 * i + 1][1]));
-
-    const lengths = await this.lengths(keys, types);
-    const bytes = this.measuresMemory ? await this.memory(keys, types, lengths) : keys.map(() => UNMEASURED);
-
-    const records: Inspection['records'] = [];
-    let vanished = 0;
-    keys.forEach((key, i) => {
-      if (types[i] === 'none' || ttls[i] === -2) vanished++;
-      else records.push({ key, type: types[i], ttlMs: ttls[i] < 0 ? NO_TTL : ttls[i], bytes: bytes[i], length: lengths[i] });
-    });
-    return { records, vanished };
-  }
-
-  private async lengths(keys: Buffer[], types: string[]): Promise<number[]> {
-    const p = this.client.pipeline();
-    keys.forEach((key, i) => p.call(LENGTH_COMMAND[types[i]] ?? 'exists', key));
-    const r = (await p.exec()) ?? [];
-    return r.map(([err, v], i) => (err || !LENGTH_COMMAND[types[i]] ? UNMEASURED : Number(v)));
-  }
-
-  private async memory(keys: Buffer[], types: string[], lengths: number[]): Promise<number[]> {
-    const p = this.client.pipeline();
-    keys.forEach((key, i) => p.call('MEMORY', 'USAGE', key, 'SAMPLES', lengths[i] > EXACT_MEMORY_LIMIT ? String(LARGE_KEY_SAMPLES) : '0'));
-    const r = (await p.exec()) ?? [];
-    return r.map(([err, v]) => (err || v === null ? UNMEASURED : Number(v)));
-  }
 }

@@ -21,8 +21,14 @@ ARGV[8]  largest element count measured exactly (MEMORY USAGE ... SAMPLES 0)
 ARGV[9]  SAMPLES for larger collections, so no call walks millions of elements
 ARGV[10] MATCH pattern, '' for none
 ARGV[11] TYPE filter, '' for none
+ARGV[12] bytes of key names this call may touch: every command on a key hashes and compares
+         its whole name, so a page of 1 MB names costs milliseconds whatever the clock says
+         between pages. The call ends once the names it read pass this, and later pages are
+         sized down to the bytes left
+ARGV[13] longest key name inspected here: a longer one is returned unread (in `deferred`)
+         for the caller to inspect with single commands, each one lookup long
 Returns { next cursor, records, microseconds this call ran (from TIME), SCAN COUNT asked for
-in all, number of records }. records is one
+in all, number of records, name bytes read, deferred keys }. records is one
 binary string, per key: struct '<I4Bddd' (key length, type code, pttl, bytes, length), then
 for type code 7 (a module type) a byte with the type name's length and the name, then the
 key itself. Type codes: 1 string, 2 list, 3 set, 4 zset, 5 hash, 6 stream, 0 gone.
@@ -43,6 +49,8 @@ local tableKeys = tonumber(ARGV[6])
 local measure = ARGV[7] == '1'
 local exact = tonumber(ARGV[8])
 local samples = ARGV[9]
+local byteBudget = tonumber(ARGV[12])
+local heavyName = tonumber(ARGV[13])
 local scanArgs = { 'SCAN', cursor, 'COUNT', step }
 if ARGV[10] ~= '' then scanArgs[#scanArgs + 1] = 'MATCH'; scanArgs[#scanArgs + 1] = ARGV[10] end
 if ARGV[11] ~= '' then scanArgs[#scanArgs + 1] = 'TYPE'; scanArgs[#scanArgs + 1] = ARGV[11] end
@@ -100,6 +108,8 @@ local count = step
 local out = {}
 local n = 0
 local elapsed = 0
+local nameBytes = 0
+local deferred = {}
 repeat
   local page
   if stopAt < 1 then
@@ -110,8 +120,15 @@ repeat
   end
   cursor = page[1]
   local keys = page[2]
+  local pageBytes = 0
   for i = 1, #keys do
     local k = keys[i]
+    pageBytes = pageBytes + #k
+    if #k > heavyName then
+      deferred[#deferred + 1] = k
+    else
+    -- TYPE, PTTL, a length and MEMORY USAGE: about four lookups of the name each.
+    nameBytes = nameBytes + 4 * #k
     local reply = redis.pcall('TYPE', k)
     local t = reply.ok
     if not t then
@@ -147,7 +164,9 @@ repeat
     end
     out[n + 2] = k
     n = n + 2
+    end
   end
+  nameBytes = nameBytes + pageBytes
   local t1 = call('TIME')
   elapsed = (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
   -- The next page fills the budget left at this call's own cost per bucket so far; a
@@ -156,5 +175,12 @@ repeat
     count = math.min(step, math.floor((budget - elapsed) * asked / math.max(elapsed, 1)))
     if count < step / 4 then break end
   end
-until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 >= maxKeys) or position(cursor) >= stopAt
-return { cursor, table.concat(out), elapsed, asked, n / 2 }
+  -- Heavy names: the next page gets the buckets the bytes left pay for, at this page's bytes
+  -- per bucket; none once the names read pass the budget.
+  if nameBytes >= byteBudget then break end
+  if pageBytes > 0 then
+    count = math.min(count, math.floor((byteBudget - nameBytes) * asked / math.max(nameBytes, 1)))
+    if count < 1 then break end
+  end
+until cursor == '0' or elapsed >= budget or (maxKeys > 0 and n / 2 + #deferred >= maxKeys) or position(cursor) >= stopAt
+return { cursor, table.concat(out), elapsed, asked, n / 2 + #deferred, nameBytes, deferred }

@@ -96,5 +96,7 @@ function notADuration(input: unknown): PolicyError {
 export function show(value: unknown): string {
   if (typeof value === 'string') return `'${JSON.stringify(value).slice(1, -1)}'`;
   if (value === undefined) return 'nothing';
+  // YAML's .inf and .nan arrive as numbers JSON cannot show (it would print null).
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   return JSON.stringify(value) ?? String(value);
 }

@@ -2,7 +2,7 @@
  * Loading a policy: from `keywarden.yml` (with line numbers in every error), from a JS object
  * (the guard's `policy` option), or ad hoc from `--match GLOB --ttl DURATION`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Alias, Document, LineCounter, Node as YamlNode } from 'yaml';
 import { PolicyError } from '../errors.js';
@@ -17,6 +17,13 @@ import { policySchema, type Policy, type PolicyAlerts, type PolicyRule } from '.
  */
 let yamlModule: typeof import('yaml') | undefined;
 const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+
+/** Largest policy file read: thousands of rules, far beyond any real one. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+/** Most rules in one policy: each key is matched against them in order. */
+export const MAX_RULES = 10_000;
+/** Alias uses expanded at most (yaml's own default, named here so the message can say it). */
+const MAX_ALIAS_COUNT = 100;
 
 /** Policies built here; `policyFromObject` passes them through instead of re-validating. */
 const built = new WeakSet<Policy>();
@@ -35,7 +42,9 @@ export function parsePolicy(text: string, file?: string): Policy {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) throw yamlSyntaxError(doc, lineCounter, where);
-  const result = policySchema.safeParse(toJS(doc, lineCounter, where) ?? {});
+  const data = toJS(doc, lineCounter, where) ?? {};
+  checkShape(data, where);
+  const result = policySchema.safeParse(data);
   if (!result.success) {
     const issues = fromZodIssues(result.error.issues).map((issue) => ({ ...issue, line: lineOf(doc, issue.path, lineCounter) }));
     // A typo'd field (`tll:`) also makes the rule lack a ttl: report the typo, the cause, first.
@@ -47,6 +56,15 @@ export function parsePolicy(text: string, file?: string): Policy {
   return build(result.data, file, lines);
 }
 
+/** A policy with more rules than any real one is refused by name. */
+function checkShape(data: unknown, where: string): void {
+  const obj = (typeof data === 'object' && data !== null ? data : {}) as { rules?: unknown; alerts?: unknown };
+  const rules = Array.isArray(obj.rules) ? obj.rules.length : 0;
+  if (rules > MAX_RULES) {
+    throw new PolicyValidationError([{ path: ['rules'], field: 'rules', message: `${rules} rules: more than the ${MAX_RULES} a policy may have`, hint: 'a policy needs one rule per key pattern (session:*), not one per key' }], where);
+  }
+}
+
 /**
  * Read and parse a policy file.
  * @throws PolicyError when the file is missing or unreadable (the hint says how to create one), or invalid.
@@ -54,8 +72,16 @@ export function parsePolicy(text: string, file?: string): Policy {
 export async function loadPolicy(path: string): Promise<Policy> {
   let text: string;
   try {
+    // A policy is a few kilobytes: refuse a huge file (or a device) before reading it, so
+    // a mistake costs no memory and nothing runs with half a policy.
+    const info = await stat(path);
+    if (info.isFile() && info.size > MAX_POLICY_BYTES) {
+      throw new PolicyError(`policy file ${path} is ${(info.size / 1024 / 1024).toFixed(1)} MiB: larger than the ${MAX_POLICY_BYTES / 1024} KiB keywarden reads`, 'a policy needs one rule per key pattern, not per key: check --policy names the right file');
+    }
+    if (!info.isFile() && !info.isDirectory()) throw new PolicyError(`policy file ${path} is not a regular file`, 'give --policy a keywarden.yml file');
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof PolicyError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
     throw new PolicyError(
@@ -64,7 +90,13 @@ export async function loadPolicy(path: string): Promise<Policy> {
       { cause: err },
     );
   }
-  return parsePolicy(text, path);
+  const policy = parsePolicy(text, path);
+  // An empty file given with --policy is a mistake (the wrong file, a failed redirect), not a
+  // request to do nothing: say so instead of running without rules.
+  if (policy.rules.length === 0 && Object.keys(policy.alerts).length === 0) {
+    throw new PolicyError(`policy file ${path} has no rules (and no alerts): it would change nothing`, 'add rules, e.g.  rules: [{ match: "session:*", ttl: 24h }]  (keywarden policy init writes a starter)');
+  }
+  return policy;
 }
 
 /**
@@ -163,8 +195,15 @@ function build(data: Parsed, file?: string, lines: (number | undefined)[] = []):
 /** `doc.toJS()`, except that an alias to no anchor (an unquoted `*glob`) becomes a located PolicyError. */
 function toJS(doc: Document, lineCounter: LineCounter, where: string): unknown {
   try {
-    return doc.toJS();
-  } catch {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml stops expanding aliases that multiply (a "billion laughs" file): say so.
+    if (/alias count/i.test((err as Error).message)) {
+      throw new PolicyValidationError(
+        [{ path: [], field: 'YAML', message: `its aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} alias uses): a policy never needs that`, hint: 'write the rules out without YAML anchors and aliases (&name / *name)' }],
+        where,
+      );
+    }
     let alias: Alias | undefined;
     yaml().visit(doc, { Alias: (_, node) => { alias ??= node; } });
     const line = alias?.range ? lineCounter.linePos(alias.range[0]).line : undefined;

@@ -5,7 +5,7 @@
  * on another and no command is ever redirected.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import { connectionFailure, isPermissionDenied } from './errors.js';
 import { parseInfo } from './info.js';
 import type { TargetSpec } from './spec.js';
@@ -33,6 +33,7 @@ export async function connectTarget(spec: TargetSpec): Promise<Target> {
   try {
     const info = await readInfo(seed);
     const redisVersion = info.redis_version ?? 'unknown';
+    await checkDatabase(spec, seed, info.cluster_enabled === '1');
     if (info.cluster_enabled === '1') {
       const nodes = await clusterNodes(spec, seed, opened);
       return target(spec, 'cluster', redisVersion, nodes, opened);
@@ -42,6 +43,22 @@ export async function connectTarget(spec: TargetSpec): Promise<Target> {
   } catch (err) {
     for (const c of opened) c.disconnect();
     throw connectionFailure(err, spec.display);
+  }
+}
+
+/**
+ * A database the server does not have is the user's mistake, said before any work starts:
+ * otherwise scan fails with a raw 'ERR DB index is out of range' and doctor reads db 0.
+ */
+async function checkDatabase(spec: TargetSpec, seed: Redis, cluster: boolean): Promise<void> {
+  if (spec.db === undefined || spec.db === 0) return;
+  if (cluster) throw new UsageError(`database ${spec.db} does not exist on ${spec.display}: Redis Cluster has only database 0`, 'drop -n (or the /db part of the URL), or use -n 0');
+  try {
+    await seed.select(spec.db);
+    await seed.select(0);
+  } catch (err) {
+    if (!/DB index is out of range|invalid DB index/i.test((err as Error).message)) throw err;
+    throw new UsageError(`database ${spec.db} does not exist on ${spec.display}`, 'pick a database the server has: CONFIG GET databases gives their number, INFO keyspace those with keys', { cause: err });
   }
 }
 

@@ -114,8 +114,16 @@ export function connectionFailure(err: unknown, where: string): KeywardenError {
 /** A NOPERM reply becomes a PermissionError naming the command; anything else returns undefined. */
 export function permissionFailure(err: unknown, where: string): PermissionError | undefined {
   const message = (err as ErrorLike | undefined)?.message ?? '';
-  if (!/NOPERM/.test(message)) return undefined;
-  const command = /run the '([^']+)' command/.exec(message)?.[1] ?? 'a required command';
+  if (!isPermissionDenied(err)) return undefined;
+  const command = /run the '([^']+)' command/.exec(message)?.[1];
+  if (!command) {
+    // Inside a script the server does not say which command was refused.
+    return new PermissionError(
+      `the user connected to ${where} may not run a command keywarden needs`,
+      'grant it the read commands listed in the README (permissions): ACL SETUSER <user> +scan +type +pttl +memory|usage +info ...',
+      { cause: err },
+    );
+  }
   return new PermissionError(
     `the user connected to ${where} may not run ${command.toUpperCase()}`,
     `grant it (ACL SETUSER <user> +${command.toLowerCase()}) or connect as a user that has it`,
@@ -160,8 +168,9 @@ export function midRunFailure(err: unknown, where: string, replyTimeoutMs?: numb
   return permissionFailure(err, where) ?? lostConnection(err, where, replyTimeoutMs) ?? serverRefusal(err, where);
 }
 
+/** NOPERM, or its form inside a script ("The user executing the script can't run this command"). */
 export function isPermissionDenied(err: unknown): boolean {
-  return /NOPERM/.test((err as ErrorLike | undefined)?.message ?? '');
+  return /NOPERM|user executing the script can't run/.test((err as ErrorLike | undefined)?.message ?? '');
 }
 
 function firstLine(text: string): string {

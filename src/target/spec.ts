@@ -5,6 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { parseRedisUrl } from './url.js';
+
+export { redactUrl } from './url.js';
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
@@ -74,13 +77,13 @@ export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEn
   if (options.host !== undefined && options.host.trim() === '') throw new UsageError('-h/--host is empty', 'give a host name or address, e.g. -h 10.0.0.5');
   const raw = options.url ?? env.REDIS_URL ?? DEFAULT_URL;
   const url = parseRedisUrl(raw);
-  const tlsWanted = options.tls === true || url.protocol === 'rediss:' || Boolean(options.cacert || options.cert);
-  const host = options.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1');
+  const tlsWanted = options.tls === true || url.tls || Boolean(options.cacert || options.cert);
+  const host = options.host ?? (url.host || '127.0.0.1');
   const port = parsePort(options.port ?? (url.port || 6379));
-  const username = options.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const username = options.user ?? url.username;
   // REDISCLI_AUTH is where redis-cli users already keep a password out of their shell history.
-  const password = options.password ?? (url.password ? decodeURIComponent(url.password) : undefined) ?? env.REDISCLI_AUTH;
-  const dbText = options.db ?? (url.pathname.length > 1 ? url.pathname.slice(1) : undefined);
+  const password = options.password ?? url.password ?? env.REDISCLI_AUTH;
+  const dbText = options.db ?? (url.db || undefined);
   const db = dbText === undefined || dbText === '' ? undefined : parseDb(dbText);
 
   return {
@@ -95,19 +98,6 @@ export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEn
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
     display: displayUrl(tlsWanted, host, port, db, Boolean(username || password)),
   };
-}
-
-function parseRedisUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw.includes('://') ? raw : `redis://${raw}`);
-  } catch (cause) {
-    throw new UsageError(`'${redactUrl(raw)}' is not a valid Redis URL`, 'use redis://[user:password@]host:port[/db] or rediss:// for TLS', { cause });
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in ${redactUrl(raw)}`, 'use redis:// or rediss:// (TLS)');
-  }
-  return url;
 }
 
 function parsePort(value: number | string): number {
@@ -148,9 +138,4 @@ function displayUrl(tls: boolean, host: string, port: number, db: number | undef
   const h = host.includes(':') ? `[${host}]` : host;
   const creds = hadCredentials ? '<credentials redacted>@' : '';
   return `${tls ? 'rediss' : 'redis'}://${creds}${h}:${port}${db === undefined ? '' : `/${db}`}`;
-}
-
-/** Remove any userinfo from a URL-ish string, even a malformed one. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1<credentials redacted>@');
 }

@@ -8,9 +8,9 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { diagnose } from '../doctor/index.js';
-import { ConnectionError, isUserFacing } from '../errors.js';
+import { ConnectionError, isUserFacing, PermissionError, UsageError } from '../errors.js';
 import type { Target } from '../target/connect.js';
-import { lostConnection } from '../target/errors.js';
+import { isPermissionDenied, lostConnection, midRunFailure } from '../target/errors.js';
 import { AlertEngine, type AlertEvent } from './alerts/engine.js';
 import { ALERT_RULES } from './alerts/rules.js';
 import type { AlertRecord } from './alerts/types.js';
@@ -93,9 +93,23 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
       doctor: live.doctor?.report,
       db: options.target.db,
       evictionWindowMs: o.evictionWindowMs,
+      passFailure: live.passFailure,
+      enforceFailure: live.enforceFailure,
     });
 
-  await conn.connectOnce();
+  // Like an exporter, watch starts when its target is down (in Kubernetes it often starts
+  // before Redis does): it reports up 0, is not ready, and connects once the server answers.
+  // Only a mistake in the flags themselves (a database the server does not have) stops it.
+  try {
+    await conn.connectOnce();
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const seed = `${options.target.host}:${options.target.port}`;
+    live.knownNodes = [seed];
+    live.nodeUp.set(seed, false);
+    live.lastError = errorLine(err);
+    log.error('cannot connect to the target yet; retrying in the background', { target: display, error: live.lastError });
+  }
   let http: HttpHandle;
   try {
     http = await startHttp({ ...o.listen, authToken: o.authToken, protectMetrics: o.protectMetrics, view, registry: createMetricsRegistry(view), log });
@@ -133,16 +147,20 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
           save,
         });
         if (outcome === 'stopped') return;
+        live.passFailure = undefined;
         const p = state.published;
         log.info('pass complete', { keys: p?.keysSeen, durationMs: p?.durationMs, patterns: Object.values(p?.nodes ?? {}).reduce((s, l) => s + l.length, 0), resumed });
         evaluate();
         if (enforcing && options.policy && violationsIn(p) > 0) {
           enforcing = await enforce({ target, policy: options.policy, journalDir, scan: { maxOps: o.maxOps, fast: o.fast, db: options.target.db }, signal: abort.signal, live, log });
+          evaluate();
         }
         passWaiters.splice(0).forEach((w) => w());
         await sleep(Math.max(0, (p?.startedAt ?? Date.now()) + o.intervalMs - Date.now()), abort.signal);
       } catch (err) {
         if (abort.signal.aborted) return;
+        recordPassFailure(err);
+        evaluate();
         const stillUp = target.nodes.every((n) => n.client.status === 'ready');
         // A server that stops answering keeps its sockets 'ready': the reply timeout is what
         // tells. The scanner names such a node itself, as it does one that refuses (LOADING, BUSY).
@@ -166,6 +184,13 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     }
   }
 
+  function recordPassFailure(err: unknown): void {
+    const reason = failureReason(err);
+    live.scanErrors[reason] = (live.scanErrors[reason] ?? 0) + 1;
+    const f = live.passFailure;
+    live.passFailure = { since: f?.since ?? Date.now(), count: (f?.count ?? 0) + 1, reason, error: errorLine(midRunFailure(err, display, options.target.replyTimeoutMs) ?? err) };
+  }
+
   async function infoTick(): Promise<void> {
     const target = conn.target;
     if (target) {
@@ -176,6 +201,10 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
           live.stats.set(address, r.value);
           live.nodeUp.set(address, true);
           pushBounded((state.history[address] ??= []), { t: r.value.at, used: r.value.usedMemory, max: r.value.maxMemory, evicted: r.value.evictedKeys }, HISTORY_LIMIT);
+        } else if (isPermissionDenied(r.reason)) {
+          // The node answered, it only may not be asked INFO: it is up, its figures are unknown.
+          if (live.nodeUp.get(address) !== true) log.warn('this user may not run INFO: server figures (memory, evictions) are unavailable', { node: address });
+          live.nodeUp.set(address, true);
         } else {
           live.nodeUp.set(address, false);
           if (target.nodes[i].client.status !== 'ready') conn.lost(target, r.reason);
@@ -230,6 +259,19 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
       return stopping;
     },
   };
+}
+
+/** The `reason` label of keywarden_scan_errors_total: what kind of failure ended a pass. */
+export function failureReason(err: unknown): string {
+  // The scanner wraps the node's own failure (ScanFailedError): the cause chain says what it was.
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof PermissionError || isPermissionDenied(e)) return 'permission';
+  }
+  const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`;
+  if (/timed? ?out|stopped answering/i.test(text)) return 'timeout';
+  if (/^ ?(LOADING|BUSY|MASTERDOWN|MISCONF)\b| is (still loading|busy)/.test(text)) return 'server_state';
+  if (err instanceof ConnectionError || /ECONNRESET|ECONNREFUSED|EPIPE|closed|connection/i.test(text)) return 'connection';
+  return 'other';
 }
 
 /** Run `tick` now and then every `ms` (after the previous one finished) until aborted. */

@@ -5,6 +5,7 @@
  */
 import { formatDuration } from '../policy/index.js';
 import { TTL_BUCKETS } from '../keyspace/report.js';
+import { displayPattern } from '../keyspace/display.js';
 import { mergeFigures, totalOf } from './figures.js';
 import { noTtlKeysOf } from './node-stats.js';
 import type { WatchView } from './view.js';
@@ -46,7 +47,7 @@ export function dashboardData(view: WatchView) {
       };
     }),
     totals: { keys: total.keys, bytes: total.bytes, noTtlKeys: total.noTtlKeys, noTtlBytes: total.noTtlBytes },
-    patterns: patterns.map((f) => ({ pattern: f.pattern, keys: f.keys, bytes: f.bytes, noTtlKeys: f.noTtlKeys, noTtlBytes: f.noTtlBytes, violations: f.violations, examples: f.examples })),
+    patterns: patterns.map((f) => ({ pattern: displayPattern(f.pattern), keys: f.keys, bytes: f.bytes, noTtlKeys: f.noTtlKeys, noTtlBytes: f.noTtlBytes, violations: f.violations, examples: f.examples })),
     ttl: TTL_BUCKETS.map((bucket, i) => ({ bucket, keys: total.ttl[i] ?? 0 })),
     memory: Object.entries(state.history).map(([node, samples]) => {
       const f = forecasts.get(node);

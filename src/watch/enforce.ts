@@ -5,7 +5,7 @@
  * applied, never a subset of its rules: first match wins, so dropping a `durable` rule above a
  * broader one would hand TTLs to keys meant to live forever.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyFix, UnsupportedServerError } from '../fix/index.js';
 import type { Policy } from '../policy/index.js';
@@ -37,6 +37,7 @@ export async function enforce(ctx: EnforceContext): Promise<boolean> {
     await mkdir(ctx.journalDir, { recursive: true });
     const report = await applyFix(ctx.target, { policy: ctx.policy, journal, maxOps: ctx.scan.maxOps, fast: ctx.scan.fast, db: ctx.scan.db, signal: ctx.signal, measureMemory: false });
     ctx.live.enforced += report.totals.applied;
+    ctx.live.enforceFailure = undefined;
     ctx.log.info('enforced policy TTLs', { applied: report.totals.applied, needTtl: report.totals.needTtl, complete: report.complete, journal, undo: `keywarden undo --journal ${journal}` });
     return true;
   } catch (err) {
@@ -44,7 +45,22 @@ export async function enforce(ctx: EnforceContext): Promise<boolean> {
       ctx.log.error('enforcement is off: this server cannot take EXPIRE … NX', { error: err.message, hint: err.hint });
       return false;
     }
-    if (!ctx.signal.aborted) ctx.log.warn('enforcement stopped; the next pass retries', { error: errorLine(err), journal });
+    if (ctx.signal.aborted) return true;
+    // A journal that could not be written (full disk, unwritable --journal-dir) is not left
+    // behind empty; the failure is counted and alerted on, not only logged.
+    await removeIfEmpty(journal);
+    const f = ctx.live.enforceFailure;
+    ctx.live.enforceErrors++;
+    ctx.live.enforceFailure = { since: f?.since ?? Date.now(), count: (f?.count ?? 0) + 1, error: errorLine(err) };
+    ctx.log.warn('enforcement stopped; the next pass retries', { error: errorLine(err), journal });
     return true;
+  }
+}
+
+async function removeIfEmpty(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).size === 0) await unlink(path);
+  } catch {
+    // Never created: nothing to remove.
   }
 }

@@ -54,8 +54,36 @@ function loadAssets(): Map<string, Asset> {
   ]);
 }
 
+/**
+ * Why the target is not being read right now, or undefined when it is. /healthz says the
+ * process is alive; /readyz says its figures can be trusted: connected, every node answering
+ * (a stopped server keeps its socket open but answers nothing), and the last pass not failed.
+ */
+export function notReady(view: WatchView): string | undefined {
+  const live = view.live;
+  if (!live.connected) return `not connected: ${live.lastError ?? 'connecting'}`;
+  const down = live.knownNodes.filter((n) => live.nodeUp.get(n) !== true);
+  if (down.length > 0) return `${down.join(', ')} not answering${live.lastError ? `: ${live.lastError}` : ''}`;
+  if (live.passFailure) return `the last ${live.passFailure.count === 1 ? 'pass' : `${live.passFailure.count} passes`} failed: ${live.passFailure.error}`;
+  return undefined;
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The shortest --auth-token accepted off loopback: 16 characters of a random hex token are 64 bits. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A token anyone can guess protects nothing once the port is reachable from the network. */
+export function checkAuthToken(host: string, token: string | undefined): void {
+  if (isLoopback(host) || token === undefined) return;
+  if (token.trim().length < MIN_TOKEN_LENGTH) {
+    throw new UsageError(
+      `--auth-token is too weak to expose the dashboard on ${host}: it must have at least ${MIN_TOKEN_LENGTH} characters`,
+      'generate one with: openssl rand -hex 24 (or listen on 127.0.0.1)',
+    );
+  }
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -64,6 +92,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
   if (!isLoopback(options.host) && !options.authToken) {
     throw new UsageError(`--listen ${options.host} exposes the dashboard beyond this machine without a token`, 'add --auth-token (or KEYWARDEN_AUTH_TOKEN), or listen on 127.0.0.1');
   }
+  checkAuthToken(options.host, options.authToken);
   const assets = loadAssets();
   const wanted = options.authToken ? digest(options.authToken) : undefined;
   const tokenOk = (given: string | undefined) => wanted !== undefined && given !== undefined && timingSafeEqual(digest(given), wanted);
@@ -112,8 +141,8 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
     if (path === '/api/state') return sendJson(res, dashboardData(options.view), req.method === 'HEAD');
     if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n', req.method === 'HEAD');
     if (path === '/readyz') {
-      const ready = options.view.live.connected;
-      return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : `not connected: ${options.view.live.lastError ?? 'connecting'}\n`, req.method === 'HEAD');
+      const why = notReady(options.view);
+      return send(res, why ? 503 : 200, 'text/plain; charset=utf-8', why ? `not ready: ${why}\n` : 'ready\n', req.method === 'HEAD');
     }
     const asset = assets.get(path);
     if (asset) {

@@ -3,6 +3,8 @@
  * for people or one JSON object per line (`--log-format json`) for log shippers. Messages
  * and fields never carry a credential: targets are always the redacted display URL.
  */
+import { displayPattern } from '../keyspace/display.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
@@ -25,8 +27,9 @@ export function createLogger(write: (line: string) => void, format: 'text' | 'js
       write(`${JSON.stringify({ time, level: lvl, msg, ...Object.fromEntries(defined) })}\n`);
       return;
     }
-    const extra = defined.map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"=]/.test(v) ? JSON.stringify(v) : String(v)}`).join(' ');
-    write(`${time} ${lvl.padEnd(5)} ${msg}${extra ? ` ${extra}` : ''}\n`);
+    // Fields may quote the server or a key: escaped, so a log line stays one line of plain text.
+    const extra = defined.map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"=]/.test(v) ? JSON.stringify(displayPattern(v)) : displayPattern(String(v))}`).join(' ');
+    write(`${time} ${lvl.padEnd(5)} ${displayPattern(msg)}${extra ? ` ${extra}` : ''}\n`);
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

@@ -6,6 +6,7 @@
  * credential (nodes are host:port, patterns are escaped globs).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { displayPattern } from '../keyspace/display.js';
 import type { NodeStats } from './node-stats.js';
 import type { PatternFigures } from './figures.js';
 import type { WatchView } from './view.js';
@@ -30,7 +31,7 @@ const perNode = (pick: (s: NodeStats) => number | undefined) => (view: WatchView
   });
 
 const perPattern = (pick: (f: PatternFigures) => number) => (view: WatchView): Sample[] =>
-  Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) => list.map((f) => [{ node, pattern: f.pattern }, pick(f)] as Sample));
+  Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) => list.map((f) => [{ node, pattern: displayPattern(f.pattern) }, pick(f)] as Sample));
 
 const single = (pick: (view: WatchView) => number | undefined) => (view: WatchView): Sample[] => {
   const v = pick(view);
@@ -92,6 +93,14 @@ export const METRICS = [
     type: 'gauge',
     labels: ['node'],
     samples: (view) => view.live.knownNodes.map((node) => [{ node }, view.live.nodeUp.get(node) ? 1 : 0] as Sample),
+  },
+  { name: 'keywarden_enforce_errors_total', help: 'Enforcement runs (--enforce) that failed: journal not writable, connection lost, refused writes.', type: 'counter', labels: [], samples: single((v) => v.live.enforceErrors) },
+  {
+    name: 'keywarden_scan_errors_total',
+    help: 'Passes over the keyspace that failed, by reason (connection, timeout, permission, server_state, other).',
+    type: 'counter',
+    labels: ['reason'],
+    samples: (view) => Object.entries(view.live.scanErrors).map(([reason, n]) => [{ reason }, n] as Sample),
   },
   { name: 'keywarden_scan_last_complete_timestamp_seconds', help: 'Unix time the last full pass over the keyspace completed.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.completedAt / 1000 : undefined)) },
   { name: 'keywarden_scan_duration_seconds', help: 'Scan time of the last completed pass.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.durationMs / 1000 : undefined)) },

@@ -11,6 +11,7 @@ import { scanRecords, type NodeCheckpoint } from '../keyspace/scanner.js';
 import type { Policy } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
 import { parseInfo } from '../target/info.js';
+import { isPermissionDenied } from '../target/errors.js';
 import { boundPerNode, foldChunk, mergeFigures, OTHER_PATTERN } from './figures.js';
 import type { WatchLogger } from './log.js';
 import { PATTERN_HISTORY_LIMIT, pushBounded, type LiveState, type NodeProgress, type PassProgress, type PersistedState } from './state.js';
@@ -116,7 +117,11 @@ function afterStep(cp: NodeCheckpoint): NodeCheckpoint {
 /** Start a pass or take up the checkpointed one, dropping nodes that restarted or left. */
 async function preparePass(ctx: PassContext): Promise<PassProgress> {
   const pass: PassProgress = (ctx.state.pass ??= { startedAt: Date.now(), scanMs: 0, nodes: {} });
-  const runIds = await Promise.all(ctx.target.nodes.map(async (n) => parseInfo(await n.client.info('server')).run_id ?? ''));
+  // A user who may not run INFO can still be scanned: without run_id a restart mid-pass goes
+  // unnoticed (the checkpoint's cursor is then only approximately right).
+  const runIds = await Promise.all(
+    ctx.target.nodes.map(async (n) => parseInfo(await n.client.info('server').catch((err: unknown) => (isPermissionDenied(err) ? '' : Promise.reject(err)))).run_id ?? ''),
+  );
   const current = new Set(ctx.target.nodes.map((n) => n.address));
   for (const address of Object.keys(pass.nodes)) {
     if (!current.has(address)) {

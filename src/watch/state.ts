@@ -74,6 +74,14 @@ export interface LiveState {
   passScanMs: number;
   doctor?: { at: number; report: DoctorReport };
   enforced: number;
+  /** Enforcement runs that failed (`keywarden_enforce_errors_total`). */
+  enforceErrors: number;
+  /** Enforcement failing in a row (cleared by one that completes): KeywardenEnforceFailing. */
+  enforceFailure?: { since: number; count: number; error: string };
+  /** Failed passes by reason (`keywarden_scan_errors_total{reason}`). */
+  scanErrors: Record<string, number>;
+  /** Passes failing in a row since `since` (cleared by a pass that completes): /readyz and KeywardenScanFailing. */
+  passFailure?: { since: number; count: number; reason: string; error: string };
   mode?: 'standalone' | 'cluster';
   redisVersion?: string;
 }
@@ -86,7 +94,7 @@ export function emptyPersisted(target: string): PersistedState {
 }
 
 export function emptyLive(): LiveState {
-  return { connected: false, knownNodes: [], nodeUp: new Map(), stats: new Map(), reconnects: 0, scanning: false, progressRatio: 0, passKeysSeen: 0, passScanMs: 0, enforced: 0 };
+  return { connected: false, knownNodes: [], nodeUp: new Map(), stats: new Map(), reconnects: 0, scanning: false, progressRatio: 0, passKeysSeen: 0, passScanMs: 0, enforced: 0, enforceErrors: 0, scanErrors: {} };
 }
 
 /** Append to a bounded ring. */

@@ -112,7 +112,7 @@ describe('watch dashboard in Chromium', () => {
   });
 
   it('guards every route but /metrics with the bearer token; a browser opens /?token= once and keeps a cookie', async () => {
-    const token = 'tok-3f9a7c1e';
+    const token = 'tok-3f9a7c1e-5b2d8e40';
     const w = await watch(server.url, { listen: { host: '0.0.0.0', port: 0 }, authToken: token });
     try {
       const base = w.url.replace('0.0.0.0', '127.0.0.1');

@@ -101,7 +101,7 @@ describe('Prometheus end to end', () => {
       const all = r.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((x) => x.health === 'ok') ? all : undefined;
     }, 30_000, 250);
-    assert.equal(rules.length, 9);
+    assert.equal(rules.length, 11, 'every rule of deploy/prometheus/alerts.yml, KeywardenScanFailing and KeywardenEnforceFailing included');
     const pending = await waitFor('KeywardenNoTtlKeys pending', async () => {
       const a = await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts');
       return a.data.alerts.find((x) => x.labels.alertname === 'KeywardenNoTtlKeys');

@@ -59,7 +59,8 @@ export async function runDoctor(url: string | undefined, flags: DoctorFlags, io:
       // With only --config, the file is linted offline and no server is contacted.
       const offlineOnly = flags.config !== undefined && url === undefined && flags.url === undefined && flags.host === undefined && flags.port === undefined;
       if (!offlineOnly) target = await connectTarget(targetFrom(url, flags, io.env));
-      const report = await diagnose(target, { ...options, cli: cliInvocation(io.env) });
+      // The database may come from -n or from the URL's path: the resolved target knows both.
+      const report = await diagnose(target, { ...options, db: target?.spec.db, cli: cliInvocation(io.env) });
       if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else if (format === 'markdown') io.stdout(renderDoctorMarkdown(report));
       else io.stdout(renderDoctorText(report));
@@ -79,7 +80,6 @@ async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
     sampleDeadlineMs: flags.sampleTime ? durationFlag(flags.sampleTime, '--sample-time', { example: '5s' }) : undefined,
     budgetMs: flags.budget !== undefined ? durationFlag(flags.budget, '--budget', { example: '5s' }) : undefined,
     growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window', { example: '1h' }) : undefined,
-    db: flags.db === undefined ? undefined : Number(flags.db),
   };
 }
 

@@ -2,11 +2,12 @@
  * `keywarden policy init [url]`: a starter keywarden.yml from a sampled scan, printed on
  * stdout (or written with --out). Read-only on the server.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { policyYaml, suggestPolicy } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 
 interface InitFlags extends TargetFlags {
@@ -39,6 +40,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .action(async (url: string | undefined, flags: InitFlags) => {
       process.exitCode = await runCommand(io, flags.json === true, async () => {
         if (flags.out && existsSync(flags.out) && !flags.force) throw new UsageError(`${flags.out} already exists`, 'choose another --out, or add --force to overwrite it');
+        if (flags.out) checkOutputPath(flags.out, '--out');
         const spec = targetFrom(url, flags, io.env);
         const sampleKeys = intFlag(flags.sample, '--sample');
         const maxRules = intFlag(flags.maxRules, '--max-rules');
@@ -52,7 +54,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
           await target.close();
         }
         if (flags.out) {
-          writeFileSync(flags.out, yaml);
+          writeOutputFile(flags.out, yaml, '--out');
           io.stderr(`keywarden: ${suggestion.rules.length} rules written to ${flags.out}; review them, then: keywarden fix --policy ${flags.out}\n`);
         }
         if (flags.json) io.stdout(`${JSON.stringify({ kind: 'keywarden.policy-init', ...suggestion, yaml }, null, 2)}\n`);

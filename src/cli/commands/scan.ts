@@ -3,19 +3,23 @@
  * report to a renderer. Ctrl-C stops the scan and prints the partial report, marked
  * incomplete; a second Ctrl-C exits at once.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
+import { displayKey } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
 import { count, progressBar } from '../progress.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
+import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
 import { renderScanTable } from '../render/scan-table.js';
+
+/** The types SCAN TYPE knows (module types aside). */
+const REDIS_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 
 interface ScanFlags extends TargetFlags {
   match?: string;
@@ -64,10 +68,15 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
   const spec = targetFrom(url, flags, io.env);
   const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
+  if (flags.out) checkOutputPath(flags.out, '--out');
+  // SCAN TYPE with a name that is no type silently matches nothing: a typo would report 0 keys.
+  if (flags.type !== undefined && !REDIS_TYPES.includes(flags.type.toLowerCase())) {
+    throw new UsageError(`--type '${displayKey(flags.type)}' is not a Redis type`, `use one of ${REDIS_TYPES.join(', ')}`);
+  }
   const options = {
     db: spec.db,
     match: flags.match,
-    type: flags.type,
+    type: flags.type?.toLowerCase(),
     sample: flags.sample === undefined ? undefined : sampleFlag(flags.sample),
     fast: flags.fast,
     maxOps: intFlag(flags.maxOps, '--max-ops'),
@@ -115,7 +124,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
             ? renderScanHtml(r)
             : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR });
     if (flags.out) {
-      writeFileSync(flags.out, rendered);
+      writeOutputFile(flags.out, rendered, '--out');
       io.stderr(`keywarden: ${what} written to ${flags.out}\n`);
     } else io.stdout(rendered);
   }

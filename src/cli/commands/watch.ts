@@ -12,6 +12,7 @@ import { UsageError } from '../../errors.js';
 import { loadPolicy } from '../../policy/index.js';
 import type { TargetSpec } from '../../target/spec.js';
 import { createLogger, startWatch, type LogLevel, type WatchOptions } from '../../watch/index.js';
+import { checkAuthToken } from '../../watch/http.js';
 import { addTargetFlags, durationFlag, intFlag, runCommand, stopOnSignals, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 
 interface WatchFlags extends TargetFlags {
@@ -102,12 +103,14 @@ async function watchOptions(url: string | undefined, flags: WatchFlags, io: CliI
   const authToken = flags.authToken ?? io.env.KEYWARDEN_AUTH_TOKEN;
   if (flags.enforce && !policy) throw new UsageError('--enforce needs the TTLs of a policy', 'add --policy keywarden.yml');
   if (flags.protectMetrics && !authToken) throw new UsageError('--protect-metrics needs a token', 'add --auth-token (or KEYWARDEN_AUTH_TOKEN)');
+  const listen = parseListen(flags.listen);
+  checkAuthToken(listen.host, authToken);
   const top = intFlag(flags.top, '--top') ?? 20;
   if (top < 1) throw new UsageError('--top must be at least 1', 'for example --top 20');
   return {
     target,
     policy,
-    listen: parseListen(flags.listen),
+    listen,
     intervalMs: durationFlag(flags.interval, '--interval', { positive: true }),
     infoIntervalMs: durationFlag(flags.infoInterval, '--info-interval', { positive: true }),
     checkpointIntervalMs: durationFlag(flags.checkpointInterval, '--checkpoint-interval', { positive: true }),

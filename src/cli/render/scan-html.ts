@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { displayPattern } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from '../../keyspace/thresholds.js';
 
@@ -18,6 +19,19 @@ export function chartJsSource(): string {
 /** JSON that is safe inside a <script> element: no `<`, and no line separators. */
 export function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * The report with pattern names in their display form: textContent keeps markup inert, but
+ * a bidi override or a zero-width character in a pattern would still reorder or hide what
+ * the reader sees (keys and examples are already escaped by `displayKey`).
+ */
+function forDisplay(report: ScanReport): ScanReport {
+  return {
+    ...report,
+    patterns: report.patterns.map((p) => ({ ...p, pattern: displayPattern(p.pattern) })),
+    expiryClusters: report.expiryClusters.map((c) => ({ ...c, topPattern: displayPattern(c.topPattern) })),
+  };
 }
 
 /** Render a ScanReport as a standalone HTML document. */
@@ -46,7 +60,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} code{font:12px ui-
 <h2>Patterns</h2><table id="patterns"></table>
 <h2>Biggest keys</h2><div id="bigkeysNote" class="muted"></div><table id="bigkeys"></table>
 <h2>Keys expiring in the same second</h2><div id="clustersNote" class="muted"></div><table id="clusters"></table>
-<script id="report" type="application/json">${scriptSafeJson(report)}</script>
+<script id="report" type="application/json">${scriptSafeJson(forDisplay(report))}</script>
 <script>${chartJsSource()}</script>
 <script>${PAGE_SCRIPT}</script>
 </body></html>

@@ -30,8 +30,8 @@ const unreadableLines: NodeRule = {
   id: 'conf-unreadable-lines',
   scope: 'node',
   severity: 'critical',
-  title: 'redis.conf has lines redis-server cannot read',
-  why: 'redis-server refuses to start on a line it cannot parse, and a missing include file leaves its settings out.',
+  title: 'redis.conf has lines redis-server refuses',
+  why: 'redis-server refuses to start on a line it cannot parse, an unknown directive or a bad value; a missing include file leaves its settings out.',
   check({ node }) {
     if (node.source !== 'conf' || !node.confLint || node.confLint.problems.length === 0) return undefined;
     return {
@@ -40,7 +40,10 @@ const unreadableLines: NodeRule = {
     };
   },
   fix() {
-    return ['fix the quoting on those lines (a closing quote must be followed by a space or the end of the line), or the include paths'];
+    return [
+      'fix each line named: the directive name (redis.conf of your Redis version lists them), its value (yes/no, a size such as 2gb), or its quoting (a closing quote must be followed by a space)',
+      'check a file before a restart: redis-server <file> --port 0 exits at once on a bad line',
+    ];
   },
 };
 

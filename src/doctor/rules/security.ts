@@ -24,6 +24,25 @@ function bindsAll(node: NodeFacts): boolean {
   return bind.split(/\s+/).some((a) => a === '*' || a === '0.0.0.0' || a === '::' || a === '-::*' || a === '::*');
 }
 
+/**
+ * Whether hosts other than this one can use the server. Since Redis 3.2, protected-mode (on
+ * by default) refuses every connection that is not from loopback while the default user has
+ * no password, whatever `bind` says: such a server is reachable only locally until a password
+ * is set or protected-mode is turned off.
+ */
+function usableFromOtherHosts(node: NodeFacts): boolean {
+  if (!bindsAll(node) && !bindsBeyondLoopback(node)) return false;
+  return !(authDisabled(node) && setting(node, 'protected-mode') !== 'no');
+}
+
+function bindsBeyondLoopback(node: NodeFacts): boolean {
+  return setting(node, 'bind')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .some((a) => !/^-?(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a));
+}
+
 const authDisabledRule: NodeRule = {
   id: 'auth-disabled',
   scope: 'node',
@@ -34,7 +53,7 @@ const authDisabledRule: NodeRule = {
     if (!authDisabled(node)) return undefined;
     let exposed = false;
     try {
-      exposed = bindsAll(node) || setting(node, 'protected-mode') === 'no';
+      exposed = usableFromOtherHosts(node) || (setting(node, 'protected-mode') === 'no' && bindsBeyondLoopback(node));
     } catch {
       // Without CONFIG the exposure is unknown; the finding stands at its base severity.
     }
@@ -81,11 +100,13 @@ const bindAll: NodeRule = {
   why: 'Every network the host is on can reach Redis, including public ones; the password and firewall are then the only protection.',
   check({ node }) {
     if (!bindsAll(node)) return undefined;
-    const open = authDisabled(node);
+    const noPassword = authDisabled(node);
+    const open = noPassword && setting(node, 'protected-mode') === 'no';
+    const guarded = noPassword && !open;
     return {
       severity: open ? 'critical' : 'info',
-      detail: `bind ${setting(node, 'bind') || '(not set: all interfaces)'}${open ? ', and no password' : ''}`,
-      evidence: { bind: setting(node, 'bind'), defaultUserNopass: open },
+      detail: `bind ${setting(node, 'bind') || '(not set: all interfaces)'}${open ? ', no password and protected-mode off' : guarded ? ', no password: protected-mode refuses other hosts until one is set' : ''}`,
+      evidence: { bind: setting(node, 'bind'), defaultUserNopass: noPassword, protectedMode: setting(node, 'protected-mode') },
     };
   },
   fix() {

@@ -5,12 +5,16 @@
  * except KeywardenDown, which an on-call engineer always wants.
  */
 import { formatDuration } from '../../policy/index.js';
+import { displayPattern } from '../../keyspace/display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';
 import { noTtlKeysOf } from '../node-stats.js';
 import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+
+/** Failed passes in a row before KeywardenScanFailing fires: one failure may be a blip (a restart). */
+export const SCAN_FAILURES_TO_ALERT = 3;
 
 /** The patterns holding most keys without TTL, from the last completed pass: the likely cause. */
 function topNoTtl(ctx: AlertContext, n = 3): string {
@@ -19,7 +23,7 @@ function topNoTtl(ctx: AlertContext, n = 3): string {
     .filter((f) => f.pattern !== OTHER_PATTERN && f.noTtlKeys > 0)
     .sort((a, b) => b.noTtlKeys - a.noTtlKeys)
     .slice(0, n);
-  return top.length > 0 ? `; most without TTL: ${top.map((f) => `${f.pattern} (${f.noTtlKeys})`).join(', ')}` : '';
+  return top.length > 0 ? `; most without TTL: ${top.map((f) => `${displayPattern(f.pattern)} (${f.noTtlKeys})`).join(', ')}` : '';
 }
 
 /** Evictions in the window: the sum of increases of evicted_keys (a restart resets the counter). */
@@ -45,6 +49,28 @@ export const ALERT_RULES = [
         value: 0,
         threshold: 1,
       }));
+    },
+  },
+  {
+    // The node answers (up is 1) but no pass completes: a user without +scan, a server that
+    // refuses (BUSY, LOADING), a timeout on every pass. Figures silently go stale without it.
+    name: 'KeywardenScanFailing',
+    severity: 'warning',
+    evaluate(ctx) {
+      const f = ctx.passFailure;
+      if (!f || f.count < SCAN_FAILURES_TO_ALERT) return [];
+      return [{ labels: { reason: f.reason }, summary: `${f.count} passes over the keyspace failed in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: SCAN_FAILURES_TO_ALERT }];
+    },
+  },
+  {
+    // --enforce is on but cannot do its work (its journal cannot be written, writes refused):
+    // keys without TTL keep accumulating while everyone believes they are being fixed.
+    name: 'KeywardenEnforceFailing',
+    severity: 'warning',
+    evaluate(ctx) {
+      const f = ctx.enforceFailure;
+      if (!f) return [];
+      return [{ labels: {}, summary: `--enforce failed ${f.count} time${f.count === 1 ? '' : 's'} in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: 1 }];
     },
   },
   {
@@ -108,7 +134,7 @@ export const ALERT_RULES = [
         const before = recent.slice(0, -1).map((h) => h.noTtl[pattern] ?? 0);
         const increase = now - Math.min(...before);
         if (increase >= growth.minIncrease) {
-          out.push({ labels: { pattern }, summary: `${pattern}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`, value: increase, threshold: growth.minIncrease });
+          out.push({ labels: { pattern: displayPattern(pattern) }, summary: `${displayPattern(pattern)}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`, value: increase, threshold: growth.minIncrease });
         }
       }
       return out;

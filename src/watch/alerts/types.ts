@@ -54,6 +54,10 @@ export interface AlertContext {
   db?: number;
   /** Window over which evictions count. */
   evictionWindowMs: number;
+  /** Enforcement runs failing in a row, when they are. */
+  enforceFailure?: { since: number; count: number; error: string };
+  /** Passes failing in a row, when they are. */
+  passFailure?: { since: number; count: number; reason: string; error: string };
 }
 
 export interface AlertRule {

@@ -66,6 +66,9 @@ export interface Notifier {
 
 export function createWebhookNotifier(options: WebhookOptions): Notifier {
   const origin = safeOrigin(options.url);
+  // fetch refuses URLs with credentials (and quotes the whole URL in its error): send them
+  // as Basic authentication instead, as curl does.
+  const { url, authorization } = splitCredentials(options.url);
   const delays = options.retryDelaysMs ?? [1000, 5000];
   let chain: Promise<void> = Promise.resolve();
   let delivered = 0;
@@ -76,18 +79,25 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
     for (let attempt = 0; attempt <= delays.length; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, delays[attempt - 1]));
       try {
-        const res = await fetch(options.url, {
+        const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'keywarden-watch' },
+          headers: { 'content-type': 'application/json', 'user-agent': 'keywarden-watch', ...(authorization ? { authorization } : {}) },
           body,
+          // A redirect is refused, not followed: a loop would multiply every alert, and the
+          // alert (with the token in the URL) must not be carried to another host.
+          redirect: 'manual',
           signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
         });
-        await res.arrayBuffer().catch(() => undefined);
+        await discardBody(res);
         if (res.ok) return;
-        lastError = `HTTP ${res.status}`;
+        if (res.status >= 300 && res.status < 400) {
+          lastError = `HTTP ${res.status} redirect (not followed: give the final URL to --alert-webhook)`;
+          break;
+        }
+        lastError = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
         if (res.status >= 400 && res.status < 500 && res.status !== 429) break; // the receiver refuses it: retrying will not help
       } catch (err) {
-        lastError = (err as Error).name === 'TimeoutError' ? 'timed out' : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+        lastError = (err as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : deliveryError(err);
       }
     }
     throw new Error(lastError);
@@ -118,6 +128,58 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
       return failed;
     },
   };
+}
+
+/** The receiver's reply is not needed: read at most RESPONSE_CAP bytes of it, then hang up. */
+const RESPONSE_CAP = 64 * 1024;
+
+async function discardBody(res: Response): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  let read = 0;
+  try {
+    while (read < RESPONSE_CAP) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // A reply cut short changes nothing: the status is what counts.
+  }
+}
+
+/** Why a delivery failed, in words: the network error's code and what it means, never the URL. */
+function deliveryError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code;
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'unknown host',
+    EAI_AGAIN: 'DNS lookup failed',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'connection timed out',
+    CERT_HAS_EXPIRED: 'TLS certificate expired',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+  };
+  if (code) return words[code] ? `${words[code]} (${code})` : code;
+  const text = (cause?.message ?? (err as Error).message ?? String(err)).split('\n')[0].slice(0, 200);
+  // An error that quotes a URL may quote its secret path or query: keep only the words before it.
+  return text.includes('://') ? text.slice(0, text.indexOf('://')).replace(/\S*$/, '').trim() || 'delivery failed' : text;
+}
+
+function splitCredentials(raw: string): { url: string; authorization?: string } {
+  try {
+    const u = new URL(raw);
+    if (!u.username && !u.password) return { url: raw };
+    const pair = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+    u.username = '';
+    u.password = '';
+    return { url: u.toString(), authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+  } catch {
+    return { url: raw };
+  }
 }
 
 function safeOrigin(url: string): string {

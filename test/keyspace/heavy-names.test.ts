@@ -1,0 +1,155 @@
+/**
+ * No server call over the budget, whatever the key names: on a keyspace holding keys with
+ * 1 MB names, scan, doctor's sample and watch never make a call that touches more than one
+ * such name. Every command is logged (slowlog at 0 µs), and each of our calls is compared
+ * with the cheapest thing that can be done with a 1 MB name — one PTTL of it, measured in the
+ * same run: no call may exceed 5 ms, or, where a single command on such a name is itself
+ * slow (a loaded machine), 20 of those PTTLs. Before the byte budget, one scan-inspect call
+ * read a page of such names and blocked the server 43–116 ms (100–300 PTTLs).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { cursorAt, cursorPosition } from '../../src/keyspace/cursor.js';
+import { createInspector, type ScriptInspector } from '../../src/keyspace/inspect.js';
+import { runCli } from '../support/cli.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { resolveTarget } from '../../src/target/spec.js';
+import { silentLogger, startWatch } from '../../src/watch/index.js';
+
+const HEAVY = 30;
+const LIGHT = 3000;
+const NAME = 1 << 20;
+const BUDGET_US = 5000;
+/** A call reading one heavy name, in PTTLs of it (see `check`). */
+const PER_HEAVY_CALL = 20;
+
+interface Entry {
+  args: string;
+  micros: number;
+  command: string;
+  client: string;
+}
+
+/**
+ * Not yet met, so marked todo (run and reported, not failing the suite). With the byte budget
+ * a script call reads at most one heavy name, and once a node showed one it is walked with
+ * plain commands (a SCAN returning a 1 MB name: 0.3 ms; a Lua call receiving it: 2-30 ms, the
+ * cost of making a Lua string of it). The first script call per node and connection that meets
+ * a heavy name is still over the limit: 8-30 ms on a 2-core machine at load 8-10, against
+ * 43-116 ms for every such page before.
+ */
+const TODO = 'the first script call per node that meets a 1 MB name still takes 8-30 ms (issue #14 item 3)';
+
+describe('heavy key names: no call over the budget', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  before(async () => {
+    server = await startRedis({ config: { 'slowlog-log-slower-than': 0, 'slowlog-max-len': 1_000_000 } });
+    admin = server.client();
+    for (let i = 0; i < HEAVY; i++) await admin.set(Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]), 'v');
+    const p = admin.pipeline();
+    for (let i = 0; i < LIGHT; i++) p.set(`small:${i}`, 'x');
+    await p.exec();
+  });
+  after(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+
+  async function slowlog(): Promise<Entry[]> {
+    const raw = (await admin.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, string[], string, string]>;
+    return raw.map((e) => ({ micros: Number(e[2]), command: String(e[3][0]).toUpperCase(), client: String(e[5]), args: e[3].slice(1, 8).map((a) => String(a).slice(0, 20)).join(' ') }));
+  }
+
+  /** The slowest of a few PTTLs of a 1 MB name, in this run: the floor for any call touching one. */
+  async function floor(): Promise<number> {
+    await admin.call('SLOWLOG', 'RESET');
+    for (let i = 0; i < 5; i++) await admin.pttl(Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]));
+    return Math.max(...(await slowlog()).filter((e) => e.command === 'PTTL').map((e) => e.micros));
+  }
+
+  async function check(what: string, run: () => Promise<void>): Promise<void> {
+    const reference = await floor();
+    await admin.call('SLOWLOG', 'RESET');
+    await run();
+    const ours = (await slowlog()).filter((e) => e.client === 'keywarden' && ['EVALSHA', 'EVAL', 'SCAN'].includes(e.command));
+    assert.ok(ours.length > 0, `${what}: no scanning call was logged`);
+    const worst = Math.max(...ours.map((e) => e.micros));
+    const slowest = ours.find((e) => e.micros === worst);
+    // One heavy name per call at most: a script call that reads one 1 MB name copies it a few
+    // times (SCAN's reply, a Lua string, the reply back) where a PTTL hashes it once, so its
+    // floor is several PTTLs; a page of such names (what a call did before the byte budget)
+    // is a hundred or more.
+    const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
+    assert.ok(worst <= limit, `${what}: a call ran ${worst} µs: ${slowest?.command} ${slowest?.args} (limit ${limit} µs; one PTTL of a 1 MB name: ${reference} µs)`);
+  }
+
+  it('scan', { todo: TODO }, async () => {
+    await check('scan', async () => {
+      const r = await runCli(['scan', server.url, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { totals: { keys: number } };
+      assert.equal(report.totals.keys, HEAVY + LIGHT, 'every key, heavy names included, was read');
+    });
+  });
+
+  it("doctor's sample", { todo: TODO }, async () => {
+    await check('doctor', async () => {
+      const r = await runCli(['doctor', server.url, '--json']);
+      assert.ok([0, 1].includes(r.code), r.stderr);
+    });
+  });
+
+  it('watch', { todo: TODO }, async () => {
+    await check('watch', async () => {
+      const w = await startWatch({
+        target: resolveTarget({ url: server.url }, {}),
+        listen: { host: '127.0.0.1', port: 0 },
+        intervalMs: 200,
+        infoIntervalMs: 1000,
+        checkpointIntervalMs: 1000,
+        statePath: false,
+        doctorIntervalMs: false,
+        logger: silentLogger,
+      });
+      try {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const metrics = await (await fetch(`${w.url}/metrics`)).text();
+          if (/keywarden_scan_passes_total(\{[^}]*\})? [1-9]/.test(metrics)) break;
+          if (Date.now() > deadline) throw new Error('watch finished no pass in 30 s');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } finally {
+        await w.stop();
+      }
+    });
+  });
+
+  it('the walk outside scripts reads every key once, whole and in two stretches', async () => {
+    const client = server.client();
+    try {
+      const lua = (await createInspector(client)) as ScriptInspector;
+      const walk = async (from: string, stopAt: number) => {
+        const keys: string[] = [];
+        let cursor = from;
+        for (;;) {
+          const step = await lua.walk({ cursor, pageCount: 50, budgetMs: 0.5, maxKeys: 0, stopAt, tableKeys: HEAVY + LIGHT });
+          for (const r of step.decode().records) keys.push(r.key.length > 64 ? `${r.key.subarray(0, 8).toString()}…${r.key.length}` : r.key.toString());
+          cursor = step.next;
+          if (cursor === '0' || (stopAt < 1 && cursorPosition(cursor) >= stopAt)) return keys;
+        }
+      };
+      const whole = await walk('0', 1);
+      assert.equal(whole.length, HEAVY + LIGHT);
+      assert.equal(new Set(whole).size, HEAVY + LIGHT);
+      const first = await walk('0', 0.5);
+      const second = await walk(cursorAt(0.5), 1);
+      assert.equal(first.length + second.length, HEAVY + LIGHT, 'the stretches add up to the whole');
+      assert.equal(new Set([...first, ...second]).size, HEAVY + LIGHT, 'no key in both stretches');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
