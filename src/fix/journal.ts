@@ -248,6 +248,7 @@ const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
  */
 export async function journalState(path: string): Promise<JournalState> {
   const state: JournalState = { runs: 0, runIds: {}, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0, unanswered: 0, nodes: new Set(), unansweredBatches: new Set() };
+  if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
   if (existsSync(path) && !statSync(path).isFile()) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};

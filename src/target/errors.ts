@@ -42,7 +42,8 @@ const FAILURES: ReadonlyArray<{
     hint: 'use redis:// for a plain-text port, or --cacert/--insecure for a private CA',
   },
   {
-    test: (e) => /Protocol error|unexpected reply|not Redis/i.test(e.message ?? ''),
+    // ioredis 5 says 'Protocol error', ioredis 6 'Unknown RESP type' (an HTTP server answers 'H…').
+    test: (e) => /Protocol error|unexpected reply|not Redis|Unknown RESP type/i.test(e.message ?? ''),
     message: (w) => `${w} answered, but not like a Redis server`,
     hint: 'check the port: something other than Redis is listening there',
   },

@@ -366,9 +366,12 @@ describe('data safety of fix and undo (issue #13)', () => {
       // A database that does not exist.
       const range = await cli(['fix', `${server.url}/99`, '--match', 'err:*', '--ttl', '1h']);
       assert.equal(range.code, 2);
-      assert.match(range.stderr, /^keywarden: dry run stopped: redis:\/\/127\.0\.0\.1:\d+\/99 has no such database \(ERR DB index is out of range\)\nhint: check -n or the URL path/);
+      // Checked when connecting, for every command: the line names the database, no TTL count.
+      assert.match(range.stderr, /^keywarden: database 99 does not exist on redis:\/\/127\.0\.0\.1:\d+\/99\nhint: pick a database the server has/);
       const rangeApply = await cli(['fix', `${server.url}/99`, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'range.jsonl')]);
-      assert.match(rangeApply.stderr, /has no such database/);
+      assert.equal(rangeApply.code, 2);
+      assert.match(rangeApply.stderr, /database 99 does not exist/);
+      assert.doesNotMatch(rangeApply.stderr, /TTLs set|--resume/);
       // A read-only replica.
       const ro = await cli(['fix', replica.url, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'ro.jsonl')]);
       assert.equal(ro.code, 2);
