@@ -33,20 +33,56 @@ const ROBJ = 16;
 const DICT = 56;
 const DICT_ENTRY = 24;
 const QUICKLIST = 40;
-const QUICKLIST_NODE = 32;
+const QUICKLIST_NODE = 40;
 const EMBSTR_LIMIT = 44;
 /** The largest string `tryObjectEncoding` turns into an integer. */
 const MAX_INT_DIGITS = 20;
 
-/** Redis' defaults for the small encodings (redis.conf). */
-export const LIMITS = {
+/** The server's limits for the small encodings (redis.conf `*-max-listpack-*`, `set-max-intset-entries`). */
+export interface EncodingLimits {
+  hashEntries: number;
+  hashValue: number;
+  zsetEntries: number;
+  zsetValue: number;
+  intsetEntries: number;
+  /** list-max-listpack-size: negative is a node size class (-2 = 8 KB), positive a count. */
+  listNodeSize: number;
+}
+
+/** Redis 7's defaults (redis.conf). */
+export const DEFAULT_LIMITS: EncodingLimits = {
   hashEntries: 128,
   hashValue: 64,
   zsetEntries: 128,
   zsetValue: 64,
   intsetEntries: 512,
-  listNodeBytes: 8192,
-} as const;
+  listNodeSize: -2,
+};
+
+/** redis.conf directive (and its pre-7.0 alias) → limit. */
+const DIRECTIVES: Record<string, keyof EncodingLimits> = {
+  'hash-max-listpack-entries': 'hashEntries',
+  'hash-max-ziplist-entries': 'hashEntries',
+  'hash-max-listpack-value': 'hashValue',
+  'hash-max-ziplist-value': 'hashValue',
+  'zset-max-listpack-entries': 'zsetEntries',
+  'zset-max-ziplist-entries': 'zsetEntries',
+  'zset-max-listpack-value': 'zsetValue',
+  'zset-max-ziplist-value': 'zsetValue',
+  'set-max-intset-entries': 'intsetEntries',
+  'list-max-listpack-size': 'listNodeSize',
+  'list-max-ziplist-size': 'listNodeSize',
+};
+
+/** The limits set in a redis.conf text (or CONFIG GET pairs); others keep Redis' defaults. */
+export function limitsFromConfig(entries: Iterable<[string, string]>): EncodingLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [name, value] of entries) {
+    const field = DIRECTIVES[name.toLowerCase()];
+    if (field && /^-?\d+$/.test(value.trim())) limits[field] = Number(value);
+  }
+  return limits;
+}
 
 /** Bytes one listpack entry takes: encoding, data and back-length. */
 export function lpEntrySize(len: number, int: number | undefined): number {
@@ -173,27 +209,26 @@ export class CollectionCost {
   }
 
   /** A set of `count` members. */
-  set(): number {
-    if (this.allInts && this.count <= LIMITS.intsetEntries) {
+  set(limits: EncodingLimits): number {
+    if (this.allInts && this.count <= limits.intsetEntries) {
       const width = this.minInt >= -32768 && this.maxInt <= 32767 ? 2 : this.minInt >= -2147483648 && this.maxInt <= 2147483647 ? 4 : 8;
       return ROBJ + jeSize(8 + this.count * width);
     }
-    // Loaded into an intset first when small, converted at the first non-integer member.
-    const initial = this.count > LIMITS.intsetEntries && this.count > 4 ? nextPow2(this.count) : 0;
-    return ROBJ + DICT + 8 * dictSlots(this.count, initial) + this.sdsBytes + this.count * DICT_ENTRY;
+    // Measured on 7.0: whether presized or grown from an intset, the table ends rehashed.
+    return ROBJ + DICT + 8 * nextPow2(this.count) + this.sdsBytes + this.count * DICT_ENTRY;
   }
 
   /** A hash: elements were added field, value, field, value. */
-  hash(): number {
+  hash(limits: EncodingLimits): number {
     const pairs = this.count / 2;
-    if (pairs <= LIMITS.hashEntries && this.maxLen <= LIMITS.hashValue) return ROBJ + jeSize(this.lpBytes);
-    return ROBJ + DICT + 8 * hashSlots(pairs, this.firstLong) + this.sdsBytes + pairs * DICT_ENTRY;
+    if (pairs <= limits.hashEntries && this.maxLen <= limits.hashValue) return ROBJ + jeSize(this.lpBytes);
+    return ROBJ + DICT + 8 * hashSlots(pairs, this.firstLong, limits) + this.sdsBytes + pairs * DICT_ENTRY;
   }
 }
 
 /** Dict slots of a hash loaded from a dump (rdb.c: listpack first, converted on the first long element). */
-function hashSlots(pairs: number, firstLongElement: number): number {
-  if (pairs > LIMITS.hashEntries) return pairs > 4 ? nextPow2(pairs) : 4;
+function hashSlots(pairs: number, firstLongElement: number, limits: EncodingLimits): number {
+  if (pairs > limits.hashEntries) return pairs > 4 ? nextPow2(pairs) : 4;
   const before = Math.floor(Math.max(firstLongElement, 0) / 2);
   const remaining = pairs - before;
   // hashTypeConvertListpack presizes for the pairs so far, then the load presizes for the rest.
@@ -203,9 +238,9 @@ function hashSlots(pairs: number, firstLongElement: number): number {
 }
 
 /** A sorted set priced from its members (lengths) and the listpack form of member+score. */
-export function zsetBytes(members: CollectionCost, lpBytes: number): number {
+export function zsetBytes(members: CollectionCost, lpBytes: number, limits: EncodingLimits): number {
   const n = members.count;
-  if (n <= LIMITS.zsetEntries && members.maxLen <= LIMITS.zsetValue) return ROBJ + jeSize(lpBytes);
+  if (n <= limits.zsetEntries && members.maxLen <= limits.zsetValue) return ROBJ + jeSize(lpBytes);
   const slots = n > 4 ? nextPow2(n) : 4;
   return ROBJ + ZSET + ZSKIPLIST + DICT + 8 * slots + SKIPLIST_HEADER + members.sdsBytes + n * (DICT_ENTRY + SKIPLIST_NODE);
 }
@@ -223,15 +258,26 @@ export class QuicklistPacker {
   nodes = 0;
   allocs = 0;
   private current = 0;
+  private entries = 0;
+  private readonly maxBytes: number;
+  private readonly maxEntries: number;
+
+  constructor(limits: EncodingLimits) {
+    const fill = limits.listNodeSize;
+    this.maxBytes = fill < 0 ? 4096 * 2 ** (Math.min(-fill, 5) - 1) : 8192;
+    this.maxEntries = fill > 0 ? fill : Infinity;
+  }
 
   add(len: number, int: number | undefined): void {
     const size = lpEntrySize(len, int);
-    if (this.current === 0 || this.current + size > LIMITS.listNodeBytes) {
+    if (this.current === 0 || this.current + size > this.maxBytes || this.entries >= this.maxEntries) {
       this.flush();
       this.current = LP_OVERHEAD;
+      this.entries = 0;
       this.nodes++;
     }
     this.current += size;
+    this.entries++;
   }
 
   flush(): void {

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { RdbCorruption, RdbFormatError, RdbVersionError } from './errors.js';
 import { ByteInput, fileSource, type ByteSource } from './input.js';
-import { keyBytes } from './memory.js';
+import { DEFAULT_LIMITS, keyBytes, type EncodingLimits } from './memory.js';
 import { RdbStrings } from './strings.js';
 import { readerFor, skipModuleData, type RdbValue, type ValueContext } from './values.js';
 
@@ -44,8 +44,12 @@ export interface ReadRdbOptions {
   /** Name used in error messages. */
   file: string;
   onKey(key: RdbKey): void;
+  /** The server's small-encoding limits, for the memory model (default: Redis 7's). */
+  limits?: EncodingLimits;
   /** Return the content of every value (tests, conformance); never on the audit path. */
   keep?: boolean;
+  /** Called per auxiliary field (they all come before the first key). */
+  onAux?(name: string, value: string): void;
   /** Called every few MB with the bytes read so far. */
   onProgress?(bytesRead: number): void;
 }
@@ -101,7 +105,7 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
   const header = input.atEnd() ? Buffer.alloc(0) : input.view(9);
   const { format, version } = parseHeader(Buffer.from(header), options.file);
   const s = new RdbStrings(input);
-  const ctx: ValueContext = { s, input, keep: options.keep === true, valkey: format === 'valkey' };
+  const ctx: ValueContext = { s, input, keep: options.keep === true, valkey: format === 'valkey', limits: options.limits ?? DEFAULT_LIMITS };
   const summary: RdbSummary = { file: options.file, format, version, aux: {}, keys: 0, bytes: 0, functions: 0, moduleAux: 0, checksum: 'absent' };
   let db = 0;
   let expireAtMs = -1;
@@ -130,7 +134,9 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
         continue;
       case OP.AUX: {
         const name = s.string().toString('latin1');
-        summary.aux[name] = s.string().toString('latin1');
+        const value = s.string().toString('latin1');
+        summary.aux[name] = value;
+        options.onAux?.(name, value);
         continue;
       }
       case OP.IDLE:
@@ -165,7 +171,7 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
     const value = read(ctx);
     // Redis never writes an empty collection: one here is corruption (valkey's corrupt_empty_keys.rdb).
     if (value.length === 0 && COLLECTIONS.has(value.type)) input.fail(`empty ${value.type} value for a key (Redis never writes one)`, at);
-    const total = value.bytes + keyBytes(key.length);
+    const total = Math.round(value.bytes + keyBytes(key.length));
     options.onKey({ ...value, key, db, expireAtMs, idleSeconds: idle, lfu, totalBytes: total });
     summary.keys++;
     summary.bytes += total;

@@ -5,7 +5,7 @@
  */
 import { BlobCorruption, walkIntset, walkListpack, walkZiplist, walkZipmap, type EntryVisitor } from './encodings.js';
 import type { ByteInput } from './input.js';
-import { CollectionCost, jeSize, lpEntrySize, asInteger, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, LIMITS } from './memory.js';
+import { CollectionCost, jeSize, lpEntrySize, asInteger, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
 import { readStream } from './stream.js';
 import type { RdbStrings } from './strings.js';
 
@@ -32,6 +32,7 @@ export interface ValueContext {
   input: ByteInput;
   keep: boolean;
   valkey: boolean;
+  limits: EncodingLimits;
 }
 
 type Reader = (ctx: ValueContext) => RdbValue;
@@ -84,7 +85,7 @@ function members(ctx: ValueContext, n: number, each: (len: number, int: number |
 
 const readLinkedList: Reader = (ctx) => {
   const n = ctx.s.count('list');
-  const packer = new QuicklistPacker();
+  const packer = new QuicklistPacker(ctx.limits);
   const content = members(ctx, n, (len, int) => packer.add(len, int));
   packer.flush();
   return { type: 'list', encoding: 'linkedlist', length: n, bytes: quicklistBytes(packer.allocs, packer.nodes), content };
@@ -94,7 +95,7 @@ const readSet: Reader = (ctx) => {
   const n = ctx.s.count('set');
   const cost = new CollectionCost();
   const content = members(ctx, n, (len, int) => cost.add(len, int, Infinity));
-  return { type: 'set', encoding: 'hashtable', length: n, bytes: cost.set(), content };
+  return { type: 'set', encoding: 'hashtable', length: n, bytes: cost.set(ctx.limits), content };
 };
 
 function zsetReader(binaryScores: boolean): Reader {
@@ -114,7 +115,7 @@ function zsetReader(binaryScores: boolean): Reader {
       lp += lpEntrySize(len, int) + lpEntrySize(text.length, asInteger(Buffer.from(text), text.length));
       if (content && member) content.push([member, score]);
     }
-    return { type: 'zset', encoding: 'skiplist', length: n, bytes: zsetBytes(cost, lp), content };
+    return { type: 'zset', encoding: 'skiplist', length: n, bytes: zsetBytes(cost, lp, ctx.limits), content };
   };
 }
 
@@ -124,13 +125,13 @@ const readHash: Reader = (ctx) => {
   const content: HashField[] | undefined = ctx.keep ? [] : undefined;
   for (let i = 0; i < n; i++) {
     ctx.s.element(ctx.keep);
-    cost.add(ctx.s.len, ctx.s.int, LIMITS.hashValue);
+    cost.add(ctx.s.len, ctx.s.int, ctx.limits.hashValue);
     const field = content ? copy(ctx.s.bytes, ctx.s.len, ctx.s.int) : undefined;
     ctx.s.element(ctx.keep);
-    cost.add(ctx.s.len, ctx.s.int, LIMITS.hashValue);
+    cost.add(ctx.s.len, ctx.s.int, ctx.limits.hashValue);
     if (content && field) content.push([field, copy(ctx.s.bytes, ctx.s.len, ctx.s.int), 0]);
   }
-  return { type: 'hash', encoding: 'hashtable', length: n, bytes: cost.hash(), content };
+  return { type: 'hash', encoding: 'hashtable', length: n, bytes: cost.hash(ctx.limits), content };
 };
 
 /** Pairs from a flat entry list (ziplist/listpack/zipmap hashes). */
@@ -145,9 +146,9 @@ function blobHash(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
   return (ctx) => {
     const cost = new CollectionCost();
     const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
-    const { blob, n } = walkBlob(ctx, walk, collect(ctx, flat, (len, int) => cost.add(len, int, LIMITS.hashValue)));
-    const small = n / 2 <= LIMITS.hashEntries && cost.maxLen <= LIMITS.hashValue;
-    const bytes = keepBlob && small ? ROBJ + jeSize(blob.length) : cost.hash();
+    const { blob, n } = walkBlob(ctx, walk, collect(ctx, flat, (len, int) => cost.add(len, int, ctx.limits.hashValue)));
+    const small = n / 2 <= ctx.limits.hashEntries && cost.maxLen <= ctx.limits.hashValue;
+    const bytes = keepBlob && small ? ROBJ + jeSize(blob.length) : cost.hash(ctx.limits);
     return { type: 'hash', encoding, length: n / 2, bytes, content: pairs(flat) };
   };
 }
@@ -156,7 +157,7 @@ const readIntset: Reader = (ctx) => {
   const cost = new CollectionCost();
   const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
   const { n } = walkBlob(ctx, walkIntset, collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)));
-  return { type: 'set', encoding: 'intset', length: n, bytes: cost.set(), content: flat };
+  return { type: 'set', encoding: 'intset', length: n, bytes: cost.set(ctx.limits), content: flat };
 };
 
 const readSetListpack: Reader = (ctx) => {
@@ -164,7 +165,7 @@ const readSetListpack: Reader = (ctx) => {
   const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
   const { blob, n } = walkBlob(ctx, walkListpack, collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)));
   // Redis 7.0 has no listpack sets: priced as Redis 7.2 holds them (the blob as loaded).
-  const bytes = cost.allInts && n <= LIMITS.intsetEntries ? cost.set() : n <= 128 && cost.maxLen <= 64 ? ROBJ + jeSize(blob.length) : cost.set();
+  const bytes = cost.allInts && n <= ctx.limits.intsetEntries ? cost.set(ctx.limits) : n <= ctx.limits.zsetEntries && cost.maxLen <= ctx.limits.zsetValue ? ROBJ + jeSize(blob.length) : cost.set(ctx.limits);
   return { type: 'set', encoding: 'listpack', length: n, bytes, content: flat };
 };
 
@@ -180,8 +181,8 @@ function blobZset(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
     }));
     const content: Array<[Buffer, number]> | undefined = flat ? [] : undefined;
     if (flat && content) for (let j = 0; j + 1 < flat.length; j += 2) content.push([flat[j], Number(flat[j + 1].toString())]);
-    const small = n / 2 <= LIMITS.zsetEntries && cost.maxLen <= LIMITS.zsetValue;
-    return { type: 'zset', encoding, length: n / 2, bytes: keepBlob && small ? ROBJ + jeSize(blob.length) : zsetBytes(cost, lp), content };
+    const small = n / 2 <= ctx.limits.zsetEntries && cost.maxLen <= ctx.limits.zsetValue;
+    return { type: 'zset', encoding, length: n / 2, bytes: keepBlob && small ? ROBJ + jeSize(blob.length) : zsetBytes(cost, lp, ctx.limits), content };
   };
 }
 
@@ -238,10 +239,10 @@ function fieldExpiryHash(form: 'redis' | 'redis-pre-ga' | 'valkey'): Reader {
         expireAt = ttl === 0 ? 0 : ttl + minExpire - 1;
       } else if (form === 'redis-pre-ga') expireAt = ctx.input.i64le();
       ctx.s.element(ctx.keep);
-      cost.add(ctx.s.len, ctx.s.int, LIMITS.hashValue);
+      cost.add(ctx.s.len, ctx.s.int, ctx.limits.hashValue);
       const field = content ? copy(ctx.s.bytes, ctx.s.len, ctx.s.int) : undefined;
       ctx.s.element(ctx.keep);
-      cost.add(ctx.s.len, ctx.s.int, LIMITS.hashValue);
+      cost.add(ctx.s.len, ctx.s.int, ctx.limits.hashValue);
       const value = content ? copy(ctx.s.bytes, ctx.s.len, ctx.s.int) : undefined;
       if (form === 'valkey') {
         expireAt = ctx.input.i64le();
@@ -253,7 +254,7 @@ function fieldExpiryHash(form: 'redis' | 'redis-pre-ga' | 'valkey'): Reader {
       }
       if (content && field && value) content.push([field, value, expireAt]);
     }
-    return { type: 'hash', encoding: 'hashtable-ex', length: n, bytes: cost.hash(), fieldExpiry: { volatile, lastExpireAtMs: last }, content };
+    return { type: 'hash', encoding: 'hashtable-ex', length: n, bytes: cost.hash(ctx.limits), fieldExpiry: { volatile, lastExpireAtMs: last }, content };
   };
 }
 
@@ -271,18 +272,18 @@ function listpackExHash(withMin: boolean): Reader {
         return;
       }
       const v = int !== undefined ? numeric(int) : asInteger(b.subarray(start, start + len), len);
-      cost.add(len, v, LIMITS.hashValue);
+      cost.add(len, v, ctx.limits.hashValue);
       if (ctx.keep) flat.push(int !== undefined ? Buffer.from(String(int)) : Buffer.from(b.subarray(start, start + len)));
     });
     if (n % 3 !== 0 || ttls.some((t) => t < 0)) ctx.input.fail('listpack hash with field expiry is not field/value/ttl triplets');
     const volatile = ttls.filter((t) => t > 0).length;
     const content = ctx.keep ? flat.reduce<HashField[]>((out, b, j) => (j % 2 === 1 ? [...out, [flat[j - 1], b, ttls[(j - 1) / 2]]] : out), []) : undefined;
-    const small = n / 3 <= LIMITS.hashEntries && cost.maxLen <= LIMITS.hashValue;
+    const small = n / 3 <= ctx.limits.hashEntries && cost.maxLen <= ctx.limits.hashValue;
     return {
       type: 'hash',
       encoding: 'listpack-ex',
       length: n / 3,
-      bytes: small ? ROBJ + jeSize(blob.length) : cost.hash(),
+      bytes: small ? ROBJ + jeSize(blob.length) : cost.hash(ctx.limits),
       fieldExpiry: { volatile, lastExpireAtMs: Math.max(0, ...ttls) },
       content,
     };
