@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   undo: async () => (await import('./commands/undo.js')).registerUndo,
   policy: async () => (await import('./commands/policy.js')).registerPolicy,
   watch: async () => (await import('./commands/watch.js')).registerWatch,
+  rdb: async () => (await import('./commands/rdb.js')).registerRdb,
+  report: async () => (await import('./commands/report.js')).registerReport,
 };
 
 function version(): string {
