@@ -6,8 +6,9 @@
 const POLY_HI = 0x95ac9329;
 const POLY_LO = 0xac4bc9b5;
 const SLICES = 8;
-const HI = new Uint32Array(256 * SLICES);
-const LO = new Uint32Array(256 * SLICES);
+// Int32 tables: V8 keeps int32 values unboxed, uint32 above 2^31 would be heap numbers.
+const HI = new Int32Array(256 * SLICES);
+const LO = new Int32Array(256 * SLICES);
 
 for (let n = 0; n < 256; n++) {
   let hi = 0;
@@ -29,10 +30,12 @@ for (let s = 1; s < SLICES; s++) {
     const prevHi = HI[(s - 1) * 256 + n];
     const prevLo = LO[(s - 1) * 256 + n];
     const i = prevLo & 0xff;
-    HI[s * 256 + n] = (HI[i] ^ (prevHi >>> 8)) >>> 0;
-    LO[s * 256 + n] = (LO[i] ^ ((prevLo >>> 8) | ((prevHi & 0xff) << 24))) >>> 0;
+    HI[s * 256 + n] = HI[i] ^ (prevHi >>> 8);
+    LO[s * 256 + n] = LO[i] ^ ((prevLo >>> 8) | ((prevHi & 0xff) << 24));
   }
 }
+
+const EMPTY = new Int32Array(0);
 
 /** A running CRC64 over the bytes fed to it. */
 export class Crc64 {
@@ -40,21 +43,32 @@ export class Crc64 {
   lo = 0;
 
   update(buf: Uint8Array, start: number, end: number): void {
-    let hi = this.hi;
-    let lo = this.lo;
+    let hi = this.hi | 0;
+    let lo = this.lo | 0;
     let i = start;
-    for (; i + 8 <= end; i += 8) {
-      const l = (lo ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24))) >>> 0;
-      const h = (hi ^ (buf[i + 4] | (buf[i + 5] << 8) | (buf[i + 6] << 16) | (buf[i + 7] << 24))) >>> 0;
+    // Bytes one at a time up to a 4-byte boundary, then words through an aligned view.
+    for (; i < end && ((buf.byteOffset + i) & 3) !== 0; i++) {
+      const idx = (lo ^ buf[i]) & 0xff;
+      lo = LO[idx] ^ ((lo >>> 8) | ((hi & 0xff) << 24));
+      hi = HI[idx] ^ (hi >>> 8);
+    }
+    const aligned = ((buf.byteOffset + i) & 3) === 0 && end - i >= 8;
+    // Little-endian words, as on every platform Node runs on today.
+    const words = aligned ? new Int32Array(buf.buffer, buf.byteOffset + i, (end - i) >>> 2) : EMPTY;
+    const pairs = words.length >>> 1;
+    for (let w = 0; w < pairs; w++) {
+      const l = lo ^ words[2 * w];
+      const h = hi ^ words[2 * w + 1];
       const a = 7 * 256 + (l & 0xff), b = 6 * 256 + ((l >>> 8) & 0xff), c = 5 * 256 + ((l >>> 16) & 0xff), d = 4 * 256 + (l >>> 24);
       const e = 3 * 256 + (h & 0xff), f = 2 * 256 + ((h >>> 8) & 0xff), g = 256 + ((h >>> 16) & 0xff), k = h >>> 24;
       hi = HI[a] ^ HI[b] ^ HI[c] ^ HI[d] ^ HI[e] ^ HI[f] ^ HI[g] ^ HI[k];
       lo = LO[a] ^ LO[b] ^ LO[c] ^ LO[d] ^ LO[e] ^ LO[f] ^ LO[g] ^ LO[k];
     }
+    i += pairs * 8;
     for (; i < end; i++) {
       const idx = (lo ^ buf[i]) & 0xff;
-      lo = (LO[idx] ^ ((lo >>> 8) | ((hi & 0xff) << 24))) >>> 0;
-      hi = (HI[idx] ^ (hi >>> 8)) >>> 0;
+      lo = LO[idx] ^ ((lo >>> 8) | ((hi & 0xff) << 24));
+      hi = HI[idx] ^ (hi >>> 8);
     }
     this.hi = hi >>> 0;
     this.lo = lo >>> 0;
