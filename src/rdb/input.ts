@@ -9,6 +9,7 @@
 import { readSync } from 'node:fs';
 import { Crc64 } from './crc64.js';
 import { RdbCorruption } from './errors.js';
+import { asIntegerAt } from './memory.js';
 
 /** Where the bytes come from: `read` blocks until at least one byte is there, 0 at the end. */
 export interface ByteSource {
@@ -125,6 +126,17 @@ export class ByteInput {
   view(n: number): Buffer {
     if (this.end - this.pos < n) this.fill(n);
     const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /**
+   * Consume `n` bytes (n ≤ 20) and return the integer they spell as Redis would store it
+   * (see `asInteger`), without making a Buffer of them: the audit path's small members.
+   */
+  integerOf(n: number): number | undefined {
+    if (this.end - this.pos < n) this.fill(n);
+    const v = asIntegerAt(this.buf, this.pos, n);
     this.pos += n;
     return v;
   }

@@ -10,7 +10,8 @@
 export function jeSize(n: number): number {
   if (n <= 8) return 8;
   if (n <= 128) return (n + 15) & ~15;
-  const p = Math.floor(Math.log2(n - 1));
+  // Four classes per doubling: the step is a quarter of the power of two below n.
+  const p = n - 1 < 2 ** 31 ? 31 - Math.clz32(n - 1) : Math.floor(Math.log2(n - 1));
   const step = 2 ** (p - 2);
   return Math.ceil(n / step) * step;
 }
@@ -104,13 +105,19 @@ export const LP_OVERHEAD = 7;
 
 /** The value of a string when lpAppend / tryObjectEncoding would store it as an integer. */
 export function asInteger(buf: Uint8Array, len: number): number | undefined {
+  return asIntegerAt(buf, 0, len);
+}
+
+/** `asInteger` of the `len` bytes at `buf[at]`. */
+export function asIntegerAt(buf: Uint8Array, at: number, len: number): number | undefined {
   if (len === 0 || len > MAX_INT_DIGITS) return undefined;
-  let i = 0;
-  const neg = buf[0] === 45;
-  if (neg) i = 1;
-  if (i >= len || (buf[i] === 48 && len > i + 1) || (neg && buf[i] === 48)) return undefined;
+  let i = at;
+  const end = at + len;
+  const neg = buf[at] === 45;
+  if (neg) i++;
+  if (i >= end || (buf[i] === 48 && end > i + 1) || (neg && buf[i] === 48)) return undefined;
   let v = 0;
-  for (; i < len; i++) {
+  for (; i < end; i++) {
     const d = buf[i] - 48;
     if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;

@@ -9,6 +9,8 @@ import { asInteger } from './memory.js';
 
 /** Members up to this size are looked at (integer check, listpack sizing); longer ones skipped. */
 export const SMALL_ELEMENT = 64;
+/** Longest text Redis may store as an integer (tryObjectEncoding, lpStringToInt64). */
+const MAX_INTEGER_TEXT = 20;
 const ENCVAL = -1;
 
 export class RdbStrings {
@@ -115,10 +117,13 @@ export class RdbStrings {
     this.bytes = undefined;
     if (n !== ENCVAL) {
       this.len = n;
-      if (keep || n <= SMALL_ELEMENT) {
+      if (keep) {
         inp.checkLength(n, 'string', at);
         this.bytes = n <= SMALL_ELEMENT ? inp.view(n) : inp.take(n, 'string');
         this.int = asInteger(this.bytes, n);
+      } else if (n <= MAX_INTEGER_TEXT) {
+        inp.checkLength(n, 'string', at);
+        this.int = inp.integerOf(n);
       } else inp.skip(n, 'string');
       return;
     }
