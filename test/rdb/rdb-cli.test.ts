@@ -167,3 +167,15 @@ test('a hash whose fields all expire takes the TTL of its last field; one with a
   assert.equal(ttlAt(some, 4_000), -1);
   assert.equal(ttlAt({ ...base, expireAtMs: 5_000 }, 4_000), 1_000);
 });
+
+test('demo --save-rdb writes the incident as a dump that keywarden rdb reads: the same keys and patterns as the live audit', async () => {
+  const file = join(work, 'incident.rdb');
+  const demo = await runCli(['demo', '--keys', '3000', '--json', '--save-rdb', file]);
+  assert.equal(demo.code, 0, demo.stderr);
+  const live = JSON.parse(demo.stdout) as ScanReport;
+  const offline = await json(['rdb', file, '--json']);
+  assert.equal(offline.totals.keys + (offline.coverage.expired?.keys ?? 0), live.totals.keys);
+  const sessions = offline.patterns.find((p) => p.pattern === 'session:*');
+  assert.equal(sessions?.noTtlKeys, live.patterns.find((p) => p.pattern === 'session:*')?.noTtlKeys);
+  assert.equal(offline.totals.noTtlBytes > 0, true);
+});
