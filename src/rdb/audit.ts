@@ -11,7 +11,8 @@ import { NO_TTL, type KeyRecord } from '../keyspace/record.js';
 import type { DumpFileInfo, ScanReport } from '../keyspace/report.js';
 import { compileGlob } from '../policy/index.js';
 import type { EncodingLimits } from './memory.js';
-import { readRdbFile, type RdbKey, type RdbSummary } from './reader.js';
+import type { ByteSource } from './input.js';
+import { readRdb, readRdbFile, type RdbKey, type RdbSummary, type ReadRdbOptions } from './reader.js';
 
 export interface AuditDumpOptions extends Omit<AggregateOptions, 'now'> {
   /** Judge TTLs at this Unix ms instead of the dump's `ctime`. */
@@ -42,8 +43,18 @@ export function ttlAt(k: RdbKey, now: number): number | undefined {
  * @throws RdbFormatError (with the byte offset) or RdbVersionError.
  */
 export function auditDumpFile(path: string, options: AuditDumpOptions = {}): ScanReport {
+  return auditDump(path, statSync(path).mtimeMs, (o) => readRdbFile(path, o), options);
+}
+
+/** Audit a dump read from `source` (a snapshot streamed from a server): `name` stands for the file. */
+export function auditDumpStream(name: string, source: ByteSource, options: AuditDumpOptions = {}): ScanReport {
+  return auditDump(name, Date.now(), (o) => readRdb(source, { ...o, file: name }), options);
+}
+
+type Read = (options: Omit<ReadRdbOptions, 'file'>) => RdbSummary;
+
+function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOptions): ScanReport {
   const started = performance.now();
-  const mtime = statSync(path).mtimeMs;
   let ctime: number | undefined;
   let judgedAt = 0;
   let aggregator: Aggregator | undefined;
@@ -74,7 +85,7 @@ export function auditDumpFile(path: string, options: AuditDumpOptions = {}): Sca
       batch = [];
     }
   };
-  const summary = readRdbFile(path, {
+  const summary = read({
     onKey,
     onAux: (name, value) => {
       if (name === 'ctime' && /^\d+$/.test(value)) ctime = Number(value) * 1000;
@@ -95,7 +106,7 @@ function fileInfo(path: string, summary: RdbSummary, judgedAt: number, judgedFro
     format: summary.format,
     version: summary.version,
     ...(summary.aux['redis-ver'] || summary.aux['valkey-ver'] ? { writer: summary.aux['valkey-ver'] ?? summary.aux['redis-ver'] } : {}),
-    bytes: statSync(path).size,
+    bytes: summary.fileBytes,
     keys: summary.keys,
     judgedAt,
     judgedFrom,

@@ -5,12 +5,12 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { KeywardenError } from '../errors.js';
 import { mergeReports } from '../keyspace/merge.js';
 import type { ScanReport } from '../keyspace/report.js';
 import { auditDumpFile, type AuditDumpOptions } from './audit.js';
 import { RdbFormatError } from './errors.js';
+import { startWorker } from './thread.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 export interface AuditDumpsOptions extends Omit<AuditDumpOptions, 'onProgress'> {
@@ -20,15 +20,10 @@ export interface AuditDumpsOptions extends Omit<AuditDumpOptions, 'onProgress'> 
   threads?: number;
 }
 
-/** Built code runs worker.js; under tsx (tests, benches) the source is worker.ts, and the thread needs tsx too. */
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
 
 function runWorker(job: WorkerJob, onProgress: (bytes: number) => void): Promise<ScanReport> {
   return new Promise((resolve, reject) => {
-    const worker = FROM_SOURCE
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`, { eval: true, workerData: job })
-      : new Worker(WORKER_URL, { workerData: job });
+    const worker = startWorker('worker', job);
     let settled = false;
     worker.on('message', (msg: WorkerMessage) => {
       if ('progress' in msg) onProgress(msg.progress);

@@ -36,6 +36,8 @@ export interface RdbSummary {
   functions: number;
   moduleAux: number;
   checksum: 'verified' | 'disabled' | 'absent';
+  /** Bytes read, the whole input. */
+  fileBytes: number;
   /** Bytes of AOF commands after an RDB preamble (not replayed). */
   aofTailBytes?: number;
 }
@@ -106,7 +108,7 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
   const { format, version } = parseHeader(Buffer.from(header), options.file);
   const s = new RdbStrings(input);
   const ctx: ValueContext = { s, input, keep: options.keep === true, valkey: format === 'valkey', limits: options.limits ?? DEFAULT_LIMITS };
-  const summary: RdbSummary = { file: options.file, format, version, aux: {}, keys: 0, bytes: 0, functions: 0, moduleAux: 0, checksum: 'absent' };
+  const summary: RdbSummary = { file: options.file, format, version, aux: {}, keys: 0, bytes: 0, functions: 0, moduleAux: 0, checksum: 'absent', fileBytes: 0 };
   let db = 0;
   let expireAtMs = -1;
   let idle: number | undefined;
@@ -118,6 +120,7 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
     switch (op) {
       case OP.EOF:
         finish(input, summary, version);
+        summary.fileBytes = input.offset;
         return summary;
       case OP.SELECTDB:
         db = s.length();

@@ -179,3 +179,48 @@ test('demo --save-rdb writes the incident as a dump that keywarden rdb reads: th
   assert.equal(sessions?.noTtlKeys, live.patterns.find((p) => p.pattern === 'session:*')?.noTtlKeys);
   assert.equal(offline.totals.noTtlBytes > 0, true);
 });
+
+test('rdb --fetch streams a snapshot over the replication protocol (REPLCONF rdb-only): the same report as the saved dump; --save keeps a copy', async () => {
+  const fromFile = await json(['rdb', dumpA, '--json']);
+  const saved = join(work, 'fetched.rdb');
+  const fetched = await json(['rdb', '--fetch', servers[0].url, '--json', '--save', saved]);
+  assert.equal(fetched.target.mode, 'rdb');
+  assert.deepEqual(fetched.totals, fromFile.totals);
+  assert.deepEqual(
+    fetched.patterns.map((p) => [p.pattern, p.keys, p.bytes, p.noTtlKeys]),
+    fromFile.patterns.map((p) => [p.pattern, p.keys, p.bytes, p.noTtlKeys]),
+  );
+  const again = await json(['rdb', saved, '--json']);
+  assert.deepEqual(again.totals, fromFile.totals);
+
+  // A server without diskless sync sends a length-prefixed snapshot instead of an EOF-marked stream.
+  const disk = await startRedis({ config: { 'repl-diskless-sync': 'no' } });
+  try {
+    const c = disk.client();
+    await c.set('k', 'v');
+    c.disconnect();
+    const viaDisk = await json(['rdb', '--fetch', disk.url, '--json']);
+    assert.equal(viaDisk.totals.keys, 1);
+  } finally {
+    await disk.stop();
+  }
+});
+
+test('rdb --fetch: a wrong password and a server that refuses SYNC end in one line, exit 2', async () => {
+  const locked = await startRedis({ config: { requirepass: 'right' } });
+  const noSync = await startRedis({ args: ['--rename-command', 'SYNC', ''] });
+  try {
+    const auth = await runCli(['rdb', '--fetch', `redis://:wrong@127.0.0.1:${locked.port}`]);
+    assert.equal(auth.code, 2);
+    assertOneErrorLine(auth.stderr.replace(/^keywarden: fetching.*\n/, ''));
+    assert.match(auth.stderr, /authentication failed/);
+    assert.doesNotMatch(auth.stderr, /wrong/);
+    const refused = await runCli(['rdb', '--fetch', noSync.url]);
+    assert.equal(refused.code, 2);
+    assertOneErrorLine(refused.stderr.replace(/^keywarden: fetching.*\n/, ''));
+    assert.match(refused.stderr, /refuses SYNC/);
+  } finally {
+    await locked.stop();
+    await noSync.stop();
+  }
+});

@@ -8,7 +8,10 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadPolicy } from '../../policy/index.js';
 import { limitsFromConfig, type EncodingLimits } from '../../rdb/memory.js';
+import { auditDumpStream } from '../../rdb/audit.js';
+import { fetchSnapshot } from '../../rdb/fetch.js';
 import { auditDumps } from '../../rdb/parallel.js';
+import { resolveTarget } from '../../target/spec.js';
 import { intFlag, runCommand, type CliIo } from '../flags.js';
 import { count, progressBar } from '../progress.js';
 import { emitScanReport, type ScanFormat } from '../render/scan-output.js';
@@ -21,6 +24,8 @@ interface RdbFlags {
   policy?: string;
   now?: string;
   redisConf?: string;
+  fetch?: string;
+  save?: string;
   json?: boolean;
   format: ScanFormat;
   out?: string;
@@ -37,7 +42,9 @@ export function registerRdb(program: Command, io: CliIo): void {
         'them, keys and bytes without TTL, types and TTL spread; the biggest keys; keys expiring in the same second. TTLs are judged at ' +
         "the dump's own time; keys already expired then are counted apart. Several files are read in parallel as one keyspace.",
     )
-    .argument('<files...>', 'dump files (dump.rdb, one per cluster master, or an AOF with an RDB preamble)')
+    .argument('[files...]', 'dump files (dump.rdb, one per cluster master, or an AOF with an RDB preamble)')
+    .option('--fetch <url>', 'stream a fresh snapshot from this server (a replica) over the replication protocol instead of reading files')
+    .option('--save <file>', 'with --fetch: also write the snapshot to this file')
     .option('--match <glob>', 'only keys matching this glob (Redis MATCH syntax)')
     .option('--type <type>', 'only keys of this type (string, list, set, zset, hash, stream)')
     .option('--top <n>', 'biggest keys to list', '10')
@@ -83,6 +90,9 @@ function limitsFromConfFile(path: string): EncodingLimits {
 async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<number> {
   const format: ScanFormat = flags.json ? 'json' : flags.format;
   if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
+  if (flags.fetch !== undefined && files.length > 0) throw new UsageError('give dump files or --fetch, not both', 'drop the files, or drop --fetch');
+  if (flags.fetch === undefined && files.length === 0) throw new UsageError('no dump file given', 'keywarden rdb dump.rdb, or keywarden rdb --fetch redis://replica:6379');
+  if (flags.save !== undefined && flags.fetch === undefined) throw new UsageError('--save goes with --fetch', 'add --fetch redis://replica:6379, or drop --save');
   for (const f of files) {
     if (!existsSync(f) || !statSync(f).isFile()) throw new UsageError(`no dump file at ${f}`, 'give the path of a dump.rdb (CONFIG GET dir and dbfilename on the server say where it is)');
   }
@@ -94,16 +104,33 @@ async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<numb
           total: count(p.total / 1e6),
         }))
       : undefined;
+  const options = {
+    match: flags.match,
+    type: flags.type,
+    top: intFlag(flags.top, '--top'),
+    maxPatterns: intFlag(flags.maxPatterns, '--max-patterns'),
+    policy,
+    now: flags.now === undefined ? undefined : nowFlag(flags.now),
+    limits: flags.redisConf ? limitsFromConfFile(flags.redisConf) : undefined,
+  };
+  if (flags.fetch !== undefined) {
+    const spec = resolveTarget({ url: flags.fetch }, io.env);
+    io.stderr(`keywarden: fetching a snapshot from ${spec.display} (as a replica would, without the replication stream)\n`);
+    const snapshot = fetchSnapshot(spec, { save: flags.save });
+    let fetched;
+    try {
+      fetched = auditDumpStream(spec.display, snapshot.source, options);
+    } finally {
+      await snapshot.close();
+    }
+    if (flags.save) io.stderr(`keywarden: snapshot saved to ${flags.save}\n`);
+    emitScanReport(io, fetched, format, flags.out);
+    return fetched.policy && fetched.policy.violations > 0 ? 1 : 0;
+  }
   let report;
   try {
     report = await auditDumps(files, {
-      match: flags.match,
-      type: flags.type,
-      top: intFlag(flags.top, '--top'),
-      maxPatterns: intFlag(flags.maxPatterns, '--max-patterns'),
-      policy,
-      now: flags.now === undefined ? undefined : nowFlag(flags.now),
-      limits: flags.redisConf ? limitsFromConfFile(flags.redisConf) : undefined,
+      ...options,
       onProgress: progress ? (done, total) => progress.update({ ratio: total > 0 ? done / total : 1, done, total }) : undefined,
     });
   } finally {
