@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   policy: async () => (await import('./commands/policy.js')).registerPolicy,
   watch: async () => (await import('./commands/watch.js')).registerWatch,
   lint: async () => (await import('./commands/lint.js')).registerLint,
+  rdb: async () => (await import('./commands/rdb.js')).registerRdb,
+  report: async () => (await import('./commands/report.js')).registerReport,
 };
 
 function version(): string {

@@ -75,10 +75,28 @@ export interface ReportThresholds {
   expiryClusterKeys: number;
 }
 
+/** A dump file read by `keywarden rdb` (target.mode "rdb"). */
+export interface DumpFileInfo {
+  path: string;
+  format: 'redis' | 'valkey';
+  /** RDB version (VALKEY080 is 80). */
+  version: number;
+  /** redis-ver aux field of the writer, when present. */
+  writer?: string;
+  bytes: number;
+  keys: number;
+  /** Unix ms the TTLs were judged at, and where that time came from. */
+  judgedAt: number;
+  judgedFrom: 'ctime' | 'now-flag' | 'mtime';
+  checksum: 'verified' | 'disabled' | 'absent';
+  /** Bytes of AOF commands after an RDB preamble (not replayed). */
+  aofTailBytes?: number;
+}
+
 export interface ScanReport {
   kind: 'keywarden.scan';
   schemaVersion: 1;
-  target: { url: string; mode: 'standalone' | 'cluster'; redisVersion: string; nodes: NodeInfo[] };
+  target: { url: string; mode: 'standalone' | 'cluster' | 'rdb'; redisVersion: string; nodes: NodeInfo[]; files?: DumpFileInfo[] };
   coverage: {
     /** False when interrupted (Ctrl-C, --max-keys, time budget) or sampled. */
     complete: boolean;
@@ -99,7 +117,9 @@ export interface ScanReport {
      */
     caveat?: string;
     /** How keys were inspected: one Lua call per batch, or pipelined commands. */
-    method: 'lua' | 'pipeline' | 'none';
+    method: 'lua' | 'pipeline' | 'none' | 'rdb';
+    /** Dumps only: keys whose expiry had passed when the dump was taken, left out of every other figure. */
+    expired?: { keys: number; bytes: number };
     durationMs: number;
     keysPerSecond: number;
   };

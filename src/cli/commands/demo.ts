@@ -3,9 +3,12 @@
  * reproduction of the missing-TTL incident, runs the audit on it and stops the server
  * (`--keep` leaves it running so doctor and fix can be tried on it next).
  */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadIncidentDataset } from '../../demo/dataset.js';
+import { UsageError } from '../../errors.js';
 import { startThrowawayRedis } from '../../demo/server.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { connectTarget } from '../../target/connect.js';
@@ -18,6 +21,7 @@ interface DemoFlags {
   keys: string;
   keep?: boolean;
   json?: boolean;
+  saveRdb?: string;
 }
 
 /** Register `keywarden demo`. */
@@ -28,9 +32,23 @@ export function registerDemo(program: Command, io: CliIo): void {
     .option('--keys <n>', 'keys to load', '60000')
     .option('--keep', 'leave the server running and print its URL (to try doctor and fix on it)')
     .option('--json', 'print the scan report as JSON')
+    .option('--save-rdb <file>', 'also save the incident as a dump file, to try keywarden rdb on it')
     .action(async (flags: DemoFlags) => {
       process.exitCode = await runCommand(io, flags.json === true, () => runDemo(flags, io));
     });
+}
+
+/** SAVE on the throwaway server and copy its dump to `to`. */
+async function saveDump(client: Redis, to: string, io: CliIo): Promise<void> {
+  await client.save();
+  const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+  const [, name] = (await client.config('GET', 'dbfilename')) as [string, string];
+  try {
+    copyFileSync(join(dir, name), to);
+  } catch (err) {
+    throw new UsageError(`cannot write ${to} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --save-rdb a path in a writable directory', { cause: err });
+  }
+  io.stderr(`keywarden demo: the incident's dump written to ${to} (try: keywarden rdb ${to})\n`);
 }
 
 async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
@@ -41,6 +59,7 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
     io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${keys.toLocaleString('en-US')} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
     const loader = new Redis(server.port, '127.0.0.1');
     await loadIncidentDataset(loader, { keys });
+    if (flags.saveRdb) await saveDump(loader, flags.saveRdb, io);
     loader.disconnect();
     const target = await connectTarget(resolveTarget({ url: server.url }, {}));
     const report = await scanKeyspace(target, {}).finally(() => target.close());

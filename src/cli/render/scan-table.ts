@@ -69,6 +69,8 @@ function coverageNotes(report: ScanReport, c: ReturnType<typeof paint>): string[
   if (cov.sampled) notes.push(c.yellow(`SAMPLED: ${formatShare(cov.keysSeen, cov.dbsize)} of ${formatCount(cov.dbsize)} keys read; figures marked ~ are estimates (95% intervals in --json).`));
   if (cov.interrupted) notes.push(c.yellow(`INCOMPLETE: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys; figures cover only the keys read.`));
   if (cov.unmeasured.length > 0) notes.push(c.yellow(`Not measured (this user may not run MEMORY USAGE): ${cov.unmeasured.join(', ')}.`));
+  for (const f of report.target.files ?? []) notes.push(c.dim(`${f.path}: ${f.format === 'valkey' ? 'VALKEY' : 'RDB '}${f.version}${f.writer ? ` from ${f.writer}` : ''}, TTLs judged at ${new Date(f.judgedAt).toISOString()} (${f.judgedFrom}).`));
+  if (cov.expired && cov.expired.keys > 0) notes.push(c.dim(`${formatCount(cov.expired.keys)} keys (${formatBytes(cov.expired.bytes)}) had already expired at that time: left out of every figure.`));
   notes.push(c.dim(`${countOf(cov.keysSeen, 'key')} read in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
   return notes;
 }

@@ -1,0 +1,159 @@
+/**
+ * The audit of one dump: RdbKeys become KeyRecords (TTLs judged at the dump's own time) and
+ * go through the same Aggregator as a live scan, giving the same ScanReport with
+ * `target.mode: "rdb"`. Keys already expired at that time are counted apart; a hash whose
+ * fields all carry a TTL (Redis 7.4 / Valkey 9 field expiry) is given the TTL of its last
+ * field, since the key disappears with it.
+ */
+import { statSync } from 'node:fs';
+import { Aggregator, type AggregateOptions } from '../keyspace/aggregate.js';
+import { NO_TTL, type KeyRecord } from '../keyspace/record.js';
+import type { DumpFileInfo, ScanReport } from '../keyspace/report.js';
+import { compileGlob } from '../policy/index.js';
+import type { EncodingLimits } from './memory.js';
+import type { ByteSource } from './input.js';
+import { readRdb, readRdbFile, type RdbKey, type RdbSummary, type ReadRdbOptions } from './reader.js';
+
+export interface AuditDumpOptions extends Omit<AggregateOptions, 'now'> {
+  /** Judge TTLs at this Unix ms instead of the dump's `ctime`. */
+  now?: number;
+  /** Only keys matching this glob (Redis MATCH syntax). */
+  match?: string;
+  /** Only keys of this type. */
+  type?: string;
+  /** The server's small-encoding limits, for the memory model (default: Redis 7's). */
+  limits?: EncodingLimits;
+  /** Bytes read so far, every few MB. */
+  onProgress?(bytesRead: number): void;
+}
+
+const BATCH = 1024;
+
+/** The TTL of a key at `now`: -1 without one; `undefined` when it had already expired. */
+export function ttlAt(k: RdbKey, now: number): number | undefined {
+  let expireAt = k.expireAtMs;
+  if (expireAt < 0 && k.fieldExpiry && k.fieldExpiry.volatile === k.length && k.length > 0) expireAt = k.fieldExpiry.lastExpireAtMs;
+  if (expireAt < 0) return NO_TTL;
+  const ttl = expireAt - now;
+  return ttl > 0 ? ttl : undefined;
+}
+
+/**
+ * Audit one dump file: the same report as `scanKeyspace` gives for a live keyspace.
+ * @throws RdbFormatError (with the byte offset) or RdbVersionError.
+ */
+export function auditDumpFile(path: string, options: AuditDumpOptions = {}): ScanReport {
+  return auditDump(path, statSync(path).mtimeMs, (o) => readRdbFile(path, o), options);
+}
+
+/** Audit a dump read from `source` (a snapshot streamed from a server): `name` stands for the file. */
+export function auditDumpStream(name: string, source: ByteSource, options: AuditDumpOptions = {}): ScanReport {
+  return auditDump(name, Date.now(), (o) => readRdb(source, { ...o, file: name }), options);
+}
+
+type Read = (options: Omit<ReadRdbOptions, 'file'>) => RdbSummary;
+
+function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOptions): ScanReport {
+  const started = performance.now();
+  let ctime: number | undefined;
+  let judgedAt = 0;
+  let aggregator: Aggregator | undefined;
+  const matches = options.match ? compileGlob(options.match) : undefined;
+  const expired = { keys: 0, bytes: 0 };
+  const dbs = new Set<number>();
+  let batch: KeyRecord[] = [];
+  let seen = 0;
+
+  const onKey = (k: RdbKey) => {
+    seen++;
+    if (!aggregator) {
+      judgedAt = options.now ?? ctime ?? Math.floor(mtime);
+      aggregator = new Aggregator({ ...options, now: judgedAt });
+    }
+    if (matches && !matches(k.key)) return;
+    if (options.type && k.type !== options.type) return;
+    const ttlMs = ttlAt(k, judgedAt);
+    if (ttlMs === undefined) {
+      expired.keys++;
+      expired.bytes += k.totalBytes;
+      return;
+    }
+    dbs.add(k.db);
+    batch.push({ key: k.key, db: k.db, node: path, type: k.type, ttlMs, bytes: k.totalBytes, length: k.length });
+    if (batch.length >= BATCH) {
+      aggregator.add(batch);
+      batch = [];
+    }
+  };
+  const summary = read({
+    onKey,
+    onAux: (name, value) => {
+      if (name === 'ctime' && /^\d+$/.test(value)) ctime = Number(value) * 1000;
+    },
+    onProgress: options.onProgress,
+    limits: options.limits,
+  });
+  judgedAt ||= options.now ?? ctime ?? Math.floor(mtime);
+  aggregator ??= new Aggregator({ ...options, now: judgedAt });
+  aggregator.add(batch);
+  const file: DumpFileInfo = fileInfo(path, summary, judgedAt, options.now !== undefined ? 'now-flag' : ctime !== undefined ? 'ctime' : 'mtime');
+  return dumpReport(path, summary, file, aggregator, seen, expired, [...dbs].sort((a, b) => a - b), performance.now() - started, options);
+}
+
+function fileInfo(path: string, summary: RdbSummary, judgedAt: number, judgedFrom: DumpFileInfo['judgedFrom']): DumpFileInfo {
+  return {
+    path,
+    format: summary.format,
+    version: summary.version,
+    ...(summary.aux['redis-ver'] || summary.aux['valkey-ver'] ? { writer: summary.aux['valkey-ver'] ?? summary.aux['redis-ver'] } : {}),
+    bytes: summary.fileBytes,
+    keys: summary.keys,
+    judgedAt,
+    judgedFrom,
+    checksum: summary.checksum,
+    ...(summary.aofTailBytes ? { aofTailBytes: summary.aofTailBytes } : {}),
+  };
+}
+
+function dumpReport(
+  path: string,
+  summary: RdbSummary,
+  file: DumpFileInfo,
+  aggregator: Aggregator,
+  keysSeen: number,
+  expired: { keys: number; bytes: number },
+  dbs: number[],
+  durationMs: number,
+  options: AuditDumpOptions,
+): ScanReport {
+  const agg = aggregator.finish();
+  const report: ScanReport = {
+    kind: 'keywarden.scan',
+    schemaVersion: 1,
+    target: {
+      url: path,
+      mode: 'rdb',
+      redisVersion: file.writer ?? `RDB ${summary.version}`,
+      nodes: [{ address: path, role: 'master', dbs, keysSeen, dbsize: summary.keys, complete: true }],
+      files: [file],
+    },
+    coverage: {
+      complete: true,
+      sampled: false,
+      keysSeen,
+      dbsize: summary.keys,
+      vanished: 0,
+      unmeasured: [],
+      method: 'rdb',
+      expired,
+      durationMs: Math.round(durationMs),
+      keysPerSecond: Math.round(keysSeen / Math.max(durationMs / 1000, 1e-3)),
+    },
+    totals: agg.totals,
+    patterns: agg.patterns,
+    bigKeys: agg.bigKeys,
+    expiryClusters: agg.expiryClusters,
+  };
+  if (options.policy) report.policy = { file: options.policy.file, violations: agg.violations };
+  return report;
+}
