@@ -83,7 +83,7 @@ test('every key read from a dump matches the live server: type, length, expiry, 
           assert.deepEqual(sortBuffers(k.content as Buffer[]), sortBuffers(await c.smembersBuffer(name)));
           break;
         case 'zset': {
-          const live = await c.zrange(name, 0, -1, 'WITHSCORES');
+          const live = await c.zrange(name, '0', '-1', 'WITHSCORES');
           const mine = (k.content as Array<[Buffer, number]>).map(([m, s]) => `${m.toString()}=${s}`).sort();
           const want: string[] = [];
           for (let i = 0; i < live.length; i += 2) want.push(`${live[i]}=${Number(live[i + 1])}`);
