@@ -135,19 +135,19 @@ export function guardIoredis<T extends object>(client: T, planner: GuardPlanner)
    * before the caller's code resumes, so the caller's next command comes after it.
    */
   function sendBlocking(command: IoCommand, expires: Array<[Arg, number]>): unknown {
-    const sent = target.sendCommand(command);
-    command.promise.then(
-      (reply) => {
-        if (reply === null) return;
-        for (const [key, ttlMs] of expires) {
-          const extra = pexpire(command, key, ttlMs);
-          extra.promise.catch(() => undefined);
-          target.sendCommand(extra);
-        }
-      },
-      () => undefined,
-    );
-    return sent;
+    // The reply is handed over once the PEXPIREs are answered: the caller never sees the moved
+    // element's key without its TTL.
+    const resolve = command.resolve;
+    command.resolve = (reply) => {
+      if (reply === null) return resolve(reply);
+      const answered = expires.map(([key, ttlMs]) => {
+        const extra = pexpire(command, key, ttlMs);
+        target.sendCommand(extra);
+        return extra.promise.catch(() => undefined);
+      });
+      void Promise.all(answered).then(() => resolve(reply));
+    };
+    return target.sendCommand(command);
   }
 
   /** `multi({ pipeline: false })`: every command is queued on the server until EXEC. */

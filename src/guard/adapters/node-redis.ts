@@ -128,8 +128,10 @@ async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expir
 
 /** Blocking commands: sent alone (so they block), their PEXPIREs after a reply that moved something. */
 function afterBlocking(node: NodeClient, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
-  return reply.then((value) => {
-    if (value !== null) for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore);
+  // The reply is handed over once the PEXPIREs are answered: the caller never sees the moved
+  // element's key without its TTL.
+  return reply.then(async (value) => {
+    if (value !== null) await Promise.all(expires.map(([key, ttlMs]) => node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore)));
     return value;
   });
 }
