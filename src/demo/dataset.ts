@@ -5,6 +5,7 @@
  * queues and one big leaderboard.
  */
 import type { Redis } from 'ioredis';
+import { seededRandom } from '../keyspace/cursor.js';
 
 export interface DatasetOptions {
   /** Total keys, roughly. Default 60 000. */
@@ -34,7 +35,8 @@ export interface DatasetSummary {
 /** Write the dataset through pipelines of 1000 commands. Returns how many keys of each family. */
 export async function loadIncidentDataset(client: Redis, options: DatasetOptions = {}): Promise<DatasetSummary> {
   const total = options.keys ?? 60_000;
-  const rand = mulberry32(options.seed ?? 42);
+  // Deterministic, so the dataset is the same on every run.
+  const rand = seededRandom(options.seed ?? 42);
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
   const counts = Object.fromEntries(Object.entries(MIX).map(([k, share]) => [k, Math.max(1, Math.round(total * share))])) as Record<keyof typeof MIX, number>;
   const stampede = Math.floor((Date.now() + 3_600_000) / 1000) * 1000; // tokens all expiring in one second, an hour from now
@@ -73,16 +75,4 @@ export async function loadIncidentDataset(client: Redis, options: DatasetOptions
 
 function sessionJson(i: number, csrf: string): string {
   return JSON.stringify({ userId: 35_000 + (i % 50_000), csrf, cart: [i % 17, i % 23], createdAt: 1_700_000_000 + i, ua: 'Mozilla/5.0 (X11; Linux x86_64)' });
-}
-
-/** Small deterministic PRNG so the dataset is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
