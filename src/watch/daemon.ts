@@ -123,6 +123,8 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
   const passWaiters: Array<() => void> = [];
   let enforcing = o.enforce === true && options.policy !== undefined;
   const journalDir = o.journalDir ?? (o.statePath ? dirname(o.statePath) : join(tmpdir(), 'keywarden'));
+  // Like fix --apply and undo, a watch that writes names the server it will change first.
+  if (enforcing) log.info('--enforce is on: keys that break the policy get its TTL (EXPIRE … NX) on this target', { target: display, journalDir });
 
   async function scanLoop(): Promise<void> {
     while (!abort.signal.aborted) {

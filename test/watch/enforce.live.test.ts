@@ -28,7 +28,11 @@ describe('watch --enforce', () => {
       assert.ok((await ttl('session:7')) > 3_500_000 && (await ttl('session:7')) <= 3_600_000);
       assert.equal(await ttl('session:admin:3'), -1, 'durable keys never get a TTL');
       assert.equal(await ttl('misc:3'), -1, 'keys under no rule are never touched');
-      const logs = () => w.logs.map((l) => JSON.parse(l) as { msg: string; journal?: string; applied?: number });
+      const logs = () => w.logs.map((l) => JSON.parse(l) as { msg: string; journal?: string; applied?: number; target?: string });
+      // Like fix --apply and undo, it names the server it writes to before it writes.
+      const first = logs().findIndex((l) => l.msg.startsWith('--enforce is on'));
+      assert.ok(first !== -1 && first < logs().findIndex((l) => l.msg === 'enforcing policy TTLs'), 'the target is named before the first write');
+      assert.equal(logs()[first].target, server.url);
       const done = logs().find((l) => l.msg === 'enforced policy TTLs');
       assert.equal(done?.applied, 100);
       assert.ok(done?.journal && existsSync(done.journal), 'journal written for keywarden undo');
