@@ -20,8 +20,9 @@ export interface PatternGrouper<S> {
   /**
    * Accumulator for this key's group; called once per scanned key, must be fast. The
    * returned object is valid until the next call (a later call may merge groups).
+   * `latin1` is `key.toString('latin1')` when the caller already has it.
    */
-  bucket(key: Buffer): S;
+  bucket(key: Buffer, latin1?: string): S;
   /**
    * Final groups: merges provisional groups into their collapsed pattern, folds the tail
    * into '(other)'. Sorted by keys (descending), then pattern; '(other)' last. Call once.
@@ -180,12 +181,12 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   };
 
   return {
-    bucket(key: Buffer): S {
+    bucket(key: Buffer, latin1?: string): S {
       const glob = options.fixedPattern?.(key);
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        const form = provisionalForm(key.toString('latin1'), false);
+        const form = provisionalForm(latin1 ?? key.toString('latin1'), false);
         slot = slots.get(form) ?? newSlot(form);
       }
       slot.keys++;
