@@ -187,9 +187,12 @@ export class ByteInput {
   take(n: number, what: string): Buffer {
     this.checkLength(n, what);
     if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
-    if (n <= this.end - this.pos) {
+    if (n <= 64 && n <= this.end - this.pos) {
+      // Small (keys): a byte loop beats Buffer#copy's argument checks and native call.
       const v = Buffer.allocUnsafe(n);
-      this.buf.copy(v, 0, this.pos, this.pos + n);
+      const b = this.buf;
+      const p = this.pos;
+      for (let i = 0; i < n; i++) v[i] = b[p + i];
       this.pos += n;
       return v;
     }
