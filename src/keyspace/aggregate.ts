@@ -26,7 +26,8 @@ interface Acc {
   violations: number;
   types: Record<string, number>;
   ttl: number[];
-  examples: Buffer[];
+  /** Latin1 strings (one char per byte): their `<` order is Buffer.compare's, without a native call per key. */
+  examples: string[];
 }
 
 const EXAMPLES = 3;
@@ -71,13 +72,13 @@ function mergeAcc(into: Acc, from: Acc): void {
   for (const k of from.examples) addExample(into, k);
 }
 
-/** Keep the smallest few keys: the same examples whatever order keys arrive in. */
-function addExample(acc: Acc, key: Buffer): void {
+/** Keep the smallest few keys (latin1): the same examples whatever order keys arrive in. */
+function addExample(acc: Acc, key: string): void {
   const ex = acc.examples;
-  if (ex.length === EXAMPLES && Buffer.compare(key, ex[EXAMPLES - 1]) >= 0) return;
-  if (ex.some((e) => e.equals(key))) return;
+  if (ex.length === EXAMPLES && key >= ex[EXAMPLES - 1]) return;
+  if (ex.includes(key)) return;
   ex.push(key);
-  ex.sort(Buffer.compare);
+  ex.sort();
   if (ex.length > EXAMPLES) ex.pop();
 }
 
@@ -127,7 +128,8 @@ export class Aggregator {
   private addOne(r: KeyRecord, now: number): void {
     this.keysSeen++;
     this.lastRule = undefined;
-    const acc = this.grouper.bucket(r.key);
+    const text = r.key.toString('latin1');
+    const acc = this.grouper.bucket(r.key, text);
     const bytes = r.bytes > 0 ? r.bytes : 0;
     acc.keys++;
     acc.bytes += bytes;
@@ -142,7 +144,7 @@ export class Aggregator {
     if (rule?.ttlMs !== undefined && (r.ttlMs < 0 || r.ttlMs > rule.ttlMs)) acc.violations++;
     acc.types[r.type] = (acc.types[r.type] ?? 0) + 1;
     acc.ttl[ttlBucket(r.ttlMs)]++;
-    addExample(acc, r.key);
+    addExample(acc, text);
     this.trackBig(r);
     if (r.ttlMs >= 0 && r.ttlMs < CLUSTER_HORIZON_MS) {
       const second = Math.floor((now + r.ttlMs) / 1000);
@@ -205,7 +207,7 @@ export class Aggregator {
       noTtlBytes: est(acc.noTtlBytes),
       types: Object.fromEntries(Object.entries(acc.types).map(([t, c]) => [t, est(c)])),
       ttl,
-      examples: acc.examples.map((k) => displayKey(k)),
+      examples: acc.examples.map((k) => displayKey(Buffer.from(k, 'latin1'))),
     };
     if (rule) {
       stats.rule = { match: rule.match, ttlMs: rule.ttlMs, role: rule.role };

@@ -61,6 +61,7 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
   const matches = options.match ? compileGlob(options.match) : undefined;
   const expired = { keys: 0, bytes: 0 };
   const dbs = new Set<number>();
+  let lastDb = -1;
   let batch: KeyRecord[] = [];
   let seen = 0;
 
@@ -78,7 +79,7 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
       expired.bytes += k.totalBytes;
       return;
     }
-    dbs.add(k.db);
+    if (k.db !== lastDb) dbs.add((lastDb = k.db));
     batch.push({ key: k.key, db: k.db, node: path, type: k.type, ttlMs, bytes: k.totalBytes, length: k.length });
     if (batch.length >= BATCH) {
       aggregator.add(batch);

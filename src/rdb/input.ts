@@ -117,6 +117,12 @@ export class ByteInput {
     return n;
   }
 
+  /** The next byte, not consumed. */
+  peekU8(): number {
+    if (this.pos >= this.end) this.fill(1);
+    return this.buf[this.pos];
+  }
+
   u8(): number {
     if (this.pos >= this.end) this.fill(1);
     return this.buf[this.pos++];
@@ -181,6 +187,15 @@ export class ByteInput {
   take(n: number, what: string): Buffer {
     this.checkLength(n, what);
     if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
+    if (n <= 64 && n <= this.end - this.pos) {
+      // Small (keys): a byte loop beats Buffer#copy's argument checks and native call.
+      const v = Buffer.allocUnsafe(n);
+      const b = this.buf;
+      const p = this.pos;
+      for (let i = 0; i < n; i++) v[i] = b[p + i];
+      this.pos += n;
+      return v;
+    }
     if (n <= this.buf.length) return Buffer.from(this.view(n));
     this.fill(n);
     const v = Buffer.from(this.buf.subarray(this.pos, this.pos + n));

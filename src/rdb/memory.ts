@@ -11,6 +11,11 @@ export function jeSize(n: number): number {
   if (n <= 8) return 8;
   if (n <= 128) return (n + 15) & ~15;
   // Four classes per doubling: the step is a quarter of the power of two below n.
+  if (n <= 2 ** 30) {
+    // Int arithmetic (the usual value sizes): round up to a multiple of a power of two.
+    const step = 1 << (29 - Math.clz32(n - 1));
+    return (n + step - 1) & -step;
+  }
   const p = n - 1 < 2 ** 31 ? 31 - Math.clz32(n - 1) : Math.floor(Math.log2(n - 1));
   const step = 2 ** (p - 2);
   return Math.ceil(n / step) * step;

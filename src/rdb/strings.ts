@@ -141,6 +141,18 @@ export class RdbStrings {
 
   /** A whole string as a new Buffer (keys, aux fields, blobs of encoded collections). */
   string(): Buffer {
+    const inp = this.input;
+    const at = inp.offset;
+    const first = inp.peekU8();
+    // A plain string (the usual key): one copy out of the window, no integer check.
+    if (first >> 6 !== 3) {
+      const n = this.lenOrSpecial();
+      this.len = n;
+      this.int = undefined;
+      inp.checkLength(n, 'string', at);
+      this.bytes = inp.take(n, 'string');
+      return this.bytes;
+    }
     this.element(true);
     const b = this.bytes as Buffer;
     return b.length <= SMALL_ELEMENT ? Buffer.from(b) : b;

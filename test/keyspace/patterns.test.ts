@@ -207,6 +207,12 @@ describe('createPatternGrouper', () => {
     for (const seed of [4, 5]) assert.deepEqual(summary(group(shuffle(keys, seed), { compactAt: 100 })), expected);
   });
 
+  it('keeps apart two forms whose hashes collide (the grouper finds known forms by hash)', () => {
+    // FNV-1a of 'yaczfa' and of 'glbppa' are equal: each key must still land in its own group.
+    const keys = ['yaczfa', 'glbppa', 'yaczfa', 'glbppa', 'yaczfa', 'cache:yaczfa:1', 'cache:glbppa:2'];
+    assert.deepEqual(summary(group(keys)), ['yaczfa 3', 'glbppa 2', 'cache:glbppa:2 1', 'cache:yaczfa:1 1']);
+  });
+
   it('stays bounded and exact on many ids without digits', () => {
     const g = createPatternGrouper<{ n: number }>({ create: () => ({ n: 0 }), merge: (a, b) => void (a.n += b.n), compactAt: 2000 });
     for (let i = 0; i < 50_000; i++) g.bucket(Buffer.from(`user:${letters(i, 9)}:profile`)).n++;

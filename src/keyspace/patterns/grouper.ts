@@ -6,7 +6,7 @@
  */
 import { resolveSkeleton, type ClusterEntry, type Thresholds } from './cluster.js';
 import { OTHER, renderGlob } from './render.js';
-import { COLLAPSED, joinTokens, provisionalForm, splitTokens } from './tokens.js';
+import { COLLAPSED, formPieces, joinTokens, MAX_PIECES, piecesToString, splitTokens } from './tokens.js';
 
 /** One output group: the glob and the accumulator of every key it holds. */
 export interface PatternGroup<S> {
@@ -20,8 +20,9 @@ export interface PatternGrouper<S> {
   /**
    * Accumulator for this key's group; called once per scanned key, must be fast. The
    * returned object is valid until the next call (a later call may merge groups).
+   * `latin1` is `key.toString('latin1')` when the caller already has it.
    */
-  bucket(key: Buffer): S;
+  bucket(key: Buffer, latin1?: string): S;
   /**
    * Final groups: merges provisional groups into their collapsed pattern, folds the tail
    * into '(other)'. Sorted by keys (descending), then pattern; '(other)' last. Call once.
@@ -134,6 +135,41 @@ class CollapsedColumns {
   }
 }
 
+/** A form in `slots`, found by the hash of its pieces; `next` chains hash collisions. */
+interface Known<S> {
+  form: string;
+  slot: Slot<S>;
+  next: Known<S> | undefined;
+}
+
+/** FNV-1a over the chars the pieces spell. */
+function hashPieces(key: string, pieces: Int32Array, count: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < count; k += 2) {
+    const a = pieces[k];
+    const b = pieces[k + 1];
+    if (a < 0) h = Math.imul(h ^ b, 16777619);
+    else for (let i = a; i < b; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  }
+  return h;
+}
+
+/** True when the pieces spell `form`. */
+function samePieces(form: string, key: string, pieces: Int32Array, count: number): boolean {
+  let j = 0;
+  for (let k = 0; k < count; k += 2) {
+    const a = pieces[k];
+    const b = pieces[k + 1];
+    if (a < 0) {
+      if (form.charCodeAt(j++) !== b) return false;
+    } else {
+      if (j + b - a > form.length) return false;
+      for (let i = a; i < b; i++) if (form.charCodeAt(j++) !== key.charCodeAt(i)) return false;
+    }
+  }
+  return j === form.length;
+}
+
 function byKeysThenPattern<S>(a: PatternGroup<S>, b: PatternGroup<S>): number {
   if (a.keys !== b.keys) return b.keys - a.keys;
   return a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0;
@@ -154,6 +190,10 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   let slots = new Map<string, Slot<S>>();
   let collapsed = new CollapsedColumns([]);
   const fixed = new Map<string, Slot<S>>();
+  // The forms of `slots` by the hash of their pieces: a key whose form is known costs no
+  // string building (the form string is made only for a form not seen yet).
+  let known = new Map<number, Known<S>>();
+  const pieces = new Int32Array(MAX_PIECES);
 
   const slotFor = (map: Map<string, Slot<S>>, form: string): Slot<S> => {
     let slot = map.get(form);
@@ -172,6 +212,7 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
     }
     if (slots.size >= limit && !slots.has(form)) {
       slots = resolveAll(slots, t, merge);
+      known = new Map();
       collapsed = new CollapsedColumns(slots.keys());
       // Keyspaces with genuinely many patterns must not recompact on every new key.
       limit = Math.max(compactAt, slots.size * 2);
@@ -180,13 +221,24 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   };
 
   return {
-    bucket(key: Buffer): S {
+    bucket(key: Buffer, latin1?: string): S {
       const glob = options.fixedPattern?.(key);
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        const form = provisionalForm(key.toString('latin1'), false);
-        slot = slots.get(form) ?? newSlot(form);
+        const text = latin1 ?? key.toString('latin1');
+        const count = formPieces(text, false, pieces);
+        const h = hashPieces(text, pieces, count);
+        let k = known.get(h);
+        while (k !== undefined && !samePieces(k.form, text, pieces, count)) k = k.next;
+        if (k !== undefined) slot = k.slot;
+        else {
+          const form = piecesToString(text, pieces, count);
+          slot = slots.get(form) ?? newSlot(form);
+          // Only forms that are keys of `slots` (not those folded into a collapsed one), so
+          // this index stays as bounded as `slots`.
+          if (slots.get(form) === slot) known.set(h, { form, slot, next: known.get(h) });
+        }
       }
       slot.keys++;
       return slot.stats;

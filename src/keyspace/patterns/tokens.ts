@@ -115,17 +115,17 @@ function countLeadingLetters(s: string, start: number, end: number): number {
 }
 
 /**
- * The provisional form of a latin1 key: delimiters kept verbatim, non-text runs replaced by
- * BINARY, id-like words by ID (keeping a glued literal prefix). Allocation-light: returns
- * the input itself when nothing was replaced.
+ * The provisional form of a latin1 key as pieces written to `out` (two ints each): a slice
+ * [a, b) of the key's first MAX_SCANNED chars when a >= 0, or the marker char b when a < 0.
+ * Returns the number of ints written. Lets the grouper find a known form without building
+ * its string (see `provisionalForm` for the string).
  */
-export function provisionalForm(key: string, strict: boolean): string {
+export function formPieces(key: string, strict: boolean, out: Int32Array): number {
   // Past this many bytes a key is a blob: its tail becomes a wildcard, so a 1 MB key costs
   // no more than a 512-byte one and never yields a 1 MB pattern.
   const s = key.length > MAX_SCANNED ? key.slice(0, MAX_SCANNED) : key;
-  const tail = key.length > MAX_SCANNED ? ID : '';
   const n = s.length;
-  let out = '';
+  let w = 0;
   let last = 0;
   let i = 0;
   const hints = keyHints(s);
@@ -138,7 +138,7 @@ export function provisionalForm(key: string, strict: boolean): string {
         if (c === 0x7b && matchJson(s, i) > 0) break;
         i++;
       } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i) === 0)) {
-        out += s.slice(last, i) + BINARY;
+        w = emit(out, w, last, i, BINARY_CODE);
         while (i < n && (CLASS[s.charCodeAt(i)] === NON_TEXT || (CLASS[s.charCodeAt(i)] === HIGH && utf8Length(s, i) === 0))) i++;
         last = i;
       } else break;
@@ -146,7 +146,7 @@ export function provisionalForm(key: string, strict: boolean): string {
     if (i >= n) break;
     const composite = matchCompositeId(s, i, hints);
     if (composite > 0) {
-      out += s.slice(last, i) + ID;
+      w = emit(out, w, last, i, ID_CODE);
       last = i = composite;
       continue;
     }
@@ -160,11 +160,54 @@ export function provisionalForm(key: string, strict: boolean): string {
     }
     const prefix = classifyWord(s, start, i, strict);
     if (prefix >= 0) {
-      out += s.slice(last, start + prefix) + ID;
+      w = emit(out, w, last, start + prefix, ID_CODE);
       last = i;
     }
   }
-  return last === 0 && out === '' && tail === '' ? s : out + s.slice(last) + tail;
+  if (n > last) {
+    out[w++] = last;
+    out[w++] = n;
+  }
+  if (key.length > MAX_SCANNED) {
+    out[w++] = -1;
+    out[w++] = ID_CODE;
+  }
+  return w;
+}
+
+/** Writes the slice [from, to) (when not empty) and a marker at out[w]; returns the new w. */
+function emit(out: Int32Array, w: number, from: number, to: number, marker: number): number {
+  if (to > from) {
+    out[w++] = from;
+    out[w++] = to;
+  }
+  out[w++] = -1;
+  out[w++] = marker;
+  return w;
+}
+
+const ID_CODE = ID.charCodeAt(0);
+const BINARY_CODE = BINARY.charCodeAt(0);
+/** Ints `formPieces` may write: a slice and a marker per scanned char, and a tail. */
+export const MAX_PIECES = 4 * MAX_SCANNED + 8;
+const scratch = new Int32Array(MAX_PIECES);
+
+/** The string the pieces spell. */
+export function piecesToString(key: string, pieces: Int32Array, count: number): string {
+  if (count === 2 && pieces[0] === 0 && pieces[1] === key.length) return key;
+  let out = '';
+  for (let k = 0; k < count; k += 2) out += pieces[k] < 0 ? String.fromCharCode(pieces[k + 1]) : key.slice(pieces[k], pieces[k + 1]);
+  return out;
+}
+
+/**
+ * The provisional form of a latin1 key: delimiters kept verbatim, non-text runs replaced by
+ * BINARY, id-like words by ID (keeping a glued literal prefix). Returns the input itself
+ * when nothing was replaced.
+ */
+export function provisionalForm(key: string, strict: boolean): string {
+  const count = formPieces(key, strict, scratch);
+  return piecesToString(key, scratch, count);
 }
 
 /** A provisional form split into its skeleton (delimiter runs) and words. */
