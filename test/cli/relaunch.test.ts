@@ -190,7 +190,7 @@ describe('a relaunched run, seen from outside', () => {
     assert.ok(expires > 0 && expires < 3000, `stopped part way: ${expires} of 3000 keys with a TTL`);
     // The printed resume command, pasted as is (after the CLI invocation), finishes the run.
     const line = /^Continue with: (?:npx )?keywarden (.+)$/m.exec(out.stdout)?.[1];
-    assert.ok(line?.startsWith(`fix ${url} `), out.stdout);
+    assert.ok(line !== undefined && line.startsWith(`fix ${url} `), out.stdout);
     const resumed = startCli(shellWords(line));
     t.after(() => resumed.child.kill('SIGKILL'));
     assert.equal((await resumed.exited).code, 0, resumed.out.stderr);

@@ -70,7 +70,7 @@ describe('the sample caveat next to big keys and expiry clusters', () => {
         ['bigkeysNote', 'clustersNote'].map((id) => (document.getElementById(id)?.nextElementSibling as HTMLElement | null)?.textContent ?? ''),
       );
       for (const note of notes) assert.match(note, CAVEAT);
-      assert.match((await page.locator('#bigkeysNote').textContent()) ?? '', /^Big: 10\.0 MB or 1,000,000 elements or more\.$/);
+      assert.match((await page.locator('#bigkeysNote').textContent()) ?? '', /^Big: 10.0 MiB or 1,000,000 elements or more\.$/);
     } finally {
       await browser.close();
     }

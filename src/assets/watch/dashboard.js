@@ -7,14 +7,9 @@
   const charts = {};
   window.__keywardenRendered = 0;
 
-  function bytes(n) {
-    if (n === undefined || n === null) return '–';
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let i = 0;
-    let v = n;
-    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return `${v.toFixed(v >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
-  }
+  // formatBytes is src/bytes.ts's, put before this file by the server (src/watch/http.ts).
+  /* global formatBytes */
+  const bytes = (n) => (n === undefined || n === null ? '–' : n < 0 ? `-${formatBytes(-n)}` : formatBytes(n));
   const int = (n) => (n === undefined || n === null ? '–' : Number(n).toLocaleString('en-US'));
   function duration(ms) {
     if (ms === undefined || ms === null) return '–';

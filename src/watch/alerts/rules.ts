@@ -4,6 +4,7 @@
  * Thresholds come from the policy's `alerts:` section; a rule without a threshold is off,
  * except KeywardenDown, which an on-call engineer always wants.
  */
+import { formatBytes } from '../../bytes.js';
 import { formatDuration } from '../../policy/index.js';
 import { displayPattern } from '../../keyspace/display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';
@@ -11,7 +12,6 @@ import { noTtlKeysOf } from '../node-stats.js';
 import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 /** Failed passes in a row before KeywardenScanFailing fires: one failure may be a blip (a restart). */
 export const SCAN_FAILURES_TO_ALERT = 3;
@@ -97,7 +97,7 @@ export const ALERT_RULES = [
         .filter((s) => s.maxMemory > 0 && s.usedMemory / s.maxMemory >= ratio)
         .map((s) => ({
           labels: { node: s.address },
-          summary: `${s.address} uses ${mb(s.usedMemory)} of ${mb(s.maxMemory)} (${pct(s.usedMemory / s.maxMemory)}, threshold ${pct(ratio)}), policy ${s.evictionPolicy}${topNoTtl(ctx)}`,
+          summary: `${s.address} uses ${formatBytes(s.usedMemory)} of ${formatBytes(s.maxMemory)} (${pct(s.usedMemory / s.maxMemory)}, threshold ${pct(ratio)}), policy ${s.evictionPolicy}${topNoTtl(ctx)}`,
           value: s.usedMemory / s.maxMemory,
           threshold: ratio,
         }));
@@ -151,7 +151,7 @@ export const ALERT_RULES = [
         if (f.timeToFullMs === undefined || f.timeToFullMs >= horizon) continue;
         out.push({
           labels: { node },
-          summary: `${node} reaches maxmemory in about ${formatDuration(Math.max(1000, Math.round(f.timeToFullMs / 1000) * 1000))} at ${mb(f.bytesPerSecond * 3600)}/h (threshold ${formatDuration(horizon)})${topNoTtl(ctx)}`,
+          summary: `${node} reaches maxmemory in about ${formatDuration(Math.max(1000, Math.round(f.timeToFullMs / 1000) * 1000))} at ${formatBytes(f.bytesPerSecond * 3600)}/h (threshold ${formatDuration(horizon)})${topNoTtl(ctx)}`,
           value: f.timeToFullMs / 1000,
           threshold: horizon / 1000,
         });
