@@ -8,6 +8,7 @@ import { TTL_BUCKETS } from '../keyspace/report.js';
 import { displayPattern } from '../keyspace/display.js';
 import { mergeFigures, totalOf } from './figures.js';
 import { noTtlKeysOf } from './node-stats.js';
+import { alertJson } from './alerts/webhook.js';
 import type { WatchView } from './view.js';
 
 export function dashboardData(view: WatchView) {
@@ -57,7 +58,7 @@ export function dashboardData(view: WatchView) {
         forecast: f ? { bytesPerSecond: f.bytesPerSecond, fittedUsed: f.fittedUsed, timeToFullMs: f.timeToFullMs } : undefined,
       };
     }),
-    alerts: { firing: view.alerts(), resolved: view.resolvedAlerts().slice(0, 10) },
+    alerts: { firing: view.alerts().map(alertJson), resolved: view.resolvedAlerts().slice(0, 10).map(alertJson) },
     doctor: live.doctor
       ? {
           at: live.doctor.at,

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { formatBytes } from '../bytes.js';
 import { UsageError } from '../errors.js';
+import { alertJson } from './alerts/webhook.js';
 import { dashboardData } from './dashboard-data.js';
 import type { WatchLogger } from './log.js';
 import type { WatchView } from './view.js';
@@ -137,7 +138,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
       return send(res, 200, options.registry.contentType, body, req.method === 'HEAD');
     }
     if (path === '/alerts') {
-      const body = { kind: 'keywarden.alerts', schemaVersion: 1, target: options.view.target, firing: options.view.alerts(), resolved: options.view.resolvedAlerts() };
+      const body = { kind: 'keywarden.alerts', schemaVersion: 1, target: options.view.target, firing: options.view.alerts().map(alertJson), resolved: options.view.resolvedAlerts().map(alertJson) };
       return sendJson(res, body, req.method === 'HEAD');
     }
     if (path === '/api/state') return sendJson(res, dashboardData(options.view), req.method === 'HEAD');

@@ -65,7 +65,7 @@
   function renderAlerts(d) {
     const rows = d.alerts.firing.map((a) => {
       const tr = document.createElement('tr');
-      tr.append(cell(a.severity, `sev ${a.severity}`), cell(a.rule), cell(a.summary, 'summary'), cell(ago(a.startsAt)));
+      tr.append(cell(a.severity, `sev ${a.severity}`), cell(a.rule), cell(a.summary, 'summary'), cell(ago(Date.parse(a.startsAt))));
       return tr;
     });
     $('alert-count').textContent = rows.length > 0 ? `(${rows.length})` : '';

@@ -17,8 +17,11 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 export const SCAN_FAILURES_TO_ALERT = 3;
 
 /** The patterns holding most keys without TTL, from the last completed pass: the likely cause. */
+/** Candidates whose summary names the top patterns say so until a pass has named them. */
+const pending = (ctx: AlertContext) => (ctx.published ? {} : { patternsPending: true as const });
+
 function topNoTtl(ctx: AlertContext, n = 3): string {
-  if (!ctx.published) return '';
+  if (!ctx.published) return '; top patterns without TTL: after the first pass';
   const top = mergeFigures(Object.values(ctx.published.nodes))
     .filter((f) => f.pattern !== OTHER_PATTERN && f.noTtlKeys > 0)
     .sort((a, b) => b.noTtlKeys - a.noTtlKeys)
@@ -84,7 +87,7 @@ export const ALERT_RULES = [
           ? ctx.stats.reduce((s, n) => s + noTtlKeysOf(n, ctx.db), 0)
           : Object.values(ctx.published?.nodes ?? {}).reduce((s, list) => s + list.reduce((a, f) => a + f.noTtlKeys, 0), 0);
       if (total <= limit) return [];
-      return [{ labels: {}, summary: `${total} keys have no TTL (threshold ${limit})${topNoTtl(ctx)}`, value: total, threshold: limit }];
+      return [{ labels: {}, summary: `${total} keys have no TTL (threshold ${limit})${topNoTtl(ctx)}`, value: total, threshold: limit, ...pending(ctx) }];
     },
   },
   {
@@ -100,6 +103,7 @@ export const ALERT_RULES = [
           summary: `${s.address} uses ${formatBytes(s.usedMemory)} of ${formatBytes(s.maxMemory)} (${pct(s.usedMemory / s.maxMemory)}, threshold ${pct(ratio)}), policy ${s.evictionPolicy}${topNoTtl(ctx)}`,
           value: s.usedMemory / s.maxMemory,
           threshold: ratio,
+          ...pending(ctx),
         }));
     },
   },
@@ -154,6 +158,7 @@ export const ALERT_RULES = [
           summary: `${node} reaches maxmemory in about ${formatDuration(Math.max(1000, Math.round(f.timeToFullMs / 1000) * 1000))} at ${formatBytes(f.bytesPerSecond * 3600)}/h (threshold ${formatDuration(horizon)})${topNoTtl(ctx)}`,
           value: f.timeToFullMs / 1000,
           threshold: horizon / 1000,
+          ...pending(ctx),
         });
       }
       return out;
