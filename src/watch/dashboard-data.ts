@@ -22,7 +22,7 @@ export function dashboardData(view: WatchView) {
     schemaVersion: 1,
     now: Date.now(),
     target: { url: view.target, mode: live.mode, redisVersion: live.redisVersion, connected: live.connected, lastError: live.lastError },
-    settings: { interval: formatDuration(view.settings.intervalMs), top: view.settings.top, enforce: view.settings.enforce, forecastWindowMs: view.settings.forecastWindowMs },
+    settings: { interval: formatDuration(view.settings.intervalMs), top: view.settings.top, enforce: view.settings.enforce, forecastWindowMs: view.settings.forecastWindowMs, policy: view.settings.policy === true },
     scan: {
       running: live.scanning,
       progressRatio: live.scanning || state.pass ? live.progressRatio : 1,
