@@ -81,6 +81,16 @@ describe('outputs read right', () => {
     } finally {
       await html.close();
     }
+    // doctor's reports too, in each format.
+    const before = Date.now();
+    const json = await runCli(['doctor', server.url, '--json', '--fail-on', 'none']);
+    const doctorTaken = (JSON.parse(json.stdout) as { takenAt?: string }).takenAt;
+    assert.ok(doctorTaken && Date.parse(doctorTaken) >= before - 1000, json.stdout.slice(0, 200));
+    const text = await runCli(['doctor', server.url, '--fail-on', 'none']);
+    assert.match(text.stdout.split('\n')[0], /, 1 node\), taken \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    const md = await runCli(['doctor', server.url, '--format', 'markdown', '--fail-on', 'none']);
+    assert.match(md.stdout, /^- Taken \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
+    assert.match(md.stdout, /, 1 node\)/);
   });
 
   it('column headers say what a share is of, and the policy column has one', async () => {
