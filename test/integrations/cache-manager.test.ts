@@ -20,7 +20,7 @@ async function workload(client: any, prefix: string): Promise<unknown[]> {
   const cache = createCache({ stores: [new Keyv({ store: new KeyvRedis(client), namespace: undefined, useKeyPrefix: false })] });
   await cache.set(`${prefix}-forever`, { user: 1 });
   await cache.set(`${prefix}-short`, 'brief', 5000);
-  await cache.mset([
+  await cache.mset<unknown>([
     { key: `${prefix}-m1`, value: 1 },
     { key: `${prefix}-m2`, value: 'x', ttl: 5000 },
   ]);
