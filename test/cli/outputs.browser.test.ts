@@ -103,6 +103,8 @@ describe('outputs read right', () => {
     const session = table.split('\n').find((l) => l.startsWith('session:*'));
     assert.match(session ?? '', /session:\* \(500 violate\)$/);
     assert.match(table.split('\n').find((l) => l.startsWith('cache:*')) ?? '', /\(none\)$/);
+    // The suggested fix names the server scanned, so it runs as printed.
+    assert.ok(table.includes(`break their policy rule (no TTL, or a TTL longer than the rule's): keywarden fix ${server.url} --policy ${join(dir, 'keywarden.yml')}`), table);
     assert.match(renderScanMarkdown(report), /^\| Pattern \| Keys \| Bytes \| Share of all bytes \| No-TTL keys \| No-TTL bytes \| Types \| Example \| Policy rule \|$/m);
     const html = await openHtml(report);
     try {

@@ -2,6 +2,7 @@
  * The human scan report: patterns sorted by bytes with a share bar, the no-TTL share made
  * to stand out, then the biggest keys and expiry clusters. Keys and patterns are escaped.
  */
+import { runnableFix } from '../../doctor/commands.js';
 import { displayPattern } from '../../keyspace/display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
@@ -13,6 +14,8 @@ export interface TableOptions {
   color?: boolean;
   /** Patterns shown; the rest are summed in one line. Default 25. */
   limit?: number;
+  /** How printed commands invoke the CLI: `keywarden` (default) or `npx keywarden`. */
+  cli?: string;
 }
 
 const paint = (on: boolean) => ({
@@ -54,7 +57,16 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
     }
   }
   if (report.policy) {
-    lines.push('', report.policy.violations > 0 ? c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`) : 'Every key follows its policy rule.');
+    if (report.policy.violations > 0) {
+      // The fix command names the server scanned (a dump's path is no target: there it stays target-free).
+      const [fix, ...notes] = runnableFix([`keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`], {
+        target: report.target.mode === 'rdb' ? undefined : report.target.url,
+        hasPolicy: true,
+        policyFile: report.policy.file ?? 'keywarden.yml',
+        cli: options.cli,
+      });
+      lines.push('', c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): ${fix}`), ...notes);
+    } else lines.push('', 'Every key follows its policy rule.');
   }
   return `${lines.join('\n')}\n`;
 }
