@@ -18,3 +18,8 @@ export function cliInvocation(env: NodeJS.ProcessEnv): string {
   }
   return 'npx keywarden';
 }
+
+/** One argument for a POSIX shell, so a printed command pastes as is: bare when it holds nothing the shell reads, else single-quoted. */
+export function shellArg(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -51,6 +51,7 @@ const DEFAULT_SAMPLE = { keys: 10_000 };
  */
 export async function diagnose(target: Target | undefined, options: DiagnoseOptions = {}): Promise<DoctorReport> {
   if (!target && !options.config) throw new UsageError('nothing to diagnose', 'give a Redis URL, or --config redis.conf to lint a file offline');
+  const takenAt = new Date().toISOString();
   const nodes: NodeFacts[] = [];
   let sample: ScanReport | undefined;
   let keyspace: KeyspaceCoverage | undefined;
@@ -85,6 +86,7 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
   return {
     kind: 'keywarden.doctor',
     schemaVersion: 1,
+    takenAt,
     target: {
       url: target?.spec.display,
       mode: target?.mode,

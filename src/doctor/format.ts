@@ -1,19 +1,10 @@
 /**
- * Numbers as an SRE reads them in a finding's detail line: sizes in binary units like Redis'
+ * Numbers as an SRE reads them in a finding's detail line: sizes in binary units (KiB, MiB) like Redis'
  * `_human` INFO fields, percentages, durations.
  */
 
-/** 10485760 → "10.0 MB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes: the one formatter of every output (see src/bytes.ts). */
+export { formatBytes } from '../bytes.js';
 
 /** 0.913 → "91%". */
 export function formatPercent(ratio: number): string {

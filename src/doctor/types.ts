@@ -72,6 +72,8 @@ export interface SkippedCheck {
 export interface DoctorReport {
   kind: 'keywarden.doctor';
   schemaVersion: 1;
+  /** When the diagnosis started, ISO 8601 UTC. */
+  takenAt?: string;
   target: {
     /** Redacted URL, or undefined when only a redis.conf was read. */
     url?: string;

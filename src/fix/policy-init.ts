@@ -12,6 +12,7 @@
  * from. Each rule is tried, in first-match order, against every sampled key; one that would
  * also catch keys of another pattern is left out and named in a comment instead.
  */
+import { formatBytes } from '../bytes.js';
 import { displayKey } from '../keyspace/display.js';
 import { createPatternGrouper } from '../keyspace/patterns.js';
 import { scanRecords } from '../keyspace/scanner.js';
@@ -226,8 +227,7 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
 const ALERT_NO_TTL_KEYS = 1000;
 
 function comment(r: SuggestedRule): string {
-  const mb = r.bytes >= 1024 * 1024 ? `${(r.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(r.bytes / 1024)} KB`;
-  const parts = [`~${Math.round(r.keys).toLocaleString('en-US')} keys, ${mb}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
+  const parts = [`~${Math.round(r.keys).toLocaleString('en-US')} keys, ${formatBytes(r.bytes)}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
   if (r.basis === 'observed' && r.observedTtl) parts.push(`TTLs seen: median ${formatDuration(round(r.observedTtl.p50))}, p90 ${formatDuration(round(r.observedTtl.p90))}`);
   if (r.basis === 'name') parts.push(`no TTL seen; ttl from the name (${r.role})`);
   if (r.basis === 'review') parts.push('REVIEW: no TTL seen, no telling name');

@@ -101,9 +101,11 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
   const methods = new Set(cov.map((c) => c.method));
   const interrupted = cov.find((c) => c.interrupted)?.interrupted;
   const sampled = cov.some((c) => c.sampled);
+  const taken = reports.map((r) => r.takenAt).filter((t): t is string => t !== undefined).sort();
   const report: ScanReport = {
     kind: 'keywarden.scan',
     schemaVersion: 1,
+    ...(taken.length > 0 ? { takenAt: taken[0] } : {}),
     target: {
       url: unique(reports.map((r) => r.target.url)),
       mode: modes.size === 1 ? reports[0].target.mode : 'cluster',

@@ -96,6 +96,11 @@ export interface DumpFileInfo {
 export interface ScanReport {
   kind: 'keywarden.scan';
   schemaVersion: 1;
+  /**
+   * When the figures were taken, ISO 8601 in UTC: the start of the scan, or for a dump the
+   * time its TTLs are judged at (when it was written); for merged reports the earliest.
+   */
+  takenAt?: string;
   target: { url: string; mode: 'standalone' | 'cluster' | 'rdb'; redisVersion: string; nodes: NodeInfo[]; files?: DumpFileInfo[] };
   coverage: {
     /** False when interrupted (Ctrl-C, --max-keys, time budget) or sampled. */
@@ -106,6 +111,18 @@ export interface ScanReport {
     keysSeen: number;
     /** Sum of DBSIZE over the scanned dbs and nodes at the start of the scan. */
     dbsize: number;
+    /**
+     * Only with --match/--type: the keys the walk went through to find the `keysSeen` that
+     * matched (every key of a node walked to its end; the keys returned on one that stopped
+     * early). `keysPerSecond` counts these: the work done, not the matches.
+     */
+    keysRead?: number;
+    /**
+     * A complete, unfiltered walk that found fewer keys than DBSIZE counted at its start:
+     * the difference, keys that expired or were deleted while the scan ran (a walk never
+     * skips a key that exists throughout).
+     */
+    goneDuringScan?: number;
     /** Keys SCAN returned that could not be read: deleted or expired mid-scan, or (cluster) of a slot this node does not serve, as during a resharding. */
     vanished: number;
     interrupted?: string;

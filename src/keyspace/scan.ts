@@ -45,9 +45,13 @@ function buildReport(target: Target, options: ScanKeyspaceOptions, aggregator: A
   const agg = aggregator.finish(sampled && !filtered ? { population: dbsize } : undefined);
   const complete = !sampled && run.nodes.every((n) => n.complete);
   const seconds = run.durationMs / 1000;
+  // A filter is applied as the keys are walked: the work is every key walked, not the matches.
+  const keysRead = filtered ? run.nodes.reduce((s, n) => s + (n.complete ? Math.max(n.dbsize, n.keysSeen) : n.keysSeen), 0) : keysSeen;
+  const gone = complete && !filtered ? dbsize - keysSeen : 0;
   const report: ScanReport = {
     kind: 'keywarden.scan',
     schemaVersion: 1,
+    takenAt: new Date(Date.now() - run.durationMs).toISOString(),
     target: {
       url: target.spec.display,
       mode: target.mode,
@@ -60,13 +64,15 @@ function buildReport(target: Target, options: ScanKeyspaceOptions, aggregator: A
       ...(sampled ? { sampleFraction: dbsize > 0 ? keysSeen / dbsize : run.sampleFraction } : {}),
       keysSeen,
       dbsize,
+      ...(filtered ? { keysRead } : {}),
+      ...(gone > 0 ? { goneDuringScan: gone } : {}),
       vanished: run.nodes.reduce((s, n) => s + n.vanished, 0),
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
       ...(sampled ? { caveat: sampleCaveat(keysSeen, dbsize) } : {}),
       unmeasured: run.nodes.some((n) => !n.measuresMemory) ? ['bytes'] : [],
       method: run.nodes.every((n) => n.method === 'lua') ? 'lua' : 'pipeline',
       durationMs: Math.round(run.durationMs),
-      keysPerSecond: Math.round(keysSeen / Math.max(seconds, 1e-3)),
+      keysPerSecond: Math.round(keysRead / Math.max(seconds, 1e-3)),
     },
     totals: agg.totals,
     patterns: agg.patterns,

@@ -13,7 +13,7 @@
 export const BIG_KEY = { bytes: 10 * 1024 * 1024, elements: 1_000_000 } as const;
 
 /** "10 MB or 1M elements": the threshold as people read it. */
-export const BIG_KEY_TEXT = '10 MB or 1M elements';
+export const BIG_KEY_TEXT = '10 MiB or 1M elements';
 
 /** True when a key reaches the big-key threshold (`length` is -1 when not measured). */
 export function isBigKey(key: { bytes: number; length: number }): boolean {

@@ -131,6 +131,7 @@ function dumpReport(
   const report: ScanReport = {
     kind: 'keywarden.scan',
     schemaVersion: 1,
+    takenAt: new Date(file.judgedAt).toISOString(),
     target: {
       url: path,
       mode: 'rdb',

@@ -75,7 +75,7 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     resolvedAlerts: () => engine.recentlyResolved(),
     forecasts: () => forecasts,
     notifications: () => ({ delivered: notifier?.delivered ?? 0, failed: notifier?.failed ?? 0 }),
-    settings: { intervalMs: o.intervalMs, top: o.top, enforce: o.enforce === true, forecastWindowMs: o.forecastWindowMs },
+    settings: { intervalMs: o.intervalMs, top: o.top, enforce: o.enforce === true, forecastWindowMs: o.forecastWindowMs, policy: (options.policy?.rules.length ?? 0) > 0 },
   };
 
   const evaluate = () =>

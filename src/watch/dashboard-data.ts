@@ -8,6 +8,7 @@ import { TTL_BUCKETS } from '../keyspace/report.js';
 import { displayPattern } from '../keyspace/display.js';
 import { mergeFigures, totalOf } from './figures.js';
 import { noTtlKeysOf } from './node-stats.js';
+import { alertJson } from './alerts/webhook.js';
 import type { WatchView } from './view.js';
 
 export function dashboardData(view: WatchView) {
@@ -21,7 +22,7 @@ export function dashboardData(view: WatchView) {
     schemaVersion: 1,
     now: Date.now(),
     target: { url: view.target, mode: live.mode, redisVersion: live.redisVersion, connected: live.connected, lastError: live.lastError },
-    settings: { interval: formatDuration(view.settings.intervalMs), top: view.settings.top, enforce: view.settings.enforce, forecastWindowMs: view.settings.forecastWindowMs },
+    settings: { interval: formatDuration(view.settings.intervalMs), top: view.settings.top, enforce: view.settings.enforce, forecastWindowMs: view.settings.forecastWindowMs, policy: view.settings.policy === true },
     scan: {
       running: live.scanning,
       progressRatio: live.scanning || state.pass ? live.progressRatio : 1,
@@ -57,7 +58,7 @@ export function dashboardData(view: WatchView) {
         forecast: f ? { bytesPerSecond: f.bytesPerSecond, fittedUsed: f.fittedUsed, timeToFullMs: f.timeToFullMs } : undefined,
       };
     }),
-    alerts: { firing: view.alerts(), resolved: view.resolvedAlerts().slice(0, 10) },
+    alerts: { firing: view.alerts().map(alertJson), resolved: view.resolvedAlerts().slice(0, 10).map(alertJson) },
     doctor: live.doctor
       ? {
           at: live.doctor.at,

@@ -13,7 +13,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Registry } from 'prom-client';
+import { formatBytes } from '../bytes.js';
 import { UsageError } from '../errors.js';
+import { alertJson } from './alerts/webhook.js';
 import { dashboardData } from './dashboard-data.js';
 import type { WatchLogger } from './log.js';
 import type { WatchView } from './view.js';
@@ -48,7 +50,8 @@ function loadAssets(): Map<string, Asset> {
   const chartDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
   return new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', body: own('index.html') }],
-    ['/assets/dashboard.js', { type: 'text/javascript; charset=utf-8', body: own('dashboard.js') }],
+    // The byte formatter of every other output, so the dashboard and the CLI show one size the same way.
+    ['/assets/dashboard.js', { type: 'text/javascript; charset=utf-8', body: Buffer.concat([Buffer.from(`'use strict';\nconst formatBytes = ${formatBytes.toString()};\n`), own('dashboard.js')]) }],
     ['/assets/dashboard.css', { type: 'text/css; charset=utf-8', body: own('dashboard.css') }],
     ['/assets/chart.umd.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(chartDir, 'chart.umd.js')) }],
   ]);
@@ -135,7 +138,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
       return send(res, 200, options.registry.contentType, body, req.method === 'HEAD');
     }
     if (path === '/alerts') {
-      const body = { kind: 'keywarden.alerts', schemaVersion: 1, target: options.view.target, firing: options.view.alerts(), resolved: options.view.resolvedAlerts() };
+      const body = { kind: 'keywarden.alerts', schemaVersion: 1, target: options.view.target, firing: options.view.alerts().map(alertJson), resolved: options.view.resolvedAlerts().map(alertJson) };
       return sendJson(res, body, req.method === 'HEAD');
     }
     if (path === '/api/state') return sendJson(res, dashboardData(options.view), req.method === 'HEAD');

@@ -10,6 +10,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { wantsSingleThread } from '../../src/cli/relaunch.js';
+import { shellWords } from '../support/cli.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,9 +185,17 @@ describe('a relaunched run, seen from outside', () => {
     process.kill(-child.pid!, 'SIGINT');
     assert.equal((await exited).code, 130, out.stderr);
     // The report of what was done, not a quit at once: a repeated signal would skip it.
-    assert.match(out.stdout, /Stopped early \(interrupted\)\. Continue with --resume --journal /);
+    assert.match(out.stdout, /Stopped early \(interrupted\)\.\nContinue with: /);
     const expires = await withTtl();
     assert.ok(expires > 0 && expires < 3000, `stopped part way: ${expires} of 3000 keys with a TTL`);
+    // The printed resume command, pasted as is (after the CLI invocation), finishes the run.
+    const line = /^Continue with: (?:npx )?keywarden (.+)$/m.exec(out.stdout)?.[1];
+    assert.ok(line !== undefined && line.startsWith(`fix ${url} `), out.stdout);
+    const resumed = startCli(shellWords(line));
+    t.after(() => resumed.child.kill('SIGKILL'));
+    assert.equal((await resumed.exited).code, 0, resumed.out.stderr);
+    assert.match(resumed.out.stdout, /, resumed/);
+    assert.equal(await withTtl(), 3000);
   });
 
   it("watch: a supervisor's SIGTERM to the process group saves the checkpoint once and exits 0", async (t) => {

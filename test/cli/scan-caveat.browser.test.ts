@@ -50,7 +50,7 @@ describe('the sample caveat next to big keys and expiry clusters', () => {
 
     const full = await runCli(['scan', server.url]);
     assert.doesNotMatch(full.stdout, /come from the sample/);
-    assert.match(full.stdout, /^ {2}BIG +1\d\.\d MB +string .* blob:upload:7/m, 'the 12 MB string is marked big');
+    assert.match(full.stdout, /^ {2}BIG +1\d\.\d MiB +string .* blob:upload:7/m, 'the 12 MB string is marked big');
     assert.match(full.stdout, /^ {6} *\d[\d.]* KB +zset .* leaderboard:global/m, 'a small zset is listed, not marked');
     const fullJson = JSON.parse((await runCli(['scan', server.url, '--json'])).stdout);
     assert.equal(fullJson.coverage.caveat, undefined);
@@ -70,7 +70,7 @@ describe('the sample caveat next to big keys and expiry clusters', () => {
         ['bigkeysNote', 'clustersNote'].map((id) => (document.getElementById(id)?.nextElementSibling as HTMLElement | null)?.textContent ?? ''),
       );
       for (const note of notes) assert.match(note, CAVEAT);
-      assert.match((await page.locator('#bigkeysNote').textContent()) ?? '', /^Big: 10\.0 MB or 1,000,000 elements or more\.$/);
+      assert.match((await page.locator('#bigkeysNote').textContent()) ?? '', /^Big: 10.0 MiB or 1,000,000 elements or more\.$/);
     } finally {
       await browser.close();
     }

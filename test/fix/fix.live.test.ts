@@ -276,7 +276,7 @@ describe('fix on a standalone server', () => {
     assert.equal(byMatch.get('session:*')?.ttlMs, 86400_000);
     assert.equal(byMatch.get('token:*')?.ttlMs, 1800_000, 'a TTL suggested from the TTLs the pattern has');
     assert.equal(byMatch.get('user:*')?.role, 'durable');
-    assert.match(init.stdout, /# ~\d{2},\d{3} keys, [\d.]+ MB, 100% without TTL; no TTL seen; ttl from the name \(session\)/);
+    assert.match(init.stdout, /# ~\d{2},\d{3} keys, [\d.]+ MiB, 100% without TTL; no TTL seen; ttl from the name \(session\)/);
     const file = join(dir, 'cli.yml');
     (await import('node:fs')).writeFileSync(file, POLICY);
 

@@ -168,7 +168,7 @@ describe('policyYaml', () => {
         ['user:*:profile', undefined, 'durable', undefined],
       ],
     );
-    assert.match(yaml, /# ~50,000 keys, 4\.8 MB, 100% without TTL; no TTL seen; ttl from the name \(session\); e\.g\. session:\\x1b\[31m/);
+    assert.match(yaml, /# ~50,000 keys, 4\.77 MiB, 100% without TTL; no TTL seen; ttl from the name \(session\); e\.g\. session:\\x1b\[31m/);
     assert.match(yaml, /TTLs seen: median 30m, p90 50m/);
     assert.match(yaml, /REVIEW/);
     assert.match(yaml, /# no rule for "\*:\*" \(60 sampled keys\): a rule without a literal part/);

@@ -21,3 +21,11 @@ export function assertOneErrorLine(stderr: string): void {
   assert.doesNotMatch(stderr, /\n\s+at |unexpected error/, stderr);
   assert.match(stderr, /^keywarden: .+\nhint: .+\n$/, `one line and its hint:\n${stderr}`);
 }
+
+/** Split a printed command line as a POSIX shell would (bare words and single quotes are all fix prints). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]);
+  return words;
+}

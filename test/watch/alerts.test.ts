@@ -172,6 +172,25 @@ describe('AlertEngine', () => {
     assert.equal(engine.recentlyResolved()[0].endsAt, 1500);
   });
 
+  it('an alert that fires before the first pass is sent again, once, when the pass names the top patterns', () => {
+    const sent: Array<[AlertEvent, string]> = [];
+    const engine = new AlertEngine([], { rules: [rule('KeywardenNoTtlKeys'), rule('KeywardenMemoryUsedRatio')], repeatIntervalMs: 3_600_000, notify: (a, e) => sent.push([e, a.summary]) });
+    const f = (pattern: string, keys: number) => ({ pattern, keys, bytes: keys, noTtlKeys: keys, noTtlBytes: keys, violations: 0, ttl: [keys, 0, 0, 0, 0, 0], examples: [] });
+    const published = { startedAt: 0, completedAt: 0, durationMs: 0, keysSeen: 910, nodes: { 'n1:6379': [f('session:*', 900), f('cache:*', 10)] } };
+    const base = { thresholds: { noTtlKeys: 100, memoryUsedRatio: 0.5 }, stats: [stats({ usedMemory: 90, maxMemory: 100, dbs: [{ db: 0, keys: 910, expires: 0 }] })] };
+    engine.evaluate(ctx({ ...base, now: 0 }));
+    engine.evaluate(ctx({ ...base, now: 10 }));
+    assert.deepEqual(sent.map(([e]) => e), ['firing', 'firing'], 'memory does not wait for the pass');
+    assert.ok(sent.every(([, s]) => s.endsWith('; top patterns without TTL: after the first pass')), JSON.stringify(sent));
+    engine.evaluate(ctx({ ...base, now: 20, published }));
+    engine.evaluate(ctx({ ...base, now: 30, published }));
+    assert.equal(sent.length, 4, JSON.stringify(sent));
+    for (const [e, s] of sent.slice(2)) {
+      assert.equal(e, 'repeat');
+      assert.match(s, /; most without TTL: session:\* \(900\), cache:\* \(10\)$/);
+    }
+  });
+
   it('takes up persisted alerts without paging again', () => {
     const sent: AlertEvent[] = [];
     const persisted: AlertRecord[] = [

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { UsageError } from '../../src/errors.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { adHocPolicy } from '../../src/policy/index.js';
+import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { launchChromium } from './browser.js';
 import { get, seed, waitFor, watch } from './support.js';
 
@@ -104,6 +105,42 @@ describe('watch dashboard in Chromium', () => {
       await page.close();
     } finally {
       await w.stop();
+    }
+  });
+
+  it('one keys-without-TTL figure, policy violations shown, and no "No alert is firing" before there is anything to judge', async () => {
+    const policy = adHocPolicy('session:*', '1h');
+    policy.alerts.noTtlKeys = 100;
+    const w = await watch(server.url, { policy });
+    try {
+      await w.nextPass();
+      const { page, seen } = await open(browser, `${w.url}/`, w.url);
+      await page.waitForFunction(() => (window as unknown as { __keywardenRendered: number }).__keywardenRendered >= 1, undefined, { timeout: 15_000 });
+      const noTtl = await page.locator('#c-nottl').innerText();
+      const alert = await page.locator('#alerts tbody').innerText();
+      const inAlert = /(\d+) keys have no TTL/.exec(alert)?.[1];
+      assert.equal(noTtl, inAlert, `card ${noTtl}, alert: ${alert}`);
+      assert.match(await page.locator('#c-nottl-share').innerText(), /\b400 break their policy rule\b/);
+      const heads = await page.locator('#patterns thead th').allInnerTexts();
+      assert.ok(heads.includes('break policy') && heads.includes('no-TTL share of keys'), heads.join(' | '));
+      const session = (await page.locator('#patterns tbody tr', { hasText: 'session:*' }).first().locator('td').allInnerTexts())[heads.indexOf('break policy')];
+      assert.equal(session, '400');
+      assert.deepEqual(seen.errors, []);
+      await page.close();
+    } finally {
+      await w.stop();
+    }
+    // A target that does not answer yet: the page says so instead of "No alert is firing".
+    const down = await watch(`redis://127.0.0.1:${await freePort()}`);
+    try {
+      const { page } = await open(browser, `${down.url}/`, down.url);
+      await page.waitForFunction(() => (window as unknown as { __keywardenRendered: number }).__keywardenRendered >= 1, undefined, { timeout: 15_000 });
+      const empty = page.locator('#alerts-empty');
+      if (await empty.isVisible()) assert.match(await empty.innerText(), /^Not connected to the target yet/);
+      assert.doesNotMatch(await page.locator('main').innerText(), /No alert is firing/);
+      await page.close();
+    } finally {
+      await down.stop();
     }
   });
 

@@ -7,14 +7,9 @@
   const charts = {};
   window.__keywardenRendered = 0;
 
-  function bytes(n) {
-    if (n === undefined || n === null) return '–';
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let i = 0;
-    let v = n;
-    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return `${v.toFixed(v >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
-  }
+  // formatBytes is src/bytes.ts's, put before this file by the server (src/watch/http.ts).
+  /* global formatBytes */
+  const bytes = (n) => (n === undefined || n === null ? '–' : n < 0 ? `-${formatBytes(-n)}` : formatBytes(n));
   const int = (n) => (n === undefined || n === null ? '–' : Number(n).toLocaleString('en-US'));
   function duration(ms) {
     if (ms === undefined || ms === null) return '–';
@@ -55,8 +50,18 @@
 
   function renderCards(d) {
     $('c-keys').textContent = int(d.totals.keys);
-    $('c-nottl').textContent = int(d.totals.noTtlKeys);
-    $('c-nottl-share').textContent = d.totals.keys > 0 ? `${((d.totals.noTtlKeys / d.totals.keys) * 100).toFixed(1)}% of keys · ${bytes(d.totals.noTtlBytes)}` : '';
+    // One figure for keys without TTL: the servers' own count (INFO keyspace), the one alerts
+    // use; the last pass's, which lags behind it, only until the servers have answered.
+    const live = d.nodes.length > 0 && d.nodes.every((n) => n.noTtlKeys !== undefined && n.keys !== undefined);
+    const noTtl = live ? d.nodes.reduce((a, n) => a + n.noTtlKeys, 0) : d.totals.noTtlKeys;
+    const keys = live ? d.nodes.reduce((a, n) => a + n.keys, 0) : d.totals.keys;
+    $('c-nottl').textContent = int(noTtl);
+    const violations = d.patterns.reduce((a, p) => a + (p.violations ?? 0), 0);
+    $('c-nottl-share').textContent = [
+      keys > 0 ? `${((noTtl / keys) * 100).toFixed(1)}% of keys` : '',
+      d.scan.lastCompleteAt ? `${bytes(d.totals.noTtlBytes)} in the last pass` : '',
+      d.settings.policy ? `${int(violations)} break their policy rule` : '',
+    ].filter(Boolean).join(' · ');
     const used = d.nodes.reduce((a, n) => a + (n.usedMemory ?? 0), 0);
     const max = d.nodes.reduce((a, n) => a + (n.maxMemory ?? 0), 0);
     $('c-mem').textContent = bytes(used);
@@ -70,11 +75,17 @@
   function renderAlerts(d) {
     const rows = d.alerts.firing.map((a) => {
       const tr = document.createElement('tr');
-      tr.append(cell(a.severity, `sev ${a.severity}`), cell(a.rule), cell(a.summary, 'summary'), cell(ago(a.startsAt)));
+      tr.append(cell(a.severity, `sev ${a.severity}`), cell(a.rule), cell(a.summary, 'summary'), cell(ago(Date.parse(a.startsAt))));
       return tr;
     });
     $('alert-count').textContent = rows.length > 0 ? `(${rows.length})` : '';
     fillTable($('alerts'), rows, 'alerts-empty');
+    // "No alert is firing" only once there was something to judge.
+    $('alerts-empty').textContent = !d.target.connected
+      ? `Not connected to the target yet${d.target.lastError ? ` (${d.target.lastError})` : ''}: no alert can be judged.`
+      : d.scan.lastCompleteAt === undefined
+        ? 'No alert is firing on the server figures so far; the first pass over the keyspace has not completed yet.'
+        : 'No alert is firing.';
   }
 
   function renderPatterns(d) {
@@ -87,7 +98,7 @@
       bar.className = 'bar';
       bar.style.width = `${Math.round(share * 60)}px`;
       shareCell.prepend(bar);
-      tr.append(cell(p.pattern, 'key'), cell(int(p.keys), 'num'), cell(bytes(p.bytes), 'num'), cell(int(p.noTtlKeys), 'num'), shareCell, cell(p.examples.join('  '), 'examples'));
+      tr.append(cell(p.pattern, 'key'), cell(int(p.keys), 'num'), cell(bytes(p.bytes), 'num'), cell(int(p.noTtlKeys), 'num'), shareCell, cell(d.settings.policy ? int(p.violations ?? 0) : '–', p.violations > 0 ? 'num bad' : 'num'), cell(p.examples.join('  '), 'examples'));
       tr.title = `${((p.bytes / maxBytes) * 100).toFixed(0)}% of the biggest pattern`;
       return tr;
     });

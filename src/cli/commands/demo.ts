@@ -15,7 +15,8 @@ import { connectTarget } from '../../target/connect.js';
 import { resolveTarget } from '../../target/spec.js';
 import { intFlag, runCommand, type CliIo } from '../flags.js';
 import { renderScanTable } from '../render/scan-table.js';
-import { cliInvocation } from '../invocation.js';
+import { runnableFix } from '../../doctor/commands.js';
+import { cliInvocation, shellArg } from '../invocation.js';
 
 interface DemoFlags {
   keys: string;
@@ -48,7 +49,7 @@ async function saveDump(client: Redis, to: string, io: CliIo): Promise<void> {
   } catch (err) {
     throw new UsageError(`cannot write ${to} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --save-rdb a path in a writable directory', { cause: err });
   }
-  io.stderr(`keywarden demo: the incident's dump written to ${to} (try: keywarden rdb ${to})\n`);
+  io.stderr(`keywarden demo: the incident's dump written to ${to} (try: ${cliInvocation(io.env)} rdb ${shellArg(to)})\n`);
 }
 
 async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
@@ -65,8 +66,9 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
     const report = await scanKeyspace(target, {}).finally(() => target.close());
     io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR }));
     if (flags.keep) {
-      const cli = cliInvocation(io.env);
-      io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n  ${cli} doctor ${server.url}\n  ${cli} fix ${server.url} --match 'session:*' --ttl 24h\n`);
+      // The same rewriting as doctor's suggestions: each command names the demo server.
+      const hints = runnableFix(['keywarden doctor', "keywarden fix --match 'session:*' --ttl 24h"], { target: server.url, hasPolicy: false, policyFile: 'keywarden.yml', cli: cliInvocation(io.env) });
+      io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n${hints.map((h) => `  ${h}\n`).join('')}`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     } else if (!flags.json) {
       io.stderr(`\nNext: run the same audit on your server: ${cliInvocation(io.env)} scan redis://host:6379 (or set REDIS_URL). The demo server is stopped.\n`);

@@ -13,6 +13,7 @@ import type { FixReport } from '../../fix/types.js';
 import { adHocPolicy, assertKeyTtl, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
 import { addTargetFlags, durationFlag, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { cliInvocation } from '../invocation.js';
 import { renderFixText } from '../render/fix-text.js';
 
 interface FixFlags extends TargetFlags {
@@ -122,7 +123,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
     interrupt.dispose();
     await target.close();
   }
-  io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report));
+  io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report, { cli: cliInvocation(io.env) }));
   return report.complete ? 0 : 130;
 }
 

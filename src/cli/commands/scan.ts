@@ -16,6 +16,7 @@ import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
 import { renderScanHtml } from '../render/scan-html.js';
 import { renderScanMarkdown } from '../render/scan-markdown.js';
+import { cliInvocation } from '../invocation.js';
 import { renderScanTable } from '../render/scan-table.js';
 
 /** The types SCAN TYPE knows (module types aside). */
@@ -122,7 +123,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
           ? renderScanMarkdown(r)
           : format === 'html'
             ? renderScanHtml(r)
-            : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR });
+            : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR, cli: cliInvocation(io.env) });
     if (flags.out) {
       writeOutputFile(flags.out, rendered, '--out');
       io.stderr(`keywarden: ${what} written to ${flags.out}\n`);

@@ -2,6 +2,7 @@
  * `keywarden doctor --format markdown`: the report for an incident document or a ticket.
  * Text from the server is escaped (`safeText`) and fenced so key names cannot break the layout.
  */
+import { takenAt } from './scan-table.js';
 import { SEVERITIES, type DoctorFinding, type DoctorReport } from '../../doctor/index.js';
 import { safeText } from '../../doctor/format.js';
 import { keyspaceLines } from './doctor-text.js';
@@ -10,7 +11,8 @@ import { keyspaceLines } from './doctor-text.js';
 export function renderDoctorMarkdown(report: DoctorReport): string {
   const t = report.target;
   const out: string[] = ['# keywarden doctor', ''];
-  if (t.url) out.push(`- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node(s))`);
+  if (t.url) out.push(`- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`);
+  if (report.takenAt) out.push(`- ${takenAt(report.takenAt).replace(/^taken/, 'Taken')}`);
   if (t.config) out.push(`- Config: \`${code(t.config)}\``);
   if (t.keyspace) out.push(...keyspaceLines(t.keyspace, { text: cell, command: (c) => `\`${code(c)}\`` }).map((line) => `- ${line.trim()}`));
   else if (t.sample) out.push(`- Sample: ${t.sample.keysSeen} of ${t.sample.dbsize} keys in ${t.sample.durationMs} ms`);

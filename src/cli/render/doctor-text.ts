@@ -3,6 +3,7 @@
  * the worst first, each finding with its numbers, why it matters, and the fix to paste.
  * Every piece of text from the server goes through `safeText`: key names can hold escapes.
  */
+import { takenAt } from './scan-table.js';
 import { SEVERITIES, type DoctorFinding, type DoctorReport, type KeyspaceCoverage, type Severity } from '../../doctor/index.js';
 import { formatCount, safeText } from '../../doctor/format.js';
 
@@ -30,7 +31,7 @@ function header(report: DoctorReport): string {
   const parts: string[] = [];
   if (t.url) parts.push(`${safeText(t.url)} (${t.mode ?? 'standalone'}, Redis ${safeText(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`);
   if (t.config) parts.push(`config ${safeText(t.config)}`);
-  let line = `keywarden doctor — ${parts.join(' + ')}`;
+  let line = `keywarden doctor — ${parts.join(' + ')}${report.takenAt ? `, ${takenAt(report.takenAt)}` : ''}`;
   if (t.keyspace) line += `\n${keyspaceLines(t.keyspace).join('\n')}`;
   else if (t.sample) line += `\nsample: ${formatCount(t.sample.keysSeen)} of ${formatCount(t.sample.dbsize)} keys read in ${t.sample.durationMs} ms`;
   return line;

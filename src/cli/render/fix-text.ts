@@ -3,10 +3,17 @@
  * `keywarden undo`. Keys arrive already escaped (`displayKey`) in the reports.
  */
 import type { FixReport, UndoReport, UndoSkipReason } from '../../fix/types.js';
+import { targetArgument } from '../../doctor/commands.js';
+import { shellArg } from '../invocation.js';
 import { formatBytes, formatCount } from './format.js';
 
+/** How printed commands invoke the CLI: `keywarden`, or `npx keywarden` when it is not on the PATH. */
+export interface FixTextOptions {
+  cli?: string;
+}
+
 /** The plan (dry run) or the summary (apply), per rule, then what was left alone and why. */
-export function renderFixText(r: FixReport): string {
+export function renderFixText(r: FixReport, options: FixTextOptions = {}): string {
   const out: string[] = [];
   const t = r.totals;
   const verb = r.dryRun ? 'DRY RUN: nothing was written. Plan' : 'Applied';
@@ -37,10 +44,32 @@ export function renderFixText(r: FixReport): string {
     if (t.needTtl + t.shortened > 0) out.push('Run again with --apply to set them (EXPIRE … NX: an existing TTL is never overwritten).');
   } else {
     out.push(`${formatCount(t.applied)} TTLs set${t.shortened ? `, ${formatCount(t.shortened)} shortened` : ''}; ${bytes(t.bytes, r)} will be freed as they expire.`);
-    if (r.journal) out.push(`Journal: ${r.journal} (undo with: keywarden undo --journal ${r.journal} [url])`);
+    if (r.journal) out.push(`Journal: ${r.journal}`, `Undo with: ${fixCommands(r, r.journal, options).undo}`);
   }
-  if (!r.complete) out.push(`Stopped early (${r.interrupted ?? 'incomplete'}).${r.journal && !r.dryRun ? ` Continue with --resume --journal ${r.journal}.` : ''}`);
+  if (!r.complete) {
+    out.push(`Stopped early (${r.interrupted ?? 'incomplete'}).`);
+    if (r.journal && !r.dryRun) out.push(`Continue with: ${fixCommands(r, r.journal, options).resume}`);
+  }
+  if (r.journal && !r.dryRun && targetArgument(r.target.url).needsAuth) {
+    out.push('The target needs a password: export REDISCLI_AUTH=<password> before these commands (keywarden reads it as redis-cli does).');
+  }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The undo and resume commands of an apply run, runnable as printed: the target it wrote to
+ * (credentials left out, see targetArgument), the same rules and --max-ttl (resume checks the
+ * journal belongs to them), and the journal.
+ */
+export function fixCommands(r: FixReport, journal: string, options: FixTextOptions = {}): { undo: string; resume: string } {
+  const cli = options.cli ?? 'keywarden';
+  const target = targetArgument(r.target.url).arg;
+  const rules = r.policy.file ? ['--policy', shellArg(r.policy.file)] : r.rules.flatMap((rule) => ['--match', shellArg(rule.match), '--ttl', shellArg(rule.ttl ?? '')]);
+  const maxTtl = r.policy.maxTtl ? ['--max-ttl', shellArg(r.policy.maxTtl)] : [];
+  return {
+    undo: `${cli} undo ${target} --journal ${shellArg(journal)}`,
+    resume: [cli, 'fix', target, ...rules, ...maxTtl, '--apply', '--resume', '--journal', shellArg(journal)].join(' '),
+  };
 }
 
 const REASONS: Record<UndoSkipReason, string> = {

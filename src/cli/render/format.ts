@@ -2,18 +2,8 @@
  * Number formatting shared by the human renderers (table, markdown, html).
  */
 
-/** 1536 → '1.5 KB', 134400000 → '128.2 MB' (binary units, like redis-cli --memkeys). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 0) return 'n/a';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
+/** Sizes: the one formatter of every output (see src/bytes.ts). */
+export { formatBytes } from '../../bytes.js';
 
 /** 1234567 → '1,234,567'. */
 export function formatCount(n: number): string {

@@ -7,6 +7,7 @@ import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
 import { countOf, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
 import { clusterKeys, sampleCaveat } from './scan-caveat.js';
+import { takenAt } from './scan-table.js';
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, 'ˋ').replace(/\|/g, '\\|')}\``;
@@ -19,15 +20,23 @@ export function renderScanMarkdown(report: ScanReport): string {
   const est = cov.sampled ? '~' : '';
   const out: string[] = [];
   out.push(`# keywarden scan: ${code(report.target.url)}`, '');
+  if (report.takenAt) out.push(`${takenAt(report.takenAt).replace(/^taken/, 'Taken')}.`, '');
   out.push(`${report.target.mode}, Redis ${report.target.redisVersion}, ${countOf(report.target.nodes.length, 'node')}. ${est}${countOf(t.keys, 'key')}, ${est}${formatBytes(t.bytes)}; **${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${countOf(t.noTtlKeys, 'key')}) have no TTL**.`, '');
   if (cov.sampled) out.push(`> Sampled: ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys read; figures are estimates, with 95% intervals.`, '');
   if (cov.interrupted) out.push(`> Incomplete: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys.`, '');
   if (cov.unmeasured.length) out.push(`> Not measured: ${cov.unmeasured.join(', ')} (missing permission).`, '');
-  out.push('| Pattern | Keys | Bytes | Share | No-TTL keys | No-TTL bytes | Types | Example |', '|---|--:|--:|--:|--:|--:|---|---|');
+  if (cov.goneDuringScan) out.push(`> ${countOf(cov.goneDuringScan, 'key')} fewer than DBSIZE counted at the start: expired or deleted while the scan ran.`, '');
+  if (cov.keysRead !== undefined) out.push(`${countOf(cov.keysSeen, 'key')} matched of ${formatCount(cov.keysRead)} read (${formatCount(cov.keysPerSecond)} keys read/s).`, '');
+  const policy = report.policy !== undefined;
+  out.push(
+    `| Pattern | Keys | Bytes | Share of all bytes | No-TTL keys | No-TTL bytes | Types | Example |${policy ? ' Policy rule |' : ''}`,
+    `|---|--:|--:|--:|--:|--:|---|---|${policy ? '---|' : ''}`,
+  );
   for (const p of report.patterns) {
     const ci = p.ci ? ` (${formatBytes(p.ci.bytes[0])}–${formatBytes(p.ci.bytes[1])})` : '';
+    const rule = policy ? ` ${p.rule ? `${code(displayPattern(p.rule.match))}${p.violations ? ` (${formatCount(p.violations)} violate)` : ''}` : '(none)'} |` : '';
     out.push(
-      `| ${code(displayPattern(p.pattern))} | ${est}${formatCount(p.keys)} | ${est}${formatBytes(p.bytes)}${ci} | ${formatShare(p.bytes, t.bytes)} | ${formatCount(p.noTtlKeys)} | ${formatBytes(p.noTtlBytes)} | ${Object.keys(p.types).join(', ')} | ${p.examples[0] ? code(p.examples[0]) : ''} |`,
+      `| ${code(displayPattern(p.pattern))} | ${est}${formatCount(p.keys)} | ${est}${formatBytes(p.bytes)}${ci} | ${formatShare(p.bytes, t.bytes)} | ${formatCount(p.noTtlKeys)} | ${formatBytes(p.noTtlBytes)} | ${Object.keys(p.types).join(', ')} | ${p.examples[0] ? code(p.examples[0]) : ''} |${rule}`,
     );
   }
   const caveat = sampleCaveat(report);

@@ -2,6 +2,7 @@
  * The human scan report: patterns sorted by bytes with a share bar, the no-TTL share made
  * to stand out, then the biggest keys and expiry clusters. Keys and patterns are escaped.
  */
+import { runnableFix } from '../../doctor/commands.js';
 import { displayPattern } from '../../keyspace/display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
@@ -13,6 +14,8 @@ export interface TableOptions {
   color?: boolean;
   /** Patterns shown; the rest are summed in one line. Default 25. */
   limit?: number;
+  /** How printed commands invoke the CLI: `keywarden` (default) or `npx keywarden`. */
+  cli?: string;
 }
 
 const paint = (on: boolean) => ({
@@ -28,7 +31,7 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
   const lines: string[] = [];
   const t = report.totals;
   const est = report.coverage.sampled ? '~' : '';
-  lines.push(c.bold(`keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}`));
+  lines.push(c.bold(`keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}${report.takenAt ? `  ${takenAt(report.takenAt)}` : ''}`));
   lines.push(
     `${est}${countOf(t.keys, 'key')}, ${est}${formatBytes(t.bytes)} in ${countOf(report.patterns.length, 'pattern')}; ` +
       noTtl(`${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${countOf(t.noTtlKeys, 'key')}) have no TTL`, t.noTtlBytes / Math.max(t.bytes, 1), c),
@@ -54,9 +57,23 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
     }
   }
   if (report.policy) {
-    lines.push('', report.policy.violations > 0 ? c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`) : 'Every key follows its policy rule.');
+    if (report.policy.violations > 0) {
+      // The fix command names the server scanned (a dump's path is no target: there it stays target-free).
+      const [fix, ...notes] = runnableFix([`keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`], {
+        target: report.target.mode === 'rdb' ? undefined : report.target.url,
+        hasPolicy: true,
+        policyFile: report.policy.file ?? 'keywarden.yml',
+        cli: options.cli,
+      });
+      lines.push('', c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): ${fix}`), ...notes);
+    } else lines.push('', 'Every key follows its policy rule.');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** '2026-12-02 15:36:27 UTC': when the figures were taken. */
+export function takenAt(iso: string): string {
+  return `taken ${iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')} UTC`;
 }
 
 function noTtl(text: string, ratio: number, c: ReturnType<typeof paint>): string {
@@ -71,7 +88,9 @@ function coverageNotes(report: ScanReport, c: ReturnType<typeof paint>): string[
   if (cov.unmeasured.length > 0) notes.push(c.yellow(`Not measured (this user may not run MEMORY USAGE): ${cov.unmeasured.join(', ')}.`));
   for (const f of report.target.files ?? []) notes.push(c.dim(`${f.path}: ${f.format === 'valkey' ? 'VALKEY' : 'RDB '}${f.version}${f.writer ? ` from ${f.writer}` : ''}, TTLs judged at ${new Date(f.judgedAt).toISOString()} (${f.judgedFrom}).`));
   if (cov.expired && cov.expired.keys > 0) notes.push(c.dim(`${formatCount(cov.expired.keys)} keys (${formatBytes(cov.expired.bytes)}) had already expired at that time: left out of every figure.`));
-  notes.push(c.dim(`${countOf(cov.keysSeen, 'key')} read in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
+  if (cov.goneDuringScan) notes.push(c.dim(`${countOf(cov.goneDuringScan, 'key')} fewer than DBSIZE counted at the start: expired or deleted while the scan ran (every key that existed throughout was read).`));
+  const read = cov.keysRead === undefined ? `${countOf(cov.keysSeen, 'key')} read` : `${countOf(cov.keysSeen, 'key')} matched of ${formatCount(cov.keysRead)} read`;
+  notes.push(c.dim(`${read} in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
   return notes;
 }
 
@@ -80,33 +99,40 @@ function patternTable(report: ScanReport, limit: number, c: ReturnType<typeof pa
   const rest = report.patterns.slice(limit);
   const total = Math.max(report.totals.bytes, 1);
   const width = Math.min(Math.max(7, ...shown.map((p) => displayPattern(p.pattern).length)), 48);
-  const head = `${'PATTERN'.padEnd(width)}  ${'KEYS'.padStart(11)}  ${'BYTES'.padStart(9)}  ${'SHARE'.padEnd(16)}       ${'NO TTL'.padStart(6)}  TYPES / TTL`;
+  const typesWidth = Math.max(11, ...shown.map((p) => typesAndTtl(p).length));
+  const policy = report.policy !== undefined;
+  // Each share says what it is a share of: all bytes scanned, or the pattern's own bytes.
+  const head = `${'PATTERN'.padEnd(width)}  ${'KEYS'.padStart(11)}  ${'BYTES'.padStart(10)}  ${'SHARE OF ALL BYTES'.padEnd(21)}  ${'NO TTL, OF ITS BYTES'.padStart(6)}  ${policy ? `${'TYPES / TTL'.padEnd(typesWidth)}  POLICY RULE` : 'TYPES / TTL'}`;
   const lines = [c.bold(head)];
-  for (const p of shown) lines.push(patternRow(p, width, total, report.coverage.sampled, c));
+  for (const p of shown) lines.push(patternRow(p, width, total, report.coverage.sampled, c, policy ? typesWidth : 0));
   if (rest.length > 0) {
     const keys = rest.reduce((s, p) => s + p.keys, 0);
     const bytes = rest.reduce((s, p) => s + p.bytes, 0);
-    lines.push(c.dim(`${`… ${rest.length} more ${rest.length === 1 ? 'pattern' : 'patterns'}`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(9)}  (see --json or --format html)`));
+    lines.push(c.dim(`${`… ${rest.length} more ${rest.length === 1 ? 'pattern' : 'patterns'}`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(10)}  (see --json or --format html)`));
   }
   return lines;
 }
 
-function patternRow(p: PatternStats, width: number, total: number, sampled: boolean, c: ReturnType<typeof paint>): string {
-  let name = displayPattern(p.pattern);
-  if (name.length > width) name = `${name.slice(0, width - 1)}…`;
-  const share = p.bytes / total;
-  const noTtlRatio = p.bytes > 0 ? p.noTtlBytes / p.bytes : p.keys > 0 ? p.noTtlKeys / p.keys : 0;
-  const noTtlText = formatShare(p.noTtlBytes > 0 || p.bytes > 0 ? p.noTtlBytes : p.noTtlKeys, p.bytes > 0 ? p.bytes : p.keys).padStart(6);
+function typesAndTtl(p: PatternStats): string {
   const types = Object.entries(p.types)
     .sort((a, b) => b[1] - a[1])
     .map(([t]) => t)
     .join(',');
-  const ttl = dominantTtl(p);
-  const rule = p.rule ? `  rule ${p.rule.match}${p.violations ? c.red(` ${formatCount(p.violations)} violate`) : ''}` : '';
+  return `${types} / ${dominantTtl(p)}`;
+}
+
+/** `typesWidth` > 0: a policy was given, and the row ends in its POLICY RULE column. */
+function patternRow(p: PatternStats, width: number, total: number, sampled: boolean, c: ReturnType<typeof paint>, typesWidth: number): string {
+  let name = displayPattern(p.pattern);
+  if (name.length > width) name = `${name.slice(0, width - 1)}…`;
+  const share = p.bytes / total;
+  const noTtlRatio = p.bytes > 0 ? p.noTtlBytes / p.bytes : p.keys > 0 ? p.noTtlKeys / p.keys : 0;
+  const noTtlText = formatShare(p.noTtlBytes > 0 || p.bytes > 0 ? p.noTtlBytes : p.noTtlKeys, p.bytes > 0 ? p.bytes : p.keys).padStart(20);
+  const rule = typesWidth > 0 ? `  ${p.rule ? `${displayPattern(p.rule.match)}${p.violations ? c.red(` (${formatCount(p.violations)} violate)`) : ''}` : '(none)'}` : '';
   const est = sampled ? '~' : '';
   return (
-    `${name.padEnd(width)}  ${(est + formatCount(p.keys)).padStart(11)}  ${(est + formatBytes(p.bytes)).padStart(9)}  ${bar(share, 16)} ${formatShare(p.bytes, total).padStart(4)}  ` +
-    `${noTtlRatio >= 0.5 ? c.red(noTtlText) : noTtlText}  ${types} / ${ttl}${rule}`
+    `${name.padEnd(width)}  ${(est + formatCount(p.keys)).padStart(11)}  ${(est + formatBytes(p.bytes)).padStart(10)}  ${bar(share, 16)} ${formatShare(p.bytes, total).padStart(4)}  ` +
+    `${noTtlRatio >= 0.5 ? c.red(noTtlText) : noTtlText}  ${typesWidth > 0 ? typesAndTtl(p).padEnd(typesWidth) : typesAndTtl(p)}${rule}`
   );
 }
 

@@ -59,7 +59,10 @@ export class AlertEngine {
     const existing = this.firing.find((a) => a.id === id);
     if (existing) {
       Object.assign(existing, { summary: c.summary, value: c.value, threshold: c.threshold });
-      if (now - (existing.lastNotifiedAt ?? 0) >= this.options.repeatIntervalMs) {
+      // The first message went out before the patterns were known: send them as soon as they are.
+      const patternsArrived = existing.patternsPending === true && c.patternsPending !== true;
+      if (patternsArrived) delete existing.patternsPending;
+      if (patternsArrived || now - (existing.lastNotifiedAt ?? 0) >= this.options.repeatIntervalMs) {
         existing.lastNotifiedAt = now;
         this.options.notify({ ...existing }, 'repeat');
       }
@@ -76,6 +79,7 @@ export class AlertEngine {
       threshold: c.threshold,
       startsAt: now,
       lastNotifiedAt: now,
+      ...(c.patternsPending ? { patternsPending: true } : {}),
     };
     this.firing.push(alert);
     this.options.notify({ ...alert }, 'firing');

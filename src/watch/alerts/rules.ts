@@ -4,6 +4,7 @@
  * Thresholds come from the policy's `alerts:` section; a rule without a threshold is off,
  * except KeywardenDown, which an on-call engineer always wants.
  */
+import { formatBytes } from '../../bytes.js';
 import { formatDuration } from '../../policy/index.js';
 import { displayPattern } from '../../keyspace/display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';
@@ -11,14 +12,16 @@ import { noTtlKeysOf } from '../node-stats.js';
 import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 /** Failed passes in a row before KeywardenScanFailing fires: one failure may be a blip (a restart). */
 export const SCAN_FAILURES_TO_ALERT = 3;
 
 /** The patterns holding most keys without TTL, from the last completed pass: the likely cause. */
+/** Candidates whose summary names the top patterns say so until a pass has named them. */
+const pending = (ctx: AlertContext) => (ctx.published ? {} : { patternsPending: true as const });
+
 function topNoTtl(ctx: AlertContext, n = 3): string {
-  if (!ctx.published) return '';
+  if (!ctx.published) return '; top patterns without TTL: after the first pass';
   const top = mergeFigures(Object.values(ctx.published.nodes))
     .filter((f) => f.pattern !== OTHER_PATTERN && f.noTtlKeys > 0)
     .sort((a, b) => b.noTtlKeys - a.noTtlKeys)
@@ -84,7 +87,7 @@ export const ALERT_RULES = [
           ? ctx.stats.reduce((s, n) => s + noTtlKeysOf(n, ctx.db), 0)
           : Object.values(ctx.published?.nodes ?? {}).reduce((s, list) => s + list.reduce((a, f) => a + f.noTtlKeys, 0), 0);
       if (total <= limit) return [];
-      return [{ labels: {}, summary: `${total} keys have no TTL (threshold ${limit})${topNoTtl(ctx)}`, value: total, threshold: limit }];
+      return [{ labels: {}, summary: `${total} keys have no TTL (threshold ${limit})${topNoTtl(ctx)}`, value: total, threshold: limit, ...pending(ctx) }];
     },
   },
   {
@@ -97,9 +100,10 @@ export const ALERT_RULES = [
         .filter((s) => s.maxMemory > 0 && s.usedMemory / s.maxMemory >= ratio)
         .map((s) => ({
           labels: { node: s.address },
-          summary: `${s.address} uses ${mb(s.usedMemory)} of ${mb(s.maxMemory)} (${pct(s.usedMemory / s.maxMemory)}, threshold ${pct(ratio)}), policy ${s.evictionPolicy}${topNoTtl(ctx)}`,
+          summary: `${s.address} uses ${formatBytes(s.usedMemory)} of ${formatBytes(s.maxMemory)} (${pct(s.usedMemory / s.maxMemory)}, threshold ${pct(ratio)}), policy ${s.evictionPolicy}${topNoTtl(ctx)}`,
           value: s.usedMemory / s.maxMemory,
           threshold: ratio,
+          ...pending(ctx),
         }));
     },
   },
@@ -151,9 +155,10 @@ export const ALERT_RULES = [
         if (f.timeToFullMs === undefined || f.timeToFullMs >= horizon) continue;
         out.push({
           labels: { node },
-          summary: `${node} reaches maxmemory in about ${formatDuration(Math.max(1000, Math.round(f.timeToFullMs / 1000) * 1000))} at ${mb(f.bytesPerSecond * 3600)}/h (threshold ${formatDuration(horizon)})${topNoTtl(ctx)}`,
+          summary: `${node} reaches maxmemory in about ${formatDuration(Math.max(1000, Math.round(f.timeToFullMs / 1000) * 1000))} at ${formatBytes(f.bytesPerSecond * 3600)}/h (threshold ${formatDuration(horizon)})${topNoTtl(ctx)}`,
           value: f.timeToFullMs / 1000,
           threshold: horizon / 1000,
+          ...pending(ctx),
         });
       }
       return out;

@@ -25,6 +25,8 @@ export interface AlertRecord {
   startsAt: number;
   endsAt?: number;
   lastNotifiedAt?: number;
+  /** Fired before the first pass named the patterns: sent again once it has (see AlertCandidate.patternsPending). */
+  patternsPending?: boolean;
 }
 
 /** What a rule reports for one alert instance that should be firing now. */
@@ -34,6 +36,11 @@ export interface AlertCandidate {
   value: number;
   threshold: number;
   severity?: AlertSeverity;
+  /**
+   * The summary would name the top patterns without TTL, but no pass has completed yet: the
+   * alert fires now (memory does not wait) and is sent again with them once the pass is done.
+   */
+  patternsPending?: boolean;
 }
 
 /** Everything a rule may read; rules are pure functions of it. */

@@ -32,17 +32,27 @@ export function jsonPayload(alert: AlertRecord, event: AlertEvent, target: strin
     event,
     target,
     ...(dashboard ? { dashboard } : {}),
-    alert: {
-      id: alert.id,
-      rule: alert.rule,
-      severity: alert.severity,
-      labels: alert.labels,
-      summary: alert.summary,
-      value: alert.value,
-      threshold: alert.threshold,
-      startsAt: new Date(alert.startsAt).toISOString(),
-      ...(alert.endsAt !== undefined ? { endsAt: new Date(alert.endsAt).toISOString() } : {}),
-    },
+    alert: alertJson(alert),
+  };
+}
+
+/**
+ * An alert as every JSON output shows it (webhooks, `/alerts`, the dashboard's `/api/state`):
+ * times in one format, ISO 8601 UTC.
+ */
+export function alertJson(alert: AlertRecord) {
+  return {
+    id: alert.id,
+    rule: alert.rule,
+    severity: alert.severity,
+    status: alert.status,
+    labels: alert.labels,
+    summary: alert.summary,
+    value: alert.value,
+    threshold: alert.threshold,
+    startsAt: new Date(alert.startsAt).toISOString(),
+    ...(alert.endsAt !== undefined ? { endsAt: new Date(alert.endsAt).toISOString() } : {}),
+    ...(alert.lastNotifiedAt !== undefined ? { lastNotifiedAt: new Date(alert.lastNotifiedAt).toISOString() } : {}),
   };
 }
 
