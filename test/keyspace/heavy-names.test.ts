@@ -31,16 +31,7 @@ interface Entry {
   client: string;
 }
 
-/**
- * What is not met yet (issue #14 item 3): the first script call per node that meets a heavy
- * name still runs over the limit (8-30 ms on a 2-core machine at load 8-10, the cost of making
- * a Lua string of a 1 MB name), after which the node is walked with plain commands. So each
- * run may have at most this many calls over the limit (one node, and watch's passes share the
- * node's state); before the byte budget every page holding such names was over (43-116 ms).
- */
-const FIRST_HEAVY_SCRIPT_CALLS = 1;
-
-describe('heavy key names: no call over the budget but the first script call that meets one', () => {
+describe('heavy key names: no call over the budget', () => {
   let server: RedisServer;
   let admin: Redis;
   before(async () => {
@@ -81,10 +72,10 @@ describe('heavy key names: no call over the budget but the first script call tha
     const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
     const over = ours.filter((e) => e.micros > limit);
     const shown = over.map((e) => `${e.micros} µs: ${e.command} ${e.args}`).join('; ');
-    assert.ok(over.length <= FIRST_HEAVY_SCRIPT_CALLS, `${what}: ${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
+    assert.equal(over.length, 0, `${what}: ${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
   }
 
-  it('scan: at most the first script call meeting a heavy name is over', async () => {
+  it('scan: no call over the budget', async () => {
     await check('scan', async () => {
       const r = await runCli(['scan', server.url, '--json']);
       assert.equal(r.code, 0, r.stderr);
@@ -93,14 +84,14 @@ describe('heavy key names: no call over the budget but the first script call tha
     });
   });
 
-  it("doctor's sample: at most the first script call meeting a heavy name is over", async () => {
+  it("doctor's sample: no call over the budget", async () => {
     await check('doctor', async () => {
       const r = await runCli(['doctor', server.url, '--json']);
       assert.ok([0, 1].includes(r.code), r.stderr);
     });
   });
 
-  it('watch: at most the first script call meeting a heavy name is over', async () => {
+  it('watch: no call over the budget', async () => {
     await check('watch', async () => {
       const w = await startWatch({
         target: resolveTarget({ url: server.url }, {}),
