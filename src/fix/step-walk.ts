@@ -5,6 +5,8 @@
  * the moment a reply arrives, carrying the keys decided (and journaled) while that call ran,
  * so the server waits only a round trip between two calls, and decoding, deciding and
  * journaling happen while it works: a key is written two calls after the one that read it.
+ * Each call reads one page, checked first with a plain SCAN so that no script meets a name
+ * over HEAVY_NAME_BYTES (see `step`).
  *
  * Journal, per group (the keys one call read that a rule gives a TTL): `set` before the call
  * that writes them is sent, `done` after its reply, with the checkpoint of the group's last
