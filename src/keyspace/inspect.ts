@@ -108,6 +108,9 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
  */
 export const NAME_BYTES_PER_CALL = 256 * 1024;
 
+/** The share of a call's budget the pacer sizes its first page to (Pacer.nextCall('fill')). */
+const FIRST_PAGE_SHARE = 0.75;
+
 class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
   private readonly script = luaScript('scan-inspect');
@@ -148,7 +151,8 @@ class LuaInspector implements ScriptInspector {
    */
   async walk(r: WalkRequest): Promise<WalkStep> {
     const started = performance.now();
-    const page = await readPage(this.client, r, this.firstPage(r.pageCount));
+    // The call reads this one page: sized to the whole budget, not to its first page's share.
+    const page = await readPage(this.client, r, this.firstPage(r.pageCount / FIRST_PAGE_SHARE));
     // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
     // would size the next page for the light buckets around them.
     this.bytesPerBucket = Math.max(page.nameBytes / Math.max(page.asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
