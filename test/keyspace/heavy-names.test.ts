@@ -26,6 +26,8 @@ const NAME = 1 << 20;
 const BUDGET_US = 5000;
 /** A call reading one heavy name, in PTTLs of it (see `check`). */
 const PER_HEAVY_CALL = 20;
+/** Runs of one check before it fails (see `check`). */
+const ATTEMPTS = 2;
 
 interface Entry {
   args: string;
@@ -62,20 +64,32 @@ describe('heavy key names: no call over the budget', () => {
     return Math.max(...(await slowlog()).filter((e) => e.command === 'PTTL').map((e) => e.micros));
   }
 
-  async function check(what: string, run: () => Promise<void>, commands = ['EVALSHA', 'EVAL', 'SCAN']): Promise<void> {
-    const reference = await floor();
-    await admin.call('SLOWLOG', 'RESET');
-    await run();
-    const ours = (await slowlog()).filter((e) => e.client === 'keywarden' && commands.includes(e.command));
-    assert.ok(ours.length > 0, `${what}: no scanning call was logged`);
-    // One heavy name per call at most: a script call that reads one 1 MB name copies it a few
-    // times (SCAN's reply, a Lua string, the reply back) where a PTTL hashes it once, so its
-    // floor is several PTTLs; a page of such names (what a call did before the byte budget)
-    // is a hundred or more.
-    const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
-    const over = ours.filter((e) => e.micros > limit);
-    const shown = over.map((e) => `${e.micros} µs: ${e.command} ${e.args}`).join('; ');
-    assert.equal(over.length, 0, `${what}: ${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
+  /**
+   * Run `run` and compare each of our calls in the slowlog with the limit. A shared 2-core
+   * host now and then deschedules the server mid-command (a single PTTL of 50 ms): a run with
+   * calls over the limit is run once more (after `reset`), and fails only if that run has
+   * some too. A call reading a page of heavy names is over on every run.
+   */
+  async function check(what: string, run: () => Promise<void>, commands = ['EVALSHA', 'EVAL', 'SCAN'], reset?: () => Promise<void>): Promise<void> {
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await reset?.();
+      const reference = await floor();
+      await admin.call('SLOWLOG', 'RESET');
+      await run();
+      const ours = (await slowlog()).filter((e) => e.client === 'keywarden' && commands.includes(e.command));
+      assert.ok(ours.length > 0, `${what}: no scanning call was logged`);
+      // One heavy name per call at most: a call that reads one 1 MB name copies or hashes it a
+      // few times (SCAN's reply, the expires table, the reply back) where a PTTL hashes it once,
+      // so its floor is several PTTLs; a page of such names (what a call did before the byte
+      // budget) is a hundred or more.
+      const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
+      const over = ours.filter((e) => e.micros > limit);
+      if (over.length === 0) return;
+      const shown = over.map((e) => `${e.micros} µs: ${e.command} ${e.args}`).join('; ');
+      failures.push(`${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
+    }
+    assert.fail(`${what}: every run had calls over the limit: ${failures.join(' | ')}`);
   }
 
   it('scan: no call over the budget', async () => {
@@ -122,8 +136,17 @@ describe('heavy key names: no call over the budget', () => {
 
   it('fix --apply: no call over the budget, every key written and journaled, undo takes it back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keywarden-heavy-'));
-    const journal = join(dir, 'fix.jsonl');
     const heavyKey = (i: number) => Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]);
+    let runs = 0;
+    // Undo PERSISTs only keys whose PEXPIRETIME is still what the journal recorded: the heavy
+    // keys' expiries were journaled like the others. (Outside the slowlog's window: undo still
+    // hands the journaled names to its script.)
+    const undo = async () => {
+      const u = await runCli(['undo', server.url, '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
+      assert.equal(u.code, 0, u.stderr);
+      for (let i = 0; i < HEAVY; i++) assert.equal(await admin.pttl(heavyKey(i)), -1, `big${i}: undone`);
+      assert.equal(await admin.pttl('small:7'), -1, 'a light key undone');
+    };
     // Once keys have TTLs, every lookup of a name also hashes it in the expires table: a
     // PEXPIRE of a 1 MB name costs about four PTTLs of it on a server without TTLs. The floor
     // is measured with a TTL in the table, as fix leaves it.
@@ -133,19 +156,16 @@ describe('heavy key names: no call over the budget', () => {
       await check(
         'fix',
         async () => {
-          const r = await runCli(['fix', server.url, '--match', '*', '--ttl', '1h', '--apply', '--journal', journal, '--json']);
+          runs++;
+          const r = await runCli(['fix', server.url, '--match', '*', '--ttl', '1h', '--apply', '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
           assert.equal(r.code, 0, r.stderr);
+          for (let i = 0; i < HEAVY; i++) assert.ok((await admin.pttl(heavyKey(i))) > 3_500_000, `big${i}: has fix's TTL`);
+          assert.ok((await admin.pttl('small:7')) > 3_500_000, "a light key has fix's TTL");
         },
         ['EVALSHA', 'EVAL', 'SCAN', 'EXEC', 'PEXPIRE', 'PEXPIRETIME', 'MEMORY', 'EXISTS'],
+        undo,
       );
-      for (let i = 0; i < HEAVY; i++) assert.ok((await admin.pttl(heavyKey(i))) > 3_500_000, `big${i}: has fix's TTL`);
-      assert.ok((await admin.pttl('small:7')) > 3_500_000, 'a light key has fix\'s TTL');
-      // Undo PERSISTs only keys whose PEXPIRETIME is still what the journal recorded: the
-      // heavy keys' expiries were journaled like the others.
-      const u = await runCli(['undo', server.url, '--journal', journal, '--json']);
-      assert.equal(u.code, 0, u.stderr);
-      for (let i = 0; i < HEAVY; i++) assert.equal(await admin.pttl(heavyKey(i)), -1, `big${i}: undone`);
-      assert.equal(await admin.pttl('small:7'), -1, 'a light key undone');
+      await undo();
     } finally {
       await admin.pexpire('heavy-names:anchor', 1);
       rmSync(dir, { recursive: true, force: true });
