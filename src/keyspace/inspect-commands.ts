@@ -1,8 +1,8 @@
 /**
  * Inspection with plain commands, for when a script cannot or should not do it: pipelined
  * commands per SCAN page (users who may not run EVAL), single commands for keys whose names
- * are so long that every lookup is costly, and the SCAN page every script step is checked
- * against before the script runs, so that no script meets such a name.
+ * are so long that every lookup is costly, and a whole walk step without a script for nodes
+ * that hold such names.
  */
 import type { Redis } from 'ioredis';
 import { cursorPosition } from './cursor.js';
@@ -15,24 +15,15 @@ export const LARGE_KEY_SAMPLES = 1000;
 /** A key name longer than this is inspected with single commands (one lookup each), not in a script. */
 export const HEAVY_NAME_BYTES = 32 * 1024;
 
-/** One SCAN page of a walk step, read by the client: where it ends and what it holds. */
-export interface PlainPage {
-  next: string;
-  keys: Buffer[];
-  /** SCAN COUNT of the first SCAN: a script reading on from the same cursor with it gets the same page. */
-  count: number;
-  /** SCAN COUNT asked for in all. */
-  asked: number;
-  nameBytes: number;
-}
-
 /**
- * One SCAN page from `r.cursor` with plain commands, never a key at or past `r.stopAt` (a
- * page that runs past it is read again bucket by bucket). A plain SCAN returning a 1 MB name
- * costs the server a fraction of a millisecond; a script receiving the same name from its
- * own SCAN spends milliseconds making a Lua string of it.
+ * One step of the walk with plain commands, the same contract as scan-inspect.lua: a SCAN
+ * page sized by the bytes of names seen per bucket, never a key at or past `stopAt` (a page
+ * that runs past it is read again bucket by bucket), light keys inspected in a pipeline and
+ * heavy ones one command at a time. Every server call is a single command on at most one
+ * heavy name.
  */
-export async function readPage(client: Redis, r: WalkRequest, firstPage: number): Promise<PlainPage> {
+export async function walkWithCommands(client: Redis, r: WalkRequest, firstPage: number, measuresMemory: boolean): Promise<WalkStep & { nameBytes: number }> {
+  const started = performance.now();
   const scan = async (from: string, count: number): Promise<[string, Buffer[]]> => {
     const args: Array<string | number> = [from, 'COUNT', count];
     if (r.match) args.push('MATCH', r.match);
@@ -59,30 +50,17 @@ export async function readPage(client: Redis, r: WalkRequest, firstPage: number)
     }
     next = cur;
   }
-  return { next, keys, count, asked, nameBytes: keys.reduce((sum, k) => sum + k.length, 0) };
-}
-
-/** True when a page holds a name too long to hand to a script. */
-export function holdsHeavyName(keys: Buffer[]): boolean {
-  return keys.some((k) => k.length > HEAVY_NAME_BYTES);
-}
-
-/**
- * Inspect a page read by the client with plain commands: light keys in a pipeline, heavy
- * ones one command at a time. Every server call is a single command on at most one heavy name.
- */
-export async function inspectPage(client: Redis, page: PlainPage, measuresMemory: boolean, started: number): Promise<WalkStep & { nameBytes: number }> {
-  const light = page.keys.filter((k) => k.length <= HEAVY_NAME_BYTES);
-  const heavy = page.keys.filter((k) => k.length > HEAVY_NAME_BYTES);
+  const light = keys.filter((k) => k.length <= HEAVY_NAME_BYTES);
+  const heavy = keys.filter((k) => k.length > HEAVY_NAME_BYTES);
   const [a, b] = await Promise.all([new PipelineInspector(client, measuresMemory).inspect(light), inspectOneByOne(client, heavy, measuresMemory)]);
   const inspection: Inspection = { records: [...a.records, ...b.records], vanished: a.vanished + b.vanished };
   return {
-    next: page.next,
+    next,
     // No server clock here: the round trips count too, which only makes the pacer more careful.
     serverMs: performance.now() - started,
-    keys: page.keys.length,
-    scanned: page.asked,
-    nameBytes: page.nameBytes,
+    keys: keys.length,
+    scanned: asked,
+    nameBytes: keys.reduce((sum, k) => sum + k.length, 0),
     decode: () => inspection,
   };
 }

@@ -11,8 +11,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
-import { cursorPosition } from './cursor.js';
-import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, holdsHeavyName, inspectOneByOne, inspectPage, LARGE_KEY_SAMPLES, PipelineInspector, readPage, type PlainPage } from './inspect-commands.js';
+import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector, walkWithCommands } from './inspect-commands.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED, type KeyRecord } from './record.js';
 
 export interface Inspection {
@@ -92,8 +91,8 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   }
   const lua = new LuaInspector(client, memory);
   try {
-    // A one-bucket step: read-only, and it proves EVAL, SCAN and the inspection commands.
-    await lua.probe();
+    // A one-key step: read-only, and it proves EVAL, SCAN and the inspection commands.
+    await lua.walk({ cursor: '0', pageCount: 1, budgetMs: 0, maxKeys: 1, stopAt: 1, tableKeys: 1 });
     return lua;
   } catch (err) {
     if (!isPermissionDenied(err) && !/NOSCRIPT|scripts? (are|is) disabled|unknown command/i.test((err as Error).message)) throw err;
@@ -108,8 +107,11 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
  */
 export const NAME_BYTES_PER_CALL = 256 * 1024;
 
-/** The share of a call's budget the pacer sizes its first page to (Pacer.nextCall('fill')). */
-const FIRST_PAGE_SHARE = 0.75;
+/**
+ * Connections to nodes known to hold key names over HEAVY_NAME_BYTES: walked with plain
+ * commands from then on, by every inspector on that connection (watch's later passes too).
+ */
+const HEAVY_NAME_NODES = new WeakSet<Redis>();
 
 class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
@@ -123,53 +125,34 @@ class LuaInspector implements ScriptInspector {
   ) {}
 
   /**
-   * The page's SCAN COUNT, also bounded by name bytes: the pacer sizes it by time, which
-   * says nothing about the names the page will bring back. Before anything is known a page
-   * is kept to 16 buckets.
+   * The first page's SCAN COUNT, also bounded by name bytes: the pacer sizes it by time,
+   * which says nothing about the names the page will bring back. Before anything is known a
+   * page is kept to 16 buckets.
    */
   private firstPage(pageCount: number): number {
     const byBytes = this.bytesPerBucket === undefined ? 16 : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
     return Math.max(1, Math.min(Math.round(pageCount), byBytes));
   }
 
-  /** Proves EVAL, SCAN and (on a key with a light name) the inspection commands, on one bucket. */
-  async probe(): Promise<void> {
-    const r: WalkRequest = { cursor: '0', pageCount: 1, budgetMs: 0, maxKeys: 1, stopAt: 1, tableKeys: 1 };
-    const page = await readPage(this.client, r, 1);
-    // A heavy name is never handed to the script: a MATCH nothing matches still proves EVAL and SCAN.
-    await this.run(holdsHeavyName(page.keys) ? { ...r, match: '__keywarden_probe__' } : r, page, 1);
+  private async walkOutsideScript(r: WalkRequest): Promise<WalkStep> {
+    const step = await walkWithCommands(this.client, r, this.firstPage(r.pageCount), this.measuresMemory);
+    const perBucket = step.nameBytes / Math.max(step.scanned, 1);
+    this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
+    return step;
   }
 
-  /**
-   * Each step's SCAN page is read first with a plain SCAN (a fraction of a millisecond even
-   * when it returns 1 MB names), and the script then reads the same buckets, from the same
-   * cursor with the same COUNT, up to the cursor that page ended at. A page holding a name
-   * over HEAVY_NAME_BYTES never goes to the script: its keys are inspected with plain
-   * commands, the heavy ones one command each. A script that merely receives a 1 MB name
-   * from its SCAN spends 2-30 ms making a Lua string of it. A heavy key written into those
-   * buckets between the two reads still meets the script's own byte budget and deferral.
-   */
   async walk(r: WalkRequest): Promise<WalkStep> {
-    const started = performance.now();
-    // The call reads this one page: sized to the whole budget, not to its first page's share.
-    const page = await readPage(this.client, r, this.firstPage(r.pageCount / FIRST_PAGE_SHARE));
-    // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
-    // would size the next page for the light buckets around them.
-    this.bytesPerBucket = Math.max(page.nameBytes / Math.max(page.asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
-    if (page.keys.length === 0 || holdsHeavyName(page.keys)) return inspectPage(this.client, page, this.measuresMemory, started);
-    // Never past the stretch's end: a page read bucket by bucket can end on a cursor past it.
-    return this.run(r, page, Math.min(r.stopAt, page.next === '0' ? 1 : cursorPosition(page.next)));
-  }
-
-  private async run(r: WalkRequest, page: PlainPage, stopAt: number): Promise<WalkStep> {
+    // Once a node showed a heavy name, its walk goes on outside Lua: a script that merely
+    // receives a 1 MB name from SCAN spends 2-30 ms making a Lua string of it, where a plain
+    // SCAN returning it takes 0.3 ms. So at most one script call per node meets such a name.
+    if (HEAVY_NAME_NODES.has(this.client)) return this.walkOutsideScript(r);
     const args = [
       r.cursor,
-      String(page.count),
+      String(this.firstPage(r.pageCount)),
       String(Math.round(r.budgetMs * 1000)),
       String(Math.max(0, Math.round(r.maxKeys))),
-      String(stopAt),
-      // The page's end is known: a table size this large keeps the script's page at `page.count`.
-      String(2 ** 40),
+      String(r.stopAt),
+      String(r.tableKeys),
       this.measuresMemory ? '1' : '0',
       String(EXACT_MEMORY_LIMIT),
       String(LARGE_KEY_SAMPLES),
@@ -178,9 +161,14 @@ class LuaInspector implements ScriptInspector {
       String(NAME_BYTES_PER_CALL),
       String(HEAVY_NAME_BYTES),
     ];
-    const [next, blob, micros, asked, records, , deferred] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number, number, Buffer[]];
-    // Keys with heavy names written since the page was read: one command at a time.
+    const [next, blob, micros, asked, records, nameBytes, deferred] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number, number, Buffer[]];
+    const perBucket = Number(nameBytes) / Math.max(Number(asked), 1);
+    // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
+    // would size the next page for the light buckets around them.
+    this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
+    // Keys with heavy names, read one command at a time: never several lookups of them in one call.
     const heavy = deferred.length > 0 ? await inspectOneByOne(this.client, deferred, this.measuresMemory) : undefined;
+    if (deferred.length > 0) HEAVY_NAME_NODES.add(this.client);
     return {
       next: next.toString(),
       serverMs: Number(micros) / 1000,
