@@ -5,6 +5,8 @@
  * the moment a reply arrives, carrying the keys decided (and journaled) while that call ran,
  * so the server waits only a round trip between two calls, and decoding, deciding and
  * journaling happen while it works: a key is written two calls after the one that read it.
+ * Each call reads one page, checked first with a plain SCAN so that no script meets a name
+ * over HEAVY_NAME_BYTES (see `step`).
  *
  * Journal, per group (the keys one call read that a rule gives a TTL): `set` before the call
  * that writes them is sent, `done` after its reply, with the checkpoint of the group's last
@@ -21,13 +23,17 @@ import type { JournalLine, JournalWriter } from './journal.js';
 import { decideKey, type FixTally, type KeyDecision, type PlanOptions } from './plan.js';
 import type { ReplicaLagBrake } from './replica-lag.js';
 import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
-import { createTtlWriter, type TtlWriter, type WriteResult } from './writer.js';
+import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
+import { NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
+import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter, type WriteResult } from './writer.js';
 
 /** A checkpoint alone (steps that read nothing to write) is journaled at most this often. */
 const CHECKPOINT_EVERY_MS = 250;
 /** Server time a key read costs when written (PEXPIRE … NX, MEMORY USAGE), until measured. */
 const FIRST_WRITE_MS_PER_KEY = 0.003;
 const EMPTY = Buffer.alloc(0);
+/** A step reads one page, about as many buckets as the pages it read in its budget before. */
+const PAGES_PER_CALL = 3;
 
 export interface StepWalkOptions extends PaceOptions, PlanOptions {
   mode: 'standalone' | 'cluster';
@@ -91,6 +97,8 @@ export class NodeStepper {
   private readonly lt: TtlWriter;
   private readonly pacer: Pacer;
   private writeMsPerKey = FIRST_WRITE_MS_PER_KEY;
+  /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first page. */
+  private bytesPerBucket: number | undefined;
   private keysSeen = 0;
   /** The latest checkpoint whose keys are all answered, and whether the journal has it. */
   private checkpoint: NodeCheckpoint;
@@ -181,21 +189,75 @@ export class NodeStepper {
     await this.node.brake?.wait();
     if (group) await this.o.beforeWrite?.(group.keys);
     const plan = this.pacer.nextCall('fixed');
-    const reply = this.script
-      .step({
-        cursor,
-        pageCount: plan.pageCount,
-        budgetMs: plan.budgetMs,
-        maxKeys: plan.maxKeys,
-        match: this.o.match,
-        writeMsPerKey: this.writeMsPerKey,
-        measure: this.o.measure,
-        writes: group?.packed ?? NO_WRITES,
-      })
-      .catch((err: unknown) => Promise.reject(permissionFailure(err, this.node.address) ?? err));
+    // One page per call, as large as the pages the call would have read in its budget, and
+    // bounded by the bytes of names its buckets brought back so far.
+    const byBytes = this.bytesPerBucket === undefined ? 16 : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
+    const pageCount = Math.max(1, Math.min(Math.round(plan.pageCount * (plan.budgetMs > 0 ? PAGES_PER_CALL : 1)), byBytes, plan.maxKeys || Infinity));
+    const reply = this.step(cursor, group, pageCount).catch((err: unknown) => Promise.reject(permissionFailure(err, this.node.address) ?? err));
     // Awaited in order by walk(); never an unhandled rejection meanwhile.
     reply.catch(() => undefined);
-    return { reply, pageCount: plan.pageCount };
+    return { reply, pageCount };
+  }
+
+  /**
+   * One step without a heavy name ever handed to the script. The page is read first with a
+   * plain SCAN (a fraction of a millisecond even when it returns 1 MB names; a script merely
+   * receiving one from its own SCAN spends milliseconds making a Lua string of it): a page
+   * without heavy names is read again by the script, from the same cursor with the same
+   * COUNT, as its only page; a page holding one is the step's reading, and the script only
+   * writes. Keys with heavy names are written apart, each in a MULTI/EXEC of its own that
+   * reads its PEXPIRETIME, so the journal records the same answers either way.
+   */
+  private async step(cursor: string | undefined, group: Group | undefined, pageCount: number): Promise<StepReply> {
+    const started = performance.now();
+    const heavy = group ? group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : [])) : [];
+    let writes = group?.packed ?? NO_WRITES;
+    let light: number[] = [];
+    if (group && heavy.length > 0) {
+      light = group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
+      writes = packKeys(
+        light.map((i) => group.keys[i]),
+        light.map((i) => group.ttls[i]),
+      );
+    }
+    let page: { next: string; keys: Buffer[] } | undefined;
+    if (cursor !== undefined) {
+      const args: Array<string | number> = [cursor, 'COUNT', pageCount];
+      if (this.o.match) args.push('MATCH', this.o.match);
+      const [next, keys] = (await this.node.conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
+      page = { next: next.toString(), keys };
+      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
+      this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
+    }
+    const scripted = page !== undefined && page.keys.length > 0 && !page.keys.some((k) => k.length > HEAVY_NAME_BYTES);
+    const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
+    heavyWrite?.catch(() => undefined);
+    const call =
+      scripted || writes.count > 0
+        ? await this.script.step({
+            cursor: scripted ? cursor : undefined,
+            pageCount,
+            // No budget: the script reads the one page checked above and stops.
+            budgetMs: 0,
+            maxKeys: 0,
+            match: this.o.match,
+            writeMsPerKey: this.writeMsPerKey,
+            measure: this.o.measure,
+            writes,
+          })
+        : undefined;
+    const heavyResult = heavyWrite ? await heavyWrite : undefined;
+    const count = group?.keys.length ?? 0;
+    const lightWrites = call ? call.writes : () => decodeWriteReply('', 0);
+    return {
+      writes: () => (heavyResult ? mergeWrites(count, [light, lightWrites()], [heavy, heavyResult]) : lightWrites()),
+      next: scripted ? call!.next : page?.next,
+      keys: scripted ? call!.keys : page ? packKeys(page.keys, page.keys.map(() => 0)).blob : EMPTY,
+      // Without the script's clock, the round trips count too: only more careful pacing.
+      serverMs: scripted ? call!.serverMs : performance.now() - started,
+      writeMs: call?.writeMs ?? 0,
+      pages: page ? 1 : 0,
+    };
   }
 
   /** Decide the keys a step read; journal the ones to write before any call carries them. */

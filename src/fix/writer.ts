@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { assertKeyTtl } from '../policy/index.js';
+import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
@@ -90,13 +91,13 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     return { ...decodeWriteReply(tokens.toString('latin1'), keys.length), serverMs: Number(micros) / 1000 };
   }
 
-  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean, oneKeyPerTransaction = false): Promise<WriteResult> {
     // Without a script, each key's write and the read of the expiry it left are in one
     // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
     // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
     // only). LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see
     // apply.ts); the PTTL check and the write cannot be one atomic step here.
-    const perKey = options.cluster === true;
+    const perKey = options.cluster === true || oneKeyPerTransaction;
     const p = client.pipeline();
     if (!perKey) p.call('MULTI');
     keys.forEach((k, i) => {
@@ -136,19 +137,48 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     return { status, bytes, expiry };
   }
 
+  async function writeLight(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+    if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
+    if (useScript) {
+      try {
+        return await viaScript(mode, keys, ttlMs, measure);
+      } catch (err) {
+        if (!isPermissionDenied(err) && !SCRIPTS_UNAVAILABLE.test((err as Error).message)) throw err;
+        useScript = false;
+      }
+    }
+    return viaPipeline(mode, keys, ttlMs, measure);
+  }
+
   return {
     async write(mode, keys, ttlMs, measure) {
       if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
       for (const t of ttlMs) assertKeyTtl(t, 'fix');
-      if (useScript) {
-        try {
-          return await viaScript(mode, keys, ttlMs, measure);
-        } catch (err) {
-          if (!isPermissionDenied(err) && !SCRIPTS_UNAVAILABLE.test((err as Error).message)) throw err;
-          useScript = false;
-        }
-      }
-      return viaPipeline(mode, keys, ttlMs, measure);
+      const heavy = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : []));
+      if (heavy.length === 0) return writeLight(mode, keys, ttlMs, measure);
+      // A heavy name is never handed to a script: its write and the read of its expiry are one
+      // MULTI/EXEC of its own, so every server call touches at most one such name.
+      const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
+      const [a, b] = await Promise.all([
+        writeLight(mode, light.map((i) => keys[i]), light.map((i) => ttlMs[i]), measure),
+        viaPipeline(mode, heavy.map((i) => keys[i]), heavy.map((i) => ttlMs[i]), measure, true),
+      ]);
+      return mergeWrites(keys.length, [light, a], [heavy, b]);
     },
   };
+}
+
+/** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */
+export function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
+  const status = new Array<WriteStatus>(count);
+  const bytes = new Array<number>(count);
+  const expiry = new Array<number>(count);
+  for (const [indexes, r] of parts) {
+    indexes.forEach((at, j) => {
+      status[at] = r.status[j];
+      bytes[at] = r.bytes[j];
+      expiry[at] = r.expiry[j];
+    });
+  }
+  return { status, bytes, expiry };
 }

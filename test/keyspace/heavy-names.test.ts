@@ -8,6 +8,9 @@
  * read a page of such names and blocked the server 43–116 ms (100–300 PTTLs).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { cursorAt, cursorPosition } from '../../src/keyspace/cursor.js';
@@ -23,6 +26,19 @@ const NAME = 1 << 20;
 const BUDGET_US = 5000;
 /** A call reading one heavy name, in PTTLs of it (see `check`). */
 const PER_HEAVY_CALL = 20;
+/** Runs of one check before it fails (see `check`). */
+const ATTEMPTS = 2;
+
+/**
+ * What is not met yet (issue #14 item 3) for scan, doctor and watch: the first script call
+ * per node that meets a heavy name still runs over the limit (8-30 ms on a 2-core machine at
+ * load 8-10, the cost of making a Lua string of a 1 MB name), after which the node is walked
+ * with plain commands. So each of those runs may have at most this many calls over the limit
+ * (one node, and watch's passes share the node's state); before the byte budget every page
+ * holding such names was over (43-116 ms). fix checks each page with a plain SCAN before its
+ * script reads it, and is allowed none.
+ */
+const FIRST_HEAVY_SCRIPT_CALLS = 1;
 
 interface Entry {
   args: string;
@@ -31,16 +47,7 @@ interface Entry {
   client: string;
 }
 
-/**
- * What is not met yet (issue #14 item 3): the first script call per node that meets a heavy
- * name still runs over the limit (8-30 ms on a 2-core machine at load 8-10, the cost of making
- * a Lua string of a 1 MB name), after which the node is walked with plain commands. So each
- * run may have at most this many calls over the limit (one node, and watch's passes share the
- * node's state); before the byte budget every page holding such names was over (43-116 ms).
- */
-const FIRST_HEAVY_SCRIPT_CALLS = 1;
-
-describe('heavy key names: no call over the budget but the first script call that meets one', () => {
+describe('heavy key names: no call over the budget (scan, doctor, watch: but the first script call that meets one)', () => {
   let server: RedisServer;
   let admin: Redis;
   before(async () => {
@@ -68,20 +75,32 @@ describe('heavy key names: no call over the budget but the first script call tha
     return Math.max(...(await slowlog()).filter((e) => e.command === 'PTTL').map((e) => e.micros));
   }
 
-  async function check(what: string, run: () => Promise<void>): Promise<void> {
-    const reference = await floor();
-    await admin.call('SLOWLOG', 'RESET');
-    await run();
-    const ours = (await slowlog()).filter((e) => e.client === 'keywarden' && ['EVALSHA', 'EVAL', 'SCAN'].includes(e.command));
-    assert.ok(ours.length > 0, `${what}: no scanning call was logged`);
-    // One heavy name per call at most: a script call that reads one 1 MB name copies it a few
-    // times (SCAN's reply, a Lua string, the reply back) where a PTTL hashes it once, so its
-    // floor is several PTTLs; a page of such names (what a call did before the byte budget)
-    // is a hundred or more.
-    const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
-    const over = ours.filter((e) => e.micros > limit);
-    const shown = over.map((e) => `${e.micros} µs: ${e.command} ${e.args}`).join('; ');
-    assert.ok(over.length <= FIRST_HEAVY_SCRIPT_CALLS, `${what}: ${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
+  /**
+   * Run `run` and compare each of our calls in the slowlog with the limit. A shared 2-core
+   * host now and then deschedules the server mid-command (a single PTTL of 50 ms): a run with
+   * calls over the limit is run once more (after `reset`), and fails only if that run has
+   * some too. A call reading a page of heavy names is over on every run.
+   */
+  async function check(what: string, run: () => Promise<void>, allowed: number, commands = ['EVALSHA', 'EVAL', 'SCAN'], reset?: () => Promise<void>): Promise<void> {
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await reset?.();
+      const reference = await floor();
+      await admin.call('SLOWLOG', 'RESET');
+      await run();
+      const ours = (await slowlog()).filter((e) => e.client === 'keywarden' && commands.includes(e.command));
+      assert.ok(ours.length > 0, `${what}: no scanning call was logged`);
+      // One heavy name per call at most: a call that reads one 1 MB name copies or hashes it a
+      // few times (SCAN's reply, the expires table, the reply back) where a PTTL hashes it once,
+      // so its floor is several PTTLs; a page of such names (what a call did before the byte
+      // budget) is a hundred or more.
+      const limit = Math.max(BUDGET_US, PER_HEAVY_CALL * reference);
+      const over = ours.filter((e) => e.micros > limit);
+      if (over.length <= allowed) return;
+      const shown = over.map((e) => `${e.micros} µs: ${e.command} ${e.args}`).join('; ');
+      failures.push(`${over.length} calls over ${limit} µs (one PTTL of a 1 MB name: ${reference} µs): ${shown}`);
+    }
+    assert.fail(`${what}: every run had calls over the limit: ${failures.join(' | ')}`);
   }
 
   it('scan: at most the first script call meeting a heavy name is over', async () => {
@@ -90,14 +109,14 @@ describe('heavy key names: no call over the budget but the first script call tha
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(r.stdout) as { totals: { keys: number } };
       assert.equal(report.totals.keys, HEAVY + LIGHT, 'every key, heavy names included, was read');
-    });
+    }, FIRST_HEAVY_SCRIPT_CALLS);
   });
 
   it("doctor's sample: at most the first script call meeting a heavy name is over", async () => {
     await check('doctor', async () => {
       const r = await runCli(['doctor', server.url, '--json']);
       assert.ok([0, 1].includes(r.code), r.stderr);
-    });
+    }, FIRST_HEAVY_SCRIPT_CALLS);
   });
 
   it('watch: at most the first script call meeting a heavy name is over', async () => {
@@ -123,7 +142,46 @@ describe('heavy key names: no call over the budget but the first script call tha
       } finally {
         await w.stop();
       }
-    });
+    }, FIRST_HEAVY_SCRIPT_CALLS);
+  });
+
+  it('fix --apply: no call over the budget, every key written and journaled, undo takes it back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keywarden-heavy-'));
+    const heavyKey = (i: number) => Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]);
+    let runs = 0;
+    // Undo PERSISTs only keys whose PEXPIRETIME is still what the journal recorded: the heavy
+    // keys' expiries were journaled like the others. (Outside the slowlog's window: undo still
+    // hands the journaled names to its script.)
+    const undo = async () => {
+      const u = await runCli(['undo', server.url, '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
+      assert.equal(u.code, 0, u.stderr);
+      for (let i = 0; i < HEAVY; i++) assert.equal(await admin.pttl(heavyKey(i)), -1, `big${i}: undone`);
+      assert.equal(await admin.pttl('small:7'), -1, 'a light key undone');
+    };
+    // Once keys have TTLs, every lookup of a name also hashes it in the expires table: a
+    // PEXPIRE of a 1 MB name costs about four PTTLs of it on a server without TTLs. The floor
+    // is measured with a TTL in the table, as fix leaves it.
+    await admin.set('heavy-names:anchor', 'x', 'PX', 3_600_000);
+    try {
+      // Every command of ours counts here: the writes of heavy names are single commands and transactions.
+      await check(
+        'fix',
+        async () => {
+          runs++;
+          const r = await runCli(['fix', server.url, '--match', '*', '--ttl', '1h', '--apply', '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
+          assert.equal(r.code, 0, r.stderr);
+          for (let i = 0; i < HEAVY; i++) assert.ok((await admin.pttl(heavyKey(i))) > 3_500_000, `big${i}: has fix's TTL`);
+          assert.ok((await admin.pttl('small:7')) > 3_500_000, "a light key has fix's TTL");
+        },
+        0,
+        ['EVALSHA', 'EVAL', 'SCAN', 'EXEC', 'PEXPIRE', 'PEXPIRETIME', 'MEMORY', 'EXISTS'],
+        undo,
+      );
+      await undo();
+    } finally {
+      await admin.pexpire('heavy-names:anchor', 1);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the walk outside scripts reads every key once, whole and in two stretches', async () => {
