@@ -51,7 +51,7 @@ describe('the sample caveat next to big keys and expiry clusters', () => {
     const full = await runCli(['scan', server.url]);
     assert.doesNotMatch(full.stdout, /come from the sample/);
     assert.match(full.stdout, /^ {2}BIG +1\d\.\d MiB +string .* blob:upload:7/m, 'the 12 MB string is marked big');
-    assert.match(full.stdout, /^ {6} *\d[\d.]* KB +zset .* leaderboard:global/m, 'a small zset is listed, not marked');
+    assert.match(full.stdout, /^ {6} *\d[\d.]* KiB +zset .* leaderboard:global/m, 'a small zset is listed, not marked');
     const fullJson = JSON.parse((await runCli(['scan', server.url, '--json'])).stdout);
     assert.equal(fullJson.coverage.caveat, undefined);
   });
