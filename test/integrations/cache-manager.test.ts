@@ -5,13 +5,10 @@
  * living forever. `wrap` (read-through) and `mset` go through the same paths.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import KeyvRedis from '@keyv/redis';
 import { createCache } from 'cache-manager';
 import Keyv from 'keyv';
-import { createClient, createCluster } from 'redis';
-import { guard } from '../../src/guard/index.js';
-import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
+import { describeOnNodeRedis } from './node-redis-topologies.js';
 
 const POLICY = { rules: [{ match: 'g-*', ttl: '1h' }] };
 
@@ -49,36 +46,13 @@ async function check(raw: any, guarded: any): Promise<void> {
   }
 }
 
-describe('cache-manager + Keyv + @keyv/redis through guard()', () => {
-  let server: RedisServer;
-  let cluster: RedisCluster;
-  before(async () => {
-    server = await startRedis();
-    cluster = await startCluster();
-  });
-  after(async () => {
-    await Promise.all([server?.stop(), cluster?.stop()]);
-  });
-
-  it('node-redis standalone: same values, policy TTLs where cache-manager sets none, its own where it does', async () => {
-    const raw = await createClient({ url: server.url }).connect();
-    const other = await createClient({ url: server.url }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-
-  it('node-redis cluster: the same', async () => {
-    const rootNodes = cluster.masters.map((m) => ({ url: m.url }));
-    const raw = await createCluster({ rootNodes }).connect();
-    const other = await createCluster({ rootNodes }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-});
+describeOnNodeRedis(
+  'cache-manager + Keyv + @keyv/redis through guard()',
+  {
+    standalone: 'node-redis standalone: same values, policy TTLs where cache-manager sets none, its own where it does',
+    cluster: 'node-redis cluster: the same',
+  },
+  POLICY,
+  check,
+);
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -6,12 +6,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
-import { createClient, createCluster } from 'redis';
-import { guard } from '../../src/guard/index.js';
-import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
+import { describeOnNodeRedis } from './node-redis-topologies.js';
 
 const POLICY = { rules: [{ match: 'sess:*', ttl: '24h' }, { match: 'visits:*', ttl: '1h' }] };
 const MAX_AGE_MS = 600_000; // the cookie's 10 minutes: connect-redis' own TTL
@@ -73,36 +70,13 @@ async function check(raw: AnyClient, guarded: AnyClient): Promise<void> {
   }
 }
 
-describe('connect-redis + express-session through guard()', () => {
-  let server: RedisServer;
-  let cluster: RedisCluster;
-  before(async () => {
-    server = await startRedis();
-    cluster = await startCluster();
-  });
-  after(async () => {
-    await Promise.all([server?.stop(), cluster?.stop()]);
-  });
-
-  it('node-redis standalone: same responses, sessions keep their cookie TTL', async () => {
-    const raw = await createClient({ url: server.url }).connect();
-    const other = await createClient({ url: server.url }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-
-  it('node-redis cluster: the same', async () => {
-    const rootNodes = cluster.masters.map((m) => ({ url: m.url }));
-    const raw = await createCluster({ rootNodes }).connect();
-    const other = await createCluster({ rootNodes }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-});
+describeOnNodeRedis(
+  'connect-redis + express-session through guard()',
+  {
+    standalone: 'node-redis standalone: same responses, sessions keep their cookie TTL',
+    cluster: 'node-redis cluster: the same',
+  },
+  POLICY,
+  check,
+);
 /* eslint-enable @typescript-eslint/no-explicit-any */

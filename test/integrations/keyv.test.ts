@@ -4,12 +4,9 @@
  * out guarded. Entries set with a TTL keep Keyv's; entries set without one get the policy's.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import KeyvRedis from '@keyv/redis';
 import Keyv from 'keyv';
-import { createClient, createCluster } from 'redis';
-import { guard } from '../../src/guard/index.js';
-import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
+import { describeOnNodeRedis } from './node-redis-topologies.js';
 
 const POLICY = { rules: [{ match: 'g-*', ttl: '1h' }] };
 
@@ -46,36 +43,13 @@ async function check(raw: any, guarded: any): Promise<void> {
   }
 }
 
-describe('Keyv + @keyv/redis through guard()', () => {
-  let server: RedisServer;
-  let cluster: RedisCluster;
-  before(async () => {
-    server = await startRedis();
-    cluster = await startCluster();
-  });
-  after(async () => {
-    await Promise.all([server?.stop(), cluster?.stop()]);
-  });
-
-  it('node-redis standalone: same values, policy TTLs where Keyv sets none, Keyv\'s where it does', async () => {
-    const raw = await createClient({ url: server.url }).connect();
-    const other = await createClient({ url: server.url }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-
-  it('node-redis cluster: setMany through nodeClient() is guarded too', async () => {
-    const rootNodes = cluster.masters.map((m) => ({ url: m.url }));
-    const raw = await createCluster({ rootNodes }).connect();
-    const other = await createCluster({ rootNodes }).connect();
-    try {
-      await check(raw, guard(other, { policy: POLICY }));
-    } finally {
-      await Promise.all([raw.close(), other.close()]);
-    }
-  });
-});
+describeOnNodeRedis(
+  'Keyv + @keyv/redis through guard()',
+  {
+    standalone: 'node-redis standalone: same values, policy TTLs where Keyv sets none, Keyv\'s where it does',
+    cluster: 'node-redis cluster: setMany through nodeClient() is guarded too',
+  },
+  POLICY,
+  check,
+);
 /* eslint-enable @typescript-eslint/no-explicit-any */
