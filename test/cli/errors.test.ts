@@ -33,11 +33,18 @@ describe('one line, exit 2, for every command and every error class', () => {
   let refused: string;
   let bigPolicy: string;
   let journalDir: string;
+  let dump: string;
+  let report: string;
   before(async () => {
     server = await startRedis({ config: { requirepass: PASS } });
     const admin = server.client({ password: PASS });
     await admin.call('ACL', 'SETUSER', 'noscan', 'on', `>${NOSCAN_PASS}`, '~*', '+@all', '-scan');
     await admin.set('session:1', 'x');
+    // A dump and a saved report, for rdb and report merge.
+    await admin.call('SAVE');
+    const [, dumpDir] = (await admin.call('CONFIG', 'GET', 'dir')) as string[];
+    const [, dumpFile] = (await admin.call('CONFIG', 'GET', 'dbfilename')) as string[];
+    dump = join(dumpDir, dumpFile);
     admin.disconnect();
     url = `redis://:${PASS}@127.0.0.1:${server.port}`;
     noscan = `redis://noscan:${NOSCAN_PASS}@127.0.0.1:${server.port}`;
@@ -48,6 +55,9 @@ describe('one line, exit 2, for every command and every error class', () => {
     writeFileSync(bigPolicy, `rules:\n${Array.from({ length: 302_000 }, (_, i) => `  - {match: "k${i}:*", ttl: 1h}\n`).join('')}`);
     journalDir = join(dir, 'journal-dir');
     mkdirSync(journalDir);
+    report = join(dir, 'report.json');
+    const scanned = await runCli(['scan', url, '--json']);
+    writeFileSync(report, scanned.stdout);
   });
   after(async () => {
     await server.stop();
@@ -93,7 +103,7 @@ describe('one line, exit 2, for every command and every error class', () => {
     },
     {
       what: '--out to a directory',
-      runs: [['scan', url, '--out', dir], ['scan', url, '--format', 'html', '--out', dir]],
+      runs: [['scan', url, '--out', dir], ['scan', url, '--format', 'html', '--out', dir], ['rdb', '{dump}', '--out', dir], ['report', 'merge', '{report}', '--out', dir]],
       message: /cannot write --out file .*: it is a directory/,
     },
     {
@@ -120,14 +130,14 @@ describe('one line, exit 2, for every command and every error class', () => {
     },
     {
       what: 'not a Redis type',
-      runs: [['scan', url, '--type', 'foo']],
+      runs: [['scan', url, '--type', 'foo'], ['rdb', '{dump}', '--type', 'foo']],
       message: /--type 'foo' is not a Redis type/,
       json: true,
     },
   ];
 
   const hasJson = (args: string[]) => args[0] !== 'watch';
-  const fill = (args: string[]) => args.map((a) => a.replace('{bigPolicy}', bigPolicy).replace('{journalDir}', journalDir));
+  const fill = (args: string[]) => args.map((a) => a.replace('{bigPolicy}', bigPolicy).replace('{journalDir}', journalDir).replace('{dump}', dump).replace('{report}', report));
 
   it('prints one line and a hint, exits 2, and with --json one error document', async () => {
     for (const row of rows()) {

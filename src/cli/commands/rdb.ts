@@ -14,7 +14,7 @@ import { auditDumps } from '../../rdb/parallel.js';
 import { resolveTarget } from '../../target/spec.js';
 import { intFlag, runCommand, type CliIo } from '../flags.js';
 import { count, progressBar } from '../progress.js';
-import { emitScanReport, type ScanFormat } from '../render/scan-output.js';
+import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 
 interface RdbFlags {
   match?: string;
@@ -89,7 +89,7 @@ function limitsFromConfFile(path: string): EncodingLimits {
 
 async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<number> {
   const format: ScanFormat = flags.json ? 'json' : flags.format;
-  if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
+  checkScanOutput(format, flags.out);
   if (flags.fetch !== undefined && files.length > 0) throw new UsageError('give dump files or --fetch, not both', 'drop the files, or drop --fetch');
   if (flags.fetch === undefined && files.length === 0) throw new UsageError('no dump file given', 'keywarden rdb dump.rdb, or keywarden rdb --fetch redis://replica:6379');
   if (flags.save !== undefined && flags.fetch === undefined) throw new UsageError('--save goes with --fetch', 'add --fetch redis://replica:6379, or drop --save');
@@ -106,7 +106,7 @@ async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<numb
       : undefined;
   const options = {
     match: flags.match,
-    type: flags.type,
+    type: redisTypeFlag(flags.type),
     top: intFlag(flags.top, '--top'),
     maxPatterns: intFlag(flags.maxPatterns, '--max-patterns'),
     policy,

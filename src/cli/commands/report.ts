@@ -8,7 +8,7 @@ import { UsageError } from '../../errors.js';
 import { mergeReports } from '../../keyspace/merge.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { intFlag, runCommand, type CliIo } from '../flags.js';
-import { emitScanReport, type ScanFormat } from '../render/scan-output.js';
+import { checkScanOutput, emitScanReport, type ScanFormat } from '../render/scan-output.js';
 
 interface MergeFlags {
   top?: string;
@@ -47,7 +47,7 @@ export function registerReport(program: Command, io: CliIo): void {
     .action(async (files: string[], flags: MergeFlags) => {
       const format: ScanFormat = flags.json ? 'json' : flags.format;
       process.exitCode = await runCommand(io, format === 'json', async () => {
-        if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
+        checkScanOutput(format, flags.out);
         const merged = mergeReports(files.map(readScanReport), { top: intFlag(flags.top, '--top') });
         emitScanReport(io, merged, format, flags.out, 'merged report');
         return 0;

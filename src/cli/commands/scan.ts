@@ -4,23 +4,16 @@
  * incomplete; a second Ctrl-C exits at once.
  */
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
-import { displayKey } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
 import { count, progressBar } from '../progress.js';
+import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
-import { renderScanHtml } from '../render/scan-html.js';
-import { renderScanMarkdown } from '../render/scan-markdown.js';
-import { cliInvocation } from '../invocation.js';
-import { renderScanTable } from '../render/scan-table.js';
 
 /** The types SCAN TYPE knows (module types aside). */
-const REDIS_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 
 interface ScanFlags extends TargetFlags {
   match?: string;
@@ -32,7 +25,7 @@ interface ScanFlags extends TargetFlags {
   policy?: string;
   maxPatterns?: string;
   json?: boolean;
-  format: 'table' | 'json' | 'markdown' | 'html';
+  format: 'table' | 'text' | 'json' | 'markdown' | 'html';
   out?: string;
   progress: boolean;
 }
@@ -65,19 +58,15 @@ export function registerScan(program: Command, io: CliIo): void {
 }
 
 async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Promise<number> {
-  const format = flags.json ? 'json' : flags.format;
-  if (format === 'html' && !flags.out) throw new UsageError('--format html writes a file', 'add --out report.html');
+  const format: ScanFormat = flags.json ? 'json' : flags.format === 'text' ? 'table' : flags.format;
+  checkScanOutput(format, flags.out);
   const spec = targetFrom(url, flags, io.env);
   const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
-  if (flags.out) checkOutputPath(flags.out, '--out');
-  // SCAN TYPE with a name that is no type silently matches nothing: a typo would report 0 keys.
-  if (flags.type !== undefined && !REDIS_TYPES.includes(flags.type.toLowerCase())) {
-    throw new UsageError(`--type '${displayKey(flags.type)}' is not a Redis type`, `use one of ${REDIS_TYPES.join(', ')}`);
-  }
+  const type = redisTypeFlag(flags.type);
   const options = {
     db: spec.db,
     match: flags.match,
-    type: flags.type?.toLowerCase(),
+    type,
     sample: flags.sample === undefined ? undefined : sampleFlag(flags.sample),
     fast: flags.fast,
     maxOps: intFlag(flags.maxOps, '--max-ops'),
@@ -116,17 +105,6 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   return report.policy && report.policy.violations > 0 ? 1 : 0;
 
   function emit(r: ScanReport, what: string): void {
-    const rendered =
-      format === 'json'
-        ? `${JSON.stringify(r, null, 2)}\n`
-        : format === 'markdown'
-          ? renderScanMarkdown(r)
-          : format === 'html'
-            ? renderScanHtml(r)
-            : renderScanTable(r, { color: io.isTTY && !io.env.NO_COLOR, cli: cliInvocation(io.env) });
-    if (flags.out) {
-      writeOutputFile(flags.out, rendered, '--out');
-      io.stderr(`keywarden: ${what} written to ${flags.out}\n`);
-    } else io.stdout(rendered);
+    emitScanReport(io, r, format, flags.out, what);
   }
 }
