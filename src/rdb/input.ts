@@ -44,6 +44,11 @@ export function bufferSource(data: Buffer): ByteSource {
 }
 
 const WINDOW = 1 << 20;
+
+/** Node's Buffer method behind `toString('latin1', start, end)`, without its argument checks. */
+interface LatinSlicer {
+  latin1Slice(start: number, end: number): string;
+}
 /** Largest single value materialised from a stream of unknown size (Redis' proto-max-bulk-len). */
 export const MAX_TAKE = 512 * 1024 * 1024;
 
@@ -199,6 +204,19 @@ export class ByteInput {
     if (n <= this.buf.length) return Buffer.from(this.view(n));
     this.fill(n);
     const v = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return v;
+  }
+
+  /**
+   * The next `n` bytes (checked first) as a latin1 string, one char per byte: the audit path's
+   * keys, without a Buffer per key.
+   */
+  latin1(n: number, what: string): string {
+    this.checkLength(n, what);
+    if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
+    if (this.end - this.pos < n) this.fill(n);
+    const v = (this.buf as unknown as LatinSlicer).latin1Slice(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }

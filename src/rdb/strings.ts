@@ -158,6 +158,19 @@ export class RdbStrings {
     return b.length <= SMALL_ELEMENT ? Buffer.from(b) : b;
   }
 
+  /** A whole string as a latin1 string (one char per byte): keys on the audit path. */
+  latin1(): string {
+    const inp = this.input;
+    const at = inp.offset;
+    if (inp.peekU8() >> 6 === 3) return this.string().toString('latin1');
+    const n = this.lenOrSpecial();
+    this.len = n;
+    this.int = undefined;
+    this.bytes = undefined;
+    inp.checkLength(n, 'string', at);
+    return inp.latin1(n, 'string');
+  }
+
   /** Skip a string; returns its logical length. */
   skip(): number {
     this.element(false);
