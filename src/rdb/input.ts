@@ -70,6 +70,11 @@ export class ByteInput {
     this.buf = Buffer.allocUnsafe(Math.min(WINDOW, Math.max(64, (source.size ?? WINDOW) + 16)));
   }
 
+  /** Bytes the window holds: `view` of up to this many never grows it. */
+  get windowBytes(): number {
+    return this.buf.length;
+  }
+
   get offset(): number {
     return this.base + this.pos;
   }
@@ -169,7 +174,8 @@ export class ByteInput {
   /** A 64-bit little-endian integer as a double (exact up to 2^53; ms timestamps fit). */
   i64le(): number {
     if (this.end - this.pos < 8) this.fill(8);
-    const v = Number(this.buf.readBigInt64LE(this.pos));
+    // Two halves, no BigInt: hi·2^32 and lo are exact doubles, so their sum rounds once, as Number(BigInt) would.
+    const v = this.buf.readInt32LE(this.pos + 4) * 4294967296 + this.buf.readUInt32LE(this.pos);
     this.pos += 8;
     return v;
   }
@@ -212,8 +218,8 @@ export class ByteInput {
    * The next `n` bytes (checked first) as a latin1 string, one char per byte: the audit path's
    * keys, without a Buffer per key.
    */
-  latin1(n: number, what: string): string {
-    this.checkLength(n, what);
+  latin1(n: number, what: string, at = this.offset): string {
+    this.checkLength(n, what, at);
     if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
     if (this.end - this.pos < n) this.fill(n);
     const v = (this.buf as unknown as LatinSlicer).latin1Slice(this.pos, this.pos + n);

@@ -158,6 +158,22 @@ export class RdbStrings {
     return b.length <= SMALL_ELEMENT ? Buffer.from(b) : b;
   }
 
+  /**
+   * A whole string to walk before the next read (the blob of an encoded collection): a view
+   * of the input window when it fits in it, else a copy.
+   */
+  blob(): Buffer {
+    const inp = this.input;
+    const at = inp.offset;
+    if (inp.peekU8() >> 6 === 3) return this.string();
+    const n = this.lenOrSpecial();
+    this.len = n;
+    this.int = undefined;
+    inp.checkLength(n, 'string', at);
+    this.bytes = n <= inp.windowBytes ? inp.view(n) : inp.take(n, 'string');
+    return this.bytes;
+  }
+
   /** A whole string as a latin1 string (one char per byte): keys on the audit path. */
   latin1(): string {
     const inp = this.input;
@@ -167,8 +183,7 @@ export class RdbStrings {
     this.len = n;
     this.int = undefined;
     this.bytes = undefined;
-    inp.checkLength(n, 'string', at);
-    return inp.latin1(n, 'string');
+    return inp.latin1(n, 'string', at);
   }
 
   /** Skip a string; returns its logical length. */
