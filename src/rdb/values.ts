@@ -5,7 +5,7 @@
  */
 import { BlobCorruption, walkIntset, walkListpack, walkZiplist, walkZipmap, type EntryVisitor } from './encodings.js';
 import type { ByteInput } from './input.js';
-import { CollectionCost, jeSize, lpEntrySize, asInteger, asIntegerAt, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
+import { CollectionCost, jeSize, lpEntrySize, asIntegerAt, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
 import { readStream } from './stream.js';
 import type { RdbStrings } from './strings.js';
 
