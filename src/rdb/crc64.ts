@@ -140,6 +140,11 @@ function wasmCrc(): WasmCrc | null {
   return wasm;
 }
 
+/** True when long updates run in WebAssembly (false only where it is unavailable). */
+export function crcInWebAssembly(): boolean {
+  return wasmCrc() !== null;
+}
+
 /** A running CRC64 over the bytes fed to it. */
 export class Crc64 {
   hi = 0;
