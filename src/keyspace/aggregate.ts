@@ -8,8 +8,9 @@
  * variance N²·s²/n·(1 − n/N), where ȳ and s² are the sample mean and variance of y over all
  * sampled keys (y = 0 for keys outside the pattern).
  */
-import type { Policy, PolicyRule } from '../policy/index.js';
-import { createMatcher } from '../policy/index.js';
+import type { Policy, PolicyRule } from '../policy/schema.js';
+// Straight from the modules, not the policy index: that would load zod (the schema) for every scan and dump.
+import { createMatcher } from '../policy/match.js';
 import { displayKey } from './display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { Aggregator, type AggregateOptions } from '../keyspace/aggregate.js';
 import { NO_TTL } from '../keyspace/record.js';
 import type { DumpFileInfo, ScanReport } from '../keyspace/report.js';
-import { compileGlob } from '../policy/index.js';
+import { compileGlob } from '../policy/glob.js';
 import type { EncodingLimits } from './memory.js';
 import type { ByteSource } from './input.js';
 import { readRdb, readRdbFile, type RdbKey, type RdbSummary, type ReadRdbOptions } from './reader.js';
