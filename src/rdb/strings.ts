@@ -13,6 +13,13 @@ export const SMALL_ELEMENT = 64;
 const MAX_INTEGER_TEXT = 20;
 const ENCVAL = -1;
 
+/** Chars of `String(v)` for an integer of at most 32 bits, without making the string. */
+function decimalLength(v: number): number {
+  let n = v < 0 ? 2 : 1;
+  for (let a = Math.abs(v); a >= 10; a = Math.floor(a / 10)) n++;
+  return n;
+}
+
 export class RdbStrings {
   /** Set by `element`: logical length (decimal length for an integer-encoded string). */
   len = 0;
@@ -134,9 +141,11 @@ export class RdbStrings {
     }
     const v = this.encodedInt();
     this.int = v;
-    const text = String(v);
-    this.len = text.length;
-    if (keep) this.bytes = Buffer.from(text);
+    if (keep) {
+      const text = String(v);
+      this.len = text.length;
+      this.bytes = Buffer.from(text);
+    } else this.len = decimalLength(v);
   }
 
   /** A whole string as a new Buffer (keys, aux fields, blobs of encoded collections). */
