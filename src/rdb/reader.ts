@@ -1,6 +1,7 @@
 /**
  * The streaming RDB reader: header, opcodes, then one `RdbKey` per key, handed to `onKey`
- * as soon as its value has been walked. Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
+ * as soon as its value has been walked (or, on the audit path, `onEntry` with the key as a
+ * latin1 string and no object per key). Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
  * Valkey's VALKEY080; verifies the CRC64 trailer; reads the RDB preamble of an AOF and
  * reports the size of the AOF tail it does not replay.
  */
