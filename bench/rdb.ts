@@ -14,7 +14,8 @@
  * 3. Ground truth: DEBUG RELOAD (the server loads the very dump), then MEMORY USAGE key
  *    SAMPLES 0 over every key, summed per pattern of keywarden rdb's report.
  *
- * Usage: npm run bench:rdb   (env: BENCH_KEYS, BENCH_ROUNDS)
+ * Usage: npm run bench:rdb   (env: BENCH_KEYS, BENCH_ROUNDS; BENCH_BASELINE=path/to/bin/keywarden.js
+ * of another build, e.g. main's, adds its `rdb FILE` to every round: before/after in one sitting)
  * Writes bench/results/rdb-latest.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -36,22 +37,25 @@ const SETTLE = process.env.BENCH_SETTLE !== '0';
 const SHORTEST_TTL_MS = 62_000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHECK_RDB = process.env.KEYWARDEN_REDIS_CHECK_RDB ?? 'redis-check-rdb';
+const BASELINE = process.env.BENCH_BASELINE;
 const log = (msg: string) => process.stderr.write(`bench:rdb ${msg}\n`);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 interface Timed {
   seconds: number;
+  /** User + system CPU seconds: steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   rssMB: number;
   stdout: string;
 }
 
-/** Run a command under /usr/bin/time: wall seconds and peak RSS. */
+/** Run a command under /usr/bin/time: wall seconds, CPU seconds and peak RSS. */
 function timed(argv: string[]): Timed {
-  const out = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
+  const out = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', ...argv], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
   const last = (out.stderr ?? '').trim().split('\n').pop() ?? '';
-  const [seconds, kb] = last.split(' ').map(Number);
+  const [seconds, kb, user, sys] = last.split(' ').map(Number);
   if (out.status !== 0 && out.status !== 1) throw new Error(`${argv.join(' ')} exited ${out.status}: ${out.stderr.slice(-500)}`);
-  return { seconds, rssMB: kb / 1024, stdout: out.stdout };
+  return { seconds, cpuSeconds: user + sys, rssMB: kb / 1024, stdout: out.stdout };
 }
 
 async function groundTruth(client: Redis, report: ScanReport): Promise<Array<{ pattern: string; real: number; model: number }>> {
@@ -102,11 +106,12 @@ async function main(): Promise<void> {
     log(`dump ${mb.toFixed(1)} MB (SAVE took ${saveSeconds.toFixed(2)} s)`);
 
     const kw = (...args: string[]) => [process.execPath, 'bin/keywarden.js', ...args];
-    const runs: Record<string, Timed[]> = { checkRdb: [], rdb: [], rdbTwo: [], scanFast: [], scan: [] };
+    const runs: Record<string, Timed[]> = { checkRdb: [], rdb: [], ...(BASELINE ? { rdbBaseline: [] } : {}), rdbTwo: [], scanFast: [], scan: [] };
     const loads: string[] = [load()];
     for (let round = 0; round < ROUNDS; round++) {
       runs.checkRdb.push(timed([CHECK_RDB, dump]));
       runs.rdb.push(timed(kw('rdb', dump, '--json', '--no-progress')));
+      if (BASELINE) runs.rdbBaseline.push(timed([process.execPath, BASELINE, 'rdb', dump, '--json', '--no-progress']));
       runs.rdbTwo.push(timed(kw('rdb', dump, dump2, '--json', '--no-progress')));
       runs.scanFast.push(timed(kw('scan', server.url, '--json', '--fast', '--no-progress')));
       runs.scan.push(timed(kw('scan', server.url, '--json', '--no-progress')));
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       log(`round ${round + 1}: ${Object.entries(runs).map(([k, v]) => `${k} ${v[round].seconds.toFixed(2)} s`).join(', ')}; load ${load()}`);
     }
     const best = (name: string) => runs[name].reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const bestCpu = (name: string) => Math.min(...runs[name].map((t) => t.cpuSeconds));
     const report = JSON.parse(best('rdb').stdout) as ScanReport;
     if (report.totals.keys + (report.coverage.expired?.keys ?? 0) !== dbsize) log(`WARNING: rdb saw ${report.totals.keys} keys, DBSIZE ${dbsize}`);
 
@@ -130,32 +136,37 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model,
       loadAverage: loads,
       saveSeconds,
-      best: Object.fromEntries(Object.keys(runs).map((k) => [k, { seconds: best(k).seconds, rssMB: Math.round(best(k).rssMB) }])),
+      best: Object.fromEntries(Object.keys(runs).map((k) => [k, { seconds: best(k).seconds, cpuSeconds: bestCpu(k), rssMB: Math.round(best(k).rssMB) }])),
       all: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((t) => t.seconds)])),
       ratios: {
         rdbOverCheckRdb: best('rdb').seconds / best('checkRdb').seconds,
+        rdbOverCheckRdbCpu: bestCpu('rdb') / bestCpu('checkRdb'),
         scanFastOverRdb: best('scanFast').seconds / best('rdb').seconds,
         scanOverRdb: best('scan').seconds / best('rdb').seconds,
         twoFilesSpeedup: (2 * best('rdb').seconds) / best('rdbTwo').seconds,
+        ...(BASELINE ? { baselineOverRdb: best('rdbBaseline').seconds / best('rdb').seconds, baselineOverCheckRdb: best('rdbBaseline').seconds / best('checkRdb').seconds } : {}),
       },
       memoryModel: { real, model, error: (model - real) / real, patterns: truth.map((t) => ({ ...t, error: (t.model - t.real) / t.real })) },
     };
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench/results/rdb-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const row = (name: string, label: string) => `| ${label} | ${best(name).seconds.toFixed(2)} | ${Math.round(best(name).rssMB)} | ${runs[name].map((t) => t.seconds.toFixed(2)).join(' / ')} |`;
+    const row = (name: string, label: string) =>
+      `| ${label} | ${best(name).seconds.toFixed(2)} | ${bestCpu(name).toFixed(2)} | ${Math.round(best(name).rssMB)} | ${runs[name].map((t) => t.seconds.toFixed(2)).join(' / ')} |`;
     process.stdout.write(
       [
         `${dbsize.toLocaleString('en-US')} keys, dump ${mb.toFixed(1)} MB; load average ${loads.join(' → ')}`,
         '',
-        '| command | best s | peak RSS MB | all rounds s |',
-        '| --- | ---: | ---: | --- |',
+        '| command | best s | best CPU s | peak RSS MB | all rounds s |',
+        '| --- | ---: | ---: | ---: | --- |',
         row('checkRdb', 'redis-check-rdb dump.rdb'),
         row('rdb', 'keywarden rdb dump.rdb'),
+        ...(BASELINE ? [row('rdbBaseline', `baseline ${BASELINE} rdb dump.rdb`)] : []),
         row('rdbTwo', 'keywarden rdb dump.rdb dump2.rdb (2 threads)'),
         row('scanFast', 'keywarden scan --fast (live)'),
         row('scan', 'keywarden scan (live, paced)'),
         '',
-        `keywarden rdb / redis-check-rdb: ${result.ratios.rdbOverCheckRdb.toFixed(2)}×`,
+        `keywarden rdb / redis-check-rdb: ${result.ratios.rdbOverCheckRdb.toFixed(2)}× (CPU time: ${result.ratios.rdbOverCheckRdbCpu.toFixed(2)}×)`,
+        ...(BASELINE ? [`baseline rdb / redis-check-rdb: ${result.ratios.baselineOverCheckRdb?.toFixed(2)}×; baseline / keywarden rdb: ${result.ratios.baselineOverRdb?.toFixed(2)}×`] : []),
         `live scan --fast / keywarden rdb: ${result.ratios.scanFastOverRdb.toFixed(2)}×; live scan (paced) / keywarden rdb: ${result.ratios.scanOverRdb.toFixed(2)}×`,
         `two files in two threads: ${result.ratios.twoFilesSpeedup.toFixed(2)}× the throughput of one`,
         `memory model vs MEMORY USAGE SAMPLES 0 over every key: total ${((result.memoryModel.error) * 100).toFixed(3)}%`,

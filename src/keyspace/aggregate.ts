@@ -8,8 +8,9 @@
  * variance N²·s²/n·(1 − n/N), where ȳ and s² are the sample mean and variance of y over all
  * sampled keys (y = 0 for keys outside the pattern).
  */
-import type { Policy, PolicyRule } from '../policy/index.js';
-import { createMatcher } from '../policy/index.js';
+import type { Policy, PolicyRule } from '../policy/schema.js';
+// Straight from the modules, not the policy index: that would load zod (the schema) for every scan and dump.
+import { createMatcher } from '../policy/match.js';
 import { displayKey } from './display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
@@ -24,7 +25,9 @@ interface Acc {
   noTtlBytes: number;
   noTtlBytesSq: number;
   violations: number;
-  types: Record<string, number>;
+  /** Keys per type: names in first-seen order, and their counts (no keyed property access per key). */
+  typeNames: string[];
+  typeCounts: number[];
   ttl: number[];
   /** Latin1 strings (one char per byte): their `<` order is Buffer.compare's, without a native call per key. */
   examples: string[];
@@ -56,7 +59,7 @@ export interface Aggregation {
 }
 
 function newAcc(): Acc {
-  return { keys: 0, bytes: 0, bytesSq: 0, noTtlKeys: 0, noTtlBytes: 0, noTtlBytesSq: 0, violations: 0, types: {}, ttl: [0, 0, 0, 0, 0, 0], examples: [] };
+  return { keys: 0, bytes: 0, bytesSq: 0, noTtlKeys: 0, noTtlBytes: 0, noTtlBytesSq: 0, violations: 0, typeNames: [], typeCounts: [], ttl: [0, 0, 0, 0, 0, 0], examples: [] };
 }
 
 function mergeAcc(into: Acc, from: Acc): void {
@@ -67,9 +70,21 @@ function mergeAcc(into: Acc, from: Acc): void {
   into.noTtlBytes += from.noTtlBytes;
   into.noTtlBytesSq += from.noTtlBytesSq;
   into.violations += from.violations;
-  for (const [t, n] of Object.entries(from.types)) into.types[t] = (into.types[t] ?? 0) + n;
+  for (let i = 0; i < from.typeNames.length; i++) countType(into, from.typeNames[i], from.typeCounts[i]);
   for (let i = 0; i < 6; i++) into.ttl[i] += from.ttl[i];
   for (const k of from.examples) addExample(into, k);
+}
+
+function countType(acc: Acc, type: string, n: number): void {
+  const names = acc.typeNames;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === type) {
+      acc.typeCounts[i] += n;
+      return;
+    }
+  }
+  names.push(type);
+  acc.typeCounts.push(n);
 }
 
 /** Keep the smallest few keys (latin1): the same examples whatever order keys arrive in. */
@@ -98,7 +113,9 @@ export class Aggregator {
   private lastRule: PolicyRule | undefined;
   private readonly top: number;
   private readonly big: KeyRecord[] = [];
-  private readonly expiries = new Map<number, { keys: number; example: Buffer }>();
+  /** Keys expiring per second (keyed by seconds after `secondsBase`); examples in latin1. */
+  private readonly expiries = new Map<number, { keys: number; example: string }>();
+  private secondsBase: number | undefined;
   keysSeen = 0;
 
   constructor(private readonly options: AggregateOptions = {}) {
@@ -122,35 +139,45 @@ export class Aggregator {
     // TTLs are relative to when they were read: anchor expiry seconds at arrival, not at
     // the start of a long scan, or one second's keys would smear over several.
     const now = this.options.now ?? Date.now();
-    for (const r of records) this.addOne(r, now);
+    for (const r of records) this.addKey(r.key.toString('latin1'), r.key, r.db, r.node, r.type, r.ttlMs, r.bytes, r.length, now);
   }
 
-  private addOne(r: KeyRecord, now: number): void {
+  /**
+   * One key, without a KeyRecord: `text` is the key as a latin1 string (one char per byte);
+   * `key`, its bytes, when the caller has them (made from `text` only when needed). The dump
+   * reader's path, where most keys never need a Buffer. `now` as in `add`.
+   */
+  addKey(text: string, key: Buffer | undefined, db: number, node: string, type: string, ttlMs: number, bytes: number, length: number, now: number): void {
     this.keysSeen++;
     this.lastRule = undefined;
-    const text = r.key.toString('latin1');
-    const acc = this.grouper.bucket(r.key, text);
-    const bytes = r.bytes > 0 ? r.bytes : 0;
+    const acc = this.grouper.bucket(key, text);
+    const b = bytes > 0 ? bytes : 0;
     acc.keys++;
-    acc.bytes += bytes;
-    acc.bytesSq += bytes * bytes;
-    if (r.ttlMs < 0) {
+    acc.bytes += b;
+    acc.bytesSq += b * b;
+    if (ttlMs < 0) {
       acc.noTtlKeys++;
-      acc.noTtlBytes += bytes;
-      acc.noTtlBytesSq += bytes * bytes;
+      acc.noTtlBytes += b;
+      acc.noTtlBytesSq += b * b;
     }
     // Set by fixedPattern during bucket() above (TypeScript cannot see through the callback).
     const rule = this.lastRule as PolicyRule | undefined;
-    if (rule?.ttlMs !== undefined && (r.ttlMs < 0 || r.ttlMs > rule.ttlMs)) acc.violations++;
-    acc.types[r.type] = (acc.types[r.type] ?? 0) + 1;
-    acc.ttl[ttlBucket(r.ttlMs)]++;
+    if (rule?.ttlMs !== undefined && (ttlMs < 0 || ttlMs > rule.ttlMs)) acc.violations++;
+    countType(acc, type, 1);
+    acc.ttl[ttlBucket(ttlMs)]++;
     addExample(acc, text);
-    this.trackBig(r);
-    if (r.ttlMs >= 0 && r.ttlMs < CLUSTER_HORIZON_MS) {
-      const second = Math.floor((now + r.ttlMs) / 1000);
-      const slot = this.expiries.get(second);
+    const big = this.big;
+    if (big.length < this.top || (big.length > 0 && bytes > big[big.length - 1].bytes)) {
+      this.trackBig({ key: key ?? Buffer.from(text, 'latin1'), db, node, type, ttlMs, bytes, length });
+    }
+    if (ttlMs >= 0 && ttlMs < CLUSTER_HORIZON_MS) {
+      // Seconds from the first one seen: small integers, which a Map hashes without boxing.
+      const second = Math.floor((now + ttlMs) / 1000);
+      if (this.secondsBase === undefined) this.secondsBase = second;
+      const offset = second - this.secondsBase;
+      const slot = this.expiries.get(offset);
       if (slot) slot.keys++;
-      else this.expiries.set(second, { keys: 1, example: r.key });
+      else this.expiries.set(offset, { keys: 1, example: text });
     }
   }
 
@@ -205,7 +232,7 @@ export class Aggregator {
       bytes: est(acc.bytes),
       noTtlKeys: est(acc.noTtlKeys),
       noTtlBytes: est(acc.noTtlBytes),
-      types: Object.fromEntries(Object.entries(acc.types).map(([t, c]) => [t, est(c)])),
+      types: Object.fromEntries(acc.typeNames.map((t, i) => [t, est(acc.typeCounts[i])])),
       ttl,
       examples: acc.examples.map((k) => displayKey(Buffer.from(k, 'latin1'))),
     };
@@ -227,12 +254,13 @@ export class Aggregator {
   /** Seconds in which at least `clusterMin` keys expire, counted (or, sampled, estimated: × `scale`). */
   private clusters(scale: number): ExpiryCluster[] {
     const min = this.options.clusterMin ?? EXPIRY_CLUSTER_KEYS;
+    const base = this.secondsBase ?? 0;
     return [...this.expiries.entries()]
-      .map(([second, v]) => ({ second, keys: Math.round(v.keys * scale), example: v.example }))
+      .map(([offset, v]) => ({ second: base + offset, keys: Math.round(v.keys * scale), example: v.example }))
       .filter((c) => c.keys >= min)
       .sort((a, b) => b.keys - a.keys || a.second - b.second)
       .slice(0, 10)
-      .map(({ second, keys, example }) => ({ second, keys, topPattern: inferPattern(example) }));
+      .map(({ second, keys, example }) => ({ second, keys, topPattern: inferPattern(Buffer.from(example, 'latin1')) }));
   }
 }
 

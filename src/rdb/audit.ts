@@ -7,12 +7,13 @@
  */
 import { statSync } from 'node:fs';
 import { Aggregator, type AggregateOptions } from '../keyspace/aggregate.js';
-import { NO_TTL, type KeyRecord } from '../keyspace/record.js';
+import { NO_TTL } from '../keyspace/record.js';
 import type { DumpFileInfo, ScanReport } from '../keyspace/report.js';
-import { compileGlob } from '../policy/index.js';
+import { compileGlob } from '../policy/glob.js';
 import type { EncodingLimits } from './memory.js';
 import type { ByteSource } from './input.js';
 import { readRdb, readRdbFile, type RdbKey, type RdbSummary, type ReadRdbOptions } from './reader.js';
+import type { RdbValue } from './values.js';
 
 export interface AuditDumpOptions extends Omit<AggregateOptions, 'now'> {
   /** Judge TTLs at this Unix ms instead of the dump's `ctime`. */
@@ -27,12 +28,14 @@ export interface AuditDumpOptions extends Omit<AggregateOptions, 'now'> {
   onProgress?(bytesRead: number): void;
 }
 
-const BATCH = 1024;
-
 /** The TTL of a key at `now`: -1 without one; `undefined` when it had already expired. */
 export function ttlAt(k: RdbKey, now: number): number | undefined {
-  let expireAt = k.expireAtMs;
-  if (expireAt < 0 && k.fieldExpiry && k.fieldExpiry.volatile === k.length && k.length > 0) expireAt = k.fieldExpiry.lastExpireAtMs;
+  return ttlOf(k.expireAtMs, k, now);
+}
+
+function ttlOf(expireAtMs: number, v: RdbValue, now: number): number | undefined {
+  let expireAt = expireAtMs;
+  if (expireAt < 0 && v.fieldExpiry && v.fieldExpiry.volatile === v.length && v.length > 0) expireAt = v.fieldExpiry.lastExpireAtMs;
   if (expireAt < 0) return NO_TTL;
   const ttl = expireAt - now;
   return ttl > 0 ? ttl : undefined;
@@ -62,32 +65,27 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
   const expired = { keys: 0, bytes: 0 };
   const dbs = new Set<number>();
   let lastDb = -1;
-  let batch: KeyRecord[] = [];
   let seen = 0;
 
-  const onKey = (k: RdbKey) => {
+  const onEntry = (text: string, db: number, expireAtMs: number, value: RdbValue, totalBytes: number) => {
     seen++;
     if (!aggregator) {
       judgedAt = options.now ?? ctime ?? Math.floor(mtime);
       aggregator = new Aggregator({ ...options, now: judgedAt });
     }
-    if (matches && !matches(k.key)) return;
-    if (options.type && k.type !== options.type) return;
-    const ttlMs = ttlAt(k, judgedAt);
+    if (matches && !matches(Buffer.from(text, 'latin1'))) return;
+    if (options.type && value.type !== options.type) return;
+    const ttlMs = ttlOf(expireAtMs, value, judgedAt);
     if (ttlMs === undefined) {
       expired.keys++;
-      expired.bytes += k.totalBytes;
+      expired.bytes += totalBytes;
       return;
     }
-    if (k.db !== lastDb) dbs.add((lastDb = k.db));
-    batch.push({ key: k.key, db: k.db, node: path, type: k.type, ttlMs, bytes: k.totalBytes, length: k.length });
-    if (batch.length >= BATCH) {
-      aggregator.add(batch);
-      batch = [];
-    }
+    if (db !== lastDb) dbs.add((lastDb = db));
+    aggregator.addKey(text, undefined, db, path, value.type, ttlMs, totalBytes, value.length, judgedAt);
   };
   const summary = read({
-    onKey,
+    onEntry,
     onAux: (name, value) => {
       if (name === 'ctime' && /^\d+$/.test(value)) ctime = Number(value) * 1000;
     },
@@ -96,7 +94,6 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
   });
   judgedAt ||= options.now ?? ctime ?? Math.floor(mtime);
   aggregator ??= new Aggregator({ ...options, now: judgedAt });
-  aggregator.add(batch);
   const file: DumpFileInfo = fileInfo(path, summary, judgedAt, options.now !== undefined ? 'now-flag' : ctime !== undefined ? 'ctime' : 'mtime');
   return dumpReport(path, summary, file, aggregator, seen, expired, [...dbs].sort((a, b) => a - b), performance.now() - started, options);
 }

@@ -5,7 +5,8 @@
  */
 const POLY_HI = 0x95ac9329;
 const POLY_LO = 0xac4bc9b5;
-const SLICES = 8;
+/** Tables: 8 for the JS loop (slicing-by-8), 16 for the WebAssembly one (slicing-by-16). */
+const SLICES = 16;
 // Int32 tables: V8 keeps int32 values unboxed, uint32 above 2^31 would be heap numbers.
 const HI = new Int32Array(256 * SLICES);
 const LO = new Int32Array(256 * SLICES);
@@ -37,12 +38,136 @@ for (let s = 1; s < SLICES; s++) {
 
 const EMPTY = new Int32Array(0);
 
+/**
+ * The loop in WebAssembly, where a 64-bit word is one value, slicing by 16: about twice the JS
+ * loop's speed over a dump (85 → 76 ms of CPU for 131 MB against slicing by 8 in WebAssembly,
+ * copy included), where the checksum was a tenth of `keywarden rdb`'s CPU. Hand-assembled (a
+ * few hundred bytes, no toolchain): `u(ptr, len)` folds memory[ptr, ptr+len) into the CRC kept
+ * at CRC_AT; the sixteen tables sit at 0 (slice s, byte n: the i64 at (s·256 + n)·8); the bytes
+ * to fold are copied to DATA_AT, DATA_BYTES at a time.
+ */
+const CRC_AT = 256 * SLICES * 8;
+const DATA_AT = 65536;
+const DATA_BYTES = 1 << 20;
+/** Below this many bytes the JS loop is cheaper than a copy and a call. */
+const WASM_MIN = 256;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  let left = n;
+  do {
+    let b = left & 0x7f;
+    left >>>= 7;
+    if (left !== 0) b |= 0x80;
+    out.push(b);
+  } while (left !== 0);
+  return out;
+}
+
+/** The module's bytes (opcodes from the WebAssembly core specification's binary format). */
+function crcModule(): Uint8Array<ArrayBuffer> {
+  const I32_CONST = 0x41, I64_CONST = 0x42, GET = 0x20, SET = 0x21, I64_LOAD = 0x29, I64_LOAD8_U = 0x31, I64_STORE = 0x37;
+  const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+  const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_AND = 0x71, I32_SHL = 0x74, I64_XOR = 0x85, I64_SHR_U = 0x88, WRAP = 0xa7;
+  const PTR = 0, LEN = 1, CRC = 2, X = 3, Y = 4;
+  /** The byte (an i32 in 0..255) on the stack becomes the entry of table `slice`. */
+  const lookup = (slice: number) => [I32_CONST, 3, I32_SHL, I64_LOAD, 3, ...uleb(slice * 2048)];
+  // 16 bytes a step: x = crc ^ bytes 0–7, y = bytes 8–15; byte k of the 16 goes through table 15 − k.
+  const word: number[] = [GET, CRC, GET, PTR, I64_LOAD, 0, 0, I64_XOR, SET, X, GET, PTR, I64_LOAD, 0, 8, SET, Y];
+  for (let k = 0; k < 16; k++) {
+    word.push(GET, k < 8 ? X : Y);
+    if (k % 8 > 0) word.push(I64_CONST, 8 * (k % 8), I64_SHR_U);
+    word.push(WRAP);
+    if (k % 8 < 7) word.push(I32_CONST, 0xff, 0x01, I32_AND);
+    word.push(...lookup(15 - k));
+    if (k > 0) word.push(I64_XOR);
+  }
+  word.push(SET, CRC);
+  const step = (local: number, by: number, op: number) => [GET, local, I32_CONST, by, op, SET, local];
+  const body = [
+    1, 3, 0x7e, // locals: crc, x, y (i64)
+    I32_CONST, 0, I64_LOAD, 3, ...uleb(CRC_AT), SET, CRC,
+    BLOCK, VOID, LOOP, VOID,
+    GET, LEN, I32_CONST, 16, I32_LT_U, BR_IF, 1,
+    ...word,
+    ...step(PTR, 16, I32_ADD),
+    ...step(LEN, 16, I32_SUB),
+    BR, 0, END, END,
+    // The tail, a byte at a time: crc = T0[(crc ^ byte) & 0xff] ^ (crc >> 8).
+    BLOCK, VOID, LOOP, VOID,
+    GET, LEN, I32_EQZ, BR_IF, 1,
+    GET, CRC, GET, PTR, I64_LOAD8_U, 0, 0, I64_XOR, WRAP, I32_CONST, 0xff, 0x01, I32_AND, ...lookup(0),
+    GET, CRC, I64_CONST, 8, I64_SHR_U, I64_XOR, SET, CRC,
+    ...step(PTR, 1, I32_ADD),
+    ...step(LEN, 1, I32_SUB),
+    BR, 0, END, END,
+    I32_CONST, 0, GET, CRC, I64_STORE, 3, ...uleb(CRC_AT),
+    END,
+  ];
+  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const pages = (DATA_AT + DATA_BYTES) / 65536;
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // type: (i32 ptr, i32 len) -> ()
+    ...section(3, [1, 0]),
+    ...section(5, [1, 0, ...uleb(pages)]),
+    ...section(7, [2, 1, 0x6d, 2, 0, 1, 0x75, 0, 0]), // exports: "m" the memory, "u" the function
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
+
+interface WasmCrc {
+  bytes: Uint8Array;
+  words: Int32Array;
+  update(ptr: number, len: number): void;
+}
+
+let wasm: WasmCrc | null | undefined;
+
+/** The WebAssembly loop, compiled on first use; null where WebAssembly is unavailable. */
+function wasmCrc(): WasmCrc | null {
+  if (wasm !== undefined) return wasm;
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(crcModule()));
+    const memory = instance.exports.m as WebAssembly.Memory;
+    const words = new Int32Array(memory.buffer);
+    for (let i = 0; i < 256 * SLICES; i++) {
+      words[2 * i] = LO[i];
+      words[2 * i + 1] = HI[i];
+    }
+    wasm = { bytes: new Uint8Array(memory.buffer), words, update: instance.exports.u as (ptr: number, len: number) => void };
+  } catch {
+    wasm = null;
+  }
+  return wasm;
+}
+
+/** True when long updates run in WebAssembly (false only where it is unavailable). */
+export function crcInWebAssembly(): boolean {
+  return wasmCrc() !== null;
+}
+
 /** A running CRC64 over the bytes fed to it. */
 export class Crc64 {
   hi = 0;
   lo = 0;
 
   update(buf: Uint8Array, start: number, end: number): void {
+    const w = end - start >= WASM_MIN ? wasmCrc() : null;
+    if (!w) return this.updateJs(buf, start, end);
+    w.words[CRC_AT >> 2] = this.lo;
+    w.words[(CRC_AT >> 2) + 1] = this.hi;
+    for (let i = start; i < end; i += DATA_BYTES) {
+      const n = Math.min(DATA_BYTES, end - i);
+      w.bytes.set(buf.subarray(i, i + n), DATA_AT);
+      w.update(DATA_AT, n);
+    }
+    this.lo = w.words[CRC_AT >> 2] >>> 0;
+    this.hi = w.words[(CRC_AT >> 2) + 1] >>> 0;
+  }
+
+  /** The JS loop: short updates, and where WebAssembly is unavailable. */
+  updateJs(buf: Uint8Array, start: number, end: number): void {
     let hi = this.hi | 0;
     let lo = this.lo | 0;
     let i = start;

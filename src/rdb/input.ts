@@ -44,6 +44,11 @@ export function bufferSource(data: Buffer): ByteSource {
 }
 
 const WINDOW = 1 << 20;
+
+/** Node's Buffer method behind `toString('latin1', start, end)`, without its argument checks. */
+interface LatinSlicer {
+  latin1Slice(start: number, end: number): string;
+}
 /** Largest single value materialised from a stream of unknown size (Redis' proto-max-bulk-len). */
 export const MAX_TAKE = 512 * 1024 * 1024;
 
@@ -63,6 +68,11 @@ export class ByteInput {
     private readonly maxTake = MAX_TAKE,
   ) {
     this.buf = Buffer.allocUnsafe(Math.min(WINDOW, Math.max(64, (source.size ?? WINDOW) + 16)));
+  }
+
+  /** Bytes the window holds: `view` of up to this many never grows it. */
+  get windowBytes(): number {
+    return this.buf.length;
   }
 
   get offset(): number {
@@ -164,7 +174,8 @@ export class ByteInput {
   /** A 64-bit little-endian integer as a double (exact up to 2^53; ms timestamps fit). */
   i64le(): number {
     if (this.end - this.pos < 8) this.fill(8);
-    const v = Number(this.buf.readBigInt64LE(this.pos));
+    // Two halves, no BigInt: hi·2^32 and lo are exact doubles, so their sum rounds once, as Number(BigInt) would.
+    const v = this.buf.readInt32LE(this.pos + 4) * 4294967296 + this.buf.readUInt32LE(this.pos);
     this.pos += 8;
     return v;
   }
@@ -199,6 +210,19 @@ export class ByteInput {
     if (n <= this.buf.length) return Buffer.from(this.view(n));
     this.fill(n);
     const v = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return v;
+  }
+
+  /**
+   * The next `n` bytes (checked first) as a latin1 string, one char per byte: the audit path's
+   * keys, without a Buffer per key.
+   */
+  latin1(n: number, what: string, at = this.offset): string {
+    this.checkLength(n, what, at);
+    if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
+    if (this.end - this.pos < n) this.fill(n);
+    const v = (this.buf as unknown as LatinSlicer).latin1Slice(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }

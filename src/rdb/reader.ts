@@ -1,6 +1,7 @@
 /**
  * The streaming RDB reader: header, opcodes, then one `RdbKey` per key, handed to `onKey`
- * as soon as its value has been walked. Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
+ * as soon as its value has been walked (or, on the audit path, `onEntry` with the key as a
+ * latin1 string and no object per key). Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
  * Valkey's VALKEY080; verifies the CRC64 trailer; reads the RDB preamble of an AOF and
  * reports the size of the AOF tail it does not replay.
  */
@@ -45,7 +46,13 @@ export interface RdbSummary {
 export interface ReadRdbOptions {
   /** Name used in error messages. */
   file: string;
-  onKey(key: RdbKey): void;
+  /** Called per key (one of `onKey` and `onEntry` is given). */
+  onKey?(key: RdbKey): void;
+  /**
+   * The audit path, instead of `onKey`: the key as a latin1 string (one char per byte, so any
+   * binary key round-trips) and its value, with no key Buffer nor RdbKey object per key.
+   */
+  onEntry?(key: string, db: number, expireAtMs: number, value: RdbValue, totalBytes: number): void;
   /** The server's small-encoding limits, for the memory model (default: Redis 7's). */
   limits?: EncodingLimits;
   /** Return the content of every value (tests, conformance); never on the audit path. */
@@ -114,6 +121,7 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
   let idle: number | undefined;
   let lfu: number | undefined;
   let nextProgress = PROGRESS_EVERY;
+  const { onEntry, onProgress } = options;
   for (;;) {
     const at = input.offset;
     const op = input.u8();
@@ -170,13 +178,29 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
     }
     const read = readerFor(op, ctx.valkey);
     if (!read) input.fail(`unknown value type or opcode ${op}`, at);
+    if (onEntry) {
+      const text = s.latin1();
+      const value = read(ctx);
+      if (value.length === 0 && COLLECTIONS.has(value.type)) input.fail(`empty ${value.type} value for a key (Redis never writes one)`, at);
+      const total = Math.round(value.bytes + keyBytes(text.length));
+      onEntry(text, db, expireAtMs, value, total);
+      summary.keys++;
+      summary.bytes += total;
+      expireAtMs = -1;
+      idle = lfu = undefined;
+      if (onProgress && input.bytesRead >= nextProgress) {
+        onProgress(input.bytesRead);
+        nextProgress = input.bytesRead + PROGRESS_EVERY;
+      }
+      continue;
+    }
     const key = s.string();
     const value = read(ctx);
     // Redis never writes an empty collection: one here is corruption (valkey's corrupt_empty_keys.rdb).
     if (value.length === 0 && COLLECTIONS.has(value.type)) input.fail(`empty ${value.type} value for a key (Redis never writes one)`, at);
     const total = Math.round(value.bytes + keyBytes(key.length));
     // One fixed shape (no spread): the readers' objects differ, and a megamorphic spread cost more than the parse.
-    options.onKey({
+    options.onKey?.({
       key,
       db,
       type: value.type,
@@ -194,8 +218,8 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
     summary.bytes += total;
     expireAtMs = -1;
     idle = lfu = undefined;
-    if (options.onProgress && input.bytesRead >= nextProgress) {
-      options.onProgress(input.bytesRead);
+    if (onProgress && input.bytesRead >= nextProgress) {
+      onProgress(input.bytesRead);
       nextProgress = input.bytesRead + PROGRESS_EVERY;
     }
   }

@@ -13,6 +13,13 @@ export const SMALL_ELEMENT = 64;
 const MAX_INTEGER_TEXT = 20;
 const ENCVAL = -1;
 
+/** Chars of `String(v)` for an integer of at most 32 bits, without making the string. */
+function decimalLength(v: number): number {
+  let n = v < 0 ? 2 : 1;
+  for (let a = Math.abs(v); a >= 10; a = Math.floor(a / 10)) n++;
+  return n;
+}
+
 export class RdbStrings {
   /** Set by `element`: logical length (decimal length for an integer-encoded string). */
   len = 0;
@@ -134,9 +141,11 @@ export class RdbStrings {
     }
     const v = this.encodedInt();
     this.int = v;
-    const text = String(v);
-    this.len = text.length;
-    if (keep) this.bytes = Buffer.from(text);
+    if (keep) {
+      const text = String(v);
+      this.len = text.length;
+      this.bytes = Buffer.from(text);
+    } else this.len = decimalLength(v);
   }
 
   /** A whole string as a new Buffer (keys, aux fields, blobs of encoded collections). */
@@ -156,6 +165,34 @@ export class RdbStrings {
     this.element(true);
     const b = this.bytes as Buffer;
     return b.length <= SMALL_ELEMENT ? Buffer.from(b) : b;
+  }
+
+  /**
+   * A whole string to walk before the next read (the blob of an encoded collection): a view
+   * of the input window when it fits in it, else a copy.
+   */
+  blob(): Buffer {
+    const inp = this.input;
+    const at = inp.offset;
+    if (inp.peekU8() >> 6 === 3) return this.string();
+    const n = this.lenOrSpecial();
+    this.len = n;
+    this.int = undefined;
+    inp.checkLength(n, 'string', at);
+    this.bytes = n <= inp.windowBytes ? inp.view(n) : inp.take(n, 'string');
+    return this.bytes;
+  }
+
+  /** A whole string as a latin1 string (one char per byte): keys on the audit path. */
+  latin1(): string {
+    const inp = this.input;
+    const at = inp.offset;
+    if (inp.peekU8() >> 6 === 3) return this.string().toString('latin1');
+    const n = this.lenOrSpecial();
+    this.len = n;
+    this.int = undefined;
+    this.bytes = undefined;
+    return inp.latin1(n, 'string', at);
   }
 
   /** Skip a string; returns its logical length. */

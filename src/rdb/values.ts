@@ -5,7 +5,7 @@
  */
 import { BlobCorruption, walkIntset, walkListpack, walkZiplist, walkZipmap, type EntryVisitor } from './encodings.js';
 import type { ByteInput } from './input.js';
-import { CollectionCost, jeSize, lpEntrySize, asInteger, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
+import { CollectionCost, jeSize, lpEntrySize, asIntegerAt, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
 import { readStream } from './stream.js';
 import type { RdbStrings } from './strings.js';
 
@@ -45,7 +45,8 @@ function copy(b: Buffer | undefined, len: number, int: number | bigint | undefin
 /** Read a blob and walk it, turning a BlobCorruption into an offset in the file. */
 function walkBlob(ctx: ValueContext, walk: (blob: Buffer, visit: EntryVisitor) => number, visit: EntryVisitor): { blob: Buffer; n: number } {
   const at = ctx.input.offset;
-  const blob = ctx.s.string();
+  // A view of the window (or a copy when bigger): the walk reads nothing else, and kept entries are copied.
+  const blob = ctx.s.blob();
   try {
     return { blob, n: walk(blob, visit) };
   } catch (err) {
@@ -54,6 +55,16 @@ function walkBlob(ctx: ValueContext, walk: (blob: Buffer, visit: EntryVisitor) =
   }
 }
 
+/** `asInteger` of a text that is all ASCII (a score as Redis prints it), without a Buffer. */
+function textInteger(text: string): number | undefined {
+  const n = text.length;
+  if (n > 24) return undefined;
+  for (let i = 0; i < n; i++) SCRATCH[i] = text.charCodeAt(i);
+  return asIntegerAt(SCRATCH, 0, n);
+}
+
+const SCRATCH = new Uint8Array(24);
+
 function numeric(v: number | bigint | undefined): number | undefined {
   return typeof v === 'bigint' ? Number(v) : v;
 }
@@ -61,7 +72,7 @@ function numeric(v: number | bigint | undefined): number | undefined {
 /** Entries as [len, int, bytes] for the pricing and (kept) the content. */
 function collect(ctx: ValueContext, out: Buffer[] | undefined, each: (len: number, int: number | undefined) => void): EntryVisitor {
   return (blob, start, len, int) => {
-    const n = int !== undefined ? numeric(int) : asInteger(blob.subarray(start, start + len), len);
+    const n = int !== undefined ? numeric(int) : asIntegerAt(blob, start, len);
     each(len, n);
     if (out) out.push(int !== undefined ? Buffer.from(String(int)) : Buffer.from(blob.subarray(start, start + len)));
   };
@@ -112,7 +123,7 @@ function zsetReader(binaryScores: boolean): Reader {
       if (Number.isNaN(score)) ctx.input.fail('sorted set score is NaN');
       cost.add(len, int, Infinity);
       const text = scoreText(score);
-      lp += lpEntrySize(len, int) + lpEntrySize(text.length, asInteger(Buffer.from(text), text.length));
+      lp += lpEntrySize(len, int) + lpEntrySize(text.length, textInteger(text));
       if (content && member) content.push([member, score]);
     }
     return { type: 'zset', encoding: 'skiplist', length: n, bytes: zsetBytes(cost, lp, ctx.limits), content };
@@ -271,7 +282,7 @@ function listpackExHash(withMin: boolean): Reader {
         ttls.push(int === undefined ? -1 : Number(int));
         return;
       }
-      const v = int !== undefined ? numeric(int) : asInteger(b.subarray(start, start + len), len);
+      const v = int !== undefined ? numeric(int) : asIntegerAt(b, start, len);
       cost.add(len, v, ctx.limits.hashValue);
       if (ctx.keep) flat.push(int !== undefined ? Buffer.from(String(int)) : Buffer.from(b.subarray(start, start + len)));
     });

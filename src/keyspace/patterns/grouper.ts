@@ -20,9 +20,11 @@ export interface PatternGrouper<S> {
   /**
    * Accumulator for this key's group; called once per scanned key, must be fast. The
    * returned object is valid until the next call (a later call may merge groups).
-   * `latin1` is `key.toString('latin1')` when the caller already has it.
+   * `latin1` is `key.toString('latin1')` when the caller already has it; with it, `key` may
+   * be left out (it is then made from `latin1` only when a policy needs the bytes).
    */
   bucket(key: Buffer, latin1?: string): S;
+  bucket(key: Buffer | undefined, latin1: string): S;
   /**
    * Final groups: merges provisional groups into their collapsed pattern, folds the tail
    * into '(other)'. Sorted by keys (descending), then pattern; '(other)' last. Call once.
@@ -151,7 +153,8 @@ function hashPieces(key: string, pieces: Int32Array, count: number): number {
     if (a < 0) h = Math.imul(h ^ b, 16777619);
     else for (let i = a; i < b; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   }
-  return h;
+  // 30 bits: a small integer (Smi) for V8, which a Map hashes without boxing a number.
+  return h & 0x3fffffff;
 }
 
 /** True when the pieces spell `form`. */
@@ -221,12 +224,13 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   };
 
   return {
-    bucket(key: Buffer, latin1?: string): S {
-      const glob = options.fixedPattern?.(key);
+    bucket(key: Buffer | undefined, latin1?: string): S {
+      const fixedPattern = options.fixedPattern;
+      const glob = fixedPattern ? fixedPattern(key ?? Buffer.from(latin1 as string, 'latin1')) : undefined;
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        const text = latin1 ?? key.toString('latin1');
+        const text = latin1 ?? (key as Buffer).toString('latin1');
         const count = formPieces(text, false, pieces);
         const h = hashPieces(text, pieces, count);
         let k = known.get(h);

@@ -160,15 +160,17 @@ export function matchJson(s: string, i: number): number {
   return -1;
 }
 
-/** Which rare recognisers a key needs at all: one native scan per key instead of one per word. */
-export interface KeyHints {
-  email: boolean;
-  url: boolean;
-}
+/**
+ * Which rare recognisers a key needs at all: one native scan per key instead of one per
+ * word. Bits (no object per key): HINT_EMAIL, HINT_URL.
+ */
+export type KeyHints = number;
+export const HINT_EMAIL = 1;
+export const HINT_URL = 2;
 
 /** Computes the hints for a latin1 key. */
 export function keyHints(s: string): KeyHints {
-  return { email: s.includes('@'), url: s.includes('://') };
+  return (s.includes('@') ? HINT_EMAIL : 0) | (s.includes('://') ? HINT_URL : 0);
 }
 
 /**
@@ -179,11 +181,11 @@ export function keyHints(s: string): KeyHints {
 export function matchCompositeId(s: string, i: number, hints: KeyHints): number {
   const c = s.charCodeAt(i);
   if (c === Ch.LBracket || c === Ch.LBrace) return matchJson(s, i);
-  if (hints.url && isAlpha(c)) {
+  if ((hints & HINT_URL) !== 0 && isAlpha(c)) {
     const end = matchUrl(s, i);
     if (end > 0) return end;
   }
-  if (hints.email && isAlnum(c)) {
+  if ((hints & HINT_EMAIL) !== 0 && isAlnum(c)) {
     const end = matchEmail(s, i);
     if (end > 0) return end;
   }

@@ -73,8 +73,7 @@ const MAX_LITERAL_WORD = 64;
  * them literal until it sees siblings, because `:1:` is usually a version, not an id.
  */
 export function classifyWord(s: string, start: number, end: number, strict: boolean): number {
-  const len = end - start;
-  if (len > MAX_LITERAL_WORD) return 0;
+  if (end - start > MAX_LITERAL_WORD) return 0;
   let digits = 0;
   let hexLetters = 0;
   let otherLetters = 0;
@@ -95,6 +94,16 @@ export function classifyWord(s: string, start: number, end: number, strict: bool
       if (lead < 0) lead = i - start;
     }
   }
+  return classifyCounts(s, start, end, strict, digits, hexLetters, otherLetters, upper, others, lead);
+}
+
+/**
+ * `classifyWord` from the counts of the word's chars: digits, hex letters (a–f), other
+ * letters, capitals, other chars, and where the first char that is not a letter sits.
+ */
+function classifyCounts(s: string, start: number, end: number, strict: boolean, digits: number, hexLetters: number, otherLetters: number, upper: number, others: number, lead: number): number {
+  const len = end - start;
+  if (len > MAX_LITERAL_WORD) return 0;
   if (digits === 0) {
     const letters = hexLetters + otherLetters;
     if (others === 0 && otherLetters === 0 && len >= 8 && (upper === 0 || upper === len)) return 0;
@@ -150,15 +159,40 @@ export function formPieces(key: string, strict: boolean, out: Int32Array): numbe
       last = i = composite;
       continue;
     }
+    // The word, classified as it is scanned (classifyWord's counts, in the same pass).
     const start = i;
+    let digits = 0;
+    let hexLetters = 0;
+    let otherLetters = 0;
+    let upper = 0;
+    let others = 0;
+    let lead = -1;
     while (i < n) {
       const c = s.charCodeAt(i);
       const cls = CLASS[c];
-      if (cls === WORD) i++;
-      else if (cls === HIGH && utf8Length(s, i) > 0) i += utf8Length(s, i);
-      else break;
+      if (cls === WORD) {
+        if (c >= 0x30 && c <= 0x39) {
+          digits++;
+          if (lead < 0) lead = i - start;
+        } else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) {
+          if ((c | 0x20) <= 0x66) hexLetters++;
+          else otherLetters++;
+          if (c < 0x61) upper++;
+        } else {
+          others++;
+          if (lead < 0) lead = i - start;
+        }
+        i++;
+      } else if (cls === HIGH) {
+        // Every byte of a UTF-8 sequence counts as an "other" char.
+        const len = utf8Length(s, i);
+        if (len === 0) break;
+        others += len;
+        if (lead < 0) lead = i - start;
+        i += len;
+      } else break;
     }
-    const prefix = classifyWord(s, start, i, strict);
+    const prefix = classifyCounts(s, start, i, strict, digits, hexLetters, otherLetters, upper, others, lead);
     if (prefix >= 0) {
       w = emit(out, w, last, start + prefix, ID_CODE);
       last = i;
