@@ -90,6 +90,17 @@ const nodeRedisExtras =
       assert.deepEqual(await g.hIncrByFloat(p('t', 'g3'), 'f', 2.5), await r.hIncrByFloat(p('t', 'r3'), 'f', 2.5));
       assert.ok(hasRuleTtl(await d().raw.call(['PTTL', p('t', 'g3')])));
     });
+    it('under a type mapping, a read sent right after a guarded write still sees it', async () => {
+      const g = (d().guarded({ policy: POLICY }).native as any).withTypeMapping({ 36: Buffer });
+      const p = space();
+      for (let i = 0; i < 20; i++) {
+        const key = p('t', `o${i}`);
+        const [decr, get] = await Promise.all([g.decr(key), g.get(key)]);
+        assert.equal(decr, -1);
+        assert.deepEqual(get, Buffer.from('-1'), `round ${i}: the GET overtook the guarded DECR`);
+        assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
+      }
+    });
     if (!clustered) {
       it('RESP3 replies are exactly the raw client\'s', async () => {
         const raw = (await (lib.createClient({ url: server.url, RESP: 3 }) as any).connect()) as any;

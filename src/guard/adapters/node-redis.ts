@@ -28,8 +28,12 @@ import type { Expires, GuardPlanner, TtlFix } from '../planner.js';
 type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
 interface CommandOptions {
-  typeMapping?: unknown;
+  typeMapping?: object;
   chainId?: symbol;
+  abortSignal?: unknown;
+  asap?: boolean;
+  /** v6 cluster: the slot the command's node serves (maintenance handoffs). */
+  slotNumber?: number;
 }
 interface Parser {
   readonly redisArgs: RedisArgs;
@@ -48,7 +52,7 @@ interface NodeClient {
   isWatching?: boolean;
   _executeCommand(command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
   _executeScript(script: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
-  _executeMulti(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
+  _executeMulti(commands: QueuedCommand[], selectedDB?: number, slotNumber?: number, chainId?: symbol): Promise<unknown[]>;
   _executePipeline(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
   sendCommand(args: RedisArgs, options?: CommandOptions): Promise<unknown>;
 }
@@ -96,19 +100,58 @@ const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPI
 const ignore = (): undefined => undefined;
 
 /**
- * Send the command with its PEXPIREs atomically on one node (`MULTI; cmd; PEXPIRE…; EXEC`);
- * resolve to the command's raw reply. All four are queued synchronously through the node's own
- * `sendCommand`, so a command the caller sends next comes after them; EXEC carries the
- * caller's options, so its reply is decoded with the caller's type mapping, as the command's
- * own reply would have been.
+ * True when the library's own MULTI gives the reply the command alone would have: no type
+ * mapping (node-redis decodes EXEC with the default one), no abort signal, no `asap` — in the
+ * caller's options or the client's (`sendCommand` merges the two).
  */
-async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
+function fitsLibraryMulti(node: NodeClient, options: CommandOptions | undefined): boolean {
+  return plainOptions(options) && plainOptions(node._commandOptions);
+}
+
+function plainOptions(o: CommandOptions | undefined): boolean {
+  if (o === undefined) return true;
+  const mapping = o.typeMapping;
+  if (mapping !== undefined && Object.keys(mapping).length > 0) return false;
+  return o.abortSignal === undefined && !o.asap;
+}
+
+/**
+ * Send the command with its PEXPIREs atomically on one node (`MULTI; cmd; PEXPIRE…; EXEC`);
+ * resolve to the command's raw reply. Everything is queued synchronously, so a command the
+ * caller sends next comes after them.
+ *
+ * - The usual case goes through the node's own `_executeMulti`, the path of
+ *   `client.multi()….exec()`: it queues the four at once, with no per-command timer (node-redis 6
+ *   gives every `sendCommand` a 5 s timeout signal, which cost more than the rest of the write).
+ * - Under a type mapping, an abort signal or `asap`, the four go through the node's own
+ *   `sendCommand`, EXEC carrying the caller's options, so its reply is decoded with the caller's
+ *   type mapping as the command's own reply would have been.
+ * - While the client is WATCHing, a MULTI would end the application's watch: the PEXPIREs are
+ *   pipelined right behind the command instead.
+ */
+function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
   if (node.isWatching) {
-    // MULTI/EXEC would end the application's WATCH: pipelined instead, the PEXPIRE right behind.
     const reply = node.sendCommand(args, options);
     for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore);
     return reply;
   }
+  if (fitsLibraryMulti(node, options)) {
+    const queue: QueuedCommand[] = [{ args }];
+    for (const [key, ttlMs] of expires) queue.push(pexpireArgs(key, ttlMs));
+    // A command refused when queued (EXECABORT) rejects the whole batch with its own error.
+    return node._executeMulti(queue, undefined, options?.slotNumber, options?.chainId).then(firstReply);
+  }
+  return sendChained(node, args, expires, options);
+}
+
+function firstReply(replies: unknown[]): unknown {
+  const reply = replies[0];
+  if (reply instanceof Error) throw reply;
+  return reply;
+}
+
+/** `MULTI; cmd; PEXPIRE…; EXEC` as four `sendCommand`s, EXEC decoded with the caller's options. */
+async function sendChained(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
   const chainId = Symbol('keywarden guard MULTI');
   node.sendCommand(['MULTI'], { chainId }).catch(ignore);
   const queued = node.sendCommand(args, { ...options, chainId });
@@ -121,9 +164,7 @@ async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expir
     // EXECABORT: the command itself was refused when queued; the caller gets that error.
     throw (await queued.then(ignore, (e: unknown) => e)) ?? err;
   }
-  const reply = (replies as unknown[])[0];
-  if (reply instanceof Error) throw reply;
-  return reply;
+  return firstReply(replies as unknown[]);
 }
 
 /** Blocking commands: sent alone (so they block), their PEXPIREs after a reply that moved something. */
