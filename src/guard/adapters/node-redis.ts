@@ -25,22 +25,26 @@
 import { commandInfo, type Arg } from '../commands.js';
 import type { Expires, GuardPlanner, TtlFix } from '../planner.js';
 
-type RedisArgs = Arg[] & { preserve?: unknown };
+export type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
-interface CommandOptions {
+export interface CommandOptions {
   typeMapping?: object;
   chainId?: symbol;
   abortSignal?: unknown;
   asap?: boolean;
   /** v6 cluster: the slot the command's node serves (maintenance handoffs). */
   slotNumber?: number;
+  /** v4: `commandOptions({ returnBuffers, signal, isolated })`. */
+  returnBuffers?: boolean;
+  signal?: unknown;
+  isolated?: boolean;
 }
 interface Parser {
   readonly redisArgs: RedisArgs;
   readonly preserve?: unknown;
   push(...args: Arg[]): void;
 }
-interface QueuedCommand {
+export interface QueuedCommand {
   args: RedisArgs;
   transformReply?: Transform;
 }
@@ -95,9 +99,9 @@ function commandMethodNames(client: { _self: object }): Set<string> {
   return names;
 }
 
-const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
+export const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
 
-const ignore = (): undefined => undefined;
+export const ignore = (): undefined => undefined;
 
 /**
  * True when the library's own MULTI gives the reply the command alone would have: no type
@@ -151,7 +155,7 @@ function firstReply(replies: unknown[]): unknown {
 }
 
 /** `MULTI; cmd; PEXPIRE…; EXEC` as four `sendCommand`s, EXEC decoded with the caller's options. */
-async function sendChained(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
+export async function sendChained(node: Pick<NodeClient, 'sendCommand'>, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
   const chainId = Symbol('keywarden guard MULTI');
   node.sendCommand(['MULTI'], { chainId }).catch(ignore);
   const queued = node.sendCommand(args, { ...options, chainId });
@@ -167,12 +171,15 @@ async function sendChained(node: NodeClient, args: RedisArgs, expires: Expires, 
   return firstReply(replies as unknown[]);
 }
 
-/** Blocking commands: sent alone (so they block), their PEXPIREs after a reply that moved something. */
-function afterBlocking(node: NodeClient, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
+/**
+ * Blocking commands: sent alone (so they block), their PEXPIREs (sent with `send`) after a reply
+ * that moved something.
+ */
+export function afterBlocking(send: (args: RedisArgs) => Promise<unknown>, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
   // The reply is handed over once the PEXPIREs are answered: the caller never sees the moved
   // element's key without its TTL.
   return reply.then(async (value) => {
-    if (value !== null) await Promise.all(expires.map(([key, ttlMs]) => node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore)));
+    if (value !== null) await Promise.all(expires.map(([key, ttlMs]) => send(pexpireArgs(key, ttlMs).args).catch(ignore)));
     return value;
   });
 }
@@ -203,7 +210,7 @@ function executeOnNode(
     parser.push('PX', fix);
     return node._executeCommand(command, parser, options, transform);
   }
-  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node._executeCommand(command, parser, options, transform), fix);
+  if (commandInfo(String(args[0])).blocking) return afterBlocking((a) => node.sendCommand(a), node._executeCommand(command, parser, options, transform), fix);
   return sendWithExpires(node, args, fix, options).then((reply) => (transform ? transform(reply, parser.preserve, options?.typeMapping) : reply));
 }
 
@@ -217,7 +224,7 @@ function sendOnNode(node: NodeClient, planner: GuardPlanner, args: RedisArgs, op
   }
   if (fix === undefined) return node.sendCommand(args, options);
   if (typeof fix === 'string') return node.sendCommand(withPx(args, fix), options);
-  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node.sendCommand(args, options), fix);
+  if (commandInfo(String(args[0])).blocking) return afterBlocking((a) => node.sendCommand(a), node.sendCommand(args, options), fix);
   return sendWithExpires(node, args, fix, options);
 }
 
@@ -242,7 +249,7 @@ function guardedNode(node: NodeClient, planner: GuardPlanner): NodeClient {
  * `concat` (V8's generic path for arrays that carry a `preserve` property) cost more per
  * pipelined SET than matching its key.
  */
-function withPx(args: RedisArgs, ttl: string): RedisArgs {
+export function withPx(args: RedisArgs, ttl: string): RedisArgs {
   let out: RedisArgs;
   if (args.length === 3) out = [args[0], args[1], args[2], 'PX', ttl];
   else {
@@ -276,7 +283,7 @@ function appendPx(cmd: QueuedCommand, ttl: string): void {
  * only adds `PX` is sent as it is, without a copy of the queue. Executing the same Multi again is
  * harmless: its SETs then carry a TTL already.
  */
-function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
+export function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
   const fixes = planner.planBatch(queue, 1);
   if (fixes === undefined) return { queue, hidden: undefined };
   let out: QueuedCommand[] | undefined;
@@ -298,7 +305,7 @@ function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: Queu
 }
 
 /** `replies` without the entries at `hidden` (ascending positions). */
-function withoutHidden(replies: unknown[], hidden: readonly number[]): unknown[] {
+export function withoutHidden(replies: unknown[], hidden: readonly number[]): unknown[] {
   const out: unknown[] = [];
   let h = 0;
   for (let i = 0; i < replies.length; i++) {
