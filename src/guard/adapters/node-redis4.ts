@@ -102,6 +102,16 @@ function functionNames(proto: object | undefined): Set<string> {
  * script methods its `createClient({ scripts })` added.
  */
 function methodsOf(client: object, multiProto: object): { commands: Set<string>; scripts: Set<string> } {
+  // By class: executeIsolated() guards a client per call.
+  const proto = Object.getPrototypeOf(client) as object;
+  let known = methodsByClass.get(proto);
+  if (known === undefined) methodsByClass.set(proto, (known = readMethods(client, multiProto)));
+  return known;
+}
+
+const methodsByClass = new WeakMap<object, { commands: Set<string>; scripts: Set<string> }>();
+
+function readMethods(client: object, multiProto: object): { commands: Set<string>; scripts: Set<string> } {
   const base = ownerOf(client, 'commandsExecutor');
   const multiBase = ownerOf(multiProto, 'commandsExecutor');
   const multiNames = functionNames(multiBase);
