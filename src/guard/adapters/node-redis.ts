@@ -1,5 +1,5 @@
 /**
- * The guard for node-redis 5 and 6 (`createClient` and `createCluster`).
+ * The guard for node-redis 5 and 6 (`createClient` and `createCluster`); node-redis 4: node-redis4.ts.
  *
  * node-redis command methods run `this._self._executeCommand(command, parser, …)`; on a cluster
  * `this._self._execute(firstKey, …, fn)` (v5) or `this._self._executeWithPolicies(parser, …,
