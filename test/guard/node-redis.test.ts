@@ -101,6 +101,24 @@ describe('guard · node-redis API surface', () => {
     }
   });
 
+  it('while connecting, a guarded write queues like the raw one, or fails like it under disableOfflineQueue', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const queued = guard(createClient({ url: server.url }), { policy: POLICY });
+    const strictOffline = guard(createClient({ url: server.url, disableOfflineQueue: true }), { policy: POLICY });
+    try {
+      const connecting = [queued.connect(), strictOffline.connect()];
+      const [written, refused] = await Promise.allSettled([queued.hSet('t:offline:h', 'f', 'v'), strictOffline.hSet('t:offline:r', 'f', 'v')]);
+      await Promise.all(connecting);
+      assert.deepEqual(written, { status: 'fulfilled', value: 1 });
+      assert.ok((await raw.pTTL('t:offline:h')) > 3_500_000);
+      assert.equal(refused.status, 'rejected');
+      assert.match(String((refused as PromiseRejectedResult).reason), /offline/i);
+      assert.equal(await raw.exists('t:offline:r'), 0);
+    } finally {
+      await Promise.all([raw.close(), queued.close(), strictOffline.close()]);
+    }
+  });
+
   it('uses a pipeline instead of MULTI while the client is WATCHing, so the watch still guards EXEC', async () => {
     const raw = await createClient({ url: server.url }).connect();
     const other = await createClient({ url: server.url }).connect();

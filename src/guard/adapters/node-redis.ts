@@ -54,6 +54,7 @@ interface NodeClient {
   _self: NodeClient;
   _commandOptions?: CommandOptions;
   isWatching?: boolean;
+  readonly isReady: boolean;
   _executeCommand(command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
   _executeScript(script: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
   _executeMulti(commands: QueuedCommand[], selectedDB?: number, slotNumber?: number, chainId?: symbol): Promise<unknown[]>;
@@ -104,12 +105,14 @@ export const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: 
 export const ignore = (): undefined => undefined;
 
 /**
- * True when the library's own MULTI gives the reply the command alone would have: no type
- * mapping (node-redis decodes EXEC with the default one), no abort signal, no `asap` — in the
- * caller's options or the client's (`sendCommand` merges the two).
+ * True when the library's own MULTI behaves as the command alone would: no type mapping
+ * (node-redis decodes EXEC with the default one), no abort signal, no `asap` — in the caller's
+ * options or the client's (`sendCommand` merges the two) — and a connected client. Offline,
+ * `sendCommand` is what honours `disableOfflineQueue` and the per-command timeout (which only
+ * runs while a command waits to be written).
  */
 function fitsLibraryMulti(node: NodeClient, options: CommandOptions | undefined): boolean {
-  return plainOptions(options) && plainOptions(node._commandOptions);
+  return node.isReady && plainOptions(options) && plainOptions(node._commandOptions);
 }
 
 function plainOptions(o: CommandOptions | undefined): boolean {
@@ -124,12 +127,14 @@ function plainOptions(o: CommandOptions | undefined): boolean {
  * resolve to the command's raw reply. Everything is queued synchronously, so a command the
  * caller sends next comes after them.
  *
- * - The usual case goes through the node's own `_executeMulti`, the path of
- *   `client.multi()….exec()`: it queues the four at once, with no per-command timer (node-redis 6
- *   gives every `sendCommand` a 5 s timeout signal, which cost more than the rest of the write).
- * - Under a type mapping, an abort signal or `asap`, the four go through the node's own
- *   `sendCommand`, EXEC carrying the caller's options, so its reply is decoded with the caller's
- *   type mapping as the command's own reply would have been.
+ * - The usual case (connected, default options) goes through the node's own `_executeMulti`,
+ *   the path of `client.multi()….exec()`: it queues the four at once, with no per-command timer
+ *   (node-redis 6 gives every `sendCommand` a 5 s timeout signal, which cost more than the rest
+ *   of the write; it only runs while a command waits to be written, which a connected client's
+ *   commands do for one tick).
+ * - Under a type mapping, an abort signal or `asap`, or while the client is not ready, the four
+ *   go through the node's own `sendCommand`, EXEC carrying the caller's options, so its reply is
+ *   decoded with the caller's type mapping as the command's own reply would have been.
  * - While the client is WATCHing, a MULTI would end the application's watch: the PEXPIREs are
  *   pipelined right behind the command instead.
  */
