@@ -96,6 +96,21 @@ describe('doctor: suggested commands run as printed', () => {
       const refused = await runCli(shellWords(init), {});
       assert.notEqual(refused.code, 0, 'without REDISCLI_AUTH the user cannot log in: the command did use the user name');
     });
+
+    it('scan\'s fix hint names the target the same way, and runs as printed', async () => {
+      const policy = join(mkdtempSync(join(tmpdir(), 'keywarden-printed-')), 'keywarden.yml');
+      writeFileSync(policy, 'rules:\n  - match: "session:*"\n    ttl: 24h\n');
+      const scanned = await runCli(['scan', `rediss://auditor:${password}@localhost:${tls.tlsPort}`, '--cacert', tls.caFile, '--policy', policy], { PATH: '' });
+      assert.equal(scanned.code, 1, scanned.stderr);
+      assert.ok(!scanned.stdout.includes(password));
+      const fix = /(npx keywarden fix .*)$/m.exec(scanned.stdout)?.[1];
+      assert.ok(fix, scanned.stdout);
+      const words = shellWords(fix);
+      assert.deepEqual(words.slice(2, 8), ['fix', `rediss://localhost:${tls.tlsPort}`, '--user', 'auditor', '--cacert', tls.caFile]);
+      const plan = await runCli(words.slice(2), { REDISCLI_AUTH: password });
+      assert.equal(plan.code, 0, plan.stderr);
+      assert.match(plan.stdout, /DRY RUN: nothing was written/);
+    });
   });
 
   describe('live', () => {
