@@ -10,8 +10,9 @@
  * client sending that same thing by hand is measured too: guard vs that is the guard's own
  * cost; guard vs the bare call adds the server's and the round trip's cost of the TTL itself.
  *
- * Usage: npm run bench:guard  (env: BENCH_ROUNDS, BENCH_SEQ, BENCH_PIPELINES; BENCH_GUARD_DIST
- * to measure another build of the guard, e.g. one compiled from an older commit into /tmp/old-dist)
+ * Usage: npm run bench:guard  (env: BENCH_ROUNDS, BENCH_SEQ, BENCH_PIPELINES; BENCH_LIBRARY=ioredis
+ * or node-redis for one client only; BENCH_GUARD_DIST to measure another build of the guard, e.g.
+ * one compiled from an older commit into /tmp/old-dist)
  */
 import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
@@ -261,9 +262,10 @@ async function main(): Promise<void> {
   try {
     const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
     process.stderr.write(`bench:guard — redis ${version}, node ${process.version}, ${cpus().length} cores, load average ${load()}; ${ROUNDS} rounds, ${SEQ} sequential ops, ${PIPELINES}×${BATCH} pipelined ops per workload; guard from ${distDir}\n`);
+    const only = process.env.BENCH_LIBRARY;
     const rows = [
-      ...(await measure('ioredis', ioredisWorkloads(), io, ioGuarded)),
-      ...(await measure('node-redis', nodeRedisWorkloads(), node, nodeGuarded)),
+      ...(only === undefined || only === 'ioredis' ? await measure('ioredis', ioredisWorkloads(), io, ioGuarded) : []),
+      ...(only === undefined || only === 'node-redis' ? await measure('node-redis', nodeRedisWorkloads(), node, nodeGuarded) : []),
     ];
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const lines = [

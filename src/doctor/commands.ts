@@ -5,11 +5,16 @@
  * diagnosed target into every keywarden command of a fix, and a `policy init` step before
  * the first one that needs a policy file when none was given.
  */
+import type { PrintedTarget } from '../target/spec.js';
 
 /** How to name the diagnosed target and the CLI in suggested commands. */
 export interface CommandContext {
-  /** The target as displayed (credentials already redacted), or undefined for a redis.conf alone. */
-  target: string | undefined;
+  /**
+   * The target as a command names it (`TargetSpec.command`: user name and TLS flags kept), or,
+   * where only a report is at hand, as displayed (credentials redacted); undefined for a
+   * redis.conf alone.
+   */
+  target: PrintedTarget | string | undefined;
   /** True when a policy file was given (it exists): no `policy init` step is needed. */
   hasPolicy: boolean;
   /** The policy file the fixes name. */
@@ -22,12 +27,14 @@ const REDACTED = '<credentials redacted>@';
 const SUBCOMMANDS = /\bkeywarden (scan|fix|doctor|watch|undo)\b(?! (?:redis|rediss):\/\/)/g;
 
 /**
- * The target as a command argument: a URL without credentials, which the CLI completes from
- * REDISCLI_AUTH; `needsAuth` says the lines must say to set it.
+ * The target as command arguments, without the password, which the CLI takes from
+ * REDISCLI_AUTH; `needsAuth` says the lines must say to set it. From a displayed URL (a report
+ * read back) the user name is gone with the password: the CLI passes `TargetSpec.command`.
  */
-export function targetArgument(display: string): { arg: string; needsAuth: boolean } {
-  const needsAuth = display.includes(REDACTED);
-  return { arg: needsAuth ? display.replace(REDACTED, '') : display, needsAuth };
+export function targetArgument(target: PrintedTarget | string): { arg: string; needsAuth: boolean } {
+  if (typeof target !== 'string') return { arg: target.args, needsAuth: target.needsAuth };
+  const needsAuth = target.includes(REDACTED);
+  return { arg: needsAuth ? target.replace(REDACTED, '') : target, needsAuth };
 }
 
 /** Rewrite one finding's fix lines (pure). */

@@ -13,6 +13,7 @@
 import { scanKeyspace, type ScanKeyspaceOptions } from '../keyspace/scan.js';
 import type { ScanReport } from '../keyspace/report.js';
 import type { Target } from '../target/connect.js';
+import { targetArgument } from './commands.js';
 import type { KeyspaceCoverage } from './types.js';
 
 /** Seed of the sample's stretch positions: any constant makes two runs read the same keys. */
@@ -85,10 +86,11 @@ export function estimateAllMs(sample: ScanReport, marks: ReadonlyArray<readonly 
   return keysSeen > 0 ? (dbsize * durationMs) / keysSeen : Infinity;
 }
 
-/** `keywarden scan <target>` for this target, credentials redacted: the command that reads every key. */
+/** `keywarden scan <target>` for this target, without the password: the command that reads every key. */
 export function scanCommandFor(target: Target): string {
   const replicas = target.nodes.length > 0 && target.nodes.every((n) => n.role === 'replica') ? ' --replicas' : '';
-  return `keywarden scan ${target.spec.display}${replicas}`;
+  const { arg, needsAuth } = targetArgument(target.spec.command ?? target.spec.display);
+  return `keywarden scan ${arg}${replicas}${needsAuth ? ' (with REDISCLI_AUTH=<password> exported)' : ''}`;
 }
 
 function seconds(ms: number): string {

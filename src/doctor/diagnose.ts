@@ -81,7 +81,7 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
   const ran = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, keyspace, policy: options.policy });
   const { skipped } = ran;
   // Suggested commands name the diagnosed target, so pasting one acts on this server.
-  const commands = { target: target?.spec.display, hasPolicy: options.policy !== undefined, policyFile: options.policy?.file ?? 'keywarden.yml', cli: options.cli };
+  const commands = { target: target?.spec.command, hasPolicy: options.policy !== undefined, policyFile: options.policy?.file ?? 'keywarden.yml', cli: options.cli };
   const findings = ran.findings.map((f) => ({ ...f, fix: runnableFix(f.fix, commands) }));
   return {
     kind: 'keywarden.doctor',

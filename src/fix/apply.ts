@@ -157,6 +157,7 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
     return {
       kind: 'keywarden.fix',
       schemaVersion: 1,
+      takenAt: new Date(Date.now() - totals.durationMs).toISOString(),
       dryRun: !writing,
       target: { url: target.spec.display, mode: target.mode, nodes: target.nodes.map((n) => n.address) },
       policy: { ...(options.policy.file ? { file: options.policy.file } : {}), ...(options.maxTtlMs !== undefined ? { maxTtl: formatDuration(options.maxTtlMs) } : {}) },

@@ -52,6 +52,8 @@ export interface FixTotals extends FixCounts {
 export interface FixReport {
   kind: 'keywarden.fix';
   schemaVersion: 1;
+  /** When the run started (ISO 8601, UTC): its figures are of the keyspace from then on. */
+  takenAt: string;
   dryRun: boolean;
   target: { url: string; mode: 'standalone' | 'cluster'; nodes: string[] };
   policy: { file?: string; maxTtl?: string };
@@ -86,6 +88,8 @@ export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refu
 export interface UndoReport {
   kind: 'keywarden.undo';
   schemaVersion: 1;
+  /** When the run started (ISO 8601, UTC). */
+  takenAt: string;
   dryRun: boolean;
   journal: string;
   target: { url: string; mode: 'standalone' | 'cluster' };

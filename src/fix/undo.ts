@@ -111,6 +111,7 @@ class UndoRun {
     this.report = {
       kind: 'keywarden.undo',
       schemaVersion: 1,
+      takenAt: new Date().toISOString(),
       dryRun: options.dryRun === true,
       journal: options.journal,
       target: { url: target.spec.display, mode: target.mode },

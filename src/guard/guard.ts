@@ -7,6 +7,7 @@ import { PolicyError, UsageError } from '../errors.js';
 import { assertKeyTtl, parseDuration, parsePolicy, policyFromObject, type Policy } from '../policy/index.js';
 import { guardIoredis, isIoredis } from './adapters/ioredis.js';
 import { guardNodeRedis, isNodeRedis, isNodeRedisPool } from './adapters/node-redis.js';
+import { guardNodeRedis4, isNodeRedis4 } from './adapters/node-redis4.js';
 import { GuardPlanner, type GuardMode, type GuardViolation } from './planner.js';
 
 /** Options of {@link guard}. */
@@ -54,7 +55,7 @@ function readPolicy(policy: GuardOptions['policy']): Policy {
 }
 
 /**
- * Wrap an ioredis or iovalkey (`Redis`, `Cluster`) or node-redis 5/6 (`createClient`,
+ * Wrap an ioredis or iovalkey (`Redis`, `Cluster`) or node-redis 4/5/6 (`createClient`,
  * `createCluster`) client so that every command that can create a key gets the TTL its policy asks for.
  *
  * The returned client has the same API and type as the one passed in; the original is not
@@ -89,19 +90,15 @@ export function guard<T extends object>(client: T, options: GuardOptions): T {
     );
   }
   if (isNodeRedis(client)) return guardNodeRedis(client, planner);
-  throw new UsageError(`guard: unsupported client; supported: ${SUPPORTED_CLIENTS}`, describeClient(client));
+  if (isNodeRedis4(client)) return guardNodeRedis4(client, planner);
+  throw new UsageError(`guard: unsupported client; supported: ${SUPPORTED_CLIENTS}`, describeClient());
 }
 
 /** The client libraries and major versions the guard is tested with (README's compatibility table). */
-export const SUPPORTED_CLIENTS = 'ioredis 5 and 6 (new Redis, new Cluster), iovalkey 0.3 and 0.4, redis (node-redis) 5 and 6 (createClient, createCluster)';
+export const SUPPORTED_CLIENTS = 'ioredis 5 and 6 (new Redis, new Cluster), iovalkey 0.3 and 0.4, redis (node-redis) 4, 5 and 6 (createClient, createCluster)';
 
-/** The hint for an unsupported client: what it looks like, and what to pass instead. */
-function describeClient(client: object): string {
-  const c = client as { commandsExecutor?: unknown; _self?: unknown };
-  if (typeof c.commandsExecutor === 'function' && c._self === undefined) {
-    // node-redis 4 runs every command through private methods the guard cannot reach.
-    return 'this looks like node-redis 4: upgrade to redis 5 or 6 (npm install redis@latest), whose API is the same for most apps';
-  }
+/** The hint for an unsupported client: what to pass instead. */
+function describeClient(): string {
   return 'pass the object returned by new Redis(), new Cluster(), createClient() or createCluster()';
 }
 

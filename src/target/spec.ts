@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { shellArg } from '../cli/invocation.js';
 import { parseRedisUrl } from './url.js';
 
 export { redactUrl } from './url.js';
@@ -59,6 +60,19 @@ export interface TargetSpec {
   replyTimeoutMs: number;
   /** The URL with credentials removed: the only form of the target ever printed. */
   display: string;
+  /** The target as a printed keywarden command names it (see {@link PrintedTarget}). */
+  command: PrintedTarget;
+}
+
+/**
+ * The target as arguments of a printed keywarden command, so that a pasted command connects as
+ * this one did: the URL without credentials, then `--user` (a URL's `user@` alone would be read
+ * as a password, as redis-cli reads it) and the TLS flags a URL cannot carry. The password is
+ * never printed: `needsAuth` says the command needs REDISCLI_AUTH set.
+ */
+export interface PrintedTarget {
+  args: string;
+  needsAuth: boolean;
 }
 
 /**
@@ -97,6 +111,7 @@ export function resolveTarget(options: TargetOptions = {}, env: NodeJS.ProcessEn
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
     display: displayUrl(tlsWanted, host, port, db, Boolean(username || password)),
+    command: printedTarget(displayUrl(tlsWanted, host, port, db, false), username || undefined, Boolean(password), options),
   };
 }
 
@@ -132,6 +147,16 @@ function tlsSettings(options: TargetOptions, host: string): TlsSettings {
     rejectUnauthorized: options.insecure !== true,
     servername: /^[\d.]+$|:/.test(host) ? undefined : host,
   };
+}
+
+function printedTarget(url: string, username: string | undefined, needsAuth: boolean, options: TargetOptions): PrintedTarget {
+  const args = [url];
+  if (username !== undefined) args.push('--user', shellArg(username));
+  for (const [flag, path] of [['--cacert', options.cacert], ['--cert', options.cert], ['--key', options.key]] as const) {
+    if (path) args.push(flag, shellArg(path));
+  }
+  if (options.insecure === true) args.push('--insecure');
+  return { args: args.join(' '), needsAuth };
 }
 
 function displayUrl(tls: boolean, host: string, port: number, db: number | undefined, hadCredentials: boolean): string {

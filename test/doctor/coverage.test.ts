@@ -18,8 +18,12 @@ test('estimateAllMs: setup before the first batch once, then DBSIZE × the cost 
   for (const c of cases) assert.equal(estimateAllMs(c.sample, c.marks, 1000), c.expect, c.what);
 });
 
-test('scanCommandFor: the target as displayed (credentials redacted), and --replicas when replicas were read', () => {
-  const target = (display: string, role: 'master' | 'replica') => ({ spec: { display }, nodes: [{ role }] }) as unknown as Target;
-  assert.equal(scanCommandFor(target('redis://<credentials redacted>@db.internal:6380/2', 'master')), 'keywarden scan redis://<credentials redacted>@db.internal:6380/2');
+test('scanCommandFor: the target as its command named it (user and TLS flags, no password), and --replicas when replicas were read', () => {
+  const target = (display: string, role: 'master' | 'replica', command?: { args: string; needsAuth: boolean }) => ({ spec: { display, command }, nodes: [{ role }] }) as unknown as Target;
+  assert.equal(
+    scanCommandFor(target('redis://<credentials redacted>@db.internal:6380/2', 'master', { args: 'redis://db.internal:6380/2 --user app', needsAuth: true })),
+    'keywarden scan redis://db.internal:6380/2 --user app (with REDISCLI_AUTH=<password> exported)',
+  );
+  assert.equal(scanCommandFor(target('redis://<credentials redacted>@db.internal:6380/2', 'master')), 'keywarden scan redis://db.internal:6380/2 (with REDISCLI_AUTH=<password> exported)');
   assert.equal(scanCommandFor(target('rediss://db.internal:6380', 'replica')), 'keywarden scan rediss://db.internal:6380 --replicas');
 });

@@ -25,6 +25,7 @@ function report(over: Partial<FixReport>): FixReport {
   return {
     kind: 'keywarden.fix',
     schemaVersion: 1,
+    takenAt: '2026-12-02T16:00:00.000Z',
     dryRun: false,
     target: { url: 'redis://10.0.0.5:6380/2', mode: 'standalone', nodes: ['10.0.0.5:6380'] },
     policy: {},
@@ -81,6 +82,35 @@ describe('fix: the undo and resume commands it prints run as printed', () => {
       const undone = await cli(argsOf(line), { PATH: '', REDISCLI_AUTH: password });
       assert.equal(undone.code, 0, undone.stderr);
       assert.deepEqual(await ttlCounts(c, 'session:*'), { withTtl: 0, without: 500 });
+    });
+
+    it('keeps the ACL user name in the printed undo command; fix and undo say when they were taken', async () => {
+      const c = server.client({ password });
+      after(() => c.disconnect());
+      await c.call('ACL', 'SETUSER', 'fixer', 'on', '>fixer-pass', '~*', '+@all');
+      await fill(c, 'acl:', 200);
+      const journal = join(mkdtempSync(join(tmpdir(), 'keywarden-commands-')), 'fix.jsonl');
+      const started = Date.now() - 1000;
+      const taken = /, taken (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/;
+      const within = (iso: string | undefined) => {
+        const t = Date.parse(iso ?? '');
+        assert.ok(t >= started && t <= Date.now(), `takenAt ${iso}`);
+      };
+      const plan = await cli(['fix', `redis://fixer:fixer-pass@127.0.0.1:${server.port}`, '--match', 'acl:*', '--ttl', '1h', '--json']);
+      within((JSON.parse(plan.stdout) as FixReport).takenAt);
+      const fixed = await cli(['fix', `redis://fixer:fixer-pass@127.0.0.1:${server.port}`, '--match', 'acl:*', '--ttl', '1h', '--apply', '--journal', journal], { PATH: '' });
+      assert.equal(fixed.code, 0, fixed.stderr);
+      within(`${taken.exec(fixed.stdout.split('\n')[0])?.[1].replace(' ', 'T')}Z`);
+      const line = /^Undo with: (.+)$/m.exec(fixed.stdout)?.[1];
+      assert.ok(line, fixed.stdout);
+      assert.deepEqual(argsOf(line), ['undo', `redis://127.0.0.1:${server.port}`, '--user', 'fixer', '--journal', journal]);
+      const preview = await cli([...argsOf(line), '--dry-run'], { PATH: '', REDISCLI_AUTH: 'fixer-pass' });
+      assert.equal(preview.code, 0, preview.stderr);
+      within(`${taken.exec(preview.stdout)?.[1].replace(' ', 'T')}Z`);
+      const undone = await cli([...argsOf(line), '--json'], { PATH: '', REDISCLI_AUTH: 'fixer-pass' });
+      assert.equal(undone.code, 0, undone.stderr);
+      within((JSON.parse(undone.stdout) as { takenAt?: string }).takenAt);
+      assert.deepEqual(await ttlCounts(c, 'acl:*'), { withTtl: 0, without: 200 });
     });
   });
 });

@@ -10,6 +10,7 @@ import * as ioredis5 from 'ioredis5';
 import * as iovalkey from 'iovalkey';
 import * as redis6 from 'redis';
 import * as redis5 from 'redis5';
+import * as redis4 from 'redis4';
 import { guard, type GuardOptions } from '../../src/guard/index.js';
 import type { RedisCluster, RedisServer } from '../support/redis.js';
 
@@ -25,6 +26,7 @@ export interface IoredisLibrary {
 /** One installed node-redis major. */
 export interface NodeRedisLibrary {
   label: string;
+  major: 4 | 5 | 6;
   createClient(options: object): unknown;
   createCluster(options: object): unknown;
 }
@@ -40,8 +42,9 @@ export const IOREDIS_LIBRARIES: IoredisLibrary[] = [io('ioredis 6', ioredis6), i
 
 /** Every supported node-redis major. */
 export const NODE_REDIS_LIBRARIES: NodeRedisLibrary[] = [
-  { label: 'redis 6', createClient: redis6.createClient, createCluster: redis6.createCluster },
-  { label: 'redis 5', createClient: redis5.createClient, createCluster: redis5.createCluster },
+  { label: 'redis 6', major: 6, createClient: redis6.createClient, createCluster: redis6.createCluster },
+  { label: 'redis 5', major: 5, createClient: redis5.createClient, createCluster: redis5.createCluster },
+  { label: 'redis 4', major: 4, createClient: redis4.createClient, createCluster: redis4.createCluster },
 ];
 
 export interface DriverClient {
@@ -91,17 +94,25 @@ type NodeAny = {
   sendCommand(...a: unknown[]): Promise<unknown>;
   multi(): NodeMulti;
   connect(): Promise<unknown>;
-  close(): Promise<void>;
+  close?(): Promise<void>;
+  quit(): Promise<unknown>;
+};
+
+/** v4 has no close(). */
+const closeNode = async (c: NodeAny): Promise<void> => {
+  await (c.close ? c.close() : c.quit());
 };
 
 /** The key that routes a raw command on a node-redis cluster: the first hash-tagged argument. */
 const slotKey = (args: string[]): string => args.find((a) => a.includes('{')) ?? args[1];
 
-function nodeRedisClient(client: NodeAny, cluster: boolean): DriverClient {
+function nodeRedisClient(client: NodeAny, cluster: boolean, major: number): DriverClient {
   const queue = (commands: string[][]): NodeMulti => {
     const m = client.multi();
     for (const c of commands) {
-      if (cluster) m.addCommand(slotKey(c), false, c);
+      // A cluster Multi's addCommand: (firstKey, isReadonly, args) from v5 on, (firstKey, args) in v4.
+      if (cluster && major >= 5) m.addCommand(slotKey(c), false, c);
+      else if (cluster) m.addCommand(slotKey(c), c);
       else m.addCommand(c);
     }
     return m;
@@ -193,12 +204,12 @@ export async function nodeRedisStandalone(server: RedisServer, lib: NodeRedisLib
     label: `${lib.label} standalone`,
     library: 'node-redis',
     cluster: false,
-    raw: nodeRedisClient(pool[0], false),
+    raw: nodeRedisClient(pool[0], false, lib.major),
     // Connections are made up front (guard is synchronous); guarded views share them.
-    guarded: (options) => nodeRedisClient(guard(pool[1 + (next++ % 3)], options), false),
+    guarded: (options) => nodeRedisClient(guard(pool[1 + (next++ % 3)], options), false, lib.major),
     commandCalls: (name) => commandCallsOn([server], name),
     close: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(clients.map(closeNode));
     },
   };
 }
@@ -215,11 +226,11 @@ export async function nodeRedisCluster(cluster: RedisCluster, lib: NodeRedisLibr
     label: `${lib.label} cluster`,
     library: 'node-redis',
     cluster: true,
-    raw: nodeRedisClient(raw, true),
-    guarded: (options) => nodeRedisClient(guard(shared, options), true),
+    raw: nodeRedisClient(raw, true, lib.major),
+    guarded: (options) => nodeRedisClient(guard(shared, options), true, lib.major),
     commandCalls: (name) => commandCallsOn(cluster.masters, name),
     close: async () => {
-      await Promise.all([raw.close(), shared.close()]);
+      await Promise.all([closeNode(raw), closeNode(shared)]);
     },
   };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClientPool } from 'redis';
 import { createClientPool as createClientPool5 } from 'redis5';
-import { createClient as createClient4 } from 'redis4';
+import { commandOptions, createClient as createClient4 } from 'redis4';
 import { guard } from '../../src/guard/index.js';
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { IOREDIS_LIBRARIES, ioredisCluster, ioredisStandalone, NODE_REDIS_LIBRARIES, nodeRedisCluster, nodeRedisStandalone, type Driver } from './drivers.js';
@@ -72,9 +72,38 @@ const ioredisExtras: Extra = (d, clustered) => {
   }
 };
 
+/** node-redis 4 has no type mappings and no RESP3: its `commandOptions({ returnBuffers })` instead. */
+const nodeRedis4Extras: Extra = (d) => {
+  it('replies with returnBuffers are exactly the raw client\'s, and a read sent right after a guarded write sees it', async () => {
+    const g = d().guarded({ policy: POLICY }).native as any;
+    const r = d().raw.native as any;
+    const buffers = commandOptions({ returnBuffers: true });
+    const p = space();
+    assert.deepEqual(await g.getSet(buffers, p('t', 'g1'), 'a'), await r.getSet(buffers, p('t', 'r1'), 'a'));
+    const swapped = await g.getSet(buffers, p('t', 'g1'), 'b');
+    assert.ok(Buffer.isBuffer(swapped), 'GETSET with returnBuffers → Buffer');
+    assert.deepEqual(swapped, await r.getSet(buffers, p('t', 'r1'), 'b'));
+    assert.deepEqual(await g.hIncrByFloat(p('t', 'g3'), 'f', 2.5), await r.hIncrByFloat(p('t', 'r3'), 'f', 2.5));
+    assert.ok(hasRuleTtl(await d().raw.call(['PTTL', p('t', 'g1')])));
+    assert.ok(hasRuleTtl(await d().raw.call(['PTTL', p('t', 'g3')])));
+    for (let i = 0; i < 10; i++) {
+      const key = p('t', `o${i}`);
+      const [decr, get] = await Promise.all([g.decr(buffers, key), g.get(buffers, key)]);
+      assert.equal(decr, -1);
+      assert.deepEqual(get, Buffer.from('-1'), `round ${i}: the GET overtook the guarded DECR`);
+      assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
+    }
+  });
+};
+
 const nodeRedisExtras =
   (lib: (typeof NODE_REDIS_LIBRARIES)[number]): Extra =>
   (d, clustered) => {
+    if (lib.major === 4) {
+      nodeRedis4Extras(d, clustered);
+      if (clustered) perNodeClients(d);
+      return;
+    }
     it('replies under a type mapping are exactly the raw client\'s (Buffer strings, doubles)', async () => {
       const mapping = { 36: Buffer }; // RESP_TYPES.BLOB_STRING
       const g = (d().guarded({ policy: POLICY }).native as any).withTypeMapping(mapping);
@@ -89,6 +118,17 @@ const nodeRedisExtras =
       assert.deepEqual(await g.incrByFloat(p('t', 'g2'), 1.5), await r.incrByFloat(p('t', 'r2'), 1.5));
       assert.deepEqual(await g.hIncrByFloat(p('t', 'g3'), 'f', 2.5), await r.hIncrByFloat(p('t', 'r3'), 'f', 2.5));
       assert.ok(hasRuleTtl(await d().raw.call(['PTTL', p('t', 'g3')])));
+    });
+    it('under a type mapping, a read sent right after a guarded write still sees it', async () => {
+      const g = (d().guarded({ policy: POLICY }).native as any).withTypeMapping({ 36: Buffer });
+      const p = space();
+      for (let i = 0; i < 20; i++) {
+        const key = p('t', `o${i}`);
+        const [decr, get] = await Promise.all([g.decr(key), g.get(key)]);
+        assert.equal(decr, -1);
+        assert.deepEqual(get, Buffer.from('-1'), `round ${i}: the GET overtook the guarded DECR`);
+        assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
+      }
     });
     if (!clustered) {
       it('RESP3 replies are exactly the raw client\'s', async () => {
@@ -106,7 +146,11 @@ const nodeRedisExtras =
         }
       });
     }
-    if (clustered) {
+    if (clustered) perNodeClients(d);
+  };
+
+/** Per-node clients a guarded node-redis cluster hands out are guarded (every major). */
+function perNodeClients(d: () => Driver): void {
       it('per-node clients from nodeClient() / getNodeClientForKey() are guarded', async () => {
         const g = d().guarded({ policy: POLICY }).native as any;
         const key = space()('t', 'node');
@@ -123,8 +167,7 @@ const nodeRedisExtras =
           assert.ok(hasRuleTtl(await d().raw.call(['PTTL', other])));
         }
       });
-    }
-  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 IOREDIS_LIBRARIES.forEach((lib, i) =>
@@ -145,12 +188,18 @@ describe('guard · clients it cannot wrap', () => {
     }
   });
 
-  it('refuses node-redis 4 with one line naming the supported versions', () => {
-    const client = createClient4({ url: server.url });
+  it('refuses a node-redis 4 client in legacyMode with one line', () => {
+    const client = createClient4({ url: server.url, legacyMode: true });
     assert.throws(
       () => guard(client, { policy: POLICY }),
-      (err: Error & { hint?: string }) =>
-        /unsupported client; supported: ioredis 5 and 6 .*redis \(node-redis\) 5 and 6/.test(err.message) && /node-redis 4/.test(String(err.hint)),
+      (err: Error & { hint?: string }) => /node-redis 4 client in legacyMode cannot be guarded/.test(err.message) && !err.message.includes('\n') && /without legacyMode/.test(String(err.hint)),
+    );
+  });
+
+  it('refuses anything else with one line naming the supported versions', () => {
+    assert.throws(
+      () => guard({ get: () => 1 }, { policy: POLICY }),
+      (err: Error) => /unsupported client; supported: ioredis 5 and 6 .*redis \(node-redis\) 4, 5 and 6/.test(err.message) && !err.message.includes('\n'),
     );
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient, RESP_TYPES } from 'redis';
-import { guard, GuardViolationError } from '../../src/guard/index.js';
+import { commandOptions, createClient as createClient4, defineScript } from 'redis4';
+import { guard, GuardViolationError, type GuardViolation } from '../../src/guard/index.js';
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 import { nodeRedisCluster, nodeRedisStandalone, type Driver } from './drivers.js';
 import { guardSuite, POLICY } from './suite.js';
@@ -100,6 +101,24 @@ describe('guard · node-redis API surface', () => {
     }
   });
 
+  it('while connecting, a guarded write queues like the raw one, or fails like it under disableOfflineQueue', async () => {
+    const raw = await createClient({ url: server.url }).connect();
+    const queued = guard(createClient({ url: server.url }), { policy: POLICY });
+    const strictOffline = guard(createClient({ url: server.url, disableOfflineQueue: true }), { policy: POLICY });
+    try {
+      const connecting = [queued.connect(), strictOffline.connect()];
+      const [written, refused] = await Promise.allSettled([queued.hSet('t:offline:h', 'f', 'v'), strictOffline.hSet('t:offline:r', 'f', 'v')]);
+      await Promise.all(connecting);
+      assert.deepEqual(written, { status: 'fulfilled', value: 1 });
+      assert.ok((await raw.pTTL('t:offline:h')) > 3_500_000);
+      assert.equal(refused.status, 'rejected');
+      assert.match(String((refused as PromiseRejectedResult).reason), /offline/i);
+      assert.equal(await raw.exists('t:offline:r'), 0);
+    } finally {
+      await Promise.all([raw.close(), queued.close(), strictOffline.close()]);
+    }
+  });
+
   it('uses a pipeline instead of MULTI while the client is WATCHing, so the watch still guards EXEC', async () => {
     const raw = await createClient({ url: server.url }).connect();
     const other = await createClient({ url: server.url }).connect();
@@ -113,6 +132,72 @@ describe('guard · node-redis API surface', () => {
     } finally {
       await raw.close();
       await other.close();
+    }
+  });
+});
+
+describe('guard · node-redis 4 API surface', () => {
+  const hasTtl = (ttl: number): boolean => ttl > 3_500_000 && ttl <= 3_600_000;
+
+  it('connect() and on() hand back the guarded client; duplicate(), executeIsolated() and isolated commands are guarded', async () => {
+    const raw = await createClient4({ url: server.url }).connect();
+    const redis = guard(createClient4({ url: server.url }), { policy: POLICY });
+    assert.equal(
+      redis.on('error', () => undefined),
+      redis,
+    );
+    assert.equal(await redis.connect(), redis);
+    try {
+      assert.equal(redis.isOpen, true, 'getters read the real client');
+      assert.equal(await redis.hSet('t:v4:h', { a: 1, b: 2 }), 2);
+      assert.ok(hasTtl(await raw.pTTL('t:v4:h')));
+      assert.deepEqual(await redis.hGetAll('t:v4:h'), await raw.hGetAll('t:v4:h'));
+      const dup = redis.duplicate();
+      await dup.connect();
+      await dup.sAdd('t:v4:s', 'a');
+      await dup.quit();
+      assert.ok(hasTtl(await raw.pTTL('t:v4:s')));
+      await redis.executeIsolated((iso) => iso.lPush('t:v4:l', 'x'));
+      assert.ok(hasTtl(await raw.pTTL('t:v4:l')));
+      assert.equal(await redis.incr(commandOptions({ isolated: true }), 't:v4:n'), 1);
+      assert.ok(hasTtl(await raw.pTTL('t:v4:n')));
+      await raw.hSet('t:v4:raw', 'f', 'v');
+      assert.equal(await raw.pTTL('t:v4:raw'), -1, 'the client passed to guard stays unguarded');
+    } finally {
+      await Promise.all([raw.quit(), redis.quit()]);
+    }
+  });
+
+  it('a write while an isolated client WATCHes is pipelined, so the watch still guards EXEC', async () => {
+    const raw = await createClient4({ url: server.url }).connect();
+    const redis = guard(await createClient4({ url: server.url }).connect(), { policy: POLICY });
+    try {
+      await redis.executeIsolated(async (iso) => {
+        await iso.watch('t:v4w:balance');
+        await iso.hSet('t:v4w:log', 'f', 'v'); // needs PEXPIRE: a MULTI here would end the WATCH
+        await raw.set('t:v4w:balance', '1', { EX: 60 });
+        await assert.rejects(iso.multi().set('t:v4w:balance', '2', { EX: 60 }).exec(), /watch/i);
+      });
+      assert.ok(hasTtl(await raw.pTTL('t:v4w:log')));
+      assert.equal(await raw.get('t:v4w:balance'), '1');
+    } finally {
+      await Promise.all([raw.quit(), redis.quit()]);
+    }
+  });
+
+  it('script methods run as written and are reported in warn mode', async () => {
+    const scripts = { bump: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: "return redis.call('INCR', KEYS[1])", transformArguments: (key: string) => [key], transformReply: (n: number) => n }) };
+    const violations: GuardViolation[] = [];
+    const redis = guard(await createClient4({ url: server.url, scripts }).connect(), { policy: POLICY, mode: 'warn', onViolation: (v) => violations.push(v) });
+    try {
+      assert.equal(await redis.bump('t:v4s:n'), 1);
+      assert.equal(await redis.bump('t:v4s:n'), 2);
+      assert.deepEqual(
+        violations.map((v) => v.kind),
+        ['script', 'script'],
+      );
+    } finally {
+      await redis.quit();
     }
   });
 });

@@ -1,13 +1,19 @@
 /**
- * express-session with connect-redis through guard(), node-redis standalone and cluster: a
- * small login/visit workload over real HTTP. Sessions keep connect-redis' own TTL (the cookie's
+ * express-session with connect-redis through guard(), node-redis standalone and cluster (and
+ * connect-redis 7 on node-redis 4, standalone, as apps of that generation run it): a small
+ * login/visit workload over real HTTP. Sessions keep connect-redis' own TTL (the cookie's
  * maxAge, sent as SET … EX), never the policy's; the app's own writes get the policy's.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
 import { RedisStore } from 'connect-redis';
+import RedisStore7 from 'connect-redis7';
 import session from 'express-session';
+import { createClient as createClient4 } from 'redis4';
+import { guard } from '../../src/guard/index.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
 import { describeOnNodeRedis } from './node-redis-topologies.js';
 
 const POLICY = { rules: [{ match: 'sess:*', ttl: '24h' }, { match: 'visits:*', ttl: '1h' }] };
@@ -17,9 +23,9 @@ const MAX_AGE_MS = 600_000; // the cookie's 10 minutes: connect-redis' own TTL
 type AnyClient = any;
 
 /** An HTTP app: GET /visit counts visits in the session and in Redis (HINCRBY visits:<sid>). */
-async function startApp(client: AnyClient): Promise<{ url: string; server: Server }> {
+async function startApp(client: AnyClient, Store: new (options: { client: AnyClient }) => session.Store): Promise<{ url: string; server: Server }> {
   const middleware = session({
-    store: new RedisStore({ client }),
+    store: new Store({ client }),
     secret: 'test',
     resave: false,
     saveUninitialized: false,
@@ -51,9 +57,9 @@ async function visits(url: string): Promise<{ bodies: unknown[]; sid: string }> 
   return { bodies, sid };
 }
 
-async function check(raw: AnyClient, guarded: AnyClient): Promise<void> {
-  const rawApp = await startApp(raw);
-  const guardedApp = await startApp(guarded);
+async function check(raw: AnyClient, guarded: AnyClient, Store: new (options: { client: AnyClient }) => session.Store = RedisStore): Promise<void> {
+  const rawApp = await startApp(raw, Store);
+  const guardedApp = await startApp(guarded, Store);
   try {
     const expected = await visits(rawApp.url);
     const got = await visits(guardedApp.url);
@@ -77,6 +83,25 @@ describeOnNodeRedis(
     cluster: 'node-redis cluster: the same',
   },
   POLICY,
-  check,
+  (raw, guarded) => check(raw, guarded),
 );
+
+describe('connect-redis 7 + express-session through guard(), on node-redis 4', () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedis();
+  });
+  after(() => server?.stop());
+
+  it('node-redis 4 standalone: same responses, sessions keep their cookie TTL, the app\'s keys get the policy\'s', async () => {
+    const raw = createClient4({ url: server.url });
+    const guarded = guard(createClient4({ url: server.url }), { policy: POLICY });
+    await Promise.all([raw.connect(), guarded.connect()]);
+    try {
+      await check(raw, guarded, RedisStore7 as unknown as new (options: { client: AnyClient }) => session.Store);
+    } finally {
+      await Promise.all([raw.quit(), guarded.quit()]);
+    }
+  });
+});
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -123,7 +123,7 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
     interrupt.dispose();
     await target.close();
   }
-  io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report, { cli: cliInvocation(io.env) }));
+  io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderFixText(report, { cli: cliInvocation(io.env), target: spec.command }));
   return report.complete ? 0 : 130;
 }
 

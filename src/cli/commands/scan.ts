@@ -105,6 +105,6 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   return report.policy && report.policy.violations > 0 ? 1 : 0;
 
   function emit(r: ScanReport, what: string): void {
-    emitScanReport(io, r, format, flags.out, what);
+    emitScanReport(io, r, format, flags.out, what, spec.command);
   }
 }

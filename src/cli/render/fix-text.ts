@@ -3,13 +3,17 @@
  * `keywarden undo`. Keys arrive already escaped (`displayKey`) in the reports.
  */
 import type { FixReport, UndoReport, UndoSkipReason } from '../../fix/types.js';
+import type { PrintedTarget } from '../../target/spec.js';
 import { targetArgument } from '../../doctor/commands.js';
 import { shellArg } from '../invocation.js';
 import { formatBytes, formatCount } from './format.js';
+import { takenAt } from './scan-table.js';
 
 /** How printed commands invoke the CLI: `keywarden`, or `npx keywarden` when it is not on the PATH. */
 export interface FixTextOptions {
   cli?: string;
+  /** The target as the run's own command named it (user name and TLS flags); else the report's URL. */
+  target?: PrintedTarget;
 }
 
 /** The plan (dry run) or the summary (apply), per rule, then what was left alone and why. */
@@ -17,7 +21,7 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
   const out: string[] = [];
   const t = r.totals;
   const verb = r.dryRun ? 'DRY RUN: nothing was written. Plan' : 'Applied';
-  out.push(`${verb} for ${r.target.url} (${r.target.mode}, ${r.target.nodes.length} node${r.target.nodes.length === 1 ? '' : 's'})${r.policy.file ? `, policy ${r.policy.file}` : ''}${r.resumed ? ', resumed' : ''}`);
+  out.push(`${verb} for ${r.target.url} (${r.target.mode}, ${r.target.nodes.length} node${r.target.nodes.length === 1 ? '' : 's'})${r.policy.file ? `, policy ${r.policy.file}` : ''}${r.resumed ? ', resumed' : ''}${r.takenAt ? `, ${takenAt(r.takenAt)}` : ''}`);
   out.push('');
   const rows: string[][] = [['rule', 'ttl', 'matched', 'need TTL', r.dryRun ? 'will free' : 'applied', r.dryRun ? 'have TTL' : 'had TTL', ...(r.policy.maxTtl ? ['shortened'] : [])]];
   for (const rule of r.rules) {
@@ -50,7 +54,7 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
     out.push(`Stopped early (${r.interrupted ?? 'incomplete'}).`);
     if (r.journal && !r.dryRun) out.push(`Continue with: ${fixCommands(r, r.journal, options).resume}`);
   }
-  if (r.journal && !r.dryRun && targetArgument(r.target.url).needsAuth) {
+  if (r.journal && !r.dryRun && targetArgument(options.target ?? r.target.url).needsAuth) {
     out.push('The target needs a password: export REDISCLI_AUTH=<password> before these commands (keywarden reads it as redis-cli does).');
   }
   return `${out.join('\n')}\n`;
@@ -63,7 +67,7 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
  */
 export function fixCommands(r: FixReport, journal: string, options: FixTextOptions = {}): { undo: string; resume: string } {
   const cli = options.cli ?? 'keywarden';
-  const target = targetArgument(r.target.url).arg;
+  const target = targetArgument(options.target ?? r.target.url).arg;
   const rules = r.policy.file ? ['--policy', shellArg(r.policy.file)] : r.rules.flatMap((rule) => ['--match', shellArg(rule.match), '--ttl', shellArg(rule.ttl ?? '')]);
   const maxTtl = r.policy.maxTtl ? ['--max-ttl', shellArg(r.policy.maxTtl)] : [];
   return {
@@ -88,7 +92,7 @@ const REASONS: Record<UndoSkipReason, string> = {
 /** What undo did (or, with --dry-run, would do), and each reason it left keys alone. */
 export function renderUndoText(r: UndoReport): string {
   const out = [
-    `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s).`,
+    `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s${r.takenAt ? `, ${takenAt(r.takenAt)}` : ''}).`,
   ];
   if (r.rerouted > 0) out.push(`${formatCount(r.rerouted)} keys had moved to another master since fix (resharding or failover) and were handled where they live now.`);
   if (r.interrupted) out.push('Stopped early: run the same undo again to finish (keys already undone are skipped).');

@@ -7,6 +7,7 @@
 import { UsageError } from '../../errors.js';
 import { displayKey } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
+import type { PrintedTarget } from '../../target/spec.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import type { CliIo } from '../flags.js';
 import { cliInvocation } from '../invocation.js';
@@ -31,16 +32,19 @@ export function checkScanOutput(format: ScanFormat, out: string | undefined): vo
   if (out) checkOutputPath(out, '--out');
 }
 
-export function renderScanReport(report: ScanReport, format: ScanFormat, io: CliIo): string {
+export function renderScanReport(report: ScanReport, format: ScanFormat, io: CliIo, target?: PrintedTarget): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
   if (format === 'markdown') return renderScanMarkdown(report);
   if (format === 'html') return renderScanHtml(report);
-  return renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR, cli: cliInvocation(io.env) });
+  return renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR, cli: cliInvocation(io.env), target });
 }
 
-/** Print (or write to `out`) the report; `what` names it in the "written to" line. */
-export function emitScanReport(io: CliIo, report: ScanReport, format: ScanFormat, out: string | undefined, what = 'report'): void {
-  const rendered = renderScanReport(report, format, io);
+/**
+ * Print (or write to `out`) the report; `what` names it in the "written to" line; `target`, the
+ * scanned target as printed commands name it.
+ */
+export function emitScanReport(io: CliIo, report: ScanReport, format: ScanFormat, out: string | undefined, what = 'report', target?: PrintedTarget): void {
+  const rendered = renderScanReport(report, format, io, target);
   if (out) {
     writeOutputFile(out, rendered, '--out');
     io.stderr(`keywarden: ${what} written to ${out}\n`);

@@ -5,6 +5,7 @@
 import { runnableFix } from '../../doctor/commands.js';
 import { displayPattern } from '../../keyspace/display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
+import type { PrintedTarget } from '../../target/spec.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
 import { bar, countOf, formatBytes, formatCount, formatShare, formatTtl } from './format.js';
 import { clusterKeys, sampleCaveat } from './scan-caveat.js';
@@ -16,6 +17,8 @@ export interface TableOptions {
   limit?: number;
   /** How printed commands invoke the CLI: `keywarden` (default) or `npx keywarden`. */
   cli?: string;
+  /** The scanned target as the scan's own command named it (user name and TLS flags); else the report's URL. */
+  target?: PrintedTarget;
 }
 
 const paint = (on: boolean) => ({
@@ -60,7 +63,7 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
     if (report.policy.violations > 0) {
       // The fix command names the server scanned (a dump's path is no target: there it stays target-free).
       const [fix, ...notes] = runnableFix([`keywarden fix --policy ${report.policy.file ?? 'keywarden.yml'}`], {
-        target: report.target.mode === 'rdb' ? undefined : report.target.url,
+        target: report.target.mode === 'rdb' ? undefined : (options.target ?? report.target.url),
         hasPolicy: true,
         policyFile: report.policy.file ?? 'keywarden.yml',
         cli: options.cli,

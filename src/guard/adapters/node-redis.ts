@@ -1,5 +1,5 @@
 /**
- * The guard for node-redis 5 and 6 (`createClient` and `createCluster`).
+ * The guard for node-redis 5 and 6 (`createClient` and `createCluster`); node-redis 4: node-redis4.ts.
  *
  * node-redis command methods run `this._self._executeCommand(command, parser, …)`; on a cluster
  * `this._self._execute(firstKey, …, fn)` (v5) or `this._self._executeWithPolicies(parser, …,
@@ -25,18 +25,26 @@
 import { commandInfo, type Arg } from '../commands.js';
 import type { Expires, GuardPlanner, TtlFix } from '../planner.js';
 
-type RedisArgs = Arg[] & { preserve?: unknown };
+export type RedisArgs = Arg[] & { preserve?: unknown };
 type Transform = ((reply: unknown, preserve?: unknown, typeMapping?: unknown) => unknown) | undefined;
-interface CommandOptions {
-  typeMapping?: unknown;
+export interface CommandOptions {
+  typeMapping?: object;
   chainId?: symbol;
+  abortSignal?: unknown;
+  asap?: boolean;
+  /** v6 cluster: the slot the command's node serves (maintenance handoffs). */
+  slotNumber?: number;
+  /** v4: `commandOptions({ returnBuffers, signal, isolated })`. */
+  returnBuffers?: boolean;
+  signal?: unknown;
+  isolated?: boolean;
 }
 interface Parser {
   readonly redisArgs: RedisArgs;
   readonly preserve?: unknown;
   push(...args: Arg[]): void;
 }
-interface QueuedCommand {
+export interface QueuedCommand {
   args: RedisArgs;
   transformReply?: Transform;
 }
@@ -46,9 +54,10 @@ interface NodeClient {
   _self: NodeClient;
   _commandOptions?: CommandOptions;
   isWatching?: boolean;
+  readonly isReady: boolean;
   _executeCommand(command: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
   _executeScript(script: unknown, parser: Parser, options: CommandOptions | undefined, transform: Transform): Promise<unknown>;
-  _executeMulti(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
+  _executeMulti(commands: QueuedCommand[], selectedDB?: number, slotNumber?: number, chainId?: symbol): Promise<unknown[]>;
   _executePipeline(commands: QueuedCommand[], selectedDB?: number): Promise<unknown[]>;
   sendCommand(args: RedisArgs, options?: CommandOptions): Promise<unknown>;
 }
@@ -91,24 +100,67 @@ function commandMethodNames(client: { _self: object }): Set<string> {
   return names;
 }
 
-const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
+export const pexpireArgs = (key: Arg, ttlMs: number): QueuedCommand => ({ args: ['PEXPIRE', key, String(ttlMs), 'NX'] });
 
-const ignore = (): undefined => undefined;
+export const ignore = (): undefined => undefined;
+
+/**
+ * True when the library's own MULTI behaves as the command alone would: no type mapping
+ * (node-redis decodes EXEC with the default one), no abort signal, no `asap` — in the caller's
+ * options or the client's (`sendCommand` merges the two) — and a connected client. Offline,
+ * `sendCommand` is what honours `disableOfflineQueue` and the per-command timeout (which only
+ * runs while a command waits to be written).
+ */
+function fitsLibraryMulti(node: NodeClient, options: CommandOptions | undefined): boolean {
+  return node.isReady && plainOptions(options) && plainOptions(node._commandOptions);
+}
+
+function plainOptions(o: CommandOptions | undefined): boolean {
+  if (o === undefined) return true;
+  const mapping = o.typeMapping;
+  if (mapping !== undefined && Object.keys(mapping).length > 0) return false;
+  return o.abortSignal === undefined && !o.asap;
+}
 
 /**
  * Send the command with its PEXPIREs atomically on one node (`MULTI; cmd; PEXPIRE…; EXEC`);
- * resolve to the command's raw reply. All four are queued synchronously through the node's own
- * `sendCommand`, so a command the caller sends next comes after them; EXEC carries the
- * caller's options, so its reply is decoded with the caller's type mapping, as the command's
- * own reply would have been.
+ * resolve to the command's raw reply. Everything is queued synchronously, so a command the
+ * caller sends next comes after them.
+ *
+ * - The usual case (connected, default options) goes through the node's own `_executeMulti`,
+ *   the path of `client.multi()….exec()`: it queues the four at once, with no per-command timer
+ *   (node-redis 6 gives every `sendCommand` a 5 s timeout signal, which cost more than the rest
+ *   of the write; it only runs while a command waits to be written, which a connected client's
+ *   commands do for one tick).
+ * - Under a type mapping, an abort signal or `asap`, or while the client is not ready, the four
+ *   go through the node's own `sendCommand`, EXEC carrying the caller's options, so its reply is
+ *   decoded with the caller's type mapping as the command's own reply would have been.
+ * - While the client is WATCHing, a MULTI would end the application's watch: the PEXPIREs are
+ *   pipelined right behind the command instead.
  */
-async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
+function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
   if (node.isWatching) {
-    // MULTI/EXEC would end the application's WATCH: pipelined instead, the PEXPIRE right behind.
     const reply = node.sendCommand(args, options);
     for (const [key, ttlMs] of expires) node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore);
     return reply;
   }
+  if (fitsLibraryMulti(node, options)) {
+    const queue: QueuedCommand[] = [{ args }];
+    for (const [key, ttlMs] of expires) queue.push(pexpireArgs(key, ttlMs));
+    // A command refused when queued (EXECABORT) rejects the whole batch with its own error.
+    return node._executeMulti(queue, undefined, options?.slotNumber, options?.chainId).then(firstReply);
+  }
+  return sendChained(node, args, expires, options);
+}
+
+function firstReply(replies: unknown[]): unknown {
+  const reply = replies[0];
+  if (reply instanceof Error) throw reply;
+  return reply;
+}
+
+/** `MULTI; cmd; PEXPIRE…; EXEC` as four `sendCommand`s, EXEC decoded with the caller's options. */
+export async function sendChained(node: Pick<NodeClient, 'sendCommand'>, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
   const chainId = Symbol('keywarden guard MULTI');
   node.sendCommand(['MULTI'], { chainId }).catch(ignore);
   const queued = node.sendCommand(args, { ...options, chainId });
@@ -121,17 +173,18 @@ async function sendWithExpires(node: NodeClient, args: RedisArgs, expires: Expir
     // EXECABORT: the command itself was refused when queued; the caller gets that error.
     throw (await queued.then(ignore, (e: unknown) => e)) ?? err;
   }
-  const reply = (replies as unknown[])[0];
-  if (reply instanceof Error) throw reply;
-  return reply;
+  return firstReply(replies as unknown[]);
 }
 
-/** Blocking commands: sent alone (so they block), their PEXPIREs after a reply that moved something. */
-function afterBlocking(node: NodeClient, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
+/**
+ * Blocking commands: sent alone (so they block), their PEXPIREs (sent with `send`) after a reply
+ * that moved something.
+ */
+export function afterBlocking(send: (args: RedisArgs) => Promise<unknown>, reply: Promise<unknown>, expires: Expires): Promise<unknown> {
   // The reply is handed over once the PEXPIREs are answered: the caller never sees the moved
   // element's key without its TTL.
   return reply.then(async (value) => {
-    if (value !== null) await Promise.all(expires.map(([key, ttlMs]) => node.sendCommand(pexpireArgs(key, ttlMs).args).catch(ignore)));
+    if (value !== null) await Promise.all(expires.map(([key, ttlMs]) => send(pexpireArgs(key, ttlMs).args).catch(ignore)));
     return value;
   });
 }
@@ -162,7 +215,7 @@ function executeOnNode(
     parser.push('PX', fix);
     return node._executeCommand(command, parser, options, transform);
   }
-  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node._executeCommand(command, parser, options, transform), fix);
+  if (commandInfo(String(args[0])).blocking) return afterBlocking((a) => node.sendCommand(a), node._executeCommand(command, parser, options, transform), fix);
   return sendWithExpires(node, args, fix, options).then((reply) => (transform ? transform(reply, parser.preserve, options?.typeMapping) : reply));
 }
 
@@ -176,7 +229,7 @@ function sendOnNode(node: NodeClient, planner: GuardPlanner, args: RedisArgs, op
   }
   if (fix === undefined) return node.sendCommand(args, options);
   if (typeof fix === 'string') return node.sendCommand(withPx(args, fix), options);
-  if (commandInfo(String(args[0])).blocking) return afterBlocking(node, node.sendCommand(args, options), fix);
+  if (commandInfo(String(args[0])).blocking) return afterBlocking((a) => node.sendCommand(a), node.sendCommand(args, options), fix);
   return sendWithExpires(node, args, fix, options);
 }
 
@@ -201,7 +254,7 @@ function guardedNode(node: NodeClient, planner: GuardPlanner): NodeClient {
  * `concat` (V8's generic path for arrays that carry a `preserve` property) cost more per
  * pipelined SET than matching its key.
  */
-function withPx(args: RedisArgs, ttl: string): RedisArgs {
+export function withPx(args: RedisArgs, ttl: string): RedisArgs {
   let out: RedisArgs;
   if (args.length === 3) out = [args[0], args[1], args[2], 'PX', ttl];
   else {
@@ -235,7 +288,7 @@ function appendPx(cmd: QueuedCommand, ttl: string): void {
  * only adds `PX` is sent as it is, without a copy of the queue. Executing the same Multi again is
  * harmless: its SETs then carry a TTL already.
  */
-function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
+export function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: QueuedCommand[]; hidden: number[] | undefined } {
   const fixes = planner.planBatch(queue, 1);
   if (fixes === undefined) return { queue, hidden: undefined };
   let out: QueuedCommand[] | undefined;
@@ -257,7 +310,7 @@ function planQueue(planner: GuardPlanner, queue: QueuedCommand[]): { queue: Queu
 }
 
 /** `replies` without the entries at `hidden` (ascending positions). */
-function withoutHidden(replies: unknown[], hidden: readonly number[]): unknown[] {
+export function withoutHidden(replies: unknown[], hidden: readonly number[]): unknown[] {
   const out: unknown[] = [];
   let h = 0;
   for (let i = 0; i < replies.length; i++) {
