@@ -13,7 +13,9 @@ import { startThrowawayRedis } from '../../demo/server.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { connectTarget } from '../../target/connect.js';
 import { resolveTarget } from '../../target/spec.js';
-import { intFlag, runCommand, type CliIo } from '../flags.js';
+import { intFlag } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 import { renderScanTable } from '../render/scan-table.js';
 import { runnableFix } from '../../doctor/commands.js';
 import { cliInvocation, shellArg } from '../invocation.js';
@@ -34,8 +36,8 @@ export function registerDemo(program: Command, io: CliIo): void {
     .option('--keep', 'leave the server running and print its URL (to try doctor and fix on it)')
     .option('--json', 'print the scan report as JSON')
     .option('--save-rdb <file>', 'also save the incident as a dump file, to try keywarden rdb on it')
-    .action(async (flags: DemoFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, () => runDemo(flags, io));
+    .action(async (flags: DemoFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true, () => runDemo(flags, io)));
     });
 }
 

@@ -12,7 +12,10 @@ import { count, progressBar } from '../progress.js';
 import type { FixReport } from '../../fix/types.js';
 import { adHocPolicy, assertKeyTtl, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, durationFlag, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { interruptOnSigint } from '../signals.js';
 import { cliInvocation } from '../invocation.js';
 import { renderFixText } from '../render/fix-text.js';
 
@@ -54,8 +57,8 @@ export function registerFix(program: Command, io: CliIo): void {
     .option('--fast', 'lift the latency guard (maintenance windows): bigger steps, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (url: string | undefined, flags: FixFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, () => runFix(url, flags, io));
+    .action(async (url: string | undefined, flags: FixFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true, () => runFix(url, flags, io)));
     });
 }
 
@@ -83,7 +86,6 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
 
   if (options.maxTtlMs !== undefined) assertKeyTtl(options.maxTtlMs, '--max-ttl', '--max-ttl 30d');
   const target = await connectTarget(spec);
-  io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
   const verb = flags.apply ? 'fixing' : 'planning';
   const progress =

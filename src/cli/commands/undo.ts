@@ -7,7 +7,10 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { undoFix, type UndoProgress, type UndoReport } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { interruptOnSigint } from '../signals.js';
 import { count, progressBar } from '../progress.js';
 import { renderUndoText } from '../render/fix-text.js';
 
@@ -37,13 +40,12 @@ export function registerUndo(program: Command, io: CliIo): void {
     .option('--fast', 'lift the latency guard (maintenance windows): bigger batches, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (url: string | undefined, flags: UndoFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, async () => {
+    .action(async (url: string | undefined, flags: UndoFlags, command: Command) => {
+      const code = await runCommand(io, flags.json === true, async () => {
         const spec = targetFrom(url, flags, io.env);
         if (spec.replicas && !flags.dryRun) throw new UsageError('undo writes to the primaries; replicas are read-only', 'drop --replicas');
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
-        io.yieldCpu?.(flags.fast);
         const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
         const progress =
           flags.progress && io.isTTY
@@ -72,5 +74,6 @@ export function registerUndo(program: Command, io: CliIo): void {
         io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
         return report.interrupted ? 130 : 0;
       });
+      finishWith(command, code);
     });
 }
