@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { policyYaml, suggestPolicy } from '../../fix/index.js';
+import { policyYaml, suggestPolicy } from '../../policy/suggest.js';
 import { connectTarget } from '../../target/connect.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
 import { addTargetFlags, intFlag, targetFrom, type TargetFlags } from '../flags.js';

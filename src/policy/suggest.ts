@@ -16,7 +16,9 @@ import { formatBytes } from '../bytes.js';
 import { displayKey } from '../keyspace/display.js';
 import { createPatternGrouper } from '../keyspace/patterns.js';
 import { scanRecords } from '../keyspace/scanner.js';
-import { compileGlob, formatDuration, type Role } from '../policy/index.js';
+import { formatDuration } from './duration.js';
+import { compileGlob } from './glob.js';
+import type { Role } from './schema.js';
 import type { Target } from '../target/connect.js';
 
 export interface SuggestedRule {
