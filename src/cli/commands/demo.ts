@@ -19,6 +19,7 @@ import { runCommand, finishWith } from '../runner.js';
 import { renderScanTable } from '../render/scan-table.js';
 import { runnableFix } from '../../doctor/commands.js';
 import { cliInvocation, shellArg } from '../invocation.js';
+import { formatCount } from '../../units.js';
 
 interface DemoFlags {
   keys: string;
@@ -59,7 +60,7 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
   // The incident's configuration: a memory limit and the default noeviction policy.
   const server = await startThrowawayRedis({ maxmemory: '256mb', 'maxmemory-policy': 'noeviction' });
   try {
-    io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${keys.toLocaleString('en-US')} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
+    io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${formatCount(keys)} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
     const loader = new Redis(server.port, '127.0.0.1');
     await loadIncidentDataset(loader, { keys });
     if (flags.saveRdb) await saveDump(loader, flags.saveRdb, io);

@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import type { FixReport } from '../../fix/types.js';
 import { adHocPolicy, assertKeyTtl, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
@@ -91,10 +92,10 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   const progress =
     flags.progress && io.isTTY
       ? progressBar(`${verb} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${flags.apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`, (p: FixProgress) => ({
-          keys: count(p.keysSeen),
-          need: count(p.needTtl),
-          applied: count(p.applied),
-          rate: count(p.keysPerSecond),
+          keys: formatCount(p.keysSeen),
+          need: formatCount(p.needTtl),
+          applied: formatCount(p.applied),
+          rate: formatCount(p.keysPerSecond),
         }))
       : undefined;
   let report: FixReport;

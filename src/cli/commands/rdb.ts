@@ -15,7 +15,8 @@ import { resolveTarget } from '../../target/spec.js';
 import { intFlag } from '../flags.js';
 import type { CliIo } from '../io.js';
 import { runCommand, finishWith } from '../runner.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 
 interface RdbFlags {
@@ -102,8 +103,8 @@ async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<numb
   const progress =
     flags.progress && io.isTTY
       ? progressBar('reading [{bar}] {percentage}% | {done} of {total} MB | ETA {eta_formatted}', (p: { ratio: number; done: number; total: number }) => ({
-          done: count(p.done / 1e6),
-          total: count(p.total / 1e6),
+          done: formatCount(p.done / 1e6),
+          total: formatCount(p.total / 1e6),
         }))
       : undefined;
   const options = {

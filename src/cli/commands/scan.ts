@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
@@ -83,9 +84,9 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   const progress =
     flags.progress && io.isTTY
       ? progressBar('scanning [{bar}] {percentage}% | {keys} of ~{expected} keys | {rate} keys/s | ETA {eta_formatted}', (p: ScanProgress) => ({
-          keys: count(p.keysSeen),
-          expected: count(p.expected),
-          rate: count(p.keysPerSecond),
+          keys: formatCount(p.keysSeen),
+          expected: formatCount(p.expected),
+          rate: formatCount(p.keysPerSecond),
         }))
       : undefined;
   let report: ScanReport;

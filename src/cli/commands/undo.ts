@@ -11,7 +11,8 @@ import { addTargetFlags, intFlag, targetFrom, type TargetFlags } from '../flags.
 import type { CliIo } from '../io.js';
 import { runCommand, finishWith } from '../runner.js';
 import { interruptOnSigint } from '../signals.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { renderUndoText } from '../render/fix-text.js';
 
 interface UndoFlags extends TargetFlags {
@@ -51,9 +52,9 @@ export function registerUndo(program: Command, io: CliIo): void {
           flags.progress && io.isTTY
             ? progressBar(`${flags.dryRun ? 'checking' : 'undoing'} [{bar}] {percentage}% | {done} of {journaled} keys | {rate} keys/s | ETA {eta_formatted}`, (p: UndoProgress) => ({
                 // Not {total}: cli-progress fills that token itself (the bar's scale).
-                done: count(p.done),
-                journaled: count(p.total),
-                rate: count(p.keysPerSecond),
+                done: formatCount(p.done),
+                journaled: formatCount(p.total),
+                rate: formatCount(p.keysPerSecond),
               }))
             : undefined;
         let report: UndoReport;
