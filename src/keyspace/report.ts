@@ -104,7 +104,7 @@ export interface ScanReport {
   takenAt?: string;
   target: { url: string; mode: 'standalone' | 'cluster' | 'rdb'; redisVersion: string; nodes: NodeInfo[]; files?: DumpFileInfo[] };
   coverage: {
-    /** False when interrupted (Ctrl-C, --max-keys, time budget) or sampled. */
+    /** False when interrupted (Ctrl-C, a time budget, a lost node) or sampled. */
     complete: boolean;
     sampled: boolean;
     /** Fraction of the keyspace read when sampled. */
