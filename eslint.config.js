@@ -13,6 +13,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Only renderers and entry points print: core code returns plain data.
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],

@@ -47,14 +47,12 @@ export {
   type AlertFormat,
 } from './watch/index.js';
 
-// fix: TTLs in bulk from a policy (dry run, apply with EXPIRE … NX, journal, resume), undo
-// from the journal, and starter policies from a sampled scan.
+// fix: TTLs in bulk from a policy (dry run, apply with EXPIRE … NX, journal, resume), and
+// undo from the journal.
 export {
   planFix,
   applyFix,
   undoFix,
-  suggestPolicy,
-  policyYaml,
   FixInterruptedError,
   JournalError,
   type FixOptions,
@@ -66,10 +64,10 @@ export {
   type UndoProgress,
   type UndoReport,
   type UndoSkipReason,
-  type PolicySuggestion,
-  type SuggestedRule,
-  type SuggestOptions,
 } from './fix/index.js';
+
+// policy init: a starter policy from a sampled scan.
+export { suggestPolicy, policyYaml, type PolicySuggestion, type SuggestedRule, type SuggestOptions } from './policy/suggest.js';
 
 // scan: the keyspace audit as functions — connect to a target, scan it, get plain data.
 export { resolveTarget, type TargetOptions, type TargetSpec } from './target/spec.js';

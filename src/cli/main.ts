@@ -1,26 +1,12 @@
 /**
- * The `keywarden` entry point: a registry of commands, each in its own file and loaded only
- * when used (so `keywarden scan` does not load the dashboard or Prometheus code).
+ * The `keywarden` entry point: commander wiring over the command registry (registry.ts).
+ * Returns the exit code; the process entry (run.ts) sets it.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { processIo, type CliIo } from './flags.js';
-
-type Register = (program: Command, io: CliIo) => void;
-
-/** name → lazy loader of the module that registers it. One line per command. */
-const COMMANDS: Record<string, () => Promise<Register>> = {
-  scan: async () => (await import('./commands/scan.js')).registerScan,
-  demo: async () => (await import('./commands/demo.js')).registerDemo,
-  doctor: async () => (await import('./commands/doctor.js')).registerDoctor as Register,
-  fix: async () => (await import('./commands/fix.js')).registerFix,
-  undo: async () => (await import('./commands/undo.js')).registerUndo,
-  policy: async () => (await import('./commands/policy.js')).registerPolicy,
-  watch: async () => (await import('./commands/watch.js')).registerWatch,
-  lint: async () => (await import('./commands/lint.js')).registerLint,
-  rdb: async () => (await import('./commands/rdb.js')).registerRdb,
-  report: async () => (await import('./commands/report.js')).registerReport,
-};
+import { processIo, type CliIo } from './io.js';
+import { COMMANDS, commandOf, lowImpactOf, type CommandName } from './registry.js';
+import { exitCodeOf } from './runner.js';
 
 function version(): string {
   try {
@@ -39,15 +25,20 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride();
 
-  const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
-  const names = wanted && COMMANDS[wanted] ? [wanted] : Object.keys(COMMANDS);
+  const wanted = commandOf(argv);
+  const names = wanted ? [wanted] : (Object.keys(COMMANDS) as CommandName[]);
   for (const name of names) {
-    const register = await COMMANDS[name]();
+    const register = await COMMANDS[name].load();
     register(program, io);
   }
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  // The registry's low-impact commands give way on the CPU unless --fast: declared once there.
+  program.hook('preAction', (_program, action) => {
+    let command = action;
+    while (command.parent && command.parent !== program) command = command.parent;
+    if (lowImpactOf(command.name()) !== undefined) io.yieldCpu?.((action.opts() as { fast?: boolean }).fast);
+  });
 
-  process.exitCode = undefined;
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -57,5 +48,5 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     }
     throw err;
   }
-  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  return exitCodeOf(program);
 }

@@ -34,8 +34,3 @@ export function progressBar<P extends { ratio: number }>(format: string, values:
     },
   };
 }
-
-/** 1234567.8 → '1,234,568'. */
-export function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}

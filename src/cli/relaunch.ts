@@ -1,23 +1,20 @@
 /**
- * A guarded run (scan, fix, undo or watch without `--fast`) runs V8 on one thread.
+ * A one-shot low-impact run (the registry's `lowImpact: 'one-shot'` commands, without
+ * `--fast`) runs V8 on one thread.
  *
- * The command's own work is on Node's main thread, and `yieldCpu` lowers that thread's priority.
- * V8 has background threads too. It compiles hot functions and marks the heap on them, and
- * Linux niceness is per thread, so they stay at normal priority. On a host the scan shares
- * with redis-server, they took the server's core for 1–4 ms at a time (`perf sched`: they
- * caused most of redis-server's scheduling delays over 0.3 ms). That was the tail of a
- * concurrent client's latency. On bench:scan's two cores, `--single-threaded` took that client's
- * p99 from 1.5–1.9 ms to 0.7–1.1 ms in the same rounds, at the same scan time (bench/README.md).
- * This covers an SRE running keywarden on the Redis box itself. fix, undo and watch
- * walk the keyspace the same way, in the same small paced calls, so they run the same way.
+ * The command's own work is on Node's main thread, and `yieldCpu` lowers that thread's
+ * priority. V8's background threads (compiler, concurrent marking) keep theirs, since Linux
+ * niceness is per thread; on a host shared with redis-server they took the server's core for
+ * milliseconds at a time, the tail of a concurrent client's latency (bench/README.md, "Where
+ * the default mode's p99 came from").
  *
- * V8 reads its flags once, at start (changing them later crashes it), so the CLI starts
+ * V8 reads its flags once, at start, and `NODE_OPTIONS` refuses this one, so the CLI starts
  * itself again with the flag. The first process only waits: it passes signals on and ends the
- * way the second one ends. `--fast` (no latency guard) and the other commands run as they
- * are.
+ * way the second one ends. A daemon (`watch`) is not relaunched: its service definition
+ * starts Node with the flag (README), so the supervisor's process is the daemon itself.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { commandOf, lowImpactOf } from './registry.js';
 
 const FLAG = '--single-threaded';
 /** Set for the second process, so it knows a launcher is waiting on it. */
@@ -25,22 +22,18 @@ const LAUNCHED = 'KEYWARDEN_LAUNCHED';
 /** Signals someone may send to the process they started; a terminal sends Ctrl-C to both. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** The commands that lower their priority without `--fast` (`yieldCpu`): the guarded runs. */
-const GUARDED = new Set(['scan', 'fix', 'undo', 'watch']);
-
-/** True when this command line is a guarded run not yet running single-threaded. */
+/** True when this command line is a one-shot low-impact run not yet running single-threaded. */
 export function wantsSingleThread(argv: readonly string[], execArgv: readonly string[]): boolean {
   // Under a debugger, the process being debugged must be the one doing the work.
   if (execArgv.includes(FLAG) || execArgv.some((a) => a.startsWith('--inspect'))) return false;
-  const args = argv.slice(2);
-  const command = args.find((a) => !a.startsWith('-'));
-  return command !== undefined && GUARDED.has(command) && !args.includes('--fast');
+  const command = commandOf(argv);
+  return command !== undefined && lowImpactOf(command) === 'one-shot' && !argv.slice(2).includes('--fast');
 }
 
 /**
- * Runs this command line again in a single-threaded V8 when it is a guarded run.
+ * Runs this command line again in a single-threaded V8 when it is a one-shot low-impact run.
  * @returns how the second process ended (an exit code, or the signal that ended it), or
- * undefined when this process should run the command itself: not a guarded run, or the
+ * undefined when this process should run the command itself: not such a run, or the
  * second process could not be started.
  */
 export async function relaunchSingleThreaded(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv): Promise<number | NodeJS.Signals | undefined> {
@@ -82,17 +75,4 @@ export function endWithLauncher(): void {
   if (!process.connected) process.exit(1);
   process.channel?.unref();
   process.once('disconnect', () => process.exit(1));
-}
-
-/**
- * One Ctrl-C on a terminal reaches both processes, and the first passes its copy on; a
- * supervisor that signals the whole process group (systemd's default) does the same with
- * SIGTERM. The second process sees the signal twice within moments. Handlers that count
- * signals treat repeats closer than this as one.
- */
-export const REPEATED_SIGNAL_MS = 300;
-
-/** The exit code a shell reports for a process ended by `signal`: 128 + its number. */
-export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 0);
 }

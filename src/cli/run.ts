@@ -2,9 +2,10 @@
  * Process entry: runs the CLI on process.argv and sets the exit code. `bin/keywarden.js`
  * runs the compiled copy of this; tests run it through tsx.
  */
-import { endWithLauncher, relaunchSingleThreaded, signalExitCode } from './relaunch.js';
+import { endWithLauncher, relaunchSingleThreaded } from './relaunch.js';
+import { signalExitCode } from './signals.js';
 
-// A guarded run starts again in a single-threaded V8 (relaunch.ts says why); this process
+// A one-shot low-impact run starts again in a single-threaded V8 (relaunch.ts says why); this process
 // then only waits for it. Nothing heavy is loaded before that choice.
 const relaunched = await relaunchSingleThreaded();
 if (typeof relaunched === 'string') {

@@ -15,6 +15,7 @@ import type { ScanReport } from '../keyspace/report.js';
 import type { Target } from '../target/connect.js';
 import { targetArgument } from './commands.js';
 import type { KeyspaceCoverage } from './types.js';
+import { formatCount } from '../units.js';
 
 /** Seed of the sample's stretch positions: any constant makes two runs read the same keys. */
 const SAMPLE_SEED = 0x6b657977;
@@ -51,7 +52,7 @@ export async function readKeyspace(target: Target, options: KeyspaceReadOptions)
     if (all.coverage.complete) return { report: all, coverage: { ...readAll(all, options.budgetMs, scanCommand), estimatedAllMs } };
     reason = `reading every key stopped early (${all.coverage.interrupted ?? 'incomplete'})`;
   } else {
-    reason = `reading all ${sample.coverage.dbsize.toLocaleString('en-US')} keys would take about ${seconds(estimatedAllMs)}, over the budget of ${seconds(options.budgetMs)} (--budget)`;
+    reason = `reading all ${formatCount(sample.coverage.dbsize)} keys would take about ${seconds(estimatedAllMs)}, over the budget of ${seconds(options.budgetMs)} (--budget)`;
   }
   return {
     report: sample,

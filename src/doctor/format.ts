@@ -3,21 +3,12 @@
  * `_human` INFO fields, percentages, durations.
  */
 
-/** Sizes: the one formatter of every output (see src/bytes.ts). */
-export { formatBytes } from '../bytes.js';
+/** Sizes, counts and time spans: the formatters of every output (src/units.ts). */
+export { formatBytes, formatCount, formatSeconds } from '../units.js';
 
 /** 0.913 → "91%". */
 export function formatPercent(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
-}
-
-/** 5400 → "1h 30m"; 42 → "42s". */
-export function formatSeconds(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
 /** A size for redis.conf / CONFIG SET: whole gigabytes or megabytes ("12gb", "512mb"). */
@@ -25,11 +16,6 @@ export function confSize(bytes: number): string {
   const gb = 1024 ** 3;
   if (bytes >= 4 * gb) return `${Math.floor(bytes / gb)}gb`;
   return `${Math.max(1, Math.floor(bytes / 1024 ** 2))}mb`;
-}
-
-/** 1234567 → "1,234,567". */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
 }
 
 /**

@@ -1,10 +1,9 @@
 /**
- * keywarden fix: TTLs in bulk from a policy (dry run, apply, journal, resume), undo from the
- * journal, and starter policies from a sampled scan.
+ * keywarden fix: TTLs in bulk from a policy (dry run, apply, journal, resume), and undo from
+ * the journal.
  */
 export { planFix, applyFix, DEFAULT_MAX_REPLICA_LAG_MS, type FixOptions, type FixProgress } from './apply.js';
 export { undoFix, type UndoOptions, type UndoProgress } from './undo.js';
-export { suggestPolicy, policyYaml, type PolicySuggestion, type SuggestedRule, type SuggestOptions } from './policy-init.js';
 export { decideKey, FixTally, type KeyDecision, type PlanOptions } from './plan.js';
 export { parseReplicaLag, type ReplicaLag, type LagEvent } from './replica-lag.js';
 export { readJournal, journalState, JournalError, type JournalLine } from './journal.js';

@@ -1,4 +1,4 @@
-import { copyKeys, georadiusByMemberKeys, georadiusKeys, sortKeys, tokenIs, xaddKeys, xgroupKeys } from './syntax.js';
+import { copyKeys, georadiusByMemberKeys, georadiusKeys, sortKeys, tokenIs, xaddKeys, xgroupKeys, type Arg } from './syntax.js';
 
 export { tokenIs };
 
@@ -173,8 +173,8 @@ export function creatingCommand(name: string): CreatingCommand | undefined {
   return commandInfo(name).creates;
 }
 
-/** A command argument as the client libraries hold it. */
-export type Arg = string | Buffer | number;
+/** A command argument as the client libraries hold it (declared in syntax.ts, which reads them). */
+export type { Arg };
 
 /**
  * The keys a command would create. `args` holds the command's arguments starting at `base`

@@ -4,7 +4,9 @@
  * token anywhere is wrong: `SORT list GET store STORE dst` has a GET pattern named `store`, and
  * an XADD field value may be the string `NOMKSTREAM`.
  */
-import type { Arg } from './commands.js';
+
+/** A command argument as the client libraries hold it. */
+export type Arg = string | Buffer | number;
 
 /** Case-insensitive comparison of an argument with an upper-case ASCII option token, without allocating. */
 export function tokenIs(arg: Arg | undefined, token: string): boolean {

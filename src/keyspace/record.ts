@@ -1,5 +1,5 @@
 /**
- * The one record every source produces: the live scanner today, the RDB parser later.
+ * The one record every source produces: the live scanner and the RDB reader (rdb/audit.ts).
  * Everything downstream (pattern inference, policy matching, aggregation, doctor rules,
  * metrics) consumes KeyRecords and never talks to Redis itself.
  */

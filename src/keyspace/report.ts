@@ -3,6 +3,7 @@
  * plan). Its JSON form is a public contract (`kind: "keywarden.scan"`, schemaVersion 1):
  * add fields freely, never rename or remove one.
  */
+import { formatCount } from '../units.js';
 
 /** TTL histogram buckets, in the order they are shown. */
 export const TTL_BUCKETS = ['none', 'lt1m', 'lt1h', 'lt1d', 'lt7d', 'ge7d'] as const;
@@ -103,7 +104,7 @@ export interface ScanReport {
   takenAt?: string;
   target: { url: string; mode: 'standalone' | 'cluster' | 'rdb'; redisVersion: string; nodes: NodeInfo[]; files?: DumpFileInfo[] };
   coverage: {
-    /** False when interrupted (Ctrl-C, --max-keys, time budget) or sampled. */
+    /** False when interrupted (Ctrl-C, a time budget, a lost node) or sampled. */
     complete: boolean;
     sampled: boolean;
     /** Fraction of the keyspace read when sampled. */
@@ -153,7 +154,7 @@ export interface ScanReport {
 /** The caveat of a sampled report (see `coverage.caveat`). */
 export function sampleCaveat(keysSeen: number, dbsize: number): string {
   return (
-    `Big keys and expiry clusters come from the sample (${keysSeen.toLocaleString('en-US')} of ${dbsize.toLocaleString('en-US')} keys) ` +
+    `Big keys and expiry clusters come from the sample (${formatCount(keysSeen)} of ${formatCount(dbsize)} keys) ` +
     'and may miss single large keys: a scan without --sample reads every key.'
   );
 }

@@ -33,7 +33,7 @@ export interface WatchHandle {
   url: string;
   /** Live, read-only view of the daemon's state (what /metrics and the dashboard show). */
   view: WatchView;
-  /** Resolves after the next pass completes (tests, `--once`-style callers). */
+  /** Resolves after the next pass completes (for tests and library callers that wait for one). */
   nextPass(): Promise<void>;
   /** Stop scanning, save the checkpoint, deliver queued alerts, close HTTP and Redis. */
   stop(): Promise<void>;

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { formatBytes } from '../bytes.js';
+import { unitsSource } from '../units.js';
 import { UsageError } from '../errors.js';
 import { alertJson } from './alerts/webhook.js';
 import { dashboardData } from './dashboard-data.js';
@@ -50,8 +50,8 @@ function loadAssets(): Map<string, Asset> {
   const chartDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
   return new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', body: own('index.html') }],
-    // The byte formatter of every other output, so the dashboard and the CLI show one size the same way.
-    ['/assets/dashboard.js', { type: 'text/javascript; charset=utf-8', body: Buffer.concat([Buffer.from(`'use strict';\nconst formatBytes = ${formatBytes.toString()};\n`), own('dashboard.js')]) }],
+    // The formatters of every other output (src/units.ts), so the dashboard and the CLI show a size, a count or a time the same way.
+    ['/assets/dashboard.js', { type: 'text/javascript; charset=utf-8', body: Buffer.concat([Buffer.from(`'use strict';\n${unitsSource()}\n`), own('dashboard.js')]) }],
     ['/assets/dashboard.css', { type: 'text/css; charset=utf-8', body: own('dashboard.css') }],
     ['/assets/chart.umd.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(chartDir, 'chart.umd.js')) }],
   ]);

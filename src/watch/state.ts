@@ -9,7 +9,7 @@ import type { DoctorReport } from '../doctor/index.js';
 import type { PatternFigures } from './figures.js';
 import type { MemorySample } from './forecast.js';
 import type { NodeStats } from './node-stats.js';
-import type { AlertRecord } from './alerts/types.js';
+import type { AlertRecord } from './alerts/record.js';
 
 /** One node's share of the pass in progress. */
 export interface NodeProgress {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { formatBytes } from '../../src/bytes.js';
+import { formatBytes } from '../../src/units.js';
 import { renderScanHtml } from '../../src/cli/render/scan-html.js';
 import { renderScanMarkdown } from '../../src/cli/render/scan-markdown.js';
 import { renderScanTable } from '../../src/cli/render/scan-table.js';

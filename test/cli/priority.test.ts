@@ -4,14 +4,14 @@ import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
-const FLAGS = fileURLToPath(new URL('../../src/cli/flags.ts', import.meta.url));
+const PRIORITY = fileURLToPath(new URL('../../src/cli/priority.ts', import.meta.url));
 
 /** The niceness this test runs at (CI may start it already niced); `nice -n` adds to it. */
 const BASE = getPriority();
 
 /** The niceness a fresh Node process ends with after yieldCpu(fast), started under `nice -n increment`. */
 function niceAfter(fast: boolean, increment = 0): number {
-  const source = `import { getPriority } from 'node:os'; import { yieldCpu } from ${JSON.stringify(FLAGS)}; yieldCpu(${fast}); console.log(getPriority());`;
+  const source = `import { getPriority } from 'node:os'; import { yieldCpu } from ${JSON.stringify(PRIORITY)}; yieldCpu(${fast}); console.log(getPriority());`;
   const r = spawnSync('nice', ['-n', String(increment), process.execPath, '--import', 'tsx', '--input-type=module', '-e', source], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return Number(r.stdout.trim());

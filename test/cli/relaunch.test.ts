@@ -1,14 +1,18 @@
 /**
- * A guarded run starts again in a single-threaded V8 (src/cli/relaunch.ts). The process the
- * user started only waits, so everything a user or a supervisor does to it must reach the
- * run, and everything the run ends with must come back out of it.
+ * A one-shot low-impact run starts again in a single-threaded V8 (src/cli/relaunch.ts). The
+ * process the user started only waits, so everything a user or a supervisor does to it must
+ * reach the run, and everything the run ends with must come back out of it. The watch daemon
+ * is not relaunched: the process a supervisor starts is the daemon.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { CliIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { COMMANDS, lowImpactOf } from '../../src/cli/registry.js';
 import { wantsSingleThread } from '../../src/cli/relaunch.js';
 import { shellWords } from '../support/cli.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
@@ -55,28 +59,52 @@ function statField(pid: number, field: number): string {
 
 describe('which runs start single-threaded', () => {
   const argv = (...args: string[]) => ['node', 'keywarden', ...args];
-  it('the guarded runs: scan, fix, undo and watch without --fast, whatever the order of their arguments', () => {
-    for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(wantsSingleThread(argv(command, 'redis://h:1'), []), command);
+  it('the one-shot low-impact runs: scan, fix and undo without --fast, whatever the order of their arguments', () => {
+    for (const command of ['scan', 'fix', 'undo']) assert.ok(wantsSingleThread(argv(command, 'redis://h:1'), []), command);
     assert.ok(wantsSingleThread(argv('scan', '-h', 'h', '-p', '1', '--json'), ['--import', 'tsx']));
   });
   it('not with --fast, which asked for speed over latency', () => {
     for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1', '--fast'), []), command);
   });
-  it('exactly the commands that lower their priority without --fast (yieldCpu)', () => {
-    // The launcher decides before any command is loaded, so it keeps its own list: this keeps
-    // the two from drifting apart.
-    const dir = 'src/cli/commands';
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const command = file.replace(/\.ts$/, '');
-      const yields = readFileSync(join(dir, file), 'utf8').includes('io.yieldCpu?.(');
-      assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), yields, command);
-    }
+  it('exactly the commands the registry declares one-shot low-impact; watch, a daemon, never', () => {
+    for (const command of Object.keys(COMMANDS)) assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), lowImpactOf(command) === 'one-shot', command);
+    assert.equal(lowImpactOf('watch'), 'daemon');
+    assert.ok(!wantsSingleThread(argv('watch', 'redis://h:1'), []));
   });
   it('not other commands, not under a debugger, and never twice', () => {
     for (const command of ['doctor', 'demo', 'policy']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1'), []), command);
     assert.ok(!wantsSingleThread(argv('--version'), []));
     assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--single-threaded']));
     assert.ok(!wantsSingleThread(argv('scan', 'redis://h:1'), ['--inspect-brk']), 'the debugged process does the work');
+  });
+});
+
+describe('which runs lower their CPU priority: the same declaration', () => {
+  /** What main asked of yieldCpu for one command line (each run fails fast: a closed port, a missing file). */
+  async function yieldsOf(args: string[]): Promise<Array<boolean | undefined>> {
+    const calls: Array<boolean | undefined> = [];
+    const io: CliIo = { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false, yieldCpu: (fast) => void calls.push(fast) };
+    await main(['node', 'keywarden', ...args], io);
+    return calls;
+  }
+  it('every low-impact command asks for it, passing --fast; the others never do', async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}`;
+    const runs: Record<string, string[]> = {
+      scan: ['scan', closed, '--timeout', '1s'],
+      fix: ['fix', closed, '--match', 'a:*', '--ttl', '1h', '--timeout', '1s'],
+      undo: ['undo', closed, '--journal', '/nonexistent/journal.jsonl', '--timeout', '1s'],
+      watch: ['watch', closed, '--interval', 'soon'],
+      doctor: ['doctor', closed, '--timeout', '1s'],
+      policy: ['policy', 'init', closed, '--timeout', '1s'],
+      rdb: ['rdb', '/nonexistent/dump.rdb'],
+      report: ['report', 'merge', '/nonexistent/a.json'],
+      lint: ['lint', '/nonexistent/src'],
+    };
+    for (const [command, args] of Object.entries(runs)) {
+      const expected = lowImpactOf(command) !== undefined ? [undefined] : [];
+      assert.deepEqual(await yieldsOf(args), expected, command);
+      if (lowImpactOf(command) !== undefined) assert.deepEqual(await yieldsOf([...args, '--fast']), [true], `${command} --fast`);
+    }
   });
 });
 
@@ -198,19 +226,29 @@ describe('a relaunched run, seen from outside', () => {
     assert.equal(await withTtl(), 3000);
   });
 
-  it("watch: a supervisor's SIGTERM to the process group saves the checkpoint once and exits 0", async (t) => {
+  it("watch runs without a wrapper: its pid is the daemon, /healthz answers, a supervisor's SIGTERM to the group saves the checkpoint once and exits 0", async (t) => {
     const statePath = join(mkdtempSync(join(tmpdir(), 'keywarden-relaunch-')), 'watch.json');
     const { child, out, exited } = startCli(['watch', url, '--listen', '127.0.0.1:0', '--state', statePath, '--max-ops', '300', '--checkpoint-interval', '200ms', '--no-doctor', '--log-format', 'json'], true);
     t.after(() => child.kill('SIGKILL'));
-    await secondProcess(child);
     const deadline = Date.now() + 20_000;
     while (!/"msg":"listening"/.test(out.stderr) && Date.now() < deadline) await sleep(50);
+    const listening = out.stderr.split('\n').find((l) => l.includes('"msg":"listening"'));
+    assert.ok(listening, out.stderr);
+    // The process the supervisor started is the one serving: no second process of the CLI.
+    const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+    for (const pid of children ? children.split(' ').map(Number) : []) {
+      const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+      assert.ok(!cmdline.includes('src/cli/run.ts'), `a second process of the CLI: ${cmdline}`);
+    }
+    assert.ok(!readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').includes('--single-threaded'), 'not relaunched');
+    const base = (JSON.parse(listening) as { url: string }).url;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
     await sleep(1000);
     process.kill(-child.pid!, 'SIGTERM');
     assert.deepEqual(await exited, { code: 0, signal: null }, out.stderr);
     const msgs = out.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
     assert.deepEqual(msgs.slice(-3), ['signal received', 'stopping: saving the checkpoint', 'stopped']);
-    assert.equal(msgs.filter((m) => m === 'signal received').length, 1, 'the copy of the signal is not a second one');
+    assert.equal(msgs.filter((m) => m === 'signal received').length, 1, 'the signal is received once');
     assert.ok(existsSync(statePath), 'checkpoint written');
   });
 

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { registerDoctor } from '../../src/cli/commands/doctor.js';
+import { exitCodeOf } from '../../src/cli/runner.js';
 import { diagnose, type DiagnoseOptions, type DoctorReport } from '../../src/doctor/index.js';
 import { connectTarget } from '../../src/target/connect.js';
 import { resolveTarget, type TargetOptions } from '../../src/target/spec.js';
@@ -32,13 +33,8 @@ export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   let stderr = '';
   const program = new Command().exitOverride();
   registerDoctor(program, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false });
-  const before = process.exitCode;
-  try {
-    await program.parseAsync(['node', 'keywarden', 'doctor', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.exitCode = before;
-  }
+  await program.parseAsync(['node', 'keywarden', 'doctor', ...args]);
+  return { code: exitCodeOf(program), stdout, stderr };
 }
 
 /** Fill a server with DEBUG POPULATE until used memory reaches `ratio` of maxmemory. */

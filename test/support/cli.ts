@@ -3,7 +3,7 @@
  * prints and the exit code it would end with.
  */
 import assert from 'node:assert/strict';
-import type { CliIo } from '../../src/cli/flags.js';
+import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -11,8 +11,6 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   let stderr = '';
   const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, isTTY: false };
   const code = await main(['node', 'keywarden', ...args], io);
-  // Commands set process.exitCode for the real CLI; it must not become the test file's exit code.
-  process.exitCode = undefined;
   return { code, stdout, stderr };
 }
 

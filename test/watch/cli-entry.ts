@@ -1,15 +1,5 @@
-// Runs `keywarden watch` alone in a child process, for the signal and CLI tests.
-import { Command } from 'commander';
-import { registerWatch } from '../../src/cli/commands/watch.js';
-import { processIo } from '../../src/cli/flags.js';
+// Runs `keywarden watch` in a child process through the CLI's main (the registry loads only
+// watch), for the signal and CLI tests.
+import { main } from '../../src/cli/main.js';
 
-const program = new Command('keywarden').exitOverride();
-registerWatch(program, processIo);
-program
-  .parseAsync(process.argv)
-  .then(() => {
-    process.exitCode ??= 0;
-  })
-  .catch(() => {
-    process.exitCode = 2;
-  });
+process.exitCode = await main(process.argv);

@@ -7,18 +7,11 @@
   const charts = {};
   window.__keywardenRendered = 0;
 
-  // formatBytes is src/bytes.ts's, put before this file by the server (src/watch/http.ts).
-  /* global formatBytes */
+  // The formatters are src/units.ts's, put before this file by the server (src/watch/http.ts).
+  /* global formatBytes, formatCount, formatRoughDuration */
   const bytes = (n) => (n === undefined || n === null ? '–' : n < 0 ? `-${formatBytes(-n)}` : formatBytes(n));
-  const int = (n) => (n === undefined || n === null ? '–' : Number(n).toLocaleString('en-US'));
-  function duration(ms) {
-    if (ms === undefined || ms === null) return '–';
-    const s = Math.round(ms / 1000);
-    if (s < 90) return `${s} s`;
-    if (s < 5400) return `${Math.round(s / 60)} min`;
-    if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
-    return `${(s / 86400).toFixed(1)} days`;
-  }
+  const int = (n) => (n === undefined || n === null ? '–' : formatCount(Number(n)));
+  const duration = (ms) => (ms === undefined || ms === null ? '–' : formatRoughDuration(ms));
   const ago = (t) => (t ? `${duration(Date.now() - t)} ago` : 'never');
   const clock = (t) => new Date(t).toLocaleTimeString('en-GB', { hour12: false });
 

@@ -13,10 +13,13 @@ import { startThrowawayRedis } from '../../demo/server.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { connectTarget } from '../../target/connect.js';
 import { resolveTarget } from '../../target/spec.js';
-import { intFlag, runCommand, type CliIo } from '../flags.js';
+import { intFlag } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 import { renderScanTable } from '../render/scan-table.js';
 import { runnableFix } from '../../doctor/commands.js';
 import { cliInvocation, shellArg } from '../invocation.js';
+import { formatCount } from '../../units.js';
 
 interface DemoFlags {
   keys: string;
@@ -34,8 +37,8 @@ export function registerDemo(program: Command, io: CliIo): void {
     .option('--keep', 'leave the server running and print its URL (to try doctor and fix on it)')
     .option('--json', 'print the scan report as JSON')
     .option('--save-rdb <file>', 'also save the incident as a dump file, to try keywarden rdb on it')
-    .action(async (flags: DemoFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, () => runDemo(flags, io));
+    .action(async (flags: DemoFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true, () => runDemo(flags, io)));
     });
 }
 
@@ -57,7 +60,7 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
   // The incident's configuration: a memory limit and the default noeviction policy.
   const server = await startThrowawayRedis({ maxmemory: '256mb', 'maxmemory-policy': 'noeviction' });
   try {
-    io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${keys.toLocaleString('en-US')} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
+    io.stderr(`keywarden demo: redis-server on ${server.url}; loading ${formatCount(keys)} keys (sessions written without a TTL, caches, tokens, profiles)…\n`);
     const loader = new Redis(server.port, '127.0.0.1');
     await loadIncidentDataset(loader, { keys });
     if (flags.saveRdb) await saveDump(loader, flags.saveRdb, io);

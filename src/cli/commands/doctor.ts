@@ -7,7 +7,9 @@ import { Command, Option } from 'commander';
 import { diagnose, reachesSeverity, SEVERITIES, type DiagnoseOptions, type Severity } from '../../doctor/index.js';
 import { loadPolicy, type Policy } from '../../policy/index.js';
 import { connectTarget, type Target } from '../../target/connect.js';
-import { addTargetFlags, durationFlag, processIo, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, sampleFlag, targetFrom, type TargetFlags } from '../flags.js';
+import { processIo, type CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 import { renderDoctorMarkdown } from '../render/doctor-markdown.js';
 import { renderDoctorText } from '../render/doctor-text.js';
 import { cliInvocation } from '../invocation.js';
@@ -44,8 +46,8 @@ export function registerDoctor(program: Command, io: CliIo = processIo): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices([...SEVERITIES, 'none']).default('critical'))
     .option('--json', 'print the report as one JSON document (same as --format json)')
     .addOption(new Option('--format <format>', 'output format (table is the same as text, as in scan)').choices(['text', 'table', 'markdown', 'json']).default('text'))
-    .action(async (url: string | undefined, flags: DoctorFlags) => {
-      process.exitCode = await runDoctor(url, flags, io);
+    .action(async (url: string | undefined, flags: DoctorFlags, command: Command) => {
+      finishWith(command, await runDoctor(url, flags, io));
     });
 }
 

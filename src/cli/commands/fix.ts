@@ -8,11 +8,15 @@ import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { applyFix, planFix, type FixOptions, type FixProgress } from '../../fix/index.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import type { FixReport } from '../../fix/types.js';
 import { adHocPolicy, assertKeyTtl, formatDuration, loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, durationFlag, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { interruptOnSigint } from '../signals.js';
 import { cliInvocation } from '../invocation.js';
 import { renderFixText } from '../render/fix-text.js';
 
@@ -54,8 +58,8 @@ export function registerFix(program: Command, io: CliIo): void {
     .option('--fast', 'lift the latency guard (maintenance windows): bigger steps, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (url: string | undefined, flags: FixFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, () => runFix(url, flags, io));
+    .action(async (url: string | undefined, flags: FixFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true, () => runFix(url, flags, io)));
     });
 }
 
@@ -83,16 +87,15 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
 
   if (options.maxTtlMs !== undefined) assertKeyTtl(options.maxTtlMs, '--max-ttl', '--max-ttl 30d');
   const target = await connectTarget(spec);
-  io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; --resume continues');
   const verb = flags.apply ? 'fixing' : 'planning';
   const progress =
     flags.progress && io.isTTY
       ? progressBar(`${verb} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${flags.apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`, (p: FixProgress) => ({
-          keys: count(p.keysSeen),
-          need: count(p.needTtl),
-          applied: count(p.applied),
-          rate: count(p.keysPerSecond),
+          keys: formatCount(p.keysSeen),
+          need: formatCount(p.needTtl),
+          applied: formatCount(p.applied),
+          rate: formatCount(p.keysPerSecond),
         }))
       : undefined;
   let report: FixReport;

@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { lint } from '../../lint/index.js';
 import { loadPolicy } from '../../policy/index.js';
-import { runCommand, type CliIo } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 import { renderLintSarif } from '../render/lint-sarif.js';
 import { renderLintText } from '../render/lint-text.js';
 
@@ -39,9 +40,9 @@ export function registerLint(program: Command, io: CliIo): void {
     .option('--staged', 'only the files and lines staged in git (for pre-commit)')
     .option('--format <format>', 'text, json or sarif', 'text')
     .option('--json', 'same as --format json')
-    .action(async (paths: string[], flags: LintFlags) => {
+    .action(async (paths: string[], flags: LintFlags, command: Command) => {
       const format = flags.json ? 'json' : (flags.format ?? 'text');
-      process.exitCode = await runCommand(io, format === 'json', async () => {
+      const code = await runCommand(io, format === 'json', async () => {
         if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not one of ${FORMATS.join(', ')}`, 'write --format text, --format json or --format sarif');
         if (flags.staged && paths.length > 0) throw new UsageError('--staged lints the staged change, not paths', 'drop the paths, or drop --staged');
         const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
@@ -51,5 +52,6 @@ export function registerLint(program: Command, io: CliIo): void {
         else io.stdout(renderLintText(report, sources));
         return report.findings.length > 0 ? 1 : 0;
       });
+      finishWith(command, code);
     });
 }

@@ -5,10 +5,12 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { policyYaml, suggestPolicy } from '../../fix/index.js';
+import { policyYaml, suggestPolicy } from '../../policy/suggest.js';
 import { connectTarget } from '../../target/connect.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
-import { addTargetFlags, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 
 interface InitFlags extends TargetFlags {
   sample: string;
@@ -37,8 +39,8 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .option('-o, --out <file>', 'write the policy to this file instead of stdout')
     .option('--force', 'overwrite --out if it exists')
     .option('--json', 'print the suggestion (rules and the YAML) as one JSON document')
-    .action(async (url: string | undefined, flags: InitFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, async () => {
+    .action(async (url: string | undefined, flags: InitFlags, command: Command) => {
+      const code = await runCommand(io, flags.json === true, async () => {
         if (flags.out && existsSync(flags.out) && !flags.force) throw new UsageError(`${flags.out} already exists`, 'choose another --out, or add --force to overwrite it');
         if (flags.out) checkOutputPath(flags.out, '--out');
         const spec = targetFrom(url, flags, io.env);
@@ -61,5 +63,6 @@ export function registerPolicy(program: Command, io: CliIo): void {
         else if (!flags.out) io.stdout(yaml);
         return 0;
       });
+      finishWith(command, code);
     });
 }

@@ -12,8 +12,11 @@ import { auditDumpStream } from '../../rdb/audit.js';
 import { fetchSnapshot } from '../../rdb/fetch.js';
 import { auditDumps } from '../../rdb/parallel.js';
 import { resolveTarget } from '../../target/spec.js';
-import { intFlag, runCommand, type CliIo } from '../flags.js';
-import { count, progressBar } from '../progress.js';
+import { intFlag } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 
 interface RdbFlags {
@@ -56,8 +59,8 @@ export function registerRdb(program: Command, io: CliIo): void {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'markdown', 'html']).default('table'))
     .option('--out <file>', 'write the report to this file (required for --format html)')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (files: string[], flags: RdbFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true || flags.format === 'json', () => runRdb(files, flags, io));
+    .action(async (files: string[], flags: RdbFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true || flags.format === 'json', () => runRdb(files, flags, io)));
     });
 }
 
@@ -100,8 +103,8 @@ async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<numb
   const progress =
     flags.progress && io.isTTY
       ? progressBar('reading [{bar}] {percentage}% | {done} of {total} MB | ETA {eta_formatted}', (p: { ratio: number; done: number; total: number }) => ({
-          done: count(p.done / 1e6),
-          total: count(p.total / 1e6),
+          done: formatCount(p.done / 1e6),
+          total: formatCount(p.total / 1e6),
         }))
       : undefined;
   const options = {

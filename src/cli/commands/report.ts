@@ -7,7 +7,9 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { mergeReports } from '../../keyspace/merge.js';
 import type { ScanReport } from '../../keyspace/report.js';
-import { intFlag, runCommand, type CliIo } from '../flags.js';
+import { intFlag } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
 import { checkScanOutput, emitScanReport, type ScanFormat } from '../render/scan-output.js';
 
 interface MergeFlags {
@@ -44,13 +46,14 @@ export function registerReport(program: Command, io: CliIo): void {
     .option('--json', 'print the merged report as one JSON document on stdout')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'markdown', 'html']).default('table'))
     .option('--out <file>', 'write the merged report to this file (required for --format html)')
-    .action(async (files: string[], flags: MergeFlags) => {
+    .action(async (files: string[], flags: MergeFlags, command: Command) => {
       const format: ScanFormat = flags.json ? 'json' : flags.format;
-      process.exitCode = await runCommand(io, format === 'json', async () => {
+      const code = await runCommand(io, format === 'json', async () => {
         checkScanOutput(format, flags.out);
         const merged = mergeReports(files.map(readScanReport), { top: intFlag(flags.top, '--top') });
         emitScanReport(io, merged, format, flags.out, 'merged report');
         return 0;
       });
+      finishWith(command, code);
     });
 }

@@ -7,11 +7,15 @@ import { Command, Option } from 'commander';
 import type { ScanReport } from '../../keyspace/report.js';
 import { scanKeyspace } from '../../keyspace/scan.js';
 import { ScanFailedError, type ScanProgress } from '../../keyspace/scanner.js';
-import { count, progressBar } from '../progress.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { checkScanOutput, emitScanReport, redisTypeFlag, type ScanFormat } from '../render/scan-output.js';
 import { loadPolicy } from '../../policy/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, interruptOnSigint, intFlag, runCommand, sampleFlag, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, intFlag, sampleFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { interruptOnSigint } from '../signals.js';
 
 /** The types SCAN TYPE knows (module types aside). */
 
@@ -52,8 +56,8 @@ export function registerScan(program: Command, io: CliIo): void {
     .addOption(new Option('--format <format>', 'output format (text is the same as table, as in doctor)').choices(['table', 'text', 'json', 'markdown', 'html']).default('table'))
     .option('--out <file>', 'write the report to this file (required for --format html)')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (url: string | undefined, flags: ScanFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true || flags.format === 'json', () => runScan(url, flags, io));
+    .action(async (url: string | undefined, flags: ScanFlags, command: Command) => {
+      finishWith(command, await runCommand(io, flags.json === true || flags.format === 'json', () => runScan(url, flags, io)));
     });
 }
 
@@ -76,14 +80,13 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
   };
 
   const target = await connectTarget(spec);
-  io.yieldCpu?.(flags.fast);
   const interrupt = interruptOnSigint(io, 'stopping; printing the partial report');
   const progress =
     flags.progress && io.isTTY
       ? progressBar('scanning [{bar}] {percentage}% | {keys} of ~{expected} keys | {rate} keys/s | ETA {eta_formatted}', (p: ScanProgress) => ({
-          keys: count(p.keysSeen),
-          expected: count(p.expected),
-          rate: count(p.keysPerSecond),
+          keys: formatCount(p.keysSeen),
+          expected: formatCount(p.expected),
+          rate: formatCount(p.keysPerSecond),
         }))
       : undefined;
   let report: ScanReport;

@@ -7,8 +7,12 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { undoFix, type UndoProgress, type UndoReport } from '../../fix/index.js';
 import { connectTarget } from '../../target/connect.js';
-import { addTargetFlags, interruptOnSigint, intFlag, runCommand, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
-import { count, progressBar } from '../progress.js';
+import { addTargetFlags, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { interruptOnSigint } from '../signals.js';
+import { progressBar } from '../progress.js';
+import { formatCount } from '../../units.js';
 import { renderUndoText } from '../render/fix-text.js';
 
 interface UndoFlags extends TargetFlags {
@@ -37,21 +41,20 @@ export function registerUndo(program: Command, io: CliIo): void {
     .option('--fast', 'lift the latency guard (maintenance windows): bigger batches, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(async (url: string | undefined, flags: UndoFlags) => {
-      process.exitCode = await runCommand(io, flags.json === true, async () => {
+    .action(async (url: string | undefined, flags: UndoFlags, command: Command) => {
+      const code = await runCommand(io, flags.json === true, async () => {
         const spec = targetFrom(url, flags, io.env);
         if (spec.replicas && !flags.dryRun) throw new UsageError('undo writes to the primaries; replicas are read-only', 'drop --replicas');
         const maxOps = intFlag(flags.maxOps, '--max-ops');
         const target = await connectTarget(spec);
-        io.yieldCpu?.(flags.fast);
         const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
         const progress =
           flags.progress && io.isTTY
             ? progressBar(`${flags.dryRun ? 'checking' : 'undoing'} [{bar}] {percentage}% | {done} of {journaled} keys | {rate} keys/s | ETA {eta_formatted}`, (p: UndoProgress) => ({
                 // Not {total}: cli-progress fills that token itself (the bar's scale).
-                done: count(p.done),
-                journaled: count(p.total),
-                rate: count(p.keysPerSecond),
+                done: formatCount(p.done),
+                journaled: formatCount(p.total),
+                rate: formatCount(p.keysPerSecond),
               }))
             : undefined;
         let report: UndoReport;
@@ -72,5 +75,6 @@ export function registerUndo(program: Command, io: CliIo): void {
         io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUndoText(report));
         return report.interrupted ? 130 : 0;
       });
+      finishWith(command, code);
     });
 }

@@ -13,7 +13,10 @@ import { loadPolicy } from '../../policy/index.js';
 import type { TargetSpec } from '../../target/spec.js';
 import { createLogger, startWatch, type LogLevel, type WatchOptions } from '../../watch/index.js';
 import { checkAuthToken } from '../../watch/http.js';
-import { addTargetFlags, durationFlag, intFlag, runCommand, stopOnSignals, targetFrom, type CliIo, type TargetFlags } from '../flags.js';
+import { addTargetFlags, durationFlag, intFlag, targetFrom, type TargetFlags } from '../flags.js';
+import type { CliIo } from '../io.js';
+import { runCommand, finishWith } from '../runner.js';
+import { stopOnSignals } from '../signals.js';
 
 interface WatchFlags extends TargetFlags {
   listen: string;
@@ -71,15 +74,14 @@ export function registerWatch(program: Command, io: CliIo): void {
     .option('--journal-dir <dir>', 'where --enforce writes its journals for keywarden undo (default: next to the state file)')
     .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe log level shown').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (url: string | undefined, flags: WatchFlags) => {
-      process.exitCode = await runCommand(io, false, () => runWatch(url, flags, io));
+    .action(async (url: string | undefined, flags: WatchFlags, command: Command) => {
+      finishWith(command, await runCommand(io, false, () => runWatch(url, flags, io)));
     });
 }
 
 /** Run the daemon until a signal; returns the exit code. */
 export async function runWatch(url: string | undefined, flags: WatchFlags, io: CliIo, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<number> {
   const options = await watchOptions(url, flags, io);
-  io.yieldCpu?.(flags.fast);
   const handle = await startWatch(options);
   // The first signal stops the daemon (the checkpoint is saved); a later one quits at once.
   let stop!: () => void;

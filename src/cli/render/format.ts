@@ -2,13 +2,10 @@
  * Number formatting shared by the human renderers (table, markdown, html).
  */
 
-/** Sizes: the one formatter of every output (see src/bytes.ts). */
-export { formatBytes } from '../../bytes.js';
+import { formatCount } from '../../units.js';
 
-/** 1234567 → '1,234,567'. */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
+/** Sizes, counts and TTLs: the formatters of every output (src/units.ts). */
+export { formatBytes, formatCount, formatTtl } from '../../units.js';
 
 /** `1 key`, `2 keys`, `1,500 keys`: a count with its noun, singular for exactly one. */
 export function countOf(n: number, singular: string, plural = `${singular}s`): string {
@@ -30,18 +27,4 @@ export function bar(ratio: number, width: number): string {
   const partial = cells % 8;
   const blocks = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
   return ('█'.repeat(full) + blocks[partial]).padEnd(width, ' ');
-}
-
-/** 3_600_000 → '1h', 90_000 → '1m30s' (for TTLs in reports). */
-export function formatTtl(ms: number): string {
-  if (ms < 0) return 'none';
-  const s = Math.round(ms / 1000);
-  const parts: Array<[number, string]> = [
-    [Math.floor(s / 86400), 'd'],
-    [Math.floor((s % 86400) / 3600), 'h'],
-    [Math.floor((s % 3600) / 60), 'm'],
-    [s % 60, 's'],
-  ];
-  const shown = parts.filter(([v]) => v > 0).slice(0, 2);
-  return shown.length ? shown.map(([v, u]) => `${v}${u}`).join('') : `${ms}ms`;
 }

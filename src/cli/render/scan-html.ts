@@ -6,11 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { formatBytes } from '../../bytes.js';
-import { formatTtl } from './format.js';
 import { displayPattern } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from '../../keyspace/thresholds.js';
+import { unitsSource } from '../../units.js';
 
 /** Chart.js's UMD build, read from the installed package (no CDN: reports open offline). */
 export function chartJsSource(): string {
@@ -74,8 +73,9 @@ const PAGE_SCRIPT = `
 (function () {
   var r = JSON.parse(document.getElementById('report').textContent);
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; }
-  var bytes = ${formatBytes.toString()};
-  var ttl = ${formatTtl.toString()};
+  // The formatters of every other output (src/units.ts), so the page and the terminal agree.
+  ${unitsSource()}
+  var bytes = formatBytes, ttl = formatTtl, count = formatCount;
   // Axis ticks at round sizes in the unit shown (1, 2 or 5 × a power of ten, in B, KiB, MiB…).
   function byteTicks(axis) {
     var max = axis.max; if (!(max > 0)) return;
@@ -86,7 +86,6 @@ const PAGE_SCRIPT = `
     for (var i = 0; i * step <= top; i++) ticks.push({ value: i * step });
     axis.max = top; axis.ticks = ticks;
   }
-  function count(n) { return Math.round(n).toLocaleString('en-US'); }
   function pct(a, b) { return b > 0 ? Math.round(100 * a / b) + '%' : '0%'; }
   function table(id, head, rows, numeric) {
     var t = document.getElementById(id), tr = el('tr');

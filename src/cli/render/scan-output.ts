@@ -9,7 +9,7 @@ import { displayKey } from '../../keyspace/display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import type { PrintedTarget } from '../../target/spec.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';
-import type { CliIo } from '../flags.js';
+import type { CliIo } from '../io.js';
 import { cliInvocation } from '../invocation.js';
 import { renderScanHtml } from './scan-html.js';
 import { renderScanMarkdown } from './scan-markdown.js';

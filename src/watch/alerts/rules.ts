@@ -4,7 +4,7 @@
  * Thresholds come from the policy's `alerts:` section; a rule without a threshold is off,
  * except KeywardenDown, which an on-call engineer always wants.
  */
-import { formatBytes } from '../../bytes.js';
+import { formatBytes } from '../../units.js';
 import { formatDuration } from '../../policy/index.js';
 import { displayPattern } from '../../keyspace/display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';

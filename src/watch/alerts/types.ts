@@ -7,27 +7,10 @@ import type { PolicyAlerts } from '../../policy/index.js';
 import type { Forecast } from '../forecast.js';
 import type { NodeStats } from '../node-stats.js';
 import type { HistorySample, PublishedPass } from '../state.js';
+import type { AlertSeverity } from './record.js';
 
-export type AlertSeverity = 'critical' | 'warning';
-
-export interface AlertRecord {
-  /** Rule name plus labels: one alert per rule and node/pattern. */
-  id: string;
-  rule: string;
-  severity: AlertSeverity;
-  status: 'firing' | 'resolved';
-  /** `node`, `pattern`, `finding`: never a credential, patterns are escaped globs. */
-  labels: Record<string, string>;
-  summary: string;
-  value: number;
-  threshold: number;
-  /** Unix ms. */
-  startsAt: number;
-  endsAt?: number;
-  lastNotifiedAt?: number;
-  /** Fired before the first pass named the patterns: sent again once it has (see AlertCandidate.patternsPending). */
-  patternsPending?: boolean;
-}
+// Kept in the state file, so declared where state.ts can import them without importing back.
+export type { AlertRecord, AlertSeverity } from './record.js';
 
 /** What a rule reports for one alert instance that should be firing now. */
 export interface AlertCandidate {

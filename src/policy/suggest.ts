@@ -12,11 +12,13 @@
  * from. Each rule is tried, in first-match order, against every sampled key; one that would
  * also catch keys of another pattern is left out and named in a comment instead.
  */
-import { formatBytes } from '../bytes.js';
+import { formatBytes, formatCount } from '../units.js';
 import { displayKey } from '../keyspace/display.js';
 import { createPatternGrouper } from '../keyspace/patterns.js';
 import { scanRecords } from '../keyspace/scanner.js';
-import { compileGlob, formatDuration, type Role } from '../policy/index.js';
+import { formatDuration } from './duration.js';
+import { compileGlob } from './glob.js';
+import type { Role } from './schema.js';
 import type { Target } from '../target/connect.js';
 
 export interface SuggestedRule {
@@ -191,17 +193,16 @@ function orderBySpecificity(rules: SuggestedRule[]): SuggestedRule[] {
 
 /** The suggestion as a commented `keywarden.yml` that `loadPolicy` accepts. */
 export function policyYaml(s: PolicySuggestion, now = new Date()): string {
-  const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const lines = [
-    `# keywarden.yml: starter policy from a sample of ${n(s.keysSampled)} of ${n(s.dbsize)} keys on ${s.target}, ${now.toISOString().slice(0, 10)}.`,
+    `# keywarden.yml: starter policy from a sample of ${formatCount(s.keysSampled)} of ${formatCount(s.dbsize)} keys on ${s.target}, ${now.toISOString().slice(0, 10)}.`,
     '# Review every rule before `keywarden fix --apply`: first match wins, and role: durable keys never get a TTL.',
     '# Rules marked REVIEW had no TTL and no telling name: they are durable until you decide otherwise.',
   ];
-  if (s.otherKeys > 0) lines.push(`# ${n(s.otherKeys)} sampled keys fell in small patterns with no rule: fix leaves them alone.`);
+  if (s.otherKeys > 0) lines.push(`# ${formatCount(s.otherKeys)} sampled keys fell in small patterns with no rule: fix leaves them alone.`);
   for (const w of s.withheld ?? []) {
     const why = w.reason === 'catch-all' ? 'a rule without a literal part would govern every key family, new ones included' : 'its glob also matches keys of other patterns';
     // JSON escaping keeps control bytes of hostile key names out of the file.
-    lines.push(`# no rule for ${JSON.stringify(w.match)} (${n(w.sampled)} sampled keys): ${why}; write one by hand if you need it.`);
+    lines.push(`# no rule for ${JSON.stringify(w.match)} (${formatCount(w.sampled)} sampled keys): ${why}; write one by hand if you need it.`);
   }
   lines.push('rules:');
   if (s.rules.length === 0) lines.push('  []');
@@ -227,7 +228,7 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
 const ALERT_NO_TTL_KEYS = 1000;
 
 function comment(r: SuggestedRule): string {
-  const parts = [`~${Math.round(r.keys).toLocaleString('en-US')} keys, ${formatBytes(r.bytes)}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
+  const parts = [`~${formatCount(r.keys)} keys, ${formatBytes(r.bytes)}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
   if (r.basis === 'observed' && r.observedTtl) parts.push(`TTLs seen: median ${formatDuration(round(r.observedTtl.p50))}, p90 ${formatDuration(round(r.observedTtl.p90))}`);
   if (r.basis === 'name') parts.push(`no TTL seen; ttl from the name (${r.role})`);
   if (r.basis === 'review') parts.push('REVIEW: no TTL seen, no telling name');

@@ -3,19 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { parseListen, registerWatch } from '../../src/cli/commands/watch.js';
+import { exitCodeOf } from '../../src/cli/runner.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const program = new Command().exitOverride();
   registerWatch(program, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, isTTY: false });
-  const before = process.exitCode;
-  try {
-    await program.parseAsync(['node', 'keywarden', 'watch', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.exitCode = before;
-  }
+  await program.parseAsync(['node', 'keywarden', 'watch', ...args]);
+  return { code: exitCodeOf(program), stdout, stderr };
 }
 
 describe('keywarden watch flags', () => {
