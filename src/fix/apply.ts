@@ -4,63 +4,31 @@
  * live scanner. Apply reads nothing before writing: it walks keys only, matches rules here,
  * and sends every key a rule gives a TTL, letting the server's `PEXPIRE … NX` answer whether
  * it had one. Where scripts may run, one fix-step.lua call per node at a time both writes the
- * keys decided from earlier pages and reads the next ones (apply-steps.ts); otherwise the
- * scanner reads SCAN pages and a NodeWriter sends pipelined writes. Writes are `PEXPIRE … NX`
+ * keys decided from earlier pages and reads the next ones (script-steps.ts); otherwise the
+ * scanner reads SCAN pages and a NodeWriter sends pipelined writes. Both run on the walk
+ * engine (keyspace/walk/) and journal through one ledger (ledger.ts). Writes are `PEXPIRE … NX`
  * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
  * checkpoint after it is answered.
  */
 import type { Redis } from 'ioredis';
 import type { KeyRecord } from '../keyspace/record.js';
 import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
-import type { PaceOptions } from '../keyspace/pace.js';
+import { walkTarget } from '../keyspace/walk/run.js';
 import { formatDuration, type Policy } from '../policy/index.js';
-import { openNode, type Target } from '../target/connect.js';
+import { openNodeConnection, type Target } from '../target/connect.js';
 import { ambientP99 } from './ambient.js';
 import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
 import { FixInterruptedError, runFailure } from './errors.js';
 import { checkTtls, checkWritable } from './preflight.js';
-import { applyBySteps } from './apply-steps.js';
-import type { JournalWriter } from './journal.js';
+import { openJournal, type JournalWriter } from './journal.js';
 import { NodeWriter, type WriteGroup } from './node-writer.js';
 import { decideKey, FixTally } from './plan.js';
-import { ReplicaLagBrake, type LagEvent } from './replica-lag.js';
-import { openJournal } from './resume.js';
+import { ReplicaLagBrake } from './replica-lag.js';
+import { ScriptSteps } from './script-steps.js';
 import { StepScript } from './step-script.js';
-import type { FixReport } from './types.js';
+import type { FixOptions, FixReport } from './types.js';
 
-export interface FixProgress extends ScanProgress {
-  needTtl: number;
-  applied: number;
-}
-
-export interface FixOptions extends PaceOptions {
-  policy: Policy;
-  /** `--max-ttl`: shorten longer TTLs to this (EXPIRE … LT); new TTLs are capped too. */
-  maxTtlMs?: number;
-  /** Only this database (standalone). */
-  db?: number;
-  /** JSONL journal path (apply only): what undo reads and resume continues from. */
-  journal?: string;
-  /** Continue the run recorded in `journal` from its last checkpoints. */
-  resume?: boolean;
-  /** Pause writes to a primary while one of its replicas lags more than this. Default 5 s; 0 turns the brake off. */
-  maxReplicaLagMs?: number;
-  /** Skip MEMORY USAGE (bytes are then not reported). */
-  measureMemory?: boolean;
-  signal?: AbortSignal;
-  onProgress?(progress: FixProgress): void;
-  onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
-  /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
-  onStart?(): void;
-  /** Before the first write (and in a dry run): nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
-  onEvictionRisk?(risks: EvictionRisk[]): void;
-  /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
-  onResume?(info: { nodes: number; restarted: string[] }): void;
-  /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
-  beforeWrite?(keys: Buffer[]): Promise<void>;
-  /** Jitter source (tests). */
-  random?: () => number;
-}
+export type { FixOptions, FixProgress } from './types.js';
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
 const DEFAULT_TARGET_P99_MS = 1;
@@ -110,8 +78,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
         );
       }
       // Writes get a connection of their own: the target's moves between databases, and the brake reads INFO on it.
-      const at = node.address.lastIndexOf(':');
-      conns.set(node.address, await openNode(target.spec, node.address.slice(0, at), Number(node.address.slice(at + 1)), node.address));
+      conns.set(node.address, await openNodeConnection(target, node));
     }
     const scripted = (
       await Promise.all([...conns.values()].map((c) => new StepScript(c).available())).catch((err: unknown) => {
@@ -189,20 +156,29 @@ function progress(options: FixOptions, tally: FixTally): (p: ScanProgress) => vo
   };
 }
 
-/** --apply where scripts may run: fix-step.lua on every node (apply-steps.ts). */
-function walkBySteps(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>): Promise<Walk> {
-  return applyBySteps(target, conns, brakes, {
-    ...options,
-    mode: target.mode,
-    tally: state.tally,
-    journal: state.journal,
-    measure: options.measureMemory !== false,
-    match: singleRule(options.policy),
-    db: options.db ?? target.spec.db,
-    resume: state.resumeFrom,
-    onUnmeasured: () => (state.unmeasured = true),
-    onProgress: progress(options, state.tally),
-  });
+/**
+ * --apply where scripts may run: fix-step.lua on every node, each on its own connection with
+ * its replica-lag brake. When one node fails, the others stop reading, finish the writes
+ * already journaled, and the first failure is thrown.
+ */
+async function walkBySteps(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>): Promise<Walk> {
+  const run = await walkTarget(target, { ...options, db: options.db ?? target.spec.db, resume: state.resumeFrom, onProgress: progress(options, state.tally) }, () => ({
+    steps: ({ node }) =>
+      new ScriptSteps(conns.get(node.address)!, {
+        ...options,
+        mode: target.mode,
+        tally: state.tally,
+        journal: state.journal,
+        brake: brakes.get(node.address),
+        measure: options.measureMemory !== false,
+        match: singleRule(options.policy),
+        onUnmeasured: () => (state.unmeasured = true),
+      }),
+    node: ({ node }) => ({ conn: conns.get(node.address)! }),
+  }));
+  const failed = run.nodes.find((n) => n.failure);
+  if (failed) throw failed.error;
+  return { nodes: run.nodes, ...(options.signal?.aborted ? { interrupted: 'interrupted' } : {}) };
 }
 
 /** The dry run: inspected records (type, TTL, bytes), the plan counted from them. */

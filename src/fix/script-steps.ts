@@ -1,5 +1,5 @@
 /**
- * `fix --apply` where this user may run scripts: per node, one connection and one
+ * Write steps by fix-step.lua (`fix --apply` where this user may run scripts): per node, one connection and one
  * fix-step.lua call in flight. A call first writes the keys decided from an earlier call's
  * pages, then reads the next pages for the rest of its time budget. The next call is sent
  * the moment a reply arrives, carrying the keys decided (and journaled) while that call ran,
@@ -15,75 +15,42 @@
  */
 import type { Redis } from 'ioredis';
 import { cursorPosition } from '../keyspace/cursor.js';
-import { Pacer, type PaceOptions } from '../keyspace/pace.js';
-import { TTL_UNKNOWN, UNMEASURED, type KeyRecord } from '../keyspace/record.js';
-import type { NodeCheckpoint } from '../keyspace/scanner.js';
-import { permissionFailure } from '../target/errors.js';
-import type { JournalLine, JournalWriter } from './journal.js';
-import { decideKey, type FixTally, type KeyDecision, type PlanOptions } from './plan.js';
-import type { ReplicaLagBrake } from './replica-lag.js';
-import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
 import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
 import { NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
-import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter, type WriteResult } from './writer.js';
-
-/** A checkpoint alone (steps that read nothing to write) is journaled at most this often. */
-const CHECKPOINT_EVERY_MS = 250;
+import { TTL_UNKNOWN, UNMEASURED, type KeyRecord } from '../keyspace/record.js';
+import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
+import { permissionFailure } from '../target/errors.js';
+import { smooth, WriteLedger, type LedgerOptions, type Ticket, type WriteGroup } from './ledger.js';
+import { decideKey, type PlanOptions } from './plan.js';
+import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
+import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter } from './writer.js';
 /** Server time a key read costs when written (PEXPIRE … NX, MEMORY USAGE), until measured. */
 const FIRST_WRITE_MS_PER_KEY = 0.003;
 const EMPTY = Buffer.alloc(0);
 /** A step reads one page, about as many buckets as the pages it read in its budget before. */
 const PAGES_PER_CALL = 3;
 
-export interface StepWalkOptions extends PaceOptions, PlanOptions {
+export interface ScriptStepOptions extends PlanOptions, LedgerOptions {
   mode: 'standalone' | 'cluster';
-  tally: FixTally;
-  journal?: JournalWriter;
-  measure: boolean;
   /** SCAN MATCH (one rule: unmatched keys are never touched anyway). */
   match?: string;
-  signal: AbortSignal;
   beforeWrite?(keys: Buffer[]): Promise<void>;
-  /** A key was written but its bytes could not be measured (no MEMORY permission). */
-  onUnmeasured(): void;
-}
-
-/** One node to walk: its step connection, latency probe, brake, and databases. */
-export interface StepNode {
-  address: string;
-  conn: Redis;
-  probe?: Redis;
-  brake?: ReplicaLagBrake;
-  dbs: number[];
-  resume?: NodeCheckpoint;
-  /** Keys read so far on this node, and the fraction of its walk done. */
-  onProgress(keysSeen: number, ratio: number): void;
-}
-
-export interface StepNodeResult {
-  complete: boolean;
-  checkpoint: NodeCheckpoint;
 }
 
 /** The keys one step read that a rule gives a TTL, and where that step stopped. */
-interface Group {
-  b: string;
-  keys: Buffer[];
-  ttls: number[];
-  decisions: KeyDecision[];
+interface Group extends WriteGroup {
+  ticket?: Ticket;
   packed: PackedKeys;
   /** Keys the step read (written or not): the write's cost is estimated per key read. */
   read: number;
-  /** Journaled once this group, and every one read before it, is answered. */
   cp: NodeCheckpoint;
 }
 
-/** Keys NX refused that --max-ttl shortens (PEXPIRE … LT), and the checkpoint waiting for them. */
+/** Keys NX refused that --max-ttl shortens (PEXPIRE … LT), and the ticket waiting for them. */
 interface Shorten {
-  keys: Buffer[];
-  decisions: KeyDecision[];
+  ticket: Ticket;
+  group: WriteGroup;
   db: number;
-  cp: NodeCheckpoint;
 }
 
 interface Sent {
@@ -91,54 +58,42 @@ interface Sent {
   pageCount: number;
 }
 
-/** Walks one node's databases with fix-step.lua. */
-export class NodeStepper {
+/** Walks one node's databases with fix-step.lua, on the node's own connection `conn`. */
+export class ScriptSteps implements WalkSteps {
   private readonly script: StepScript;
   private readonly lt: TtlWriter;
-  private readonly pacer: Pacer;
+  private ledger!: WriteLedger;
   private writeMsPerKey = FIRST_WRITE_MS_PER_KEY;
   /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first page. */
   private bytesPerBucket: number | undefined;
-  private keysSeen = 0;
-  /** The latest checkpoint whose keys are all answered, and whether the journal has it. */
-  private checkpoint: NodeCheckpoint;
-  private journaled = true;
-  private journaledAt = -Infinity;
-  /** Journal lines of one step, written with one write(2) before the next call is sent. */
-  private lines: JournalLine[] = [];
+  private walk!: WalkState;
 
   constructor(
-    private readonly node: StepNode,
-    private readonly o: StepWalkOptions,
+    private readonly conn: Redis,
+    private readonly o: ScriptStepOptions,
   ) {
-    this.script = new StepScript(node.conn);
-    this.lt = createTtlWriter(node.conn, { cluster: o.mode === 'cluster' });
-    this.pacer = new Pacer(o);
-    if (node.probe) this.pacer.watch(node.probe);
-    this.checkpoint = { node: node.address, db: node.dbs[0], cursor: '0', done: false };
+    this.script = new StepScript(conn);
+    this.lt = createTtlWriter(conn, { cluster: o.mode === 'cluster' });
   }
 
-  async run(): Promise<StepNodeResult> {
-    const { dbs, resume } = this.node;
-    try {
-      for (const [index, db] of dbs.entries()) {
-        if (resume && (resume.done || db < resume.db)) continue;
-        if (this.o.signal.aborted) return { complete: false, checkpoint: this.checkpoint };
-        if (this.o.mode === 'standalone') await this.node.conn.select(db);
-        const finished = await this.walk(db, index, resume && db === resume.db ? resume.cursor : '0');
-        if (!finished) return { complete: false, checkpoint: this.checkpoint };
-        if (!this.journaled) this.reached(this.checkpoint, true);
-      }
-      return { complete: true, checkpoint: { node: this.node.address, db: dbs[dbs.length - 1], cursor: '0', done: true } };
-    } finally {
-      this.pacer.stop();
-      if (!this.journaled) this.log({ t: 'cp', cp: this.checkpoint });
-      this.flush();
-    }
+  async walkDb(walk: WalkState, d: DbWalk): Promise<boolean> {
+    this.walk = walk;
+    this.ledger ??= new WriteLedger(walk, this.lt, this.o);
+    if (walk.stopped.aborted) return false;
+    const finished = await this.walkFrom(d, d.from ?? '0');
+    if (finished) this.ledger.commit();
+    return finished;
+  }
+
+  close(): void {
+    this.ledger?.commit();
+    this.ledger?.flush();
   }
 
   /** Walk one database from `from`; false when stopped (Ctrl-C) before its end. */
-  private async walk(db: number, dbIndex: number, from: string): Promise<boolean> {
+  private async walkFrom(d: DbWalk, from: string): Promise<boolean> {
+    const { db } = d;
+    const { pacer, stopped } = this.walk;
     let reading = true;
     let finished = false;
     let carried: Group | undefined; // its writes are in the call in flight
@@ -148,7 +103,7 @@ export class NodeStepper {
     while (sent) {
       const reply: StepReply = await sent.reply;
       if (reply.next === '0') finished = true;
-      if (reply.next === undefined || reply.next === '0' || this.o.signal.aborted) reading = false;
+      if (reply.next === undefined || reply.next === '0' || stopped.aborted) reading = false;
       // One call in flight: an LT write waits for the step before it, the next step for it.
       if (shorten) shorten = await this.shorten(shorten);
       const answered = carried;
@@ -157,25 +112,22 @@ export class NodeStepper {
       // The next call goes first; everything below runs while the server works on it.
       const previous = sent;
       sent = reading || carried ? await this.send(reading ? reply.next : undefined, carried) : undefined;
-      if (answered) shorten = this.answered(answered, reply.writes(), reply.writeMs, db);
+      if (answered) shorten = this.answered(answered, reply, db);
       if (reply.next !== undefined) {
         const group = this.decide(reply, db);
         // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.
-        this.pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
-        this.keysSeen += group.read;
-        this.node.onProgress(this.keysSeen, (dbIndex + (reply.next === '0' ? 1 : cursorPosition(reply.next))) / this.node.dbs.length);
-        if (group.keys.length > 0) pending = group;
+        pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
+        d.progress(group.read, reply.next === '0' ? 1 : cursorPosition(reply.next));
         // Nothing to write: the checkpoint moves with the keys still waiting for an answer.
-        else if (carried) carried.cp = group.cp;
-        else if (shorten) shorten.cp = group.cp;
-        else this.reached(group.cp, false);
+        if (group.keys.length > 0) pending = group;
+        else this.ledger.pass(group.cp);
       }
       if (!sent && pending) {
         carried = pending;
         pending = undefined;
         sent = await this.send(undefined, carried);
       }
-      this.flush();
+      this.ledger.flush();
     }
     if (shorten) await this.shorten(shorten);
     return finished;
@@ -184,16 +136,16 @@ export class NodeStepper {
   /** Wait for the guard, the ops cap and the replica-lag brake, then send one step. */
   private async send(cursor: string | undefined, group: Group | undefined): Promise<Sent> {
     // Write-ahead: the `set` line of the keys this call writes is on disk before it is sent.
-    this.flush();
-    await this.pacer.wait();
-    await this.node.brake?.wait();
+    this.ledger.flush();
+    await this.walk.pacer.wait();
+    await this.o.brake?.wait();
     if (group) await this.o.beforeWrite?.(group.keys);
-    const plan = this.pacer.nextCall('fixed');
+    const plan = this.walk.pacer.nextCall('fixed');
     // One page per call, as large as the pages the call would have read in its budget, and
     // bounded by the bytes of names its buckets brought back so far.
     const byBytes = this.bytesPerBucket === undefined ? 16 : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
     const pageCount = Math.max(1, Math.min(Math.round(plan.pageCount * (plan.budgetMs > 0 ? PAGES_PER_CALL : 1)), byBytes, plan.maxKeys || Infinity));
-    const reply = this.step(cursor, group, pageCount).catch((err: unknown) => Promise.reject(permissionFailure(err, this.node.address) ?? err));
+    const reply = this.step(cursor, group, pageCount).catch((err: unknown) => Promise.reject(permissionFailure(err, this.walk.address) ?? err));
     // Awaited in order by walk(); never an unhandled rejection meanwhile.
     reply.catch(() => undefined);
     return { reply, pageCount };
@@ -224,7 +176,7 @@ export class NodeStepper {
     if (cursor !== undefined) {
       const args: Array<string | number> = [cursor, 'COUNT', pageCount];
       if (this.o.match) args.push('MATCH', this.o.match);
-      const [next, keys] = (await this.node.conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
+      const [next, keys] = (await this.conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
       page = { next: next.toString(), keys };
       const bytes = keys.reduce((sum, k) => sum + k.length, 0);
       this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
@@ -262,11 +214,11 @@ export class NodeStepper {
 
   /** Decide the keys a step read; journal the ones to write before any call carries them. */
   private decide(reply: StepReply, db: number): Group {
-    const { tally, journal } = this.o;
+    const { tally } = this.o;
     const read = unpackKeys(reply.keys);
-    const group: Group = { b: '', keys: [], ttls: [], decisions: [], packed: NO_WRITES, read: read.length, cp: { node: this.node.address, db, cursor: reply.next!, done: false } };
+    const group: Group = { keys: [], ttls: [], decisions: [], packed: NO_WRITES, read: read.length, cp: { node: this.walk.address, db, cursor: reply.next!, done: false } };
     // One record for all keys: neither decideKey nor the tally keeps it.
-    const record: KeyRecord = { key: EMPTY, db, node: this.node.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
+    const record: KeyRecord = { key: EMPTY, db, node: this.walk.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
     for (const key of read) {
       record.key = key;
       const d = decideKey(record, tally.matcher.match(key), this.o);
@@ -278,71 +230,22 @@ export class NodeStepper {
     }
     if (group.keys.length === 0) return group;
     group.packed = packKeys(group.keys, group.ttls, { packed: reply.keys, count: read.length });
-    if (journal) {
-      group.b = journal.nextBatch();
-      this.log({ t: 'set', b: group.b, node: this.node.address, db, at: Date.now(), op: 'nx', keys: group.keys.map((k) => k.toString('base64')), ttlMs: group.ttls, keysOnly: true });
-    }
+    group.ticket = this.ledger.open(db, group);
+    group.ticket.cp = group.cp;
     return group;
   }
 
   /** Count a group's answers; its checkpoint now, or after the LT write --max-ttl adds. */
-  private answered(group: Group, result: WriteResult, writeMs: number, db: number): Shorten | undefined {
-    const { tally, measure, maxTtlMs: cap } = this.o;
-    if (group.read > 0 && writeMs > 0) this.writeMsPerKey = this.writeMsPerKey * 0.7 + (writeMs / group.read) * 0.3;
-    const refused: number[] = [];
-    for (let i = 0; i < group.keys.length; i++) {
-      const status = result.status[i];
-      tally.written(group.decisions[i], group.keys[i], status, result.bytes[i]);
-      if (status === 'set' && result.bytes[i] < 0 && measure) this.o.onUnmeasured();
-      if (status !== 'set') refused.push(i);
-    }
-    const done: JournalLine = { t: 'done', b: group.b, refused, exp: result.expiry };
-    const hadTtl = refused.filter((i) => result.status[i] === 'refused');
-    if (cap === undefined || hadTtl.length === 0) {
-      this.reached(group.cp, true, done);
-      return undefined;
-    }
-    this.log(done);
-    const decisions = hadTtl.map((i): KeyDecision => ({ action: 'shorten', rule: group.decisions[i].rule!, ttlMs: cap }));
-    return { keys: hadTtl.map((i) => group.keys[i]), decisions, db, cp: group.cp };
+  private answered(group: Group, reply: StepReply, db: number): Shorten | undefined {
+    if (group.read > 0 && reply.writeMs > 0) this.writeMsPerKey = smooth(this.writeMsPerKey, reply.writeMs / group.read);
+    const ticket = group.ticket!;
+    const shorten = this.ledger.answered(ticket, group, reply.writes());
+    return shorten ? { ticket, group: shorten, db } : undefined;
   }
 
-  /** --max-ttl: PEXPIRE … LT (fix-expire.lua checks PTTL first) for keys that had a TTL. */
+  /** --max-ttl: the LT write of keys NX refused because they had a TTL. */
   private async shorten(s: Shorten): Promise<undefined> {
-    const { journal, tally, maxTtlMs } = this.o;
-    const ttls = s.keys.map(() => maxTtlMs!);
-    const b = journal?.nextBatch() ?? '';
-    await this.node.brake?.wait();
-    this.log({ t: 'set', b, node: this.node.address, db: s.db, at: Date.now(), op: 'lt', keys: s.keys.map((k) => k.toString('base64')), ttlMs: ttls, keysOnly: true });
-    this.flush();
-    const result = await this.lt.write('LT', s.keys, ttls, false);
-    s.decisions.forEach((d, i) => tally.outcome(d, result.status[i] === 'set', false));
-    const refused = result.status.flatMap((st, i) => (st === 'set' ? [] : [i]));
-    this.reached(s.cp, true, { t: 'done', b, refused });
+    await this.ledger.shorten(s.ticket, s.db, s.group);
     return undefined;
-  }
-
-  /** Every key before `cp` is answered: journal it (with `done`), or now and then when alone. */
-  private reached(cp: NodeCheckpoint, now: boolean, done?: JournalLine): void {
-    this.checkpoint = cp;
-    const journal = this.o.journal;
-    const at = performance.now();
-    if (!journal || (!now && at - this.journaledAt < CHECKPOINT_EVERY_MS)) {
-      this.journaled = !journal;
-      return;
-    }
-    this.log(...(done ? [done] : []), { t: 'cp', cp });
-    this.journaled = true;
-    this.journaledAt = at;
-  }
-
-  private log(...lines: JournalLine[]): void {
-    if (this.o.journal) this.lines.push(...lines);
-  }
-
-  private flush(): void {
-    if (this.lines.length === 0) return;
-    this.o.journal!.write(...this.lines);
-    this.lines = [];
   }
 }
