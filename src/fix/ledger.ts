@@ -7,9 +7,10 @@
  * Lines are gathered and written with one write(2) at `flush`, which a strategy calls before
  * it sends a call (write-ahead) and after each reply.
  */
+import type { KeyRecord } from '../keyspace/record.js';
 import type { NodeCheckpoint, WalkState } from '../keyspace/walk/node-walk.js';
 import type { JournalLine, JournalWriter } from './journal.js';
-import type { FixTally, KeyDecision } from './plan.js';
+import { decideKey, type FixTally, type KeyDecision, type PlanOptions } from './plan.js';
 import type { ReplicaLagBrake } from './replica-lag.js';
 import type { TtlWriter, WriteMode, WriteResult } from './writer.js';
 
@@ -39,6 +40,16 @@ export interface Ticket {
   b: string;
   answered: boolean;
   cp?: NodeCheckpoint;
+}
+
+/** Decide one key read: the tally counts it, and a key a rule gives a TTL joins `group`. */
+export function decideInto(group: WriteGroup, record: KeyRecord, o: PlanOptions & { tally: FixTally }): void {
+  const d = decideKey(record, o.tally.matcher.match(record.key), o);
+  o.tally.plan(record, d);
+  if (d.action !== 'expire') return;
+  group.keys.push(record.key);
+  group.ttls.push(d.ttlMs);
+  group.decisions.push(d);
 }
 
 /** Exponential smoothing of a cost per key, the one used to size write calls. */
@@ -152,7 +163,10 @@ export class WriteLedger {
 
   /** Journal the latest checkpoint if it is not yet (a database ends, the walk ends). */
   commit(): void {
-    if (!this.journaled && this.checkpoint) this.reached(this.checkpoint, true);
+    if (this.journaled || !this.checkpoint) return;
+    this.log({ t: 'cp', cp: this.checkpoint });
+    this.journaled = true;
+    this.journaledAt = performance.now();
   }
 
   private log(...lines: JournalLine[]): void {

@@ -20,10 +20,11 @@ import { NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
 import { TTL_UNKNOWN, UNMEASURED, type KeyRecord } from '../keyspace/record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
 import { permissionFailure } from '../target/errors.js';
-import { smooth, WriteLedger, type LedgerOptions, type Ticket, type WriteGroup } from './ledger.js';
-import { decideKey, type PlanOptions } from './plan.js';
+import { decideInto, smooth, WriteLedger, type LedgerOptions, type Ticket, type WriteGroup } from './ledger.js';
+import type { PlanOptions } from './plan.js';
 import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
 import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter } from './writer.js';
+
 /** Server time a key read costs when written (PEXPIRE … NX, MEMORY USAGE), until measured. */
 const FIRST_WRITE_MS_PER_KEY = 0.003;
 const EMPTY = Buffer.alloc(0);
@@ -44,13 +45,6 @@ interface Group extends WriteGroup {
   /** Keys the step read (written or not): the write's cost is estimated per key read. */
   read: number;
   cp: NodeCheckpoint;
-}
-
-/** Keys NX refused that --max-ttl shortens (PEXPIRE … LT), and the ticket waiting for them. */
-interface Shorten {
-  ticket: Ticket;
-  group: WriteGroup;
-  db: number;
 }
 
 interface Sent {
@@ -98,14 +92,15 @@ export class ScriptSteps implements WalkSteps {
     let finished = false;
     let carried: Group | undefined; // its writes are in the call in flight
     let pending: Group | undefined; // decided and journaled; the next call writes it
-    let shorten: Shorten | undefined;
+    let shorten: (() => Promise<void>) | undefined; // --max-ttl: the LT write of keys NX refused, before their ticket is answered
     let sent: Sent | undefined = await this.send(from, undefined);
     while (sent) {
       const reply: StepReply = await sent.reply;
       if (reply.next === '0') finished = true;
       if (reply.next === undefined || reply.next === '0' || stopped.aborted) reading = false;
       // One call in flight: an LT write waits for the step before it, the next step for it.
-      if (shorten) shorten = await this.shorten(shorten);
+      await shorten?.();
+      shorten = undefined;
       const answered = carried;
       carried = pending;
       pending = undefined;
@@ -129,7 +124,7 @@ export class ScriptSteps implements WalkSteps {
       }
       this.ledger.flush();
     }
-    if (shorten) await this.shorten(shorten);
+    await shorten?.();
     return finished;
   }
 
@@ -214,19 +209,13 @@ export class ScriptSteps implements WalkSteps {
 
   /** Decide the keys a step read; journal the ones to write before any call carries them. */
   private decide(reply: StepReply, db: number): Group {
-    const { tally } = this.o;
     const read = unpackKeys(reply.keys);
     const group: Group = { keys: [], ttls: [], decisions: [], packed: NO_WRITES, read: read.length, cp: { node: this.walk.address, db, cursor: reply.next!, done: false } };
     // One record for all keys: neither decideKey nor the tally keeps it.
     const record: KeyRecord = { key: EMPTY, db, node: this.walk.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
     for (const key of read) {
       record.key = key;
-      const d = decideKey(record, tally.matcher.match(key), this.o);
-      tally.plan(record, d);
-      if (d.action !== 'expire') continue;
-      group.keys.push(key);
-      group.ttls.push(d.ttlMs);
-      group.decisions.push(d);
+      decideInto(group, record, this.o);
     }
     if (group.keys.length === 0) return group;
     group.packed = packKeys(group.keys, group.ttls, { packed: reply.keys, count: read.length });
@@ -236,16 +225,10 @@ export class ScriptSteps implements WalkSteps {
   }
 
   /** Count a group's answers; its checkpoint now, or after the LT write --max-ttl adds. */
-  private answered(group: Group, reply: StepReply, db: number): Shorten | undefined {
+  private answered(group: Group, reply: StepReply, db: number): (() => Promise<void>) | undefined {
     if (group.read > 0 && reply.writeMs > 0) this.writeMsPerKey = smooth(this.writeMsPerKey, reply.writeMs / group.read);
     const ticket = group.ticket!;
-    const shorten = this.ledger.answered(ticket, group, reply.writes());
-    return shorten ? { ticket, group: shorten, db } : undefined;
-  }
-
-  /** --max-ttl: the LT write of keys NX refused because they had a TTL. */
-  private async shorten(s: Shorten): Promise<undefined> {
-    await this.ledger.shorten(s.ticket, s.db, s.group);
-    return undefined;
+    const lt = this.ledger.answered(ticket, group, reply.writes());
+    return lt && (() => this.ledger.shorten(ticket, db, lt));
   }
 }

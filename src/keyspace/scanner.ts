@@ -9,19 +9,16 @@ import type { Target } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
 import { samplePlan, seededRandom } from './cursor.js';
 import { createInspector, keysOnly, type InspectMethod } from './inspect.js';
-import type { PaceOptions } from './pace.js';
 import type { KeyRecord } from './record.js';
 import type { ScanReport } from './report.js';
 import type { NodeCheckpoint, NodeWalkResult } from './walk/node-walk.js';
 import { ReadSteps } from './walk/read-steps.js';
-import { walkTarget, type ScanProgress } from './walk/run.js';
+import { walkTarget, type RunOptions } from './walk/run.js';
 
 export type { NodeCheckpoint } from './walk/node-walk.js';
 export type { ScanProgress } from './walk/run.js';
 
-export interface ScanOptions extends PaceOptions {
-  /** Only this database; default every database that has keys (always 0 on a cluster). */
-  db?: number;
+export interface ScanOptions extends RunOptions {
   match?: string;
   type?: string;
   /** Read a share of the keyspace: `{ fraction: 0.01 }` or `{ keys: 10000 }` (spread over the table). */
@@ -32,10 +29,6 @@ export interface ScanOptions extends PaceOptions {
   measureMemory?: boolean;
   /** Default true; false yields keys only (type 'unknown', ttlMs TTL_UNKNOWN): SCAN and nothing else. */
   inspect?: boolean;
-  /** Stop early (Ctrl-C, time budget): the result says it is incomplete. */
-  signal?: AbortSignal;
-  /** Stop after this many milliseconds. */
-  deadlineMs?: number;
   /**
    * Read each table as this many stretches side by side (Lua inspection only), each with
    * one call in flight, so the server never waits on this client; each call gets its share
@@ -44,10 +37,7 @@ export interface ScanOptions extends PaceOptions {
    * consumers that resume (fix, watch) keep 1.
    */
   lanes?: number;
-  /** Continue from checkpoints of an earlier run (per node address). */
-  resume?: NodeCheckpoint[];
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
-  onProgress?(progress: ScanProgress): void;
 }
 
 export interface NodeScanResult extends Omit<NodeWalkResult, 'error'> {

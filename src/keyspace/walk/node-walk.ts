@@ -110,17 +110,8 @@ export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps,
     keysSeen: 0,
     stop,
   };
-  const result = (complete: boolean): NodeWalkResult => ({
-    address: node.address,
-    role: node.role,
-    dbs,
-    dbsize: plan.dbsize,
-    keysSeen: walk.keysSeen,
-    complete,
-    checkpoint: walk.checkpoint,
-  });
   const { resume } = options;
-  try {
+  const walkDbs = async (): Promise<boolean> => {
     for (const [index, db] of dbs.entries()) {
       if (resume && (resume.done || db < resume.db)) continue;
       if (target.mode === 'standalone') await walk.conn.select(db);
@@ -134,28 +125,29 @@ export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps,
           options.onProgress(walk.keysSeen, (index + ratio) / dbs.length);
         },
       });
-      if (!finished) return await closed(result(false));
+      if (!finished) return false;
     }
-    walk.checkpoint = { node: node.address, db: dbs[dbs.length - 1], cursor: '0', done: true };
+    return true;
+  };
+  let complete = false;
+  let failed: Pick<NodeWalkResult, 'failure' | 'error'> = {};
+  try {
+    complete = await walkDbs();
+    if (complete) walk.checkpoint = { node: node.address, db: dbs[dbs.length - 1], cursor: '0', done: true };
     await steps.close?.(walk);
-    options.onProgress(walk.keysSeen, 1);
-    return result(true);
+    if (complete) options.onProgress(walk.keysSeen, 1);
   } catch (err) {
     // Keep what was done: the caller reports it with the failure (anything unexpected is a bug and propagates).
     await Promise.resolve(steps.close?.(walk)).catch(() => undefined);
     const failure = midRunFailure(err, node.address, target.spec.replyTimeoutMs);
     if (!failure) throw err;
-    return { ...result(false), failure, error: err };
+    failed = { failure, error: err };
   } finally {
     options.signal.removeEventListener('abort', stop);
     pacer.stop();
     probe?.disconnect();
   }
-
-  async function closed(r: NodeWalkResult): Promise<NodeWalkResult> {
-    await steps.close?.(walk);
-    return { ...r, checkpoint: walk.checkpoint };
-  }
+  return { address: node.address, role: node.role, dbs, dbsize: plan.dbsize, keysSeen: walk.keysSeen, complete, checkpoint: walk.checkpoint, ...failed };
 }
 
 /** The databases to walk on a node (from INFO keyspace) and how many keys they hold. */

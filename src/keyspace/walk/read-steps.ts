@@ -23,6 +23,15 @@ export interface ReadStepOptions {
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
 }
 
+/** One stretch of a table, read with one call in flight. */
+interface Lane {
+  walk: WalkState;
+  stretch: Stretch;
+  tableKeys: number;
+}
+
+type OnStep = (cursor: string, inspection: Inspection) => Promise<void>;
+
 /** Tables smaller than this are walked in one lane: a few calls cover them anyway. */
 const MIN_LANE_KEYS = 10_000;
 
@@ -55,7 +64,7 @@ export class ReadSteps implements WalkSteps {
         group.map((stretch, gi) => {
           const si = first + gi;
           const start = si === 0 ? from : undefined;
-          return this.walkStretch(walk, stretch, start, tableKeys, async (cursor, inspection) => {
+          return this.walkStretch({ walk, stretch, tableKeys }, start, async (cursor, inspection) => {
             this.vanished += inspection.vanished;
             // With lanes a cursor no longer means "every key before it is done".
             if (laneCount === 1) walk.checkpoint = { node: walk.address, db, cursor, done: false };
@@ -82,11 +91,9 @@ export class ReadSteps implements WalkSteps {
     return true;
   }
 
-  private walkStretch(walk: WalkState, stretch: Stretch, from: string | undefined, tableKeys: number, onStep: (cursor: string, inspection: Inspection) => Promise<void>): Promise<boolean> {
-    const cursor = from ?? (stretch.start === 0 ? '0' : cursorAt(stretch.start));
-    return this.inspector.method === 'lua'
-      ? this.walkScripted(walk, this.inspector, stretch, cursor, tableKeys, onStep)
-      : this.walkPages(walk, this.inspector, stretch, cursor, tableKeys, onStep);
+  private walkStretch(lane: Lane, from: string | undefined, onStep: OnStep): Promise<boolean> {
+    const cursor = from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start));
+    return this.inspector.method === 'lua' ? this.walkScripted(lane, this.inspector, cursor, onStep) : this.walkPages(lane, this.inspector, cursor, onStep);
   }
 
   /**
@@ -96,14 +103,7 @@ export class ReadSteps implements WalkSteps {
    * aggregated: the server idles only for a loopback round trip between calls, and another
    * client never waits behind more than one call of ours.
    */
-  private async walkScripted(
-    walk: WalkState,
-    lua: ScriptInspector,
-    stretch: Stretch,
-    cursor: string,
-    tableKeys: number,
-    onStep: (cursor: string, inspection: Inspection) => Promise<void>,
-  ): Promise<boolean> {
+  private async walkScripted({ walk, stretch, tableKeys }: Lane, lua: ScriptInspector, cursor: string, onStep: OnStep): Promise<boolean> {
     const { pacer, stopped } = walk;
     const request = (from: string) => {
       const plan = pacer.nextCall('fill');
@@ -135,18 +135,12 @@ export class ReadSteps implements WalkSteps {
    * inspections stay in flight. Pages are handed to `onStep` in SCAN order, so a checkpoint
    * cursor always means "every key before it is done".
    */
-  private async walkPages(
-    walk: WalkState,
-    pages: PageInspector,
-    stretch: Stretch,
-    cursor: string,
-    tableKeys: number,
-    onStep: (cursor: string, inspection: Inspection) => Promise<void>,
-  ): Promise<boolean> {
+  private async walkPages(lane: Lane, pages: PageInspector, cursor: string, onStep: OnStep): Promise<boolean> {
+    const { walk, stretch } = lane;
     const { pacer, stopped } = walk;
     const depth = this.o.fast ? 3 : 2;
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
-    let page: Promise<ScanPage> | undefined = this.scanPage(walk, cursor, tableKeys, stretch);
+    let page: Promise<ScanPage> | undefined = this.scanPage(lane, cursor);
     let finished = false;
     const settle = async (p: (typeof pending)[number]): Promise<void> => {
       const inspection = await p.inspection.catch((err) => {
@@ -163,7 +157,7 @@ export class ReadSteps implements WalkSteps {
         page = undefined;
         if (!finished) {
           await pacer.wait();
-          page = this.scanPage(walk, next, tableKeys, stretch);
+          page = this.scanPage(lane, next);
         }
         if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys)) });
         else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
@@ -177,7 +171,7 @@ export class ReadSteps implements WalkSteps {
     }
   }
 
-  private scanPage(walk: WalkState, cursor: string, tableKeys: number, stretch: Stretch): Promise<ScanPage> {
+  private scanPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
     // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
     // stretch, ask for no more than what is left of it, or every stretch would overshoot.
     const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;

@@ -1,5 +1,9 @@
 /**
- * The write side of `fix --apply` for one node. Keys arrive a SCAN page at a time and are
+ * Write steps without scripts (`fix --apply` where this user may not run EVAL): a keys-only
+ * SCAN walk (read steps), rules matched here, and every key a rule gives a TTL sent through
+ * the node's NodeWriter as pipelined PEXPIRE … NX.
+ *
+ * The NodeWriter is the write side for one node. Keys arrive a SCAN page at a time and are
  * gathered into write calls sized to about `WRITE_CALL_MS` of server time each (measured by
  * the script itself), so one round trip carries a few hundred keys; one call is in flight
  * while the scanner reads the next pages. Writes go through their own connection, because
@@ -9,11 +13,13 @@
  * answered, then the checkpoint of the last page it covers, in call order.
  */
 import type { Redis } from 'ioredis';
-import type { NodeCheckpoint } from '../keyspace/walk/node-walk.js';
-import { smooth, WriteLedger, type LedgerOptions, type WriteGroup } from './ledger.js';
+import { keysOnly } from '../keyspace/inspect.js';
+import type { KeyRecord } from '../keyspace/record.js';
+import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
+import { ReadSteps } from '../keyspace/walk/read-steps.js';
+import { decideInto, smooth, WriteLedger, type LedgerOptions, type WriteGroup } from './ledger.js';
+import type { PlanOptions } from './plan.js';
 import { createTtlWriter } from './writer.js';
-
-export type { WriteGroup } from './ledger.js';
 
 /** Server time one write call aims at: the latency guard's 1 ms budget. */
 const WRITE_CALL_MS = 1;
@@ -27,6 +33,37 @@ export interface NodeWriterOptions extends LedgerOptions {
   fast?: boolean;
   maxOps?: number;
   beforeWrite?(keys: Buffer[]): Promise<void>;
+}
+
+export interface PipelineStepOptions extends NodeWriterOptions, PlanOptions {
+  /** SCAN MATCH (one rule: unmatched keys are never touched anyway). */
+  match?: string;
+}
+
+export class PipelineSteps implements WalkSteps {
+  readonly writer: NodeWriter;
+  private readonly reads: ReadSteps;
+
+  constructor(
+    address: string,
+    conn: Redis,
+    private readonly o: PipelineStepOptions,
+  ) {
+    this.writer = new NodeWriter(address, conn, o);
+    const onBatch = (records: KeyRecord[], cp: NodeCheckpoint) => this.take(records, cp);
+    this.reads = new ReadSteps(keysOnly, { match: o.match, fast: o.fast, lanes: 1, stretches: [{ start: 0, end: 1 }], sampling: false, onBatch });
+  }
+
+  walkDb(walk: WalkState, db: DbWalk): Promise<boolean> {
+    return this.reads.walkDb(walk, db);
+  }
+
+  private async take(records: KeyRecord[], cp: NodeCheckpoint): Promise<void> {
+    const group: WriteGroup = { keys: [], ttls: [], decisions: [] };
+    for (const r of records) decideInto(group, r, this.o);
+    if (group.keys.length === 0) await this.writer.idle(cp);
+    else await this.writer.add(group, cp);
+  }
 }
 
 export class NodeWriter {
@@ -121,10 +158,6 @@ export class NodeWriter {
 
   private async flushAll(): Promise<void> {
     while (this.buffer.keys.length > 0) await this.flush();
-  }
-
-  close(): void {
-    this.conn.disconnect();
   }
 
   /** After a failure elsewhere: let the calls in flight settle, without throwing. */
