@@ -101,10 +101,7 @@ interface RunState {
 }
 
 /** What a walk of the whole target returns: per node, whether it finished, and where it stopped. */
-interface Walk {
-  nodes: Array<{ complete: boolean; checkpoint: NodeCheckpoint }>;
-  interrupted?: string;
-}
+type Walk = { nodes: Array<{ complete: boolean; checkpoint: NodeCheckpoint }>; interrupted?: string };
 
 /** Run one walk with the latency guard's target, and turn it (or its failure) into the report. */
 async function runWalk(target: Target, options: FixOptions, state: RunState, walk: (o: FixOptions) => Promise<Walk>, writing: boolean, brakes: ReplicaLagBrake[] = []): Promise<FixReport> {
@@ -183,9 +180,8 @@ async function walkWrites(target: Target, options: FixOptions, state: RunState, 
     onUnmeasured: () => (state.unmeasured = true),
   });
   const run = await walkTarget(target, pace, () => ({
-    steps: ({ node: { address } }) => (scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address))),
     // fix-step.lua reads and writes on the node's own connection; without scripts the target's reads.
-    node: ({ node }) => (scripted ? { conn: conns.get(node.address)! } : {}),
+    steps: ({ node: { address } }) => (scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address))),
   }));
   const failed = run.nodes.find((n) => n.failure);
   // Without scripts, complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.

@@ -7,14 +7,10 @@
  * journaling happen while it works: a key is written two calls after the one that read it.
  * Each call reads one page, checked first with a plain SCAN so that no script meets a name
  * over HEAVY_NAME_BYTES (see `step`).
- *
- * Journal, per group (the keys one call read that a rule gives a TTL): `set` before the call
- * that writes them is sent, `done` after its reply, with the checkpoint of the group's last
- * page. Groups are answered in the order they were read, so a checkpoint always means every
- * key before it was decided and its write answered (with --max-ttl, its LT write too).
+ * Each group (the keys one call read that a rule gives a TTL) is journaled by the ledger.
  */
 import type { Redis } from 'ioredis';
-import { cursorPosition } from '../keyspace/cursor.js';
+import { cursorPosition, scanPage } from '../keyspace/cursor.js';
 import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
 import { NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
 import { TTL_UNKNOWN, UNMEASURED, type KeyRecord } from '../keyspace/record.js';
@@ -63,7 +59,7 @@ export class ScriptSteps implements WalkSteps {
   private walk!: WalkState;
 
   constructor(
-    private readonly conn: Redis,
+    readonly conn: Redis,
     private readonly o: ScriptStepOptions,
   ) {
     this.script = new StepScript(conn);
@@ -169,11 +165,8 @@ export class ScriptSteps implements WalkSteps {
     }
     let page: { next: string; keys: Buffer[] } | undefined;
     if (cursor !== undefined) {
-      const args: Array<string | number> = [cursor, 'COUNT', pageCount];
-      if (this.o.match) args.push('MATCH', this.o.match);
-      const [next, keys] = (await this.conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
-      page = { next: next.toString(), keys };
-      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
+      page = await scanPage(this.conn, cursor, pageCount, { match: this.o.match });
+      const bytes = page.keys.reduce((sum, k) => sum + k.length, 0);
       this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
     }
     const scripted = page !== undefined && page.keys.length > 0 && !page.keys.some((k) => k.length > HEAVY_NAME_BYTES);

@@ -125,7 +125,7 @@ describe('fix-step.lua and the stepped walk', () => {
         const target = await connectTarget(resolveTarget({ url: `${server.url}/3` }, {}));
         const steps = new ScriptSteps(rec.proxy, { mode: 'standalone', tally, journal, measure: true, match: 'session:*', onUnmeasured: () => undefined });
         const plan = { node: target.nodes[0], dbs: [3], dbsize: 22_000, sizes: new Map([[3, 22_000]]) };
-        const result = await walkNode(target, plan, steps, { conn: rec.proxy, signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(() => target.close());
+        const result = await walkNode(target, plan, steps, { signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(() => target.close());
         assert.equal(result.complete, true);
       } finally {
         journal.close();

@@ -61,6 +61,8 @@ export interface DbWalk {
 export interface WalkSteps {
   /** Calls of ours in flight at once (the pacer shares its budget between them). Default 1. */
   readonly inFlight?: number;
+  /** The connection the walk SELECTs and steps on; default the target's own connection to the node. */
+  readonly conn?: Redis;
   /** Walk one database (already SELECTed); true when its end was reached, false when stopped. */
   walkDb(walk: WalkState, db: DbWalk): Promise<boolean>;
   /** The walk is over (complete, stopped or failed): settle and record what is in flight. */
@@ -85,8 +87,6 @@ export interface NodeWalkOptions extends PaceOptions {
   /** Where an earlier run stopped on this node. */
   resume?: NodeCheckpoint;
   signal: AbortSignal;
-  /** The connection to walk on; default the target's own connection to the node. */
-  conn?: Redis;
   /** Keys seen on this node so far, and the fraction of its walk done. */
   onProgress(keysSeen: number, ratio: number): void;
 }
@@ -103,7 +103,7 @@ export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps,
   if (options.signal.aborted) stop();
   const walk: WalkState = {
     address: node.address,
-    conn: options.conn ?? node.client,
+    conn: steps.conn ?? node.client,
     pacer,
     stopped: own.signal,
     checkpoint: { node: node.address, db: dbs[0], cursor: '0', done: false },

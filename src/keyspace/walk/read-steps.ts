@@ -5,7 +5,7 @@
  * stretches side by side (lanes), or as a sample of stretches spread over it.
  */
 import { permissionFailure } from '../../target/errors.js';
-import { cursorAt, cursorPosition, type Stretch } from '../cursor.js';
+import { cursorAt, cursorPosition, scanPage, type Stretch } from '../cursor.js';
 import type { Inspection, PageInspector, ScriptInspector, WalkStep } from '../inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from './node-walk.js';
@@ -140,7 +140,7 @@ export class ReadSteps implements WalkSteps {
     const { pacer, stopped } = walk;
     const depth = this.o.fast ? 3 : 2;
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
-    let page: Promise<ScanPage> | undefined = this.scanPage(lane, cursor);
+    let page: Promise<ScanPage> | undefined = this.readPage(lane, cursor);
     let finished = false;
     const settle = async (p: (typeof pending)[number]): Promise<void> => {
       const inspection = await p.inspection.catch((err) => {
@@ -157,7 +157,7 @@ export class ReadSteps implements WalkSteps {
         page = undefined;
         if (!finished) {
           await pacer.wait();
-          page = this.scanPage(lane, next);
+          page = this.readPage(lane, next);
         }
         if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys)) });
         else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
@@ -171,18 +171,15 @@ export class ReadSteps implements WalkSteps {
     }
   }
 
-  private scanPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
+  private readPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
     // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
     // stretch, ask for no more than what is left of it, or every stretch would overshoot.
     const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
     const count = Math.max(1, Math.min(walk.pacer.nextBatch(), left));
-    const args: Array<string | number> = [cursor, 'COUNT', count];
-    if (this.o.match) args.push('MATCH', this.o.match);
-    if (this.o.type) args.push('TYPE', this.o.type);
     const sent = performance.now();
     return quiet(
-      (walk.conn.scanBuffer(...(args as [string])) as unknown as Promise<[Buffer, Buffer[]]>)
-        .then(([next, keys]) => ({ next: next.toString(), keys, ms: performance.now() - sent }))
+      scanPage(walk.conn, cursor, count, this.o)
+        .then((page) => ({ ...page, ms: performance.now() - sent }))
         .catch((err) => {
           throw permissionFailure(err, walk.address) ?? err;
         }),

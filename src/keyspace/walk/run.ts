@@ -5,7 +5,7 @@
  */
 import type { RedisNode, Target } from '../../target/connect.js';
 import { midRunFailure } from '../../target/errors.js';
-import { planNode, walkNode, type NodeCheckpoint, type NodePlan, type NodeWalkOptions, type NodeWalkResult, type WalkSteps } from './node-walk.js';
+import { planNode, walkNode, type NodeCheckpoint, type NodePlan, type NodeWalkResult, type WalkSteps } from './node-walk.js';
 import type { PaceOptions } from '../pace.js';
 
 export interface ScanProgress {
@@ -35,8 +35,6 @@ export interface RunPlan<S extends WalkSteps> {
   expected?: number;
   /** The step strategy of one node (a node that fails here fails the run before its walk starts). */
   steps(plan: NodePlan, index: number): Promise<S> | S;
-  /** Per node, what else its walk needs (a connection of its own). */
-  node?(plan: NodePlan): Partial<NodeWalkOptions>;
 }
 
 export interface WalkRun<S extends WalkSteps> {
@@ -62,23 +60,21 @@ export async function walkTarget<S extends WalkSteps>(target: Target, options: R
   try {
     const settled = await Promise.allSettled(
       plans.map(async (p, i) => {
-        const steps = await Promise.resolve(how.steps(p, i)).catch((err: unknown) => {
+        try {
+          const steps = await how.steps(p, i);
+          const result = await walkNode(target, p, steps, {
+            ...options,
+            resume: options.resume?.find((c) => c.node === p.node.address),
+            signal: stop.signal,
+            onProgress: (seen, ratio) => progress.update(i, seen, ratio),
+          });
+          // One node failing ends the run: the others stop after their call in flight.
+          if (result.failure) stop.abort(result.failure.message);
+          return { ...result, steps };
+        } catch (err) {
           stop.abort(`${p.node.address} failed`);
           return nodeFailure(p.node)(err);
-        });
-        const result = await walkNode(target, p, steps, {
-          ...options,
-          ...how.node?.(p),
-          resume: options.resume?.find((c) => c.node === p.node.address),
-          signal: stop.signal,
-          onProgress: (seen, ratio) => progress.update(i, seen, ratio),
-        }).catch((err: unknown) => {
-          stop.abort(`${p.node.address} failed`);
-          throw err;
-        });
-        // One node failing ends the run: the others stop after their call in flight.
-        if (result.failure) stop.abort(result.failure.message);
-        return { ...result, steps };
+        }
       }),
     );
     // Every node has settled (a failure stopped the others, which finished their calls in flight).
@@ -126,29 +122,18 @@ class ProgressTracker {
 function stopSignal(options: RunOptions): { signal: AbortSignal; reason(): string | undefined; abort(reason: string): void; dispose(): void } {
   const controller = new AbortController();
   let why: string | undefined;
-  const onAbort = () => {
-    why ??= 'interrupted';
+  const abort = (reason: string) => {
+    why ??= reason;
     controller.abort();
   };
+  const onAbort = () => abort('interrupted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
-  const timer =
-    options.deadlineMs !== undefined
-      ? setTimeout(() => {
-          why ??= `time budget of ${options.deadlineMs} ms reached`;
-          controller.abort();
-        }, options.deadlineMs)
-      : undefined;
-  return {
-    signal: controller.signal,
-    reason: () => why,
-    abort(reason) {
-      why ??= reason;
-      controller.abort();
-    },
-    dispose() {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    },
+  const { deadlineMs } = options;
+  const timer = deadlineMs !== undefined ? setTimeout(() => abort(`time budget of ${deadlineMs} ms reached`), deadlineMs) : undefined;
+  const dispose = () => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   };
+  return { signal: controller.signal, reason: () => why, abort, dispose };
 }
