@@ -51,7 +51,7 @@ export class PipelineSteps implements WalkSteps {
   ) {
     this.writer = new NodeWriter(address, conn, o);
     const onBatch = (records: KeyRecord[], cp: NodeCheckpoint) => this.take(records, cp);
-    this.reads = new ReadSteps(keysOnly, { match: o.match, fast: o.fast, lanes: 1, stretches: [{ start: 0, end: 1 }], sampling: false, onBatch });
+    this.reads = new ReadSteps(keysOnly, { match: o.match, fast: o.fast, onBatch });
   }
 
   walkDb(walk: WalkState, db: DbWalk): Promise<boolean> {

@@ -102,10 +102,9 @@ export async function readRecords(target: Target, options: ScanOptions = {}): Pr
                 throw permissionFailure(err, plan.node.address) ?? err;
               });
         // Small tables have fewer buckets than strata; below this size a sample saves nothing.
-        const sampling = fraction < 1 && plan.dbsize > 20_000;
         const random = options.sampleSeed === undefined ? Math.random : seededRandom(options.sampleSeed);
-        const stretches = sampling ? samplePlan(fraction, undefined, random) : [{ start: 0, end: 1 }];
-        return new ReadSteps(inspector, { match: options.match, type: options.type, fast: options.fast, lanes, stretches, sampling, onBatch: options.onBatch });
+        const sample = fraction < 1 && plan.dbsize > 20_000 ? samplePlan(fraction, undefined, random) : undefined;
+        return new ReadSteps(inspector, { match: options.match, type: options.type, fast: options.fast, lanes, sample, onBatch: options.onBatch });
       },
     };
   });

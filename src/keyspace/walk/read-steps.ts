@@ -14,12 +14,10 @@ export interface ReadStepOptions {
   match?: string;
   type?: string;
   fast?: boolean;
-  /** Stretches read side by side (Lua inspection only); checkpoints stay at the table's start with more than one. */
-  lanes: number;
-  /** The stretches of each table to read: the whole of it, or a sample's. */
-  stretches: Stretch[];
-  /** True when `stretches` are a sample's (read `lanes` at a time). */
-  sampling: boolean;
+  /** Stretches read side by side (Lua inspection only); checkpoints stay at the table's start with more than one. Default 1. */
+  lanes?: number;
+  /** A sample's stretches of each table, read `lanes` at a time; default the whole table. */
+  sample?: Stretch[];
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
 }
 
@@ -43,18 +41,18 @@ export class ReadSteps implements WalkSteps {
     readonly inspector: ScriptInspector | PageInspector,
     private readonly o: ReadStepOptions,
   ) {
-    this.inFlight = o.lanes;
+    this.inFlight = o.lanes ?? 1;
   }
 
   async walkDb(walk: WalkState, d: DbWalk): Promise<boolean> {
     const { db, tableKeys, from } = d;
-    const { stretches, sampling } = this.o;
+    const { sample } = this.o;
     // Lanes: stretches read side by side (one call in flight each), so the server always
     // has the next call queued. A whole walk is split into `lanes` touching stretches; a
     // sample's strata are read `lanes` at a time. Not for tables a few calls cover, and
     // never when resuming (a checkpoint is one cursor).
-    const laneCount = this.inspector.method === 'lua' && !d.resumed && tableKeys >= MIN_LANE_KEYS ? this.o.lanes : 1;
-    const groups = sampling ? chunks(stretches, laneCount) : laneCount > 1 ? [laneStretches(laneCount)] : [stretches];
+    const laneCount = this.inspector.method === 'lua' && !d.resumed && tableKeys >= MIN_LANE_KEYS ? this.inFlight : 1;
+    const groups = sample ? chunks(sample, laneCount) : [laneStretches(laneCount)];
     const done = new Array<number>(groups.flat().length).fill(0);
     let index = 0;
     for (const group of groups) {
