@@ -5,7 +5,7 @@
  * before writing, fix measures the ambient p99 of PING on each node for a moment, and the
  * guard aims at the larger of the two: fix then adds no more than the latency already there.
  */
-import { openNode, type Target } from '../target/connect.js';
+import { openNodeConnection, type Target } from '../target/connect.js';
 
 const SAMPLE_MS = 400;
 
@@ -13,8 +13,7 @@ const SAMPLE_MS = 400;
 export async function ambientP99(target: Target, ms = SAMPLE_MS): Promise<number> {
   const perNode = await Promise.all(
     target.nodes.map(async (node) => {
-      const at = node.address.lastIndexOf(':');
-      const client = await openNode(target.spec, node.address.slice(0, at), Number(node.address.slice(at + 1)), node.address).catch(() => undefined);
+      const client = await openNodeConnection(target, node).catch(() => undefined);
       if (!client) return 0;
       const samples: number[] = [];
       const end = performance.now() + ms;

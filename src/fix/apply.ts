@@ -4,63 +4,30 @@
  * live scanner. Apply reads nothing before writing: it walks keys only, matches rules here,
  * and sends every key a rule gives a TTL, letting the server's `PEXPIRE … NX` answer whether
  * it had one. Where scripts may run, one fix-step.lua call per node at a time both writes the
- * keys decided from earlier pages and reads the next ones (apply-steps.ts); otherwise the
- * scanner reads SCAN pages and a NodeWriter sends pipelined writes. Writes are `PEXPIRE … NX`
+ * keys decided from earlier pages and reads the next ones (script-steps.ts); otherwise the
+ * scanner reads SCAN pages and a NodeWriter sends pipelined writes. Both run on the walk
+ * engine (keyspace/walk/) and journal through one ledger (ledger.ts). Writes are `PEXPIRE … NX`
  * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
  * checkpoint after it is answered.
  */
 import type { Redis } from 'ioredis';
-import type { KeyRecord } from '../keyspace/record.js';
-import { scanRecords, type NodeCheckpoint, type ScanOptions, type ScanProgress } from '../keyspace/scanner.js';
-import type { PaceOptions } from '../keyspace/pace.js';
+import { scanRecords, type NodeCheckpoint, type ScanProgress } from '../keyspace/scanner.js';
+import { walkTarget } from '../keyspace/walk/run.js';
 import { formatDuration, type Policy } from '../policy/index.js';
-import { openNode, type Target } from '../target/connect.js';
+import { openNodeConnection, type Target } from '../target/connect.js';
 import { ambientP99 } from './ambient.js';
 import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
 import { FixInterruptedError, runFailure } from './errors.js';
 import { checkTtls, checkWritable } from './preflight.js';
-import { applyBySteps } from './apply-steps.js';
-import type { JournalWriter } from './journal.js';
-import { NodeWriter, type WriteGroup } from './node-writer.js';
+import { openJournal, type JournalWriter } from './journal.js';
+import { PipelineSteps } from './pipeline-steps.js';
 import { decideKey, FixTally } from './plan.js';
-import { ReplicaLagBrake, type LagEvent } from './replica-lag.js';
-import { openJournal } from './resume.js';
+import { ReplicaLagBrake } from './replica-lag.js';
+import { ScriptSteps } from './script-steps.js';
 import { StepScript } from './step-script.js';
-import type { FixReport } from './types.js';
+import type { FixOptions, FixReport } from './types.js';
 
-export interface FixProgress extends ScanProgress {
-  needTtl: number;
-  applied: number;
-}
-
-export interface FixOptions extends PaceOptions {
-  policy: Policy;
-  /** `--max-ttl`: shorten longer TTLs to this (EXPIRE … LT); new TTLs are capped too. */
-  maxTtlMs?: number;
-  /** Only this database (standalone). */
-  db?: number;
-  /** JSONL journal path (apply only): what undo reads and resume continues from. */
-  journal?: string;
-  /** Continue the run recorded in `journal` from its last checkpoints. */
-  resume?: boolean;
-  /** Pause writes to a primary while one of its replicas lags more than this. Default 5 s; 0 turns the brake off. */
-  maxReplicaLagMs?: number;
-  /** Skip MEMORY USAGE (bytes are then not reported). */
-  measureMemory?: boolean;
-  signal?: AbortSignal;
-  onProgress?(progress: FixProgress): void;
-  onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
-  /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
-  onStart?(): void;
-  /** Before the first write (and in a dry run): nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
-  onEvictionRisk?(risks: EvictionRisk[]): void;
-  /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
-  onResume?(info: { nodes: number; restarted: string[] }): void;
-  /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
-  beforeWrite?(keys: Buffer[]): Promise<void>;
-  /** Jitter source (tests). */
-  random?: () => number;
-}
+export type { FixOptions, FixProgress } from './types.js';
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
 const DEFAULT_TARGET_P99_MS = 1;
@@ -110,16 +77,14 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
         );
       }
       // Writes get a connection of their own: the target's moves between databases, and the brake reads INFO on it.
-      const at = node.address.lastIndexOf(':');
-      conns.set(node.address, await openNode(target.spec, node.address.slice(0, at), Number(node.address.slice(at + 1)), node.address));
+      conns.set(node.address, await openNodeConnection(target, node));
     }
     const scripted = (
       await Promise.all([...conns.values()].map((c) => new StepScript(c).available())).catch((err: unknown) => {
         throw runFailure(err, target.spec.display).error;
       })
     ).every(Boolean);
-    const walk = scripted ? (o: FixOptions) => walkBySteps(target, o, state, conns, brakes) : (o: FixOptions) => walkWithWriters(target, o, state, conns, brakes);
-    return await runWalk(target, options, state, walk, true, [...brakes.values()]);
+    return await runWalk(target, options, state, (o) => walkWrites(target, o, state, conns, brakes, scripted), true, [...brakes.values()]);
   } finally {
     for (const c of conns.values()) c.disconnect();
     journal?.close();
@@ -136,10 +101,7 @@ interface RunState {
 }
 
 /** What a walk of the whole target returns: per node, whether it finished, and where it stopped. */
-interface Walk {
-  nodes: Array<{ complete: boolean; checkpoint: NodeCheckpoint }>;
-  interrupted?: string;
-}
+type Walk = { nodes: Array<{ complete: boolean; checkpoint: NodeCheckpoint }>; interrupted?: string };
 
 /** Run one walk with the latency guard's target, and turn it (or its failure) into the report. */
 async function runWalk(target: Target, options: FixOptions, state: RunState, walk: (o: FixOptions) => Promise<Walk>, writing: boolean, brakes: ReplicaLagBrake[] = []): Promise<FixReport> {
@@ -190,27 +152,53 @@ function progress(options: FixOptions, tally: FixTally): (p: ScanProgress) => vo
   };
 }
 
-/** --apply where scripts may run: fix-step.lua on every node (apply-steps.ts). */
-function walkBySteps(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>): Promise<Walk> {
-  return applyBySteps(target, conns, brakes, {
+/**
+ * --apply: every node walked with write steps, on its own connection with its replica-lag
+ * brake: fix-step.lua where scripts may run (script-steps.ts), else a keys-only SCAN walk
+ * whose keys a NodeWriter sends as pipelined writes (pipeline-steps.ts). When one node fails,
+ * the others stop reading, finish the writes already journaled, and the failure is thrown.
+ */
+async function walkWrites(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>, scripted: boolean): Promise<Walk> {
+  const pace = {
+    ...options,
+    db: options.db ?? target.spec.db,
+    resume: state.resumeFrom,
+    onProgress: progress(options, state.tally),
+    // A keys-only walk is paced from SCAN's round trip, which on a busy host is mostly
+    // queueing: aimed at the default 0.5 ms it gives pages of a few dozen keys whose SCAN
+    // costs ~0.05 ms of server time. Aiming the round trip at 2 ms gives SCAN calls of
+    // ~0.4 ms server time (INFO commandstats, bench:fix), still under the guard's budget.
+    ...(!scripted && !options.fast && options.targetCallMs === undefined ? { targetCallMs: KEYS_ONLY_SCAN_MS } : {}),
+  };
+  const writes = (address: string) => ({
     ...options,
     mode: target.mode,
     tally: state.tally,
     journal: state.journal,
+    brake: brakes.get(address),
     measure: options.measureMemory !== false,
     match: singleRule(options.policy),
-    db: options.db ?? target.spec.db,
-    resume: state.resumeFrom,
     onUnmeasured: () => (state.unmeasured = true),
-    onProgress: progress(options, state.tally),
   });
+  const run = await walkTarget(target, pace, () => ({
+    // fix-step.lua reads and writes on the node's own connection; without scripts the target's reads.
+    steps: ({ node: { address } }) => (scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address))),
+  }));
+  const failed = run.nodes.find((n) => n.failure);
+  // Without scripts, complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.
+  for (const { steps } of run.nodes) if (steps instanceof PipelineSteps) await (failed ? steps.writer.settle() : steps.writer.finish());
+  // The scripted walk's failure as the server said it; the pipelined one's named by node, as the scanner's always was.
+  if (failed) throw scripted ? failed.error : failed.failure;
+  return { nodes: run.nodes, ...(run.interrupted ? { interrupted: run.interrupted } : {}) };
 }
 
 /** The dry run: inspected records (type, TTL, bytes), the plan counted from them. */
 async function walkForPlan(target: Target, options: FixOptions, state: RunState): Promise<Walk> {
   const { tally } = state;
   const run = await scanRecords(target, {
-    ...scanOptions(target, options),
+    ...options,
+    db: options.db ?? target.spec.db,
+    resume: undefined,
     match: singleRule(options.policy),
     onBatch(records) {
       for (const r of records) {
@@ -223,81 +211,6 @@ async function walkForPlan(target: Target, options: FixOptions, state: RunState)
   });
   if (options.measureMemory === false || run.nodes.some((n) => !n.measuresMemory)) state.unmeasured = true;
   return run;
-}
-
-/**
- * --apply where this user may not run scripts: a keys-only SCAN walk, rules matched here,
- * and every key a rule gives a TTL sent through the node's NodeWriter (pipelined PEXPIRE … NX).
- */
-async function walkWithWriters(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>): Promise<Walk> {
-  const { tally, journal } = state;
-  const measure = options.measureMemory !== false;
-  const writers = new Map<string, NodeWriter>();
-  for (const [address, conn] of conns) {
-    writers.set(
-      address,
-      new NodeWriter(address, conn, {
-        mode: target.mode,
-        tally,
-        journal,
-        brake: brakes.get(address),
-        measure,
-        maxTtlMs: options.maxTtlMs,
-        fast: options.fast,
-        maxOps: options.maxOps,
-        beforeWrite: options.beforeWrite,
-        onUnmeasured: () => (state.unmeasured = true),
-      }),
-    );
-  }
-  async function onBatch(records: KeyRecord[], cp: NodeCheckpoint): Promise<void> {
-    const group: WriteGroup = { keys: [], ttls: [], decisions: [] };
-    for (const r of records) {
-      const d = decideKey(r, tally.matcher.match(r.key), options);
-      tally.plan(r, d);
-      if (d.action !== 'expire') continue;
-      group.keys.push(r.key);
-      group.ttls.push(d.ttlMs);
-      group.decisions.push(d);
-    }
-    const writer = writers.get(cp.node) as NodeWriter;
-    if (group.keys.length === 0) await writer.idle(cp);
-    else await writer.add(group, cp);
-  }
-  const run = await scanRecords(target, {
-    ...scanOptions(target, options),
-    match: singleRule(options.policy),
-    // Apply reads nothing before writing: the NX reply says whether a key had a TTL.
-    inspect: false,
-    // A keys-only walk is paced from SCAN's round trip, which on a busy host is mostly
-    // queueing: aimed at the default 0.5 ms it gives pages of a few dozen keys whose SCAN
-    // costs ~0.05 ms of server time. Aiming the round trip at 2 ms gives SCAN calls of
-    // ~0.4 ms server time (INFO commandstats, bench:fix), still under the guard's budget.
-    ...(!options.fast && options.targetCallMs === undefined ? { targetCallMs: KEYS_ONLY_SCAN_MS } : {}),
-    resume: state.resumeFrom,
-    onBatch,
-    onProgress: progress(options, tally),
-  }).catch(async (err: unknown) => {
-    await Promise.all([...writers.values()].map((w) => w.settle()));
-    throw err;
-  });
-  // Complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.
-  for (const w of writers.values()) await w.finish();
-  return run;
-}
-
-function scanOptions(target: Target, options: FixOptions): ScanOptions {
-  return {
-    fast: options.fast,
-    maxOps: options.maxOps,
-    targetP99Ms: options.targetP99Ms,
-    targetCallMs: options.targetCallMs,
-    maxCallMs: options.maxCallMs,
-    initialBatch: options.initialBatch,
-    db: options.db ?? target.spec.db,
-    measureMemory: options.measureMemory,
-    signal: options.signal,
-  };
 }
 
 /** One non-durable rule: SCAN MATCH filters on the server (unmatched keys are never touched anyway). */

@@ -4,7 +4,7 @@
  */
 import { assertKeyTtl } from '../policy/index.js';
 import type { Target } from '../target/connect.js';
-import type { FixOptions } from './apply.js';
+import type { FixOptions } from './types.js';
 import { UnsupportedServerError } from './errors.js';
 
 /**

@@ -6,7 +6,7 @@
  * to the same address (the server restarted since: a new run_id).
  */
 import { lookup } from 'node:dns/promises';
-import type { Target } from '../target/connect.js';
+import { splitAddress, type Target } from '../target/connect.js';
 
 /** INFO run_id of every node of the target (nodes that refuse INFO are left out). */
 export async function targetRunIds(target: Target): Promise<Record<string, string>> {
@@ -36,10 +36,10 @@ export async function sameServers(target: Target, journalRunIds: Record<string, 
   const resolve = async (address: string): Promise<string> => {
     const cached = resolved.get(address);
     if (cached !== undefined) return cached;
-    const at = address.lastIndexOf(':');
-    const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    const [name, port] = splitAddress(address);
+    const host = name.replace(/^\[(.*)\]$/, '$1');
     const ip = await lookup(host).then((r) => r.address, () => host);
-    const key = `${ip === '::1' ? '127.0.0.1' : ip}:${address.slice(at + 1)}`;
+    const key = `${ip === '::1' ? '127.0.0.1' : ip}:${port}`;
     resolved.set(address, key);
     return key;
   };

@@ -1,7 +1,48 @@
 /**
  * The plain data `keywarden fix` and `keywarden undo` return. The JSON forms are public
  * contracts (`kind: "keywarden.fix"`, `kind: "keywarden.undo"`): add fields, never rename.
+ * Also what a fix run is asked to do (FixOptions).
  */
+import type { PaceOptions } from '../keyspace/pace.js';
+import type { ScanProgress } from '../keyspace/walk/run.js';
+import type { Policy } from '../policy/index.js';
+import type { EvictionRisk } from './eviction-risk.js';
+import type { LagEvent } from './replica-lag.js';
+
+export interface FixProgress extends ScanProgress {
+  needTtl: number;
+  applied: number;
+}
+
+export interface FixOptions extends PaceOptions {
+  policy: Policy;
+  /** `--max-ttl`: shorten longer TTLs to this (EXPIRE … LT); new TTLs are capped too. */
+  maxTtlMs?: number;
+  /** Only this database (standalone). */
+  db?: number;
+  /** JSONL journal path (apply only): what undo reads and resume continues from. */
+  journal?: string;
+  /** Continue the run recorded in `journal` from its last checkpoints. */
+  resume?: boolean;
+  /** Pause writes to a primary while one of its replicas lags more than this. Default 5 s; 0 turns the brake off. */
+  maxReplicaLagMs?: number;
+  /** Skip MEMORY USAGE (bytes are then not reported). */
+  measureMemory?: boolean;
+  signal?: AbortSignal;
+  onProgress?(progress: FixProgress): void;
+  onReplicaLag?(event: LagEvent & { pausedMs?: number }): void;
+  /** Apply: every check passed (TTL floor, server version, journal); the first write comes next. */
+  onStart?(): void;
+  /** Before the first write (and in a dry run): nodes where a volatile-* policy near maxmemory makes every key given a TTL evictable at once. */
+  onEvictionRisk?(risks: EvictionRisk[]): void;
+  /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
+  onResume?(info: { nodes: number; restarted: string[] }): void;
+  /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
+  beforeWrite?(keys: Buffer[]): Promise<void>;
+  /** Jitter source (tests). */
+  random?: () => number;
+}
+
 
 /** The counts a run keeps per rule and in total. */
 export interface FixCounts {

@@ -4,7 +4,18 @@
  * That yields an exact progress ratio and lets a sampled scan visit evenly spread
  * stretches of the table instead of only its beginning.
  */
+import type { Redis } from 'ioredis';
+
 const TWO_64 = 1n << 64n;
+
+/** One SCAN page from `cursor` (COUNT in buckets): the next cursor and the key names, binary-safe. */
+export async function scanPage(conn: Redis, cursor: string, count: number, filter: { match?: string; type?: string } = {}): Promise<{ next: string; keys: Buffer[] }> {
+  const args: Array<string | number> = [cursor, 'COUNT', count];
+  if (filter.match) args.push('MATCH', filter.match);
+  if (filter.type) args.push('TYPE', filter.type);
+  const [next, keys] = (await conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
+  return { next: next.toString(), keys };
+}
 
 function reverse64(v: bigint): bigint {
   let r = 0n;

@@ -5,7 +5,7 @@
  * that hold such names.
  */
 import type { Redis } from 'ioredis';
-import { cursorPosition } from './cursor.js';
+import { cursorPosition, scanPage } from './cursor.js';
 import type { Inspection, PageInspector, WalkRequest, WalkStep } from './inspect.js';
 import { NO_TTL, UNMEASURED } from './record.js';
 
@@ -25,11 +25,8 @@ export const HEAVY_NAME_BYTES = 32 * 1024;
 export async function walkWithCommands(client: Redis, r: WalkRequest, firstPage: number, measuresMemory: boolean): Promise<WalkStep & { nameBytes: number }> {
   const started = performance.now();
   const scan = async (from: string, count: number): Promise<[string, Buffer[]]> => {
-    const args: Array<string | number> = [from, 'COUNT', count];
-    if (r.match) args.push('MATCH', r.match);
-    if (r.type) args.push('TYPE', r.type);
-    const [next, keys] = (await client.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
-    return [next.toString(), keys];
+    const page = await scanPage(client, from, count, r);
+    return [page.next, page.keys];
   };
   // SCAN's returned cursor 0 means the walk is done: position 1.
   const done = (c: string) => (c === '0' ? 1 : cursorPosition(c));

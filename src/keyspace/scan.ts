@@ -6,7 +6,7 @@ import type { Target } from '../target/connect.js';
 import { Aggregator, type AggregateOptions } from './aggregate.js';
 import { sampleCaveat, type ScanReport } from './report.js';
 import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from './thresholds.js';
-import { ScanFailedError, scanRecords, type ScanOptions, type ScanRun } from './scanner.js';
+import { readRecords, ScanFailedError, type ScanOptions, type ScanRun } from './scanner.js';
 
 export type ScanKeyspaceOptions = Omit<ScanOptions, 'onBatch'> & AggregateOptions;
 
@@ -24,14 +24,9 @@ export async function scanKeyspace(target: Target, options: ScanKeyspaceOptions 
   // The audit needs no checkpoints, so two lanes (each with half the call budget) keep the
   // server busy even while this process decodes a reply or is descheduled.
   const lanes = options.lanes ?? 2;
-  let run: ScanRun;
-  try {
-    run = await scanRecords(target, { ...options, lanes, onBatch: (records) => aggregator.add(records) });
-  } catch (err) {
-    // A node failed mid-scan: what was read is still worth seeing, marked incomplete.
-    if (err instanceof ScanFailedError) err.partial = buildReport(target, options, aggregator, err.run);
-    throw err;
-  }
+  const run = await readRecords(target, { ...options, lanes, onBatch: (records) => aggregator.add(records) });
+  // A node failed mid-scan: what was read is still worth seeing, marked incomplete.
+  if (run.failure) throw new ScanFailedError(run.failure, run, buildReport(target, options, aggregator, run));
   return buildReport(target, options, aggregator, run);
 }
 

@@ -46,6 +46,20 @@ export async function connectTarget(spec: TargetSpec): Promise<Target> {
   }
 }
 
+/** `host:port` (IPv6 hosts keep their colons) into its parts. */
+export function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
+}
+
+/**
+ * Another connection to one node of the target, of its own: a latency probe, or fix's writer
+ * (the target's connection moves between databases with SELECT while keys wait for it).
+ */
+export function openNodeConnection(target: Target, node: RedisNode): Promise<Redis> {
+  return openNode(target.spec, ...splitAddress(node.address), node.address);
+}
+
 /**
  * A database the server does not have is the user's mistake, said before any work starts:
  * otherwise scan fails with a raw 'ERR DB index is out of range' and doctor reads db 0.
@@ -167,12 +181,11 @@ export function parseClusterNodes(text: string): ClusterNodeLine[] {
     .filter((line) => line.trim() !== '')
     .map((line) => {
       const f = line.trim().split(' ');
-      const addr = f[1].split('@')[0];
-      const at = addr.lastIndexOf(':');
+      const [host, port] = splitAddress(f[1].split('@')[0]);
       return {
         id: f[0],
-        host: addr.slice(0, at),
-        port: Number(addr.slice(at + 1)),
+        host,
+        port,
         flags: f[2].split(','),
         masterId: f[3],
         hasSlots: f.length > 8,

@@ -16,7 +16,8 @@ import { applyFix } from '../../src/fix/index.js';
 import { JournalWriter, type JournalLine } from '../../src/fix/journal.js';
 import { FixTally } from '../../src/fix/plan.js';
 import { NO_WRITES, packKeys, StepScript, unpackKeys, type StepRequest } from '../../src/fix/step-script.js';
-import { NodeStepper } from '../../src/fix/step-walk.js';
+import { ScriptSteps } from '../../src/fix/script-steps.js';
+import { walkNode } from '../../src/keyspace/walk/node-walk.js';
 import { adHocPolicy } from '../../src/policy/index.js';
 import { connectTarget } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
@@ -121,10 +122,10 @@ describe('fix-step.lua and the stepped walk', () => {
       const tally = new FixTally(adHocPolicy('session:*', '24h'));
       const rec = recording(conn, path);
       try {
-        const result = await new NodeStepper(
-          { address: `127.0.0.1:${server.port}`, conn: rec.proxy, dbs: [3], onProgress: () => undefined },
-          { mode: 'standalone', tally, journal, measure: true, match: 'session:*', signal: new AbortController().signal, onUnmeasured: () => undefined, targetCallMs: 0.5 },
-        ).run();
+        const target = await connectTarget(resolveTarget({ url: `${server.url}/3` }, {}));
+        const steps = new ScriptSteps(rec.proxy, { mode: 'standalone', tally, journal, measure: true, match: 'session:*', onUnmeasured: () => undefined });
+        const plan = { node: target.nodes[0], dbs: [3], dbsize: 22_000, sizes: new Map([[3, 22_000]]) };
+        const result = await walkNode(target, plan, steps, { signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(() => target.close());
         assert.equal(result.complete, true);
       } finally {
         journal.close();

@@ -1,5 +1,9 @@
 /**
- * The write side of `fix --apply` for one node. Keys arrive a SCAN page at a time and are
+ * Write steps without scripts (`fix --apply` where this user may not run EVAL): a keys-only
+ * SCAN walk (read steps), rules matched here, and every key a rule gives a TTL sent through
+ * the node's NodeWriter as pipelined PEXPIRE … NX.
+ *
+ * The NodeWriter is the write side for one node. Keys arrive a SCAN page at a time and are
  * gathered into write calls sized to about `WRITE_CALL_MS` of server time each (measured by
  * the script itself), so one round trip carries a few hundred keys; one call is in flight
  * while the scanner reads the next pages. Writes go through their own connection, because
@@ -9,11 +13,13 @@
  * answered, then the checkpoint of the last page it covers, in call order.
  */
 import type { Redis } from 'ioredis';
-import type { NodeCheckpoint } from '../keyspace/scanner.js';
-import type { JournalWriter } from './journal.js';
-import type { FixTally, KeyDecision } from './plan.js';
-import type { ReplicaLagBrake } from './replica-lag.js';
-import { createTtlWriter, type TtlWriter, type WriteMode, type WriteResult } from './writer.js';
+import { keysOnly } from '../keyspace/inspect.js';
+import type { KeyRecord } from '../keyspace/record.js';
+import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
+import { ReadSteps } from '../keyspace/walk/read-steps.js';
+import { decideInto, smooth, WriteLedger, type LedgerOptions, type WriteGroup } from './ledger.js';
+import type { PlanOptions } from './plan.js';
+import { createTtlWriter } from './writer.js';
 
 /** Server time one write call aims at: the latency guard's 1 ms budget. */
 const WRITE_CALL_MS = 1;
@@ -21,52 +27,65 @@ const FAST_WRITE_CALL_MS = 3;
 const MIN_KEYS = 20;
 const MAX_KEYS = 2000;
 const FIRST_KEYS = 100;
-const CHECKPOINT_EVERY_MS = 250;
 
-/** Keys of one or more SCAN pages of one database that a rule gives a TTL, with the TTL each gets. */
-export interface WriteGroup {
-  keys: Buffer[];
-  ttls: number[];
-  decisions: KeyDecision[];
-}
-
-export interface NodeWriterOptions {
+export interface NodeWriterOptions extends LedgerOptions {
   mode: 'standalone' | 'cluster';
-  tally: FixTally;
-  journal?: JournalWriter;
-  brake?: ReplicaLagBrake;
-  measure: boolean;
-  maxTtlMs?: number;
   fast?: boolean;
   maxOps?: number;
   beforeWrite?(keys: Buffer[]): Promise<void>;
-  /** A key was written but its bytes could not be measured (no MEMORY permission). */
-  onUnmeasured(): void;
+}
+
+export interface PipelineStepOptions extends NodeWriterOptions, PlanOptions {
+  /** SCAN MATCH (one rule: unmatched keys are never touched anyway). */
+  match?: string;
+}
+
+export class PipelineSteps implements WalkSteps {
+  readonly writer: NodeWriter;
+  private readonly reads: ReadSteps;
+
+  constructor(
+    address: string,
+    conn: Redis,
+    private readonly o: PipelineStepOptions,
+  ) {
+    this.writer = new NodeWriter(address, conn, o);
+    const onBatch = (records: KeyRecord[], cp: NodeCheckpoint) => this.take(records, cp);
+    this.reads = new ReadSteps(keysOnly, { match: o.match, fast: o.fast, onBatch });
+  }
+
+  walkDb(walk: WalkState, db: DbWalk): Promise<boolean> {
+    return this.reads.walkDb(walk, db);
+  }
+
+  private async take(records: KeyRecord[], cp: NodeCheckpoint): Promise<void> {
+    const group: WriteGroup = { keys: [], ttls: [], decisions: [] };
+    for (const r of records) decideInto(group, r, this.o);
+    if (group.keys.length === 0) await this.writer.idle(cp);
+    else await this.writer.add(group, cp);
+  }
 }
 
 export class NodeWriter {
-  private readonly writer: TtlWriter;
+  private readonly ledger: WriteLedger;
   private buffer: WriteGroup = { keys: [], ttls: [], decisions: [] };
   /** Page ends within the buffer (keys up to and including the page) and their checkpoints. */
   private marks: Array<{ end: number; cp: NodeCheckpoint }> = [];
   private bufferDb: number | undefined;
   private selectedDb = 0;
   private inflight: Array<Promise<void>> = [];
-  /** Settles when the latest call has journaled its checkpoint: the next one waits for it. */
-  private lastDone: Promise<void> = Promise.resolve();
   private perKeyMs: number | undefined;
   private size: number;
-  private lastJournalAt = 0;
 
   constructor(
-    private readonly node: string,
+    node: string,
     private readonly conn: Redis,
     private readonly options: NodeWriterOptions,
   ) {
-    this.writer = createTtlWriter(conn, { cluster: options.mode === 'cluster' });
+    const writer = createTtlWriter(conn, { cluster: options.mode === 'cluster' });
+    this.ledger = new WriteLedger({ address: node, checkpoint: { node, db: 0, cursor: '0', done: false } }, writer, options);
     this.size = this.cap(FIRST_KEYS);
   }
-
   /** Keys of one SCAN page to write; the page's checkpoint is journaled once they are answered. */
   async add(group: WriteGroup, cp: NodeCheckpoint): Promise<void> {
     if (this.buffer.keys.length > 0 && this.bufferDb !== cp.db) await this.flushAll();
@@ -89,11 +108,8 @@ export class NodeWriter {
       await this.flushAll();
     }
     await this.drain();
-    const now = performance.now();
-    if (this.options.journal && now - this.lastJournalAt >= CHECKPOINT_EVERY_MS) {
-      this.options.journal.write({ t: 'cp', cp });
-      this.lastJournalAt = now;
-    }
+    this.ledger.pass(cp);
+    this.ledger.flush();
   }
 
   /**
@@ -118,9 +134,12 @@ export class NodeWriter {
       await this.conn.select(db);
       this.selectedDb = db;
     }
-    const previous = this.lastDone;
-    const call = this.write(group, this.node, db, cp, previous);
-    this.lastDone = call.catch(() => undefined);
+    // Tickets keep the checkpoints in call order: a cursor is journaled once every earlier call is answered.
+    const ticket = this.ledger.open(db, group);
+    ticket.cp = cp;
+    const call = this.ledger.write(ticket, db, group).then((nx) => {
+      if (nx.serverMs !== undefined) this.resize(nx.serverMs, group.keys.length);
+    });
     // Surfaced by the next await of it; never an unhandled rejection meanwhile.
     call.catch(() => undefined);
     this.inflight.push(call);
@@ -141,61 +160,16 @@ export class NodeWriter {
     while (this.buffer.keys.length > 0) await this.flush();
   }
 
-  close(): void {
-    this.conn.disconnect();
-  }
-
   /** After a failure elsewhere: let the calls in flight settle, without throwing. */
   async settle(): Promise<void> {
     await Promise.allSettled(this.inflight);
-  }
-
-  /**
-   * PEXPIRE … NX for the group, MEMORY USAGE only of the keys it wrote; with --max-ttl, then
-   * PEXPIRE … LT (after the script's PTTL check) for the keys NX refused.
-   */
-  private async write(group: WriteGroup, node: string, db: number, cp: NodeCheckpoint | undefined, previous: Promise<void>): Promise<void> {
-    const { tally, maxTtlMs: cap } = this.options;
-    const nx = await this.journaled('NX', group, node, db);
-    const hadTtl: number[] = [];
-    for (let i = 0; i < group.keys.length; i++) {
-      tally.written(group.decisions[i], group.keys[i], nx.status[i], nx.bytes[i]);
-      if (nx.status[i] === 'set' && nx.bytes[i] < 0 && this.options.measure) this.options.onUnmeasured();
-      if (nx.status[i] === 'refused') hadTtl.push(i);
-    }
-    if (cap !== undefined && hadTtl.length > 0) {
-      const decisions = hadTtl.map((i): KeyDecision => {
-        const d = group.decisions[i];
-        return { action: 'shorten', rule: d.rule!, ttlMs: cap };
-      });
-      const lt = await this.journaled('LT', { keys: hadTtl.map((i) => group.keys[i]), ttls: hadTtl.map(() => cap), decisions }, node, db);
-      decisions.forEach((d, i) => tally.outcome(d, lt.status[i] === 'set', false));
-    }
-    // Checkpoints in call order: this cursor may only be journaled once every earlier call is answered.
-    await previous;
-    if (!cp) return;
-    this.options.journal?.write({ t: 'cp', cp });
-    this.lastJournalAt = performance.now();
-  }
-
-  /** One write call, between its `set` line (before) and its `done` line (after). */
-  private async journaled(mode: WriteMode, group: WriteGroup, node: string, db: number): Promise<WriteResult> {
-    const journal = this.options.journal;
-    const b = journal?.nextBatch() ?? '';
-    journal?.write({ t: 'set', b, node, db, at: Date.now(), op: mode === 'NX' ? 'nx' : 'lt', keys: group.keys.map((k) => k.toString('base64')), ttlMs: group.ttls, keysOnly: true });
-    const result = await this.writer.write(mode, group.keys, group.ttls, this.options.measure);
-    const refused: number[] = [];
-    for (let i = 0; i < result.status.length; i++) if (result.status[i] !== 'set') refused.push(i);
-    journal?.write({ t: 'done', b, refused, ...(mode === 'NX' ? { exp: result.expiry } : {}) });
-    if (mode === 'NX' && result.serverMs !== undefined) this.resize(result.serverMs, group.keys.length);
-    return result;
   }
 
   /** Size the next call from a smoothed server time per key, like the scanner's pacer. */
   private resize(serverMs: number, keys: number): void {
     if (keys === 0 || serverMs <= 0) return;
     const perKey = serverMs / keys;
-    this.perKeyMs = this.perKeyMs === undefined ? perKey : this.perKeyMs * 0.7 + perKey * 0.3;
+    this.perKeyMs = smooth(this.perKeyMs, perKey);
     const target = this.options.fast ? FAST_WRITE_CALL_MS : WRITE_CALL_MS;
     this.size = this.cap(Math.min(target / this.perKeyMs, this.size * 2));
   }
