@@ -5,7 +5,7 @@
  */
 import { BlobCorruption, walkListpack } from './encodings.js';
 import { jeSize, ROBJ } from './memory.js';
-import type { RdbValue, ValueContext } from './values.js';
+import type { RdbValue, ValueContext } from './value.js';
 
 /** objectComputeSize's stream figures (object.c, Redis 7.0). */
 const STREAM = 80;

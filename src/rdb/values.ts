@@ -4,36 +4,11 @@
  * content (tests, conformance): never on the audit path, where a huge value is only walked.
  */
 import { BlobCorruption, walkIntset, walkListpack, walkZiplist, walkZipmap, type EntryVisitor } from './encodings.js';
-import type { ByteInput } from './input.js';
-import { CollectionCost, jeSize, lpEntrySize, asIntegerAt, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ, type EncodingLimits } from './memory.js';
+import { CollectionCost, jeSize, lpEntrySize, asIntegerAt, QuicklistPacker, quicklistBytes, scoreText, stringBytes, zsetBytes, ROBJ } from './memory.js';
 import { readStream } from './stream.js';
-import type { RdbStrings } from './strings.js';
+import type { HashField, RdbValue, ValueContext } from './value.js';
 
-/** A hash field's absolute expiry in Unix ms; 0 when the field has none. */
-export type HashField = [field: Buffer, value: Buffer, expireAtMs: number];
-
-export type RdbContent = Buffer | Buffer[] | Array<[member: Buffer, score: number]> | HashField[] | Record<string, unknown> | null;
-
-export interface RdbValue {
-  type: string;
-  /** The encoding as stored in the dump (quicklist, listpack, ziplist, intset, hashtable…). */
-  encoding: string;
-  /** Elements (string length for strings). */
-  length: number;
-  /** Value bytes as MEMORY USAGE counts them, without the key (see memory.ts). */
-  bytes: number;
-  /** Hash field expiry (Redis 7.4 / Valkey 9): fields with one, and the latest of them. */
-  fieldExpiry?: { volatile: number; lastExpireAtMs: number };
-  content?: RdbContent;
-}
-
-export interface ValueContext {
-  s: RdbStrings;
-  input: ByteInput;
-  keep: boolean;
-  valkey: boolean;
-  limits: EncodingLimits;
-}
+export type { HashField, RdbContent, RdbValue, ValueContext } from './value.js';
 
 type Reader = (ctx: ValueContext) => RdbValue;
 
