@@ -14,6 +14,7 @@ import type { JournalWriter } from './journal.js';
 import type { FixTally, KeyDecision } from './plan.js';
 import type { ReplicaLagBrake } from './replica-lag.js';
 import { createTtlWriter, type TtlWriter, type WriteMode, type WriteResult } from './writer.js';
+import { ByteSample } from './byte-sample.js';
 
 /** Server time one write call aims at: the latency guard's 1 ms budget. */
 const WRITE_CALL_MS = 1;
@@ -46,6 +47,7 @@ export interface NodeWriterOptions {
 
 export class NodeWriter {
   private readonly writer: TtlWriter;
+  private readonly sample = new ByteSample();
   private buffer: WriteGroup = { keys: [], ttls: [], decisions: [] };
   /** Page ends within the buffer (keys up to and including the page) and their checkpoints. */
   private marks: Array<{ end: number; cp: NodeCheckpoint }> = [];
@@ -160,7 +162,7 @@ export class NodeWriter {
     const hadTtl: number[] = [];
     for (let i = 0; i < group.keys.length; i++) {
       tally.written(group.decisions[i], group.keys[i], nx.status[i], nx.bytes[i]);
-      if (nx.status[i] === 'set' && nx.bytes[i] < 0 && this.options.measure) this.options.onUnmeasured();
+      if (nx.status[i] === 'set' && nx.bytes[i] === -1 && this.options.measure) this.options.onUnmeasured();
       if (nx.status[i] === 'refused') hadTtl.push(i);
     }
     if (cap !== undefined && hadTtl.length > 0) {
@@ -183,7 +185,8 @@ export class NodeWriter {
     const journal = this.options.journal;
     const b = journal?.nextBatch() ?? '';
     journal?.write({ t: 'set', b, node, db, at: Date.now(), op: mode === 'NX' ? 'nx' : 'lt', keys: group.keys.map((k) => k.toString('base64')), ttlMs: group.ttls, keysOnly: true });
-    const result = await this.writer.write(mode, group.keys, group.ttls, this.options.measure);
+    const measure = mode === 'NX' && this.options.measure ? this.sample.mask(group.decisions) : this.options.measure;
+    const result = await this.writer.write(mode, group.keys, group.ttls, measure);
     const refused: number[] = [];
     for (let i = 0; i < result.status.length; i++) if (result.status[i] !== 'set') refused.push(i);
     journal?.write({ t: 'done', b, refused, ...(mode === 'NX' ? { exp: result.expiry } : {}) });

@@ -25,7 +25,8 @@ import type { ReplicaLagBrake } from './replica-lag.js';
 import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
 import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
 import { NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
-import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter, type WriteResult } from './writer.js';
+import { createTtlWriter, decodeWriteReply, mergeWrites, type Measure, type TtlWriter, type WriteResult } from './writer.js';
+import { ByteSample } from './byte-sample.js';
 
 /** A checkpoint alone (steps that read nothing to write) is journaled at most this often. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -72,8 +73,12 @@ interface Group {
   ttls: number[];
   decisions: KeyDecision[];
   packed: PackedKeys;
+  /** Which of the keys get MEMORY USAGE (see byte-sample.ts). */
+  measure: Measure;
   /** Keys the step read (written or not): the write's cost is estimated per key read. */
   read: number;
+  /** SCAN COUNT the step asked for in all. */
+  buckets: number;
   /** Journaled once this group, and every one read before it, is answered. */
   cp: NodeCheckpoint;
 }
@@ -96,6 +101,7 @@ export class NodeStepper {
   private readonly script: StepScript;
   private readonly lt: TtlWriter;
   private readonly pacer: Pacer;
+  private readonly sample = new ByteSample();
   private writeMsPerKey = FIRST_WRITE_MS_PER_KEY;
   /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first page. */
   private bytesPerBucket: number | undefined;
@@ -158,12 +164,14 @@ export class NodeStepper {
       const previous = sent;
       sent = reading || carried ? await this.send(reading ? reply.next : undefined, carried) : undefined;
       if (answered) shorten = this.answered(answered, reply.writes(), reply.writeMs, db);
-      if (reply.next !== undefined) {
-        const group = this.decide(reply, db);
-        // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.
-        this.pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
+      const group = reply.next !== undefined ? this.decide(reply, db, reply.pages * previous.pageCount) : undefined;
+      // Paced by the write's server time (the script's own clock) per SCAN bucket (COUNT, which
+      // a sparse MATCH does not turn into keys) of the step that read those keys: the write is
+      // most of a step's work, and the SCAN beside it is a plain command without that clock.
+      this.pacer.record(answered && reply.writeMs > 0 ? reply.writeMs : 0, group?.read ?? 0, answered?.buckets ?? 0);
+      if (group) {
         this.keysSeen += group.read;
-        this.node.onProgress(this.keysSeen, (dbIndex + (reply.next === '0' ? 1 : cursorPosition(reply.next))) / this.node.dbs.length);
+        this.node.onProgress(this.keysSeen, (dbIndex + (group.cp.cursor === '0' ? 1 : cursorPosition(group.cp.cursor))) / this.node.dbs.length);
         if (group.keys.length > 0) pending = group;
         // Nothing to write: the checkpoint moves with the keys still waiting for an answer.
         else if (carried) carried.cp = group.cp;
@@ -200,18 +208,19 @@ export class NodeStepper {
   }
 
   /**
-   * One step without a heavy name ever handed to the script. The page is read first with a
-   * plain SCAN (a fraction of a millisecond even when it returns 1 MB names; a script merely
-   * receiving one from its own SCAN spends milliseconds making a Lua string of it): a page
-   * without heavy names is read again by the script, from the same cursor with the same
-   * COUNT, as its only page; a page holding one is the step's reading, and the script only
-   * writes. Keys with heavy names are written apart, each in a MULTI/EXEC of its own that
-   * reads its PEXPIRETIME, so the journal records the same answers either way.
+   * One step without a heavy name ever handed to a script: the page is read with a plain
+   * SCAN (a fraction of a millisecond even when it returns 1 MB names; a script merely
+   * receiving one from its own SCAN spends milliseconds making a Lua string of it), sent
+   * together with the script call that writes the keys decided before, which reads nothing.
+   * Two commands, back to back on one connection: one round trip, and another client may run
+   * between them. Keys with heavy names are written apart, each in a MULTI/EXEC of its own
+   * that reads its PEXPIRETIME, so the journal records the same answers either way.
    */
   private async step(cursor: string | undefined, group: Group | undefined, pageCount: number): Promise<StepReply> {
     const started = performance.now();
     const heavy = group ? group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : [])) : [];
     let writes = group?.packed ?? NO_WRITES;
+    let measure: Measure = this.o.measure && (group?.measure ?? true);
     let light: number[] = [];
     if (group && heavy.length > 0) {
       light = group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
@@ -219,52 +228,43 @@ export class NodeStepper {
         light.map((i) => group.keys[i]),
         light.map((i) => group.ttls[i]),
       );
+      const mask = measure;
+      if (typeof mask === 'string') measure = light.map((i) => mask[i]).join('');
     }
-    let page: { next: string; keys: Buffer[] } | undefined;
-    if (cursor !== undefined) {
-      const args: Array<string | number> = [cursor, 'COUNT', pageCount];
-      if (this.o.match) args.push('MATCH', this.o.match);
-      const [next, keys] = (await this.node.conn.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
-      page = { next: next.toString(), keys };
-      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
-      this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
-    }
-    const scripted = page !== undefined && page.keys.length > 0 && !page.keys.some((k) => k.length > HEAVY_NAME_BYTES);
+    const args: Array<string | number> = [cursor ?? '0', 'COUNT', pageCount];
+    if (this.o.match) args.push('MATCH', this.o.match);
+    const scan = cursor !== undefined ? (this.node.conn.callBuffer('SCAN', ...args) as Promise<[Buffer, Buffer[]]>) : undefined;
+    scan?.catch(() => undefined);
+    const call =
+      writes.count > 0
+        ? this.script.step({ cursor: undefined, pageCount, budgetMs: 0, maxKeys: 0, match: this.o.match, writeMsPerKey: this.writeMsPerKey, measure, writes })
+        : undefined;
+    call?.catch(() => undefined);
     const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
     heavyWrite?.catch(() => undefined);
-    const call =
-      scripted || writes.count > 0
-        ? await this.script.step({
-            cursor: scripted ? cursor : undefined,
-            pageCount,
-            // No budget: the script reads the one page checked above and stops.
-            budgetMs: 0,
-            maxKeys: 0,
-            match: this.o.match,
-            writeMsPerKey: this.writeMsPerKey,
-            measure: this.o.measure,
-            writes,
-          })
-        : undefined;
-    const heavyResult = heavyWrite ? await heavyWrite : undefined;
+    const [page, written, heavyResult] = await Promise.all([scan, call, heavyWrite]);
+    if (page) {
+      const bytes = page[1].reduce((sum, k) => sum + k.length, 0);
+      this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
+    }
     const count = group?.keys.length ?? 0;
-    const lightWrites = call ? call.writes : () => decodeWriteReply('', 0);
+    const lightWrites = written ? written.writes : () => decodeWriteReply('', 0);
     return {
       writes: () => (heavyResult ? mergeWrites(count, [light, lightWrites()], [heavy, heavyResult]) : lightWrites()),
-      next: scripted ? call!.next : page?.next,
-      keys: scripted ? call!.keys : page ? packKeys(page.keys, page.keys.map(() => 0)).blob : EMPTY,
-      // Without the script's clock, the round trips count too: only more careful pacing.
-      serverMs: scripted ? call!.serverMs : performance.now() - started,
-      writeMs: call?.writeMs ?? 0,
+      next: page ? page[0].toString() : undefined,
+      keys: page && page[1].length > 0 ? packKeys(page[1], page[1].map(() => 0)).blob : EMPTY,
+      // Without the script's clock for the SCAN, the round trip counts: only more careful pacing.
+      serverMs: performance.now() - started,
+      writeMs: written?.writeMs ?? 0,
       pages: page ? 1 : 0,
     };
   }
 
   /** Decide the keys a step read; journal the ones to write before any call carries them. */
-  private decide(reply: StepReply, db: number): Group {
+  private decide(reply: StepReply, db: number, buckets: number): Group {
     const { tally, journal } = this.o;
     const read = unpackKeys(reply.keys);
-    const group: Group = { b: '', keys: [], ttls: [], decisions: [], packed: NO_WRITES, read: read.length, cp: { node: this.node.address, db, cursor: reply.next!, done: false } };
+    const group: Group = { b: '', keys: [], ttls: [], decisions: [], packed: NO_WRITES, measure: true, read: read.length, buckets, cp: { node: this.node.address, db, cursor: reply.next!, done: false } };
     // One record for all keys: neither decideKey nor the tally keeps it.
     const record: KeyRecord = { key: EMPTY, db, node: this.node.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
     for (const key of read) {
@@ -278,6 +278,7 @@ export class NodeStepper {
     }
     if (group.keys.length === 0) return group;
     group.packed = packKeys(group.keys, group.ttls, { packed: reply.keys, count: read.length });
+    group.measure = this.sample.mask(group.decisions);
     if (journal) {
       group.b = journal.nextBatch();
       this.log({ t: 'set', b: group.b, node: this.node.address, db, at: Date.now(), op: 'nx', keys: group.keys.map((k) => k.toString('base64')), ttlMs: group.ttls, keysOnly: true });
@@ -293,7 +294,7 @@ export class NodeStepper {
     for (let i = 0; i < group.keys.length; i++) {
       const status = result.status[i];
       tally.written(group.decisions[i], group.keys[i], status, result.bytes[i]);
-      if (status === 'set' && result.bytes[i] < 0 && measure) this.o.onUnmeasured();
+      if (status === 'set' && result.bytes[i] === -1 && measure) this.o.onUnmeasured();
       if (status !== 'set') refused.push(i);
     }
     const done: JournalLine = { t: 'done', b: group.b, refused, exp: result.expiry };
