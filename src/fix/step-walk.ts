@@ -233,6 +233,10 @@ export class NodeStepper {
     }
     const args: Array<string | number> = [cursor ?? '0', 'COUNT', pageCount];
     if (this.o.match) args.push('MATCH', this.o.match);
+    // Both commands in one write(2): on loopback the sender's syscall also delivers the data
+    // and wakes the server, and two per step cost this process more CPU than the step's keys.
+    const stream = this.node.conn.status === 'ready' ? this.node.conn.stream : undefined;
+    stream?.cork();
     const scan = cursor !== undefined ? (this.node.conn.callBuffer('SCAN', ...args) as Promise<[Buffer, Buffer[]]>) : undefined;
     scan?.catch(() => undefined);
     const call =
@@ -240,6 +244,7 @@ export class NodeStepper {
         ? this.script.step({ cursor: undefined, pageCount, budgetMs: 0, maxKeys: 0, match: this.o.match, writeMsPerKey: this.writeMsPerKey, measure, writes })
         : undefined;
     call?.catch(() => undefined);
+    stream?.uncork();
     const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
     heavyWrite?.catch(() => undefined);
     const [page, written, heavyResult] = await Promise.all([scan, call, heavyWrite]);
