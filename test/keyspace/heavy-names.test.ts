@@ -150,8 +150,7 @@ describe('heavy key names: no call over the budget (scan, doctor, watch: but the
     const heavyKey = (i: number) => Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]);
     let runs = 0;
     // Undo PERSISTs only keys whose PEXPIRETIME is still what the journal recorded: the heavy
-    // keys' expiries were journaled like the others. (Outside the slowlog's window: undo still
-    // hands the journaled names to its script.)
+    // keys' expiries were journaled like the others. (Its own calls are checked below.)
     const undo = async () => {
       const u = await runCli(['undo', server.url, '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
       assert.equal(u.code, 0, u.stderr);
@@ -178,6 +177,44 @@ describe('heavy key names: no call over the budget (scan, doctor, watch: but the
         undo,
       );
       await undo();
+    } finally {
+      await admin.pexpire('heavy-names:anchor', 1);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('undo: no call over the budget, heavy names undone one WATCH/MULTI each, outside any script', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keywarden-heavy-undo-'));
+    const heavyKey = (i: number) => Buffer.concat([Buffer.from(`big${i}:`), Buffer.alloc(NAME, 97)]);
+    let runs = 0;
+    const fix = async () => {
+      runs++;
+      const r = await runCli(['fix', server.url, '--match', '*', '--ttl', '1h', '--apply', '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((await admin.pttl(heavyKey(0))) > 3_500_000, "big0: has fix's TTL");
+    };
+    await admin.set('heavy-names:anchor', 'x', 'PX', 3_600_000);
+    try {
+      await fix();
+      await check(
+        'undo',
+        async () => {
+          const u = await runCli(['undo', server.url, '--journal', join(dir, `fix${runs}.jsonl`), '--json']);
+          assert.equal(u.code, 0, u.stderr);
+          const report = JSON.parse(u.stdout) as { persisted: number };
+          assert.equal(report.persisted, HEAVY + LIGHT + 1 - 1, 'every key fix gave a TTL (the anchor had its own)');
+          for (let i = 0; i < HEAVY; i++) assert.equal(await admin.pttl(heavyKey(i)), -1, `big${i}: undone`);
+          assert.equal(await admin.pttl('small:7'), -1, 'a light key undone');
+          // On a loaded host the limit above grows with the PTTL floor; whatever the load, no
+          // script is handed a heavy name (the slowlog shortens such an argument: "… (N more bytes)").
+          const raw = (await admin.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, Buffer[] | string[], string, string]>;
+          const scripted = raw.filter((e) => String(e[5]) === 'keywarden' && /^EVAL/i.test(String(e[3][0])) && e[3].slice(2).some((a) => /more bytes\)$/.test(String(a))));
+          assert.equal(scripted.length, 0, `${scripted.length} script calls were handed a heavy name: ${scripted.map((e) => e[3].slice(0, 6).map((a) => String(a).slice(0, 40)).join(' ')).join(' | ')}`);
+        },
+        0,
+        ['EVALSHA', 'EVAL', 'WATCH', 'EXEC', 'PEXPIRETIME', 'PERSIST', 'MULTI'],
+        fix,
+      );
     } finally {
       await admin.pexpire('heavy-names:anchor', 1);
       rmSync(dir, { recursive: true, force: true });
