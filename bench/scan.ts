@@ -8,7 +8,9 @@
  *    as `keywarden demo`, about 5x faster than through ioredis pipelines.
  * 2. The dataset's 60 s rate-limit keys are left to expire before anything is measured, so
  *    every run sees the same, static keyspace and no expiry wave lands inside one of them.
- * 3. Runs: `redis-cli --memkeys`, then BENCH_ROUNDS rounds of `keywarden scan --json`
+ * 3. Runs: `redis-cli --memkeys`, then BENCH_ROUNDS rounds of the ceiling (one server-side
+ *    script per 1,000 keys doing SCAN + TYPE + PTTL + MEMORY USAGE, no pacing: the server's
+ *    own per-key work on this machine) and `keywarden scan --json`
  *    default, default without the single-threaded restart (bench/keywarden-v8-threads.mjs),
  *    `--fast` and `--sample 1%`, interleaved; a baseline (no scanner) before each. During each, a
  *    separate Node process does sequential awaited GETs on its own connection (one every
@@ -211,6 +213,57 @@ async function timedRun(mode: string, round: number, argv: string[], ctx: { admi
   return run;
 }
 
+/**
+ * The ceiling: the server's own per-key work with nothing of keywarden around it. One script
+ * call per 1,000 SCAN buckets runs SCAN, then TYPE, PTTL and MEMORY USAGE of every key, and
+ * returns only the cursor; calls follow each other with no pause, one in flight. Timed in
+ * this process (no process start), so keywarden's ratios to it are, if anything, low.
+ */
+const CEILING_LUA = `
+local page = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
+local keys = page[2]
+for i = 1, #keys do
+  local k = keys[i]
+  redis.call('TYPE', k)
+  redis.call('PTTL', k)
+  redis.call('MEMORY', 'USAGE', k)
+end
+return { page[1], #keys }
+`;
+const CEILING_COUNT = 1000;
+
+async function ceilingRun(round: number, ctx: { admin: Redis; probe: LatencyClient; serverPid: number }): Promise<Run> {
+  const mode = 'ceiling (server script, 1,000 keys a call)';
+  const client = new Redis({ host: ctx.admin.options.host, port: ctx.admin.options.port, enableAutoPipelining: false });
+  try {
+    const sha = (await client.script('LOAD', CEILING_LUA)) as string;
+    const dbsize = await ctx.admin.dbsize();
+    await ctx.admin.config('RESETSTAT');
+    const cpu0 = processCpuS(ctx.serverPid);
+    const load1 = loadavg()[0];
+    await ctx.probe.begin();
+    const user0 = process.cpuUsage();
+    const t0 = performance.now();
+    let cursor = '0';
+    let keys = 0;
+    do {
+      const [next, n] = (await client.evalsha(sha, 0, cursor, CEILING_COUNT)) as [string, number];
+      cursor = next;
+      keys += n;
+    } while (cursor !== '0');
+    const wallS = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(user0);
+    const latency = await ctx.probe.end();
+    const serverCpuS = processCpuS(ctx.serverPid) - cpu0;
+    const commandstats = parseCommandstats(await ctx.admin.info('commandstats'));
+    const run = { mode, round, dbsize, wallS, keysPerS: dbsize / wallS, latency, clientCpuS: (used.user + used.system) / 1e6, serverCpuS, commandstats, load1, stdout: '' };
+    log(`ceiling   round ${round}: ${fmtInt(run.keysPerS)} keys/s in ${wallS.toFixed(2)} s (${fmtInt(keys)} keys), concurrent p99 ${latency.p99.toFixed(2)} ms (n=${latency.n})`);
+    return run;
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Run a command under bash so that `times` reports the CPU it (and its children) used. */
 async function runTimed(argv: string[]): Promise<{ stdout: string; clientCpuS: number }> {
   const child = spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bash', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -358,7 +411,10 @@ function median(values: number[]): number {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+const CEILING = 'ceiling (server script, 1,000 keys a call)';
+
 function summarize(runs: Run[], memkeysRate: number) {
+  const ceilingRate = median(runs.filter((r) => r.mode === CEILING).map((r) => r.keysPerS));
   const summary = (mode: string) => {
     const rs = runs.filter((r) => r.mode === mode);
     const evalsha = rs.map((r) => r.commandstats.evalsha).filter(Boolean);
@@ -374,6 +430,10 @@ function summarize(runs: Run[], memkeysRate: number) {
       /** The scan itself, as keywarden timed it (no process start, connect or output). */
       scanS: scanJson.length ? median(scanJson.map((j) => j.coverage.durationMs / 1000)) : undefined,
       vsMemkeys: median(rs.map((r) => r.keysPerS)) / memkeysRate,
+      /** keys/s over the ceiling's (whole command, process start included, against the ceiling's loop alone). */
+      vsCeiling: median(rs.map((r) => r.keysPerS)) / ceilingRate,
+      /** The same by keywarden's own scan time (no process start, connect or output). */
+      vsCeilingScan: scanJson.length ? median(scanJson.map((j) => j.coverage.dbsize / (j.coverage.durationMs / 1000))) / ceilingRate : undefined,
       latency: { p50: median(rs.map((r) => r.latency.p50)), p99: median(rs.map((r) => r.latency.p99)), max: Math.max(...rs.map((r) => r.latency.max)), n: rs.reduce((s, r) => s + r.latency.n, 0) },
       clientCpuS: median(rs.map((r) => r.clientCpuS)),
       serverCpuS: median(rs.map((r) => r.serverCpuS)),
@@ -386,7 +446,7 @@ function summarize(runs: Run[], memkeysRate: number) {
       load1: median(rs.map((r) => r.load1)),
     };
   };
-  return ['redis-cli --memkeys', 'keywarden', 'keywarden, V8 threads', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
+  return ['redis-cli --memkeys', CEILING, 'keywarden', 'keywarden, V8 threads', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
 }
 
 /** Commands scan-inspect.lua calls (SCAN included): commandstats counts them too, inside EVALSHA's own time. */
@@ -418,11 +478,11 @@ function machine() {
 // ── main ───────────────────────────────────────────────────────────────────────────────────
 
 function printTables(table: ReturnType<typeof summarize>, baseline: ReturnType<typeof baselineSummary>, accuracy: ReturnType<typeof accuracyRows>, samples: ReturnType<typeof sampleRows>): void {
-  const out: string[] = ['', '| run | keys/s (median) | range | vs memkeys | wall s | p50 ms | p99 ms | max ms | server CPU s | client CPU s | evalsha µs/call |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
-  out.push(`| baseline (no scanner) | | | | | ${baseline.p50.toFixed(3)} | ${baseline.p99.toFixed(3)} | ${baseline.max.toFixed(2)} | | | |`);
+  const out: string[] = ['', '| run | keys/s (median) | range | vs memkeys | vs ceiling (wall) | vs ceiling (scan s) | wall s | p50 ms | p99 ms | max ms | server CPU s | client CPU s | evalsha µs/call |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  out.push(`| baseline (no scanner) | | | | | | | ${baseline.p50.toFixed(3)} | ${baseline.p99.toFixed(3)} | ${baseline.max.toFixed(2)} | | | |`);
   for (const r of table) {
     out.push(
-      `| ${r.mode} | ${fmtInt(r.keysPerS)} | ${fmtInt(r.keysPerSRange[0])}–${fmtInt(r.keysPerSRange[1])} | ${r.vsMemkeys.toFixed(2)}x | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(3)} | ${r.latency.p99.toFixed(3)} | ${r.latency.max.toFixed(2)} | ${r.serverCpuS.toFixed(2)} | ${r.clientCpuS.toFixed(2)} | ${r.evalshaUsecPerCall?.toFixed(0) ?? ''} |`,
+      `| ${r.mode} | ${fmtInt(r.keysPerS)} | ${fmtInt(r.keysPerSRange[0])}–${fmtInt(r.keysPerSRange[1])} | ${r.vsMemkeys.toFixed(2)}x | ${r.vsCeiling.toFixed(2)}x | ${r.vsCeilingScan?.toFixed(2) ?? ''}${r.vsCeilingScan === undefined ? '' : 'x'} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(3)} | ${r.latency.p99.toFixed(3)} | ${r.latency.max.toFixed(2)} | ${r.serverCpuS.toFixed(2)} | ${r.clientCpuS.toFixed(2)} | ${r.evalshaUsecPerCall?.toFixed(0) ?? ''} |`,
     );
   }
   out.push('', '| where the time goes (medians) | wall s | scan s | server CPU s | top-level commands s | EVALSHA s | of which Lua s | calls | keys/call | client CPU s |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -443,6 +503,29 @@ function printTables(table: ReturnType<typeof summarize>, baseline: ReturnType<t
     );
   }
   console.log(out.join('\n'));
+}
+
+/**
+ * Per round, each mode's keys/s over the ceiling measured just before it, and the targets of
+ * issue 18: default >= 0.75x with the concurrent p99 within 1 ms of that round's baseline,
+ * --fast >= 0.9x.
+ */
+function ceilingLines(runs: Run[], baselines: Latency[]): string {
+  const rounds = [...new Set(runs.filter((r) => r.mode === CEILING).map((r) => r.round))];
+  const out = ['', '| round | load1 | ceiling keys/s | baseline p99 ms | default: x ceiling (wall / scan s), p99 ms | V8 threads: x ceiling, p99 ms | --fast: x ceiling (wall / scan s), p99 ms |', '| ---: | ---: | ---: | ---: | --- | --- | --- |'];
+  for (const round of rounds) {
+    const pick = (mode: string) => runs.find((r) => r.mode === mode && r.round === round);
+    const ceiling = pick(CEILING)!;
+    const cell = (mode: string) => {
+      const r = pick(mode);
+      if (!r) return '';
+      const scanS = (JSON.parse(r.stdout) as ScanJson).coverage.durationMs / 1000;
+      return `${(r.keysPerS / ceiling.keysPerS).toFixed(2)}x / ${(r.dbsize / scanS / ceiling.keysPerS).toFixed(2)}x, ${r.latency.p99.toFixed(2)}`;
+    };
+    // baselines[0] precedes memkeys; round n's baseline is baselines[n].
+    out.push(`| ${round} | ${ceiling.load1.toFixed(2)} | ${fmtInt(ceiling.keysPerS)} | ${baselines[round]?.p99.toFixed(2) ?? ''} | ${cell('keywarden')} | ${cell('keywarden, V8 threads')} | ${cell('keywarden --fast')} |`);
+  }
+  return out.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -474,6 +557,7 @@ async function main(): Promise<void> {
     const roundsStarted = performance.now();
     for (let round = 1; round <= ROUNDS && (round === 1 || performance.now() - roundsStarted < BUDGET_S * 1000); round++) {
       await baseline();
+      runs.push(await ceilingRun(round, ctx));
       runs.push(await timedRun('keywarden', round, kw(), ctx));
       runs.push(await timedRun('keywarden, V8 threads', round, [process.execPath, 'bench/keywarden-v8-threads.mjs', ...kw().slice(2)], ctx));
       runs.push(await timedRun('keywarden --fast', round, kw('--fast'), ctx));
@@ -498,6 +582,7 @@ async function main(): Promise<void> {
 
     const baselineFigures = baselineSummary(baselines);
     printTables(table, baselineFigures, accuracy, samples);
+    console.log(ceilingLines(runs, baselines));
     const result = {
       kind: 'keywarden.bench.scan',
       date: new Date().toISOString(),

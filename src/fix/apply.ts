@@ -131,6 +131,7 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
       ...(state.unmeasured ? { bytesUnmeasured: true } : {}),
+      ...(tally.bytesEstimated ? { bytesEstimated: true } : {}),
       ...(state.risks.length > 0 ? { evictionRisk: state.risks } : {}),
     };
   } catch (err) {

@@ -12,7 +12,8 @@ import type { NodeCheckpoint, WalkState } from '../keyspace/walk/node-walk.js';
 import type { JournalLine, JournalWriter } from './journal.js';
 import { decideKey, type FixTally, type KeyDecision, type PlanOptions } from './plan.js';
 import type { ReplicaLagBrake } from './replica-lag.js';
-import type { TtlWriter, WriteMode, WriteResult } from './writer.js';
+import { ByteSample } from './byte-sample.js';
+import type { Measure, TtlWriter, WriteMode, WriteResult } from './writer.js';
 
 /** A checkpoint alone (steps that read nothing to write) is journaled at most this often. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -59,6 +60,7 @@ export function smooth(previous: number | undefined, sample: number): number {
 
 export class WriteLedger {
   private readonly queue: Ticket[] = [];
+  private readonly sample = new ByteSample();
   private lines: JournalLine[] = [];
   /** The latest checkpoint whose keys are all answered, and whether the journal has it. */
   private checkpoint: NodeCheckpoint | undefined;
@@ -70,6 +72,11 @@ export class WriteLedger {
     private readonly writer: TtlWriter,
     private readonly o: LedgerOptions,
   ) {}
+
+  /** Which of a group's keys its PEXPIRE … NX call measures with MEMORY USAGE (byte-sample.ts), in the order they are sent. */
+  measure(decisions: KeyDecision[]): Measure {
+    return this.o.measure && this.sample.mask(decisions);
+  }
 
   /** A batch read now, to be written later: its `set` line is journaled at the next flush. */
   open(db: number, group: Pick<WriteGroup, 'keys' | 'ttls'>): Ticket {
@@ -102,7 +109,8 @@ export class WriteLedger {
     for (let i = 0; i < group.keys.length; i++) {
       const status = result.status[i];
       tally.written(group.decisions[i], group.keys[i], status, result.bytes[i]);
-      if (status === 'set' && result.bytes[i] < 0 && measure) this.o.onUnmeasured();
+      // -1: MEMORY refused (no permission); keys left out of the sample are NOT_SAMPLED.
+      if (status === 'set' && result.bytes[i] === -1 && measure) this.o.onUnmeasured();
       if (status !== 'set') refused.push(i);
       if (status === 'refused') hadTtl.push(i);
     }
@@ -132,7 +140,7 @@ export class WriteLedger {
   /** NX, then with --max-ttl LT for the keys that had a TTL: the whole write of one ticket. */
   async write(ticket: Ticket, db: number, group: WriteGroup): Promise<WriteResult> {
     this.flush();
-    const result = await this.writer.write('NX', group.keys, group.ttls, this.o.measure);
+    const result = await this.writer.write('NX', group.keys, group.ttls, this.measure(group.decisions));
     const shorten = this.answered(ticket, group, result);
     if (shorten) await this.shorten(ticket, db, shorten);
     this.flush();

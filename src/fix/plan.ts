@@ -6,7 +6,7 @@ import { displayKey } from '../keyspace/display.js';
 import { TTL_UNKNOWN, type KeyRecord } from '../keyspace/record.js';
 import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
 import type { FixRuleSummary, FixTotals } from './types.js';
-import type { WriteStatus } from './writer.js';
+import { NOT_SAMPLED, type WriteStatus } from './writer.js';
 
 /** What fix does with one key. */
 export type KeyDecision =
@@ -46,6 +46,12 @@ interface RuleTally extends Omit<FixRuleSummary, 'examples'> {
 export class FixTally {
   private readonly rules: RuleTally[];
   private readonly noRuleExamples: Buffer[] = [];
+  /**
+   * Per rule: keys whose bytes are in its `bytes`, and keys those bytes stand for (with the
+   * keys written but left out of the measured sample, see byte-sample.ts).
+   */
+  private readonly measured: number[];
+  private readonly stands: number[];
   readonly matcher;
   keysScanned = 0;
   durable = 0;
@@ -66,6 +72,8 @@ export class FixTally {
       bytes: 0,
       examples: [],
     }));
+    this.measured = this.rules.map(() => 0);
+    this.stands = this.rules.map(() => 0);
   }
 
   /** Count a scanned key and its decision (the plan). */
@@ -84,7 +92,7 @@ export class FixTally {
       // Keys-only walk (apply): nothing was read, so the write's reply decides (`written`).
     } else if (decision.action === 'expire') {
       t.needTtl++;
-      if (record.bytes > 0) t.bytes += record.bytes;
+      if (record.bytes > 0) this.addBytes(decision.rule.index, record.bytes);
       keepExample(t.examples, record.key);
     } else {
       t.alreadyHadTtl++;
@@ -96,6 +104,7 @@ export class FixTally {
    * (apply): set means it had no TTL (needTtl, applied, bytes); refused means it had one
    * (alreadyHadTtl, including one given between SCAN and the write: the two cannot be told
    * apart, and neither is overwritten); gone means deleted since SCAN (changedSinceScan).
+   * `bytes` NOT_SAMPLED: set, but left out of the measured sample (its rule's figure is scaled).
    */
   written(decision: KeyDecision, key: Buffer, status: WriteStatus, bytes: number): void {
     if (!decision.rule || decision.action !== 'expire') return;
@@ -103,7 +112,8 @@ export class FixTally {
     if (status === 'set') {
       t.needTtl++;
       t.applied++;
-      if (bytes > 0) t.bytes += bytes;
+      if (bytes > 0) this.addBytes(decision.rule.index, bytes);
+      else if (bytes === NOT_SAMPLED) this.stands[decision.rule.index]++;
       keepExample(t.examples, key);
     } else if (status === 'refused') t.alreadyHadTtl++;
     else t.changedSinceScan++;
@@ -125,8 +135,32 @@ export class FixTally {
     }
   }
 
+  private addBytes(rule: number, bytes: number): void {
+    this.rules[rule].bytes += bytes;
+    this.measured[rule]++;
+    this.stands[rule]++;
+  }
+
+  /**
+   * A rule's bytes: the sum measured, scaled to the keys it stands for when only a sample was
+   * measured; a rule with none measured takes the mean of every rule's measured keys.
+   */
+  private bytesOf(rule: number): number {
+    const { measured, stands } = this;
+    const sum = this.rules[rule].bytes;
+    if (measured[rule] === stands[rule]) return sum;
+    if (measured[rule] > 0) return Math.round((sum * stands[rule]) / measured[rule]);
+    const all = measured.reduce((a, b) => a + b, 0);
+    return all > 0 ? Math.round((this.rules.reduce((a, r) => a + r.bytes, 0) * stands[rule]) / all) : 0;
+  }
+
+  /** True when some bytes figure is scaled from a measured sample rather than summed whole. */
+  get bytesEstimated(): boolean {
+    return this.measured.some((m, i) => m < this.stands[i]);
+  }
+
   summaries(): FixRuleSummary[] {
-    return this.rules.map((r) => ({ ...r, examples: r.examples.map((k) => displayKey(k)) }));
+    return this.rules.map((r, i) => ({ ...r, bytes: this.bytesOf(i), examples: r.examples.map((k) => displayKey(k)) }));
   }
 
   totals(durationMs: number, replicaPauseMs: number): FixTotals {
@@ -139,7 +173,7 @@ export class FixTally {
       alreadyHadTtl: sum((r) => r.alreadyHadTtl),
       changedSinceScan: sum((r) => r.changedSinceScan),
       shortened: sum((r) => r.shortened),
-      bytes: sum((r) => r.bytes),
+      bytes: this.rules.reduce((s, _, i) => s + this.bytesOf(i), 0),
       durable: this.durable,
       noRule: this.noRule,
       noRuleExamples: this.noRuleExamples.map((k) => displayKey(k)),

@@ -1,13 +1,12 @@
 /**
- * Write steps by fix-step.lua (`fix --apply` where this user may run scripts): per node, one connection and one
- * fix-step.lua call in flight. A call first writes the keys decided from an earlier call's
- * pages, then reads the next pages for the rest of its time budget. The next call is sent
- * the moment a reply arrives, carrying the keys decided (and journaled) while that call ran,
- * so the server waits only a round trip between two calls, and decoding, deciding and
- * journaling happen while it works: a key is written two calls after the one that read it.
- * Each call reads one page, checked first with a plain SCAN so that no script meets a name
- * over HEAVY_NAME_BYTES (see `step`).
- * Each group (the keys one call read that a rule gives a TTL) is journaled by the ledger.
+ * Write steps by fix-step.lua (`fix --apply` where this user may run scripts): per node, one
+ * connection and one step in flight. A step is a plain SCAN of the next page sent in the same
+ * write(2) as a fix-step.lua call that writes the keys decided from an earlier page. The next
+ * step is sent the moment a reply arrives, carrying the keys decided (and journaled) while the
+ * last one ran, so the server waits only a round trip between steps, and decoding, deciding
+ * and journaling happen while it works: a key is written two steps after the one that read it.
+ * No script is handed a name over HEAVY_NAME_BYTES (see `step`). Each group (the keys one
+ * step read that a rule gives a TTL) is journaled by the ledger.
  */
 import type { Redis } from 'ioredis';
 import { cursorPosition, scanPage } from '../keyspace/cursor.js';
@@ -19,7 +18,7 @@ import { permissionFailure } from '../target/errors.js';
 import { decideInto, smooth, WriteLedger, type LedgerOptions, type Ticket, type WriteGroup } from './ledger.js';
 import type { PlanOptions } from './plan.js';
 import { NO_WRITES, packKeys, StepScript, unpackKeys, type PackedKeys, type StepReply } from './step-script.js';
-import { createTtlWriter, decodeWriteReply, mergeWrites, type TtlWriter } from './writer.js';
+import { createTtlWriter, decodeWriteReply, mergeWrites, type Measure, type TtlWriter } from './writer.js';
 
 /** Server time a key read costs when written (PEXPIRE … NX, MEMORY USAGE), until measured. */
 const FIRST_WRITE_MS_PER_KEY = 0.003;
@@ -38,8 +37,12 @@ export interface ScriptStepOptions extends PlanOptions, LedgerOptions {
 interface Group extends WriteGroup {
   ticket?: Ticket;
   packed: PackedKeys;
+  /** Which of the keys get MEMORY USAGE (see byte-sample.ts). */
+  measure: Measure;
   /** Keys the step read (written or not): the write's cost is estimated per key read. */
   read: number;
+  /** SCAN COUNT the step that read the keys asked for in all. */
+  buckets: number;
   cp: NodeCheckpoint;
 }
 
@@ -104,11 +107,13 @@ export class ScriptSteps implements WalkSteps {
       const previous = sent;
       sent = reading || carried ? await this.send(reading ? reply.next : undefined, carried) : undefined;
       if (answered) shorten = this.answered(answered, reply, db);
-      if (reply.next !== undefined) {
-        const group = this.decide(reply, db);
-        // Sized per SCAN bucket (COUNT), which a sparse MATCH does not turn into keys.
-        pacer.record(reply.serverMs, group.read, reply.pages * previous.pageCount);
-        d.progress(group.read, reply.next === '0' ? 1 : cursorPosition(reply.next));
+      const group = reply.next !== undefined ? this.decide(reply, db, reply.pages * previous.pageCount) : undefined;
+      // Paced by the write's server time (the script's own clock) per SCAN bucket (COUNT, which
+      // a sparse MATCH does not turn into keys) of the step that read those keys: the write is
+      // most of a step's work, and the SCAN beside it is a plain command without that clock.
+      pacer.record(answered && reply.writeMs > 0 ? reply.writeMs : 0, group?.read ?? 0, answered?.buckets ?? 0);
+      if (group) {
+        d.progress(group.read, group.cp.cursor === '0' ? 1 : cursorPosition(group.cp.cursor));
         // Nothing to write: the checkpoint moves with the keys still waiting for an answer.
         if (group.keys.length > 0) pending = group;
         else this.ledger.pass(group.cp);
@@ -143,18 +148,19 @@ export class ScriptSteps implements WalkSteps {
   }
 
   /**
-   * One step without a heavy name ever handed to the script. The page is read first with a
-   * plain SCAN (a fraction of a millisecond even when it returns 1 MB names; a script merely
-   * receiving one from its own SCAN spends milliseconds making a Lua string of it): a page
-   * without heavy names is read again by the script, from the same cursor with the same
-   * COUNT, as its only page; a page holding one is the step's reading, and the script only
-   * writes. Keys with heavy names are written apart, each in a MULTI/EXEC of its own that
-   * reads its PEXPIRETIME, so the journal records the same answers either way.
+   * One step without a heavy name ever handed to a script: the page is read with a plain
+   * SCAN (a fraction of a millisecond even when it returns 1 MB names; a script merely
+   * receiving one from its own SCAN spends milliseconds making a Lua string of it), sent
+   * together with the script call that writes the keys decided before, which reads nothing.
+   * Two commands, back to back on one connection: one round trip, and another client may run
+   * between them. Keys with heavy names are written apart, each in a MULTI/EXEC of its own
+   * that reads its PEXPIRETIME, so the journal records the same answers either way.
    */
   private async step(cursor: string | undefined, group: Group | undefined, pageCount: number): Promise<StepReply> {
     const started = performance.now();
     const heavy = group ? group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : [])) : [];
     let writes = group?.packed ?? NO_WRITES;
+    let measure: Measure = group?.measure ?? false;
     let light: number[] = [];
     if (group && heavy.length > 0) {
       light = group.keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
@@ -162,48 +168,45 @@ export class ScriptSteps implements WalkSteps {
         light.map((i) => group.keys[i]),
         light.map((i) => group.ttls[i]),
       );
+      const mask = measure;
+      if (typeof mask === 'string') measure = light.map((i) => mask[i]).join('');
     }
-    let page: { next: string; keys: Buffer[] } | undefined;
-    if (cursor !== undefined) {
-      page = await scanPage(this.conn, cursor, pageCount, { match: this.o.match });
+    // Both commands in one write(2): on loopback the sender's syscall also delivers the data
+    // and wakes the server, and two per step cost this process more CPU than the step's keys.
+    const stream = this.conn.status === 'ready' ? this.conn.stream : undefined;
+    stream?.cork();
+    const scan = cursor !== undefined ? scanPage(this.conn, cursor, pageCount, { match: this.o.match }) : undefined;
+    scan?.catch(() => undefined);
+    const call =
+      writes.count > 0
+        ? this.script.step({ cursor: undefined, pageCount, budgetMs: 0, maxKeys: 0, match: this.o.match, writeMsPerKey: this.writeMsPerKey, measure, writes })
+        : undefined;
+    call?.catch(() => undefined);
+    stream?.uncork();
+    const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
+    heavyWrite?.catch(() => undefined);
+    const [page, written, heavyResult] = await Promise.all([scan, call, heavyWrite]);
+    if (page) {
       const bytes = page.keys.reduce((sum, k) => sum + k.length, 0);
       this.bytesPerBucket = Math.max(bytes / pageCount, (this.bytesPerBucket ?? 0) * 0.9);
     }
-    const scripted = page !== undefined && page.keys.length > 0 && !page.keys.some((k) => k.length > HEAVY_NAME_BYTES);
-    const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
-    heavyWrite?.catch(() => undefined);
-    const call =
-      scripted || writes.count > 0
-        ? await this.script.step({
-            cursor: scripted ? cursor : undefined,
-            pageCount,
-            // No budget: the script reads the one page checked above and stops.
-            budgetMs: 0,
-            maxKeys: 0,
-            match: this.o.match,
-            writeMsPerKey: this.writeMsPerKey,
-            measure: this.o.measure,
-            writes,
-          })
-        : undefined;
-    const heavyResult = heavyWrite ? await heavyWrite : undefined;
     const count = group?.keys.length ?? 0;
-    const lightWrites = call ? call.writes : () => decodeWriteReply('', 0);
+    const lightWrites = written ? written.writes : () => decodeWriteReply('', 0);
     return {
       writes: () => (heavyResult ? mergeWrites(count, [light, lightWrites()], [heavy, heavyResult]) : lightWrites()),
-      next: scripted ? call!.next : page?.next,
-      keys: scripted ? call!.keys : page ? packKeys(page.keys, page.keys.map(() => 0)).blob : EMPTY,
-      // Without the script's clock, the round trips count too: only more careful pacing.
-      serverMs: scripted ? call!.serverMs : performance.now() - started,
-      writeMs: call?.writeMs ?? 0,
+      next: page?.next,
+      keys: page && page.keys.length > 0 ? packKeys(page.keys, page.keys.map(() => 0)).blob : EMPTY,
+      // Without the script's clock for the SCAN, the round trip counts: only more careful pacing.
+      serverMs: performance.now() - started,
+      writeMs: written?.writeMs ?? 0,
       pages: page ? 1 : 0,
     };
   }
 
   /** Decide the keys a step read; journal the ones to write before any call carries them. */
-  private decide(reply: StepReply, db: number): Group {
+  private decide(reply: StepReply, db: number, buckets: number): Group {
     const read = unpackKeys(reply.keys);
-    const group: Group = { keys: [], ttls: [], decisions: [], packed: NO_WRITES, read: read.length, cp: { node: this.walk.address, db, cursor: reply.next!, done: false } };
+    const group: Group = { keys: [], ttls: [], decisions: [], packed: NO_WRITES, measure: false, read: read.length, buckets, cp: { node: this.walk.address, db, cursor: reply.next!, done: false } };
     // One record for all keys: neither decideKey nor the tally keeps it.
     const record: KeyRecord = { key: EMPTY, db, node: this.walk.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
     for (const key of read) {
@@ -212,6 +215,7 @@ export class ScriptSteps implements WalkSteps {
     }
     if (group.keys.length === 0) return group;
     group.packed = packKeys(group.keys, group.ttls, { packed: reply.keys, count: read.length });
+    group.measure = this.ledger.measure(group.decisions);
     group.ticket = this.ledger.open(db, group);
     group.ticket.cp = group.cp;
     return group;

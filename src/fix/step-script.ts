@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
-import { decodeWriteReply, type WriteResult } from './writer.js';
+import { decodeWriteReply, measureArg, type Measure, type WriteResult } from './writer.js';
 
 export interface StepRequest {
   /** SCAN cursor to read on from; undefined to write only (the walk of this database is done). */
@@ -21,7 +21,8 @@ export interface StepRequest {
   match?: string;
   /** Estimated server time a key read now will cost when written. */
   writeMsPerKey: number;
-  measure: boolean;
+  /** Which keys written get MEMORY USAGE: all, none, or a mask (see `Measure`). */
+  measure: Measure;
   /** Keys to give a TTL, as `packKeys` packs them. */
   writes: PackedKeys;
 }
@@ -76,7 +77,7 @@ export class StepScript {
       String(Math.max(0, Math.round(r.maxKeys))),
       r.match ?? '',
       String(Math.max(0, r.writeMsPerKey * 1000)),
-      r.measure ? '1' : '0',
+      measureArg(r.measure),
       r.writes.ttl,
       r.writes.blob,
     ];
@@ -84,7 +85,7 @@ export class StepScript {
     const cursor = next.toString();
     const count = r.writes.count;
     return {
-      writes: () => decodeWriteReply(tokens.toString('latin1'), count),
+      writes: () => decodeWriteReply(tokens.toString('latin1'), count, r.measure),
       next: cursor === '' ? undefined : cursor,
       keys,
       serverMs: Number(micros) / 1000,

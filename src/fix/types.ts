@@ -111,6 +111,12 @@ export interface FixReport {
   /** Bytes were not measured (no MEMORY permission): `bytes` figures are 0. */
   bytesUnmeasured?: boolean;
   /**
+   * Apply: `bytes` figures are estimates, each rule's measured sample (MEMORY USAGE of its
+   * first keys written, then one in 16) scaled to the keys it wrote. Absent when every figure
+   * is a sum of measured keys (dry runs, small runs).
+   */
+  bytesEstimated?: boolean;
+  /**
    * Nodes with a volatile-* policy at 80% of maxmemory or more: every key given a TTL there
    * becomes an eviction candidate at once.
    */

@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
+import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
 import { keySlot } from '../target/slots.js';
 import { isPermissionDenied } from '../target/errors.js';
 
@@ -36,6 +37,21 @@ export class UndoPersister {
    * `[expiry[i].lo, expiry[i].hi]`: one value for keys on the node fix wrote them on.
    */
   async run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
+    const heavy = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : []));
+    if (heavy.length === 0) return this.batch(client, keys, expiry, apply);
+    // A heavy name never reaches a script (making a Lua string of a 1 MB name takes
+    // milliseconds): each is checked and written in a WATCH/MULTI of its own, so every call
+    // touches at most one such name.
+    const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
+    const codes = new Array<string>(keys.length);
+    const got = await this.batch(client, light.map((i) => keys[i]), light.map((i) => expiry[i]), apply);
+    light.forEach((i, j) => (codes[i] = got[j]));
+    for (const i of heavy) codes[i] = (await this.watched(client, [keys[i]], [expiry[i]], apply))[0];
+    return codes.join('');
+  }
+
+  private async batch(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
+    if (keys.length === 0) return '';
     if (this.scripted) {
       const args: Array<string | Buffer> = [apply ? '1' : '0'];
       keys.forEach((k, i) => args.push(k, String(expiry[i].lo), String(expiry[i].hi)));

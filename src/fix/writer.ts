@@ -4,7 +4,8 @@
  * `PEXPIRE key ms NX|LT` commands. Either way the server decides atomically per key, so
  * a TTL that appeared after the scan is never overwritten. The keys were not read before
  * (keys-only SCAN): the reply is what says which had a TTL, and only the keys written are
- * measured (MEMORY USAGE, the memory their TTL will free).
+ * measured (MEMORY USAGE, the memory their TTL will free): every one, or those of a sample
+ * (`Measure`), whose figures the tally scales to the keys written.
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
@@ -17,9 +18,21 @@ export type WriteMode = 'NX' | 'LT';
 /** Per key: the TTL was set, refused (NX: it has a TTL; LT: none or a shorter one), or the key is gone. */
 export type WriteStatus = 'set' | 'refused' | 'gone';
 
+/**
+ * Which keys whose TTL is set get MEMORY USAGE: true every one, false none, or a mask of one
+ * character per key ('1' measure it, '0' not), as fix-expire.lua and fix-step.lua take it.
+ */
+export type Measure = boolean | string;
+
+/** `bytes` of a key whose TTL was set but which was left out of the measured sample. */
+export const NOT_SAMPLED = -2;
+
 export interface WriteResult {
   status: WriteStatus[];
-  /** MEMORY USAGE of keys whose TTL was set (NX with `measure`); -1 elsewhere or when not measured. */
+  /**
+   * MEMORY USAGE of keys whose TTL was set (NX with `measure`); NOT_SAMPLED for a key set
+   * but left out of the sample; -1 elsewhere or when not measured (MEMORY refused).
+   */
   bytes: number[];
   /**
    * Absolute expiry (unix ms, PEXPIRETIME) of each key whose TTL was set, read in the same
@@ -32,16 +45,27 @@ export interface WriteResult {
 }
 
 export interface TtlWriter {
-  write(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult>;
+  write(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult>;
 }
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
 
+/** The script argument for `measure`: '1' every key, '0' none, or the mask itself. */
+export function measureArg(measure: Measure): string {
+  return measure === true ? '1' : measure === false ? '0' : measure;
+}
+
+/** Whether key `i` of a call was to be measured (a mask of one key reads as '1' or '0' either way). */
+function sampled(measure: Measure, i: number): boolean {
+  if (typeof measure === 'boolean') return true;
+  return measure.length === 1 ? measure === '1' : measure.charCodeAt(i) === 0x31;
+}
+
 /**
  * Decode fix-expire.lua's reply: one ','-separated token per key, `<expiry>[/<bytes>]` set,
- * `0` refused, `-` gone.
+ * `0` refused, `-` gone. `measure`, as sent: a set key the mask left out is NOT_SAMPLED.
  */
-export function decodeWriteReply(reply: string, count: number): WriteResult {
+export function decodeWriteReply(reply: string, count: number, measure: Measure = true): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
   const expiry = new Array<number>(count);
@@ -59,7 +83,7 @@ export function decodeWriteReply(reply: string, count: number): WriteResult {
         bytes[i] = Number(reply.slice(slash + 1, end));
       } else {
         expiry[i] = Number(reply.slice(pos, end));
-        bytes[i] = -1;
+        bytes[i] = sampled(measure, i) ? -1 : NOT_SAMPLED;
       }
     } else {
       status[i] = c === 0x2d /* - */ ? 'gone' : 'refused';
@@ -81,17 +105,17 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
   const script = luaScript('fix-expire');
   let useScript = true;
 
-  async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+  async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
     // One TTL for the whole call when every key gets the same (rules without jitter): half the arguments.
     const uniform = ttlMs.every((t) => t === ttlMs[0]);
-    const args: Array<string | Buffer> = [mode, measure ? '1' : '0', uniform ? String(ttlMs[0]) : '*'];
+    const args: Array<string | Buffer> = [mode, measureArg(measure), uniform ? String(ttlMs[0]) : '*'];
     if (uniform) args.push(...keys);
     else keys.forEach((k, i) => args.push(k, String(ttlMs[i])));
     const [tokens, micros] = (await runScript(client, script, args)) as [Buffer, number];
-    return { ...decodeWriteReply(tokens.toString('latin1'), keys.length), serverMs: Number(micros) / 1000 };
+    return { ...decodeWriteReply(tokens.toString('latin1'), keys.length, mode === 'NX' ? measure : true), serverMs: Number(micros) / 1000 };
   }
 
-  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean, oneKeyPerTransaction = false): Promise<WriteResult> {
+  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure, oneKeyPerTransaction = false): Promise<WriteResult> {
     // Without a script, each key's write and the read of the expiry it left are in one
     // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
     // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
@@ -129,15 +153,17 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     const expiry = keys.map((_, i) => (took[i] ? Number(results[2 * i + 1]) : 0));
     // Second round only for the answers the first one leaves open: bytes of the keys written,
     // and whether a refused key still exists.
+    const measured = keys.map((_, i) => measure !== false && mode === 'NX' && sampled(measure, i));
     const q = client.pipeline();
-    keys.forEach((k, i) => (took[i] ? (measure && mode === 'NX' ? q.call('MEMORY', 'USAGE', k) : q.echo('')) : q.exists(k)));
+    keys.forEach((k, i) => (took[i] ? (measured[i] ? q.call('MEMORY', 'USAGE', k) : q.echo('')) : q.exists(k)));
     const second = (await q.exec()) ?? [];
     const status = took.map((ok, i): WriteStatus => (ok ? 'set' : Number(second[i]?.[1]) === 0 ? 'gone' : 'refused'));
-    const bytes = took.map((ok, i) => (ok && measure && mode === 'NX' && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : -1));
+    const left = (i: number) => (measure !== false && mode === 'NX' && !measured[i] ? NOT_SAMPLED : -1);
+    const bytes = took.map((ok, i) => (ok && measured[i] && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : ok ? left(i) : -1));
     return { status, bytes, expiry };
   }
 
-  async function writeLight(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: boolean): Promise<WriteResult> {
+  async function writeLight(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
     if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
     if (useScript) {
       try {
@@ -159,9 +185,10 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       // A heavy name is never handed to a script: its write and the read of its expiry are one
       // MULTI/EXEC of its own, so every server call touches at most one such name.
       const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
+      const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
       const [a, b] = await Promise.all([
-        writeLight(mode, light.map((i) => keys[i]), light.map((i) => ttlMs[i]), measure),
-        viaPipeline(mode, heavy.map((i) => keys[i]), heavy.map((i) => ttlMs[i]), measure, true),
+        writeLight(mode, light.map((i) => keys[i]), light.map((i) => ttlMs[i]), part(light)),
+        viaPipeline(mode, heavy.map((i) => keys[i]), heavy.map((i) => ttlMs[i]), part(heavy), true),
       ]);
       return mergeWrites(keys.length, [light, a], [heavy, b]);
     },

@@ -10,8 +10,9 @@ maxmemory with noeviction, exactly when a plain script would be refused with OOM
 KEYS: none. The keys come from SCAN on this very node, so they are all local to it.
 ARGV[1]  'NX' to set a TTL only where there is none (PEXPIRE ... NX),
          'LT' to shorten only a longer TTL (PTTL, then PEXPIRE ... LT)
-ARGV[2]  '1' to report MEMORY USAGE (default SAMPLES: bounded) of each key whose TTL was
-         set (the memory that will be freed), '0' not to
+ARGV[2]  which keys whose TTL was set get MEMORY USAGE (default SAMPLES: bounded, the memory
+         that will be freed) in their token: '1' every key, '0' none, or one character per
+         key, '1' to measure it (the client measures a sample and scales it)
 ARGV[3]  the TTL in milliseconds for every key, or '*' when each key is followed by its own
 ARGV[4…] the keys (with '*': pairs key, TTL)
 Returns: { tokens, micros }
@@ -30,7 +31,8 @@ local mode = ARGV[1]
 for i = (ARGV[3] == '*' and 5 or 3), #ARGV, (ARGV[3] == '*' and 2 or #ARGV) do
   if tonumber(ARGV[i]) < 1000 then return redis.error_reply('ERR keywarden: TTL below 1000 ms refused') end
 end
-local measure = ARGV[2] == '1' and mode == 'NX'
+local measureAll = ARGV[2] == '1' and mode == 'NX'
+local mask = #ARGV[2] > 1 and mode == 'NX' and ARGV[2]
 local each = ARGV[3] == '*'
 local ttl = ARGV[3]
 local step = each and 2 or 1
@@ -57,7 +59,7 @@ for i = 4, #ARGV, step do
   n = n + 1
   if took == 1 then
     local token = redis.call('PEXPIRETIME', key)
-    if measure then
+    if measureAll or (mask and string.byte(mask, n) == 49) then
       -- pcall: a user without MEMORY permission still gets the TTLs, just no byte figures.
       local m = redis.pcall('MEMORY', 'USAGE', key)
       if type(m) == 'number' and m > 0 then token = token .. '/' .. m end

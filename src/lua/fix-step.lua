@@ -18,7 +18,10 @@ ARGV[3]  time budget of the reading, in microseconds: no new page is read once t
 ARGV[4]  most keys to return (0: no limit), for --max-ops pacing
 ARGV[5]  MATCH pattern, '' for none
 ARGV[6]  estimated microseconds a key read now will cost when written (see ARGV[3])
-ARGV[7]  '1' to report MEMORY USAGE (default SAMPLES: bounded) of each key whose TTL was set
+ARGV[7]  which keys whose TTL was set get MEMORY USAGE (default SAMPLES: bounded) in their
+         token: '1' every key, '0' none, or one character per key of ARGV[9], '1' to measure
+         it (the client measures a sample and scales it: MEMORY USAGE of every key written
+         cost as much server time as the write itself)
 ARGV[8]  the TTL in milliseconds for every key written, or '*' when each key carries its own
 ARGV[9]  the keys to write, packed in one binary string (one argument instead of one per key
          costs the server less to parse and the client much less to send): per key, struct
@@ -45,7 +48,9 @@ local function since(t)
 end
 
 -- 1. Writes.
-local measure = ARGV[7] == '1'
+local measureAll = ARGV[7] == '1'
+local mask = #ARGV[7] > 1 and ARGV[7]
+local byte = string.byte
 local each = ARGV[8] == '*'
 local ttl = ARGV[8]
 local blob = ARGV[9]
@@ -67,7 +72,7 @@ while at <= #blob do
   w = w + 1
   if call('PEXPIRE', key, ttl, 'NX') == 1 then
     local token = call('PEXPIRETIME', key)
-    if measure then
+    if measureAll or (mask and byte(mask, w) == 49) then
       -- pcall: a user without MEMORY permission still gets the TTLs, just no byte figures.
       local m = redis.pcall('MEMORY', 'USAGE', key)
       if type(m) == 'number' and m > 0 then token = token .. '/' .. m end

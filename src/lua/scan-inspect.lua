@@ -113,7 +113,9 @@ local deferred = {}
 repeat
   local page
   if stopAt < 1 then
-    local left = math.ceil((stopAt - position(cursor)) * tableKeys)
+    -- Cursor 0 before the first page is the walk's start, not its end.
+    local from = (cursor == '0' and asked == 0) and 0 or position(cursor)
+    local left = math.ceil((stopAt - from) * tableKeys)
     page = stretchPage(cursor, math.max(1, math.min(count, left)))
   else
     page = scan(cursor, count)

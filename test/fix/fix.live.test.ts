@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import { MEASURE_EVERY, MEASURE_FIRST } from '../../src/fix/byte-sample.js';
 import { applyFix, planFix, undoFix } from '../../src/fix/index.js';
 import { adHocPolicy, parsePolicy } from '../../src/policy/index.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';
@@ -183,11 +184,14 @@ describe('fix on a standalone server', () => {
       assert.equal(report.totals.alreadyHadTtl, 1_000);
       assert.equal(report.totals.durable, 1);
       assert.equal(report.totals.noRule, 500);
+      assert.equal(report.bytesEstimated, true, 'the bytes freed are scaled from the sample');
     } finally {
       await target.close();
     }
     for (const read of ['type', 'pttl', 'ttl', 'strlen', 'object']) assert.equal(await calls(client, read), 0, `apply sent ${read.toUpperCase()}`);
-    assert.equal(await calls(client, 'memory\\|usage'), 3_000, 'MEMORY USAGE only for the keys written');
+    // MEMORY USAGE only for keys written, and of those a sample: the rule's first ones, then one in MEASURE_EVERY.
+    const sampled = MEASURE_FIRST + Math.floor(3_000 / MEASURE_EVERY) - Math.floor(MEASURE_FIRST / MEASURE_EVERY);
+    assert.equal(await calls(client, 'memory\\|usage'), sampled, 'MEMORY USAGE only for the keys written');
     assert.equal(await calls(client, 'pexpire'), 4_000, 'PEXPIRE only for keys a rule gives a TTL (never durable or unmatched ones)');
     assert.equal(await calls(client, 'exists'), 1_000, 'EXISTS only for keys NX refused');
     c.disconnect();

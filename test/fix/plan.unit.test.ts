@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decideKey, FixTally, journalState, parseReplicaLag } from '../../src/fix/index.js';
 import { policyYaml, type PolicySuggestion } from '../../src/policy/suggest.js';
-import { decodeWriteReply } from '../../src/fix/writer.js';
+import { ByteSample } from '../../src/fix/byte-sample.js';
+import { decodeWriteReply, NOT_SAMPLED } from '../../src/fix/writer.js';
 import { TTL_UNKNOWN, type KeyRecord } from '../../src/keyspace/record.js';
 import { parsePolicy, type PolicyRule } from '../../src/policy/index.js';
 
@@ -79,6 +80,53 @@ describe('FixTally on a keys-only walk (apply)', () => {
     );
     const t = tally.totals(1000, 0);
     assert.deepEqual([t.keysScanned, t.durable, t.noRule], [6, 1, 1]);
+  });
+});
+
+describe('the measured sample of bytes freed (apply)', () => {
+  const expire = (index: number) => ({ action: 'expire' as const, rule: rule({ index, ttlMs: HOUR }), ttlMs: HOUR });
+  it("measures each rule's first keys, then one in `every`, counted per rule across calls", () => {
+    const sample = new ByteSample(2, 3);
+    assert.equal(sample.mask([expire(0), expire(0)]), true, 'every key measured: no mask');
+    // rule 0: its keys 3, 4, 5, 6, of which 3 and 6 are measured; rule 1: its first two.
+    assert.equal(sample.mask([expire(0), expire(1), expire(0), expire(1), expire(0), expire(0)]), '110101');
+    assert.equal(sample.mask([expire(1)]), true, "rule 1's third key");
+    assert.equal(sample.mask([expire(1)]), '0', 'a mask of one key');
+  });
+  it('decodes a masked reply: a set key left out is NOT_SAMPLED, one measured but unanswered is -1', () => {
+    assert.deepEqual(decodeWriteReply('5/80,6,0,7,-', 5, '11100').bytes, [80, -1, -1, NOT_SAMPLED, -1]);
+    assert.deepEqual(decodeWriteReply('5', 1, '0').bytes, [NOT_SAMPLED]);
+    assert.deepEqual(decodeWriteReply('5', 1, '1').bytes, [-1]);
+  });
+  it("scales each rule's measured bytes to the keys it wrote; a rule with none measured takes the mean of all", () => {
+    const policy = parsePolicy('rules:\n  - match: "a:*"\n    ttl: 1h\n  - match: "b:*"\n    ttl: 1h\n', 'p.yml');
+    const tally = new FixTally(policy);
+    const write = (key: string, bytes: number) => {
+      const r: KeyRecord = { key: Buffer.from(key), db: 0, node: 'n:1', type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: -1, length: -1 };
+      const d = decideKey(r, tally.matcher.match(r.key));
+      tally.plan(r, d);
+      tally.written(d, r.key, 'set', bytes);
+    };
+    assert.equal(tally.bytesEstimated, false);
+    write('a:1', 100);
+    write('a:2', 300);
+    for (let i = 3; i <= 10; i++) write(`a:${i}`, NOT_SAMPLED);
+    write('b:1', NOT_SAMPLED);
+    write('b:2', NOT_SAMPLED);
+    assert.equal(tally.bytesEstimated, true);
+    const [a, b] = tally.summaries();
+    assert.equal(a.bytes, 2000, '400 bytes over 2 measured keys, for 10 written');
+    assert.equal(b.bytes, 400, 'no key of b measured: the mean of all measured keys (200) for 2');
+    assert.equal(tally.totals(1, 0).bytes, 2400);
+    assert.equal(a.applied + b.applied, 12);
+  });
+  it('is exact when every key written was measured', () => {
+    const tally = new FixTally(parsePolicy('rules:\n  - match: "a:*"\n    ttl: 1h\n', 'p.yml'));
+    const r: KeyRecord = { key: Buffer.from('a:1'), db: 0, node: 'n:1', type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: -1, length: -1 };
+    const d = decideKey(r, tally.matcher.match(r.key));
+    tally.written(d, r.key, 'set', 123);
+    assert.equal(tally.bytesEstimated, false);
+    assert.equal(tally.totals(1, 0).bytes, 123);
   });
 });
 

@@ -245,7 +245,9 @@ interface RecordedStep {
 }
 
 /**
- * The step connection seen through a proxy that records every fix-step.lua call: keys it
+ * The step connection seen through a proxy that records every step: the plain SCAN page it
+ * reads and the fix-step.lua call that writes, sent together in one tick (either may be
+ * missing: the first steps write nothing, the last ones read nothing). Per step: keys it
  * carried and read, what the journal held when it was sent, and how many were in flight.
  */
 function recording(conn: Redis, journalPath: string) {
@@ -255,28 +257,47 @@ function recording(conn: Redis, journalPath: string) {
   /** Journal line count when each step's reply arrived. */
   const answeredAt: number[] = [];
   const journalLines = () => readFileSync(journalPath, 'utf8').split('\n').filter(Boolean);
-  const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
-    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 12;
-    if (!isStep) return conn.callBuffer(...(args as [string]));
-    const [, , , cursor, , , , , , , ttl, blob] = args as [string, string, number, string, ...unknown[]];
-    assert.notEqual(ttl, '*', 'the recording reads uniform-TTL steps only');
+  /** The step whose first command went out in this tick: the other one joins it. */
+  let sending: { step: RecordedStep; parts: number } | undefined;
+  const begin = (cursor: string | undefined) => {
+    if (sending) return sending;
     const journaled = new Set(
       journalLines()
         .map((l) => JSON.parse(l) as JournalLine)
         .flatMap((l) => (l.t === 'set' ? l.keys.map((k) => Buffer.from(k, 'base64').toString()) : [])),
     );
-    const step: RecordedStep = { cursor: cursor === '' ? undefined : cursor, writes: unpackKeys(blob as Buffer).map(String), read: [], journaledBeforeSend: journaled };
+    const current = { step: { cursor, writes: [], read: [], journaledBeforeSend: journaled } as RecordedStep, parts: 0 };
+    sending = current;
+    queueMicrotask(() => (sending = undefined));
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    return current;
+  };
+  const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
+    const isScan = args[0] === 'SCAN';
+    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 12;
+    if (!isStep && !isScan) return conn.callBuffer(...(args as [string]));
+    const current = begin(isScan ? String(args[1]) : undefined);
+    current.parts++;
+    if (isStep) {
+      const [, , , cursor, , , , , , , ttl, blob] = args as [string, string, number, string, ...unknown[]];
+      assert.notEqual(ttl, '*', 'the recording reads uniform-TTL steps only');
+      assert.equal(cursor, '', 'the script only writes: the page is read by a plain SCAN');
+      current.step.writes = unpackKeys(blob as Buffer).map(String);
+    }
     try {
-      const reply = (await conn.callBuffer(...(args as [string]))) as [Buffer, Buffer, Buffer];
-      step.read = unpackKeys(reply[2]).map(String);
-      step.next = reply[1].toString() || undefined;
-      steps.push(step);
-      answeredAt.push(journalLines().length);
+      const reply = (await conn.callBuffer(...(args as [string]))) as [Buffer, Buffer[]];
+      if (isScan) {
+        current.step.read = reply[1].map(String);
+        current.step.next = reply[0].toString();
+      }
       return reply;
     } finally {
-      inFlight--;
+      if (--current.parts === 0) {
+        steps.push(current.step);
+        answeredAt.push(journalLines().length);
+        inFlight--;
+      }
     }
   };
   const proxy = new Proxy(conn, {

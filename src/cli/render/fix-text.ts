@@ -106,7 +106,8 @@ export function renderUndoText(r: UndoReport): string {
 }
 
 function bytes(n: number, r: FixReport): string {
-  return r.bytesUnmeasured ? 'n/a' : formatBytes(n);
+  // Estimates (a measured sample scaled to the keys written) say so.
+  return r.bytesUnmeasured ? 'n/a' : `${r.bytesEstimated ? '≈' : ''}${formatBytes(n)}`;
 }
 
 function table(rows: string[][]): string[] {
