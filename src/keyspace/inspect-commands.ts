@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { cursorPosition, scanPage } from './cursor.js';
-import type { Inspection, PageInspector, WalkRequest, WalkStep } from './inspect.js';
+import type { Inspection, PageInspector, WalkRequest, WalkStep } from './inspection.js';
 import { NO_TTL, UNMEASURED } from './record.js';
 
 /** Collections larger than this are measured with SAMPLES instead of walking every element. */
