@@ -87,10 +87,25 @@ async function main(): Promise<void> {
         const load1 = loadavg()[0];
         const cpu0 = serverCpu(server.port);
         await probe.begin();
-        const fixArgs = ['fix', server.url, '--match', 'session:*', '--ttl', '24h', '--apply', '--journal', join(dir, `r${round}-${tool.replace(/\W+/g, '-')}.jsonl`), '--json'];
+        const fixArgs = [
+          'fix',
+          server.url,
+          '--match',
+          'session:*',
+          '--ttl',
+          '24h',
+          '--apply',
+          '--journal',
+          join(dir, `r${round}-${tool.replace(/\W+/g, '-')}.jsonl`),
+          '--json',
+        ];
         const run =
           tool === 'reference'
-            ? await timed(['bash', '-c', `${REDIS_CLI} -p ${server.port} --scan --pattern 'session:*' | awk '{print "EXPIRE", $0, 86400, "NX"}' | ${REDIS_CLI} -p ${server.port} --pipe`])
+            ? await timed([
+                'bash',
+                '-c',
+                `${REDIS_CLI} -p ${server.port} --scan --pattern 'session:*' | awk '{print "EXPIRE", $0, 86400, "NX"}' | ${REDIS_CLI} -p ${server.port} --pipe`,
+              ])
             : tool === 'keywarden'
               ? await timed([...keywardenArgv(), ...fixArgs])
               : await timed([process.execPath, 'bench/keywarden-v8-threads.mjs', ...fixArgs]);
@@ -100,7 +115,9 @@ async function main(): Promise<void> {
         const keys = tool === 'reference' ? KEYS : (JSON.parse(run.stdout) as { totals: { applied: number } }).totals.applied;
         if (keys !== KEYS) throw new Error(`${tool} set ${keys} TTLs, expected ${KEYS}`);
         results.push({ tool, round, keys, wallS: run.wallS, keysPerS: keys / run.wallS, latency, load1 });
-        console.error(`${tool.padEnd(21)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)}); server CPU ${((cpuS / keys) * 1e6).toFixed(2)} µs/key, busy ${((cpuS / run.wallS) * 100).toFixed(0)}% of the wall time`);
+        console.error(
+          `${tool.padEnd(21)} round ${round}: ${Math.round(keys / run.wallS).toLocaleString('en-US')} keys/s in ${run.wallS.toFixed(2)} s, concurrent p50 ${latency.p50.toFixed(2)} ms p99 ${latency.p99.toFixed(2)} ms (load ${load1.toFixed(1)}); server CPU ${((cpuS / keys) * 1e6).toFixed(2)} µs/key, busy ${((cpuS / run.wallS) * 100).toFixed(0)}% of the wall time`,
+        );
       }
     }
   } finally {
@@ -112,18 +129,29 @@ async function main(): Promise<void> {
   const ref = best('reference');
   const kw = best('keywarden');
   const threads = best('keywarden, V8 threads');
-  console.log(`\nfix bench: ${KEYS.toLocaleString('en-US')} keys without TTL (+${(KEYS / 20).toLocaleString('en-US')} with), ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), best of ${ROUNDS} round(s)`);
+  console.log(
+    `\nfix bench: ${KEYS.toLocaleString('en-US')} keys without TTL (+${(KEYS / 20).toLocaleString('en-US')} with), ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), best of ${ROUNDS} round(s)`,
+  );
   console.log('| tool | keys/s | wall s | concurrent p50 ms | concurrent p99 ms | load1 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of [ref, kw, threads]) console.log(`| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`);
+  for (const r of [ref, kw, threads])
+    console.log(
+      `| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`,
+    );
   console.log(`ratio keywarden / reference (best rounds): ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
   const perRound = Array.from({ length: ROUNDS }, (_, i) => {
     const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
     return `${(pick('keywarden') / pick('reference')).toFixed(2)}x`;
   });
   console.log(`ratio per round (same dataset, back to back): ${perRound.join(', ')}`);
-  const p99 = (tool: string) => results.filter((r) => r.tool === tool).map((r) => r.latency.p99.toFixed(2)).join(', ');
-  console.log(`concurrent p99 per round, ms: reference ${p99('reference')}; keywarden ${p99('keywarden')}; keywarden, V8 threads ${p99('keywarden, V8 threads')}`);
+  const p99 = (tool: string) =>
+    results
+      .filter((r) => r.tool === tool)
+      .map((r) => r.latency.p99.toFixed(2))
+      .join(', ');
+  console.log(
+    `concurrent p99 per round, ms: reference ${p99('reference')}; keywarden ${p99('keywarden')}; keywarden, V8 threads ${p99('keywarden, V8 threads')}`,
+  );
 }
 
 await main();

@@ -28,7 +28,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SEQ = Number(process.env.BENCH_SEQ ?? 3000);
 const PIPELINES = Number(process.env.BENCH_PIPELINES ?? 20);
 const BATCH = 1000;
-const POLICY = { rules: [{ match: 'session:*', ttl: '24h' }, { match: 'cache:*', ttl: '1h', jitter: '10%' }] };
+const POLICY = {
+  rules: [
+    { match: 'session:*', ttl: '24h' },
+    { match: 'cache:*', ttl: '1h', jitter: '10%' },
+  ],
+};
 
 /** One workload: `run(client, round)` sends `ops` commands. */
 interface Workload {
@@ -233,7 +238,18 @@ async function measure(library: 'ioredis' | 'node-redis', workloads: Workload[],
     const [rawCpu, guardCpu, refCpu] = sides.map((side) => (best(side.cpu) * 1000) / w.ops);
     const ops = (ms: number) => (w.ops / ms) * 1000;
     const [rawSide, guardSide, refSide] = sides;
-    rows.push({ library, workload: w.name, against: 'raw client, same call', rawOps: ops(rawMs), guardOps: ops(guardMs), ratio: guardMs / rawMs, paired: pairedRatios(guardSide.ms, rawSide.ms), pairedCpu: pairedRatios(guardSide.cpu, rawSide.cpu), rawCpuUs: rawCpu, guardCpuUs: guardCpu });
+    rows.push({
+      library,
+      workload: w.name,
+      against: 'raw client, same call',
+      rawOps: ops(rawMs),
+      guardOps: ops(guardMs),
+      ratio: guardMs / rawMs,
+      paired: pairedRatios(guardSide.ms, rawSide.ms),
+      pairedCpu: pairedRatios(guardSide.cpu, rawSide.cpu),
+      rawCpuUs: rawCpu,
+      guardCpuUs: guardCpu,
+    });
     if (reference && refMs !== undefined) {
       rows.push({
         library,
@@ -260,8 +276,13 @@ async function main(): Promise<void> {
   const nodeGuarded = guard(await createClient({ url: server.url }).connect(), { policy: POLICY });
   const version = /redis_version:(\S+)/.exec(await io.info('server'))?.[1];
   try {
-    const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-    process.stderr.write(`bench:guard — redis ${version}, node ${process.version}, ${cpus().length} cores, load average ${load()}; ${ROUNDS} rounds, ${SEQ} sequential ops, ${PIPELINES}×${BATCH} pipelined ops per workload; guard from ${distDir}\n`);
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ');
+    process.stderr.write(
+      `bench:guard — redis ${version}, node ${process.version}, ${cpus().length} cores, load average ${load()}; ${ROUNDS} rounds, ${SEQ} sequential ops, ${PIPELINES}×${BATCH} pipelined ops per workload; guard from ${distDir}\n`,
+    );
     const only = process.env.BENCH_LIBRARY;
     const rows = [
       ...(only === undefined || only === 'ioredis' ? await measure('ioredis', ioredisWorkloads(), io, ioGuarded) : []),
@@ -273,7 +294,9 @@ async function main(): Promise<void> {
       '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     for (const r of rows) {
-      lines.push(`| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.paired.median.toFixed(2)}× [${r.paired.q1.toFixed(2)}–${r.paired.q3.toFixed(2)}] | ${r.rawCpuUs.toFixed(2)} → ${r.guardCpuUs.toFixed(2)} | ${r.pairedCpu.median.toFixed(2)}× [${r.pairedCpu.q1.toFixed(2)}–${r.pairedCpu.q3.toFixed(2)}] |`);
+      lines.push(
+        `| ${r.library} | ${r.workload} | ${r.against} | ${fmt(r.rawOps)} | ${fmt(r.guardOps)} | ${r.ratio.toFixed(2)}× | ${r.paired.median.toFixed(2)}× [${r.paired.q1.toFixed(2)}–${r.paired.q3.toFixed(2)}] | ${r.rawCpuUs.toFixed(2)} → ${r.guardCpuUs.toFixed(2)} | ${r.pairedCpu.median.toFixed(2)}× [${r.pairedCpu.q1.toFixed(2)}–${r.pairedCpu.q3.toFixed(2)}] |`,
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     process.stderr.write(`load average at the end: ${load()}\n`);

@@ -93,4 +93,3 @@ export class LatencyClient {
     this.child.stdin!.end('quit\n');
   }
 }
-

@@ -18,7 +18,10 @@ const ESLINT = join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_LINES = Number(process.env.BENCH_LINES ?? 300_000);
 const EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** Real JS/TS from this project's node_modules, copied (outside git) until TARGET_LINES. */
 function copyRealTree(dest: string): { files: number; lines: number } {
@@ -134,7 +137,9 @@ async function main(): Promise<void> {
     }
     const rate = (ms: number) => Math.round(lines / (ms / 1000)).toLocaleString('en-US');
     if (cliFiles !== files) throw new Error(`keywarden lint read ${cliFiles} files of ${files}`);
-    console.log(`keywarden lint: ${rate(bestCli)} lines/s (${cliFiles} files); eslint + keywarden/no-ttl: ${rate(bestEslint)} lines/s; ratio ${(bestEslint / bestCli).toFixed(2)}× (target >= 3×)`);
+    console.log(
+      `keywarden lint: ${rate(bestCli)} lines/s (${cliFiles} files); eslint + keywarden/no-ttl: ${rate(bestEslint)} lines/s; ratio ${(bestEslint / bestCli).toFixed(2)}× (target >= 3×)`,
+    );
 
     const multi = join(work, 'multi');
     const perLanguage = generateMultiLanguage(multi, Number(process.env.BENCH_MULTI_LINES ?? 50_000));
@@ -161,7 +166,9 @@ async function main(): Promise<void> {
       if (report.findings.length !== 1) throw new Error(`--staged found ${report.findings.length} findings, expected 1`);
       bestStaged = Math.min(bestStaged, r.ms);
     }
-    console.log(`--staged on a one-file change of a ${generated.length}-file, 100,000-line repo: ${bestStaged.toFixed(0)} ms (target < 1000 ms), Node start-up included`);
+    console.log(
+      `--staged on a one-file change of a ${generated.length}-file, 100,000-line repo: ${bestStaged.toFixed(0)} ms (target < 1000 ms), Node start-up included`,
+    );
 
     process.chdir(ROOT);
     const { scores } = await scoreCorpus();

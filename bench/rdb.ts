@@ -39,7 +39,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHECK_RDB = process.env.KEYWARDEN_REDIS_CHECK_RDB ?? 'redis-check-rdb';
 const BASELINE = process.env.BENCH_BASELINE;
 const log = (msg: string) => process.stderr.write(`bench:rdb ${msg}\n`);
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 interface Timed {
   seconds: number;
@@ -116,7 +119,11 @@ async function main(): Promise<void> {
       runs.scanFast.push(timed(kw('scan', server.url, '--json', '--fast', '--no-progress')));
       runs.scan.push(timed(kw('scan', server.url, '--json', '--no-progress')));
       loads.push(load());
-      log(`round ${round + 1}: ${Object.entries(runs).map(([k, v]) => `${k} ${v[round].seconds.toFixed(2)} s`).join(', ')}; load ${load()}`);
+      log(
+        `round ${round + 1}: ${Object.entries(runs)
+          .map(([k, v]) => `${k} ${v[round].seconds.toFixed(2)} s`)
+          .join(', ')}; load ${load()}`,
+      );
     }
     const best = (name: string) => runs[name].reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const bestCpu = (name: string) => Math.min(...runs[name].map((t) => t.cpuSeconds));
@@ -144,7 +151,9 @@ async function main(): Promise<void> {
         scanFastOverRdb: best('scanFast').seconds / best('rdb').seconds,
         scanOverRdb: best('scan').seconds / best('rdb').seconds,
         twoFilesSpeedup: (2 * best('rdb').seconds) / best('rdbTwo').seconds,
-        ...(BASELINE ? { baselineOverRdb: best('rdbBaseline').seconds / best('rdb').seconds, baselineOverCheckRdb: best('rdbBaseline').seconds / best('checkRdb').seconds } : {}),
+        ...(BASELINE
+          ? { baselineOverRdb: best('rdbBaseline').seconds / best('rdb').seconds, baselineOverCheckRdb: best('rdbBaseline').seconds / best('checkRdb').seconds }
+          : {}),
       },
       memoryModel: { real, model, error: (model - real) / real, patterns: truth.map((t) => ({ ...t, error: (t.model - t.real) / t.real })) },
     };
@@ -166,10 +175,14 @@ async function main(): Promise<void> {
         row('scan', 'keywarden scan (live, paced)'),
         '',
         `keywarden rdb / redis-check-rdb: ${result.ratios.rdbOverCheckRdb.toFixed(2)}× (CPU time: ${result.ratios.rdbOverCheckRdbCpu.toFixed(2)}×)`,
-        ...(BASELINE ? [`baseline rdb / redis-check-rdb: ${result.ratios.baselineOverCheckRdb?.toFixed(2)}×; baseline / keywarden rdb: ${result.ratios.baselineOverRdb?.toFixed(2)}×`] : []),
+        ...(BASELINE
+          ? [
+              `baseline rdb / redis-check-rdb: ${result.ratios.baselineOverCheckRdb?.toFixed(2)}×; baseline / keywarden rdb: ${result.ratios.baselineOverRdb?.toFixed(2)}×`,
+            ]
+          : []),
         `live scan --fast / keywarden rdb: ${result.ratios.scanFastOverRdb.toFixed(2)}×; live scan (paced) / keywarden rdb: ${result.ratios.scanOverRdb.toFixed(2)}×`,
         `two files in two threads: ${result.ratios.twoFilesSpeedup.toFixed(2)}× the throughput of one`,
-        `memory model vs MEMORY USAGE SAMPLES 0 over every key: total ${((result.memoryModel.error) * 100).toFixed(3)}%`,
+        `memory model vs MEMORY USAGE SAMPLES 0 over every key: total ${(result.memoryModel.error * 100).toFixed(3)}%`,
         ...result.memoryModel.patterns.map((p) => `  ${p.pattern.padEnd(28)} real ${p.real}  model ${p.model}  ${(p.error * 100).toFixed(2)}%`),
         '',
       ].join('\n'),

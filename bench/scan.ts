@@ -137,14 +137,30 @@ class RawPipe {
   /** Just enough of ioredis for loadIncidentDataset: pipeline().cmd(...).exec() and client.cmd(...). */
   asClient(): Redis {
     const pipeline = (): object => {
-      const p: object = new Proxy({}, {
-        get: (_, name) => (name === 'then' ? undefined : name === 'exec' ? async () => (await this.flush(), []) : (...args: unknown[]) => (this.command([String(name), ...args]), p)),
-      });
+      const p: object = new Proxy(
+        {},
+        {
+          get: (_, name) =>
+            name === 'then'
+              ? undefined
+              : name === 'exec'
+                ? async () => (await this.flush(), [])
+                : (...args: unknown[]) => (this.command([String(name), ...args]), p),
+        },
+      );
       return p;
     };
-    return new Proxy({}, {
-      get: (_, name) => (name === 'then' ? undefined : name === 'pipeline' ? pipeline : async (...args: unknown[]) => (this.command([String(name), ...args]), await this.flush())),
-    }) as unknown as Redis;
+    return new Proxy(
+      {},
+      {
+        get: (_, name) =>
+          name === 'then'
+            ? undefined
+            : name === 'pipeline'
+              ? pipeline
+              : async (...args: unknown[]) => (this.command([String(name), ...args]), await this.flush()),
+      },
+    ) as unknown as Redis;
   }
 }
 
@@ -209,7 +225,9 @@ async function timedRun(mode: string, round: number, argv: string[], ctx: { admi
   const serverCpuS = processCpuS(ctx.serverPid) - cpu0;
   const commandstats = parseCommandstats(await ctx.admin.info('commandstats'));
   const run = { mode, round, dbsize, wallS, keysPerS: dbsize / wallS, latency, clientCpuS, serverCpuS, commandstats, load1, stdout };
-  log(`${mode.padEnd(9)} round ${round}: ${fmtInt(run.keysPerS)} keys/s in ${wallS.toFixed(2)} s, concurrent p99 ${latency.p99.toFixed(2)} ms (n=${latency.n})`);
+  log(
+    `${mode.padEnd(9)} round ${round}: ${fmtInt(run.keysPerS)} keys/s in ${wallS.toFixed(2)} s, concurrent p99 ${latency.p99.toFixed(2)} ms (n=${latency.n})`,
+  );
   return run;
 }
 
@@ -256,8 +274,22 @@ async function ceilingRun(round: number, ctx: { admin: Redis; probe: LatencyClie
     const latency = await ctx.probe.end();
     const serverCpuS = processCpuS(ctx.serverPid) - cpu0;
     const commandstats = parseCommandstats(await ctx.admin.info('commandstats'));
-    const run = { mode, round, dbsize, wallS, keysPerS: dbsize / wallS, latency, clientCpuS: (used.user + used.system) / 1e6, serverCpuS, commandstats, load1, stdout: '' };
-    log(`ceiling   round ${round}: ${fmtInt(run.keysPerS)} keys/s in ${wallS.toFixed(2)} s (${fmtInt(keys)} keys), concurrent p99 ${latency.p99.toFixed(2)} ms (n=${latency.n})`);
+    const run = {
+      mode,
+      round,
+      dbsize,
+      wallS,
+      keysPerS: dbsize / wallS,
+      latency,
+      clientCpuS: (used.user + used.system) / 1e6,
+      serverCpuS,
+      commandstats,
+      load1,
+      stdout: '',
+    };
+    log(
+      `ceiling   round ${round}: ${fmtInt(run.keysPerS)} keys/s in ${wallS.toFixed(2)} s (${fmtInt(keys)} keys), concurrent p99 ${latency.p99.toFixed(2)} ms (n=${latency.n})`,
+    );
     return run;
   } finally {
     client.disconnect();
@@ -434,7 +466,12 @@ function summarize(runs: Run[], memkeysRate: number) {
       vsCeiling: median(rs.map((r) => r.keysPerS)) / ceilingRate,
       /** The same by keywarden's own scan time (no process start, connect or output). */
       vsCeilingScan: scanJson.length ? median(scanJson.map((j) => j.coverage.dbsize / (j.coverage.durationMs / 1000))) / ceilingRate : undefined,
-      latency: { p50: median(rs.map((r) => r.latency.p50)), p99: median(rs.map((r) => r.latency.p99)), max: Math.max(...rs.map((r) => r.latency.max)), n: rs.reduce((s, r) => s + r.latency.n, 0) },
+      latency: {
+        p50: median(rs.map((r) => r.latency.p50)),
+        p99: median(rs.map((r) => r.latency.p99)),
+        max: Math.max(...rs.map((r) => r.latency.max)),
+        n: rs.reduce((s, r) => s + r.latency.n, 0),
+      },
       clientCpuS: median(rs.map((r) => r.clientCpuS)),
       serverCpuS: median(rs.map((r) => r.serverCpuS)),
       evalshaUsecPerCall: evalsha.length ? median(evalsha.map((e) => e.usecPerCall)) : undefined,
@@ -461,7 +498,12 @@ function serverBusyS(stats: Record<string, CommandStat>): number {
 
 /** Baselines are measured before each round: medians of their percentiles, the largest max. */
 function baselineSummary(baselines: Latency[]) {
-  return { p50: median(baselines.map((b) => b.p50)), p99: median(baselines.map((b) => b.p99)), max: Math.max(...baselines.map((b) => b.max)), n: baselines.reduce((s, b) => s + b.n, 0) };
+  return {
+    p50: median(baselines.map((b) => b.p50)),
+    p99: median(baselines.map((b) => b.p99)),
+    max: Math.max(...baselines.map((b) => b.max)),
+    n: baselines.reduce((s, b) => s + b.n, 0),
+  };
 }
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -477,15 +519,28 @@ function machine() {
 
 // ── main ───────────────────────────────────────────────────────────────────────────────────
 
-function printTables(table: ReturnType<typeof summarize>, baseline: ReturnType<typeof baselineSummary>, accuracy: ReturnType<typeof accuracyRows>, samples: ReturnType<typeof sampleRows>): void {
-  const out: string[] = ['', '| run | keys/s (median) | range | vs memkeys | vs ceiling (wall) | vs ceiling (scan s) | wall s | p50 ms | p99 ms | max ms | server CPU s | client CPU s | evalsha µs/call |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+function printTables(
+  table: ReturnType<typeof summarize>,
+  baseline: ReturnType<typeof baselineSummary>,
+  accuracy: ReturnType<typeof accuracyRows>,
+  samples: ReturnType<typeof sampleRows>,
+): void {
+  const out: string[] = [
+    '',
+    '| run | keys/s (median) | range | vs memkeys | vs ceiling (wall) | vs ceiling (scan s) | wall s | p50 ms | p99 ms | max ms | server CPU s | client CPU s | evalsha µs/call |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   out.push(`| baseline (no scanner) | | | | | | | ${baseline.p50.toFixed(3)} | ${baseline.p99.toFixed(3)} | ${baseline.max.toFixed(2)} | | | |`);
   for (const r of table) {
     out.push(
       `| ${r.mode} | ${fmtInt(r.keysPerS)} | ${fmtInt(r.keysPerSRange[0])}–${fmtInt(r.keysPerSRange[1])} | ${r.vsMemkeys.toFixed(2)}x | ${r.vsCeiling.toFixed(2)}x | ${r.vsCeilingScan?.toFixed(2) ?? ''}${r.vsCeilingScan === undefined ? '' : 'x'} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(3)} | ${r.latency.p99.toFixed(3)} | ${r.latency.max.toFixed(2)} | ${r.serverCpuS.toFixed(2)} | ${r.clientCpuS.toFixed(2)} | ${r.evalshaUsecPerCall?.toFixed(0) ?? ''} |`,
     );
   }
-  out.push('', '| where the time goes (medians) | wall s | scan s | server CPU s | top-level commands s | EVALSHA s | of which Lua s | calls | keys/call | client CPU s |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out.push(
+    '',
+    '| where the time goes (medians) | wall s | scan s | server CPU s | top-level commands s | EVALSHA s | of which Lua s | calls | keys/call | client CPU s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const r of table) {
     const calls = r.evalshaCalls ?? 0;
     const cell = (v: number | undefined, d = 2) => (v === undefined ? '' : v.toFixed(d));
@@ -493,9 +548,18 @@ function printTables(table: ReturnType<typeof summarize>, baseline: ReturnType<t
       `| ${r.mode} | ${cell(r.wallS)} | ${cell(r.scanS)} | ${cell(r.serverCpuS)} | ${cell(r.commandsServerS)} | ${cell(r.evalshaServerS)} | ${cell(r.luaOverheadS)} | ${calls ? fmtInt(calls) : ''} | ${calls ? fmtInt(r.dbsize / calls) : ''} | ${cell(r.clientCpuS)} |`,
     );
   }
-  out.push('', '| pattern | keys (keywarden) | keys (truth) | bytes (keywarden) | bytes (MEMORY USAGE SAMPLES 0) | error |', '| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const a of accuracy) out.push(`| ${a.pattern} | ${fmtInt(a.keys)} | ${fmtInt(a.truthKeys)} | ${fmtInt(a.bytes)} | ${fmtInt(a.truthBytes)} | ${fmtPct(a.bytesErr)} |`);
-  out.push('', '| --sample 1% round | keys seen | session:* keys est. [95% CI] | error | in CI | bytes est. [95% CI] | error | in CI | speedup (wall) | speedup (scan) |', '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |');
+  out.push(
+    '',
+    '| pattern | keys (keywarden) | keys (truth) | bytes (keywarden) | bytes (MEMORY USAGE SAMPLES 0) | error |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const a of accuracy)
+    out.push(`| ${a.pattern} | ${fmtInt(a.keys)} | ${fmtInt(a.truthKeys)} | ${fmtInt(a.bytes)} | ${fmtInt(a.truthBytes)} | ${fmtPct(a.bytesErr)} |`);
+  out.push(
+    '',
+    '| --sample 1% round | keys seen | session:* keys est. [95% CI] | error | in CI | bytes est. [95% CI] | error | in CI | speedup (wall) | speedup (scan) |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |',
+  );
   for (const s of samples) {
     const ci = (c: [number, number] | undefined) => (c ? `[${fmtInt(c[0])}, ${fmtInt(c[1])}]` : 'none');
     out.push(
@@ -512,7 +576,11 @@ function printTables(table: ReturnType<typeof summarize>, baseline: ReturnType<t
  */
 function ceilingLines(runs: Run[], baselines: Latency[]): string {
   const rounds = [...new Set(runs.filter((r) => r.mode === CEILING).map((r) => r.round))];
-  const out = ['', '| round | load1 | ceiling keys/s | baseline p99 ms | default: x ceiling (wall / scan s), p99 ms | V8 threads: x ceiling, p99 ms | --fast: x ceiling (wall / scan s), p99 ms |', '| ---: | ---: | ---: | ---: | --- | --- | --- |'];
+  const out = [
+    '',
+    '| round | load1 | ceiling keys/s | baseline p99 ms | default: x ceiling (wall / scan s), p99 ms | V8 threads: x ceiling, p99 ms | --fast: x ceiling (wall / scan s), p99 ms |',
+    '| ---: | ---: | ---: | ---: | --- | --- | --- |',
+  ];
   for (const round of rounds) {
     const pick = (mode: string) => runs.find((r) => r.mode === mode && r.round === round);
     const ceiling = pick(CEILING)!;
@@ -523,7 +591,9 @@ function ceilingLines(runs: Run[], baselines: Latency[]): string {
       return `${(r.keysPerS / ceiling.keysPerS).toFixed(2)}x / ${(r.dbsize / scanS / ceiling.keysPerS).toFixed(2)}x, ${r.latency.p99.toFixed(2)}`;
     };
     // baselines[0] precedes memkeys; round n's baseline is baselines[n].
-    out.push(`| ${round} | ${ceiling.load1.toFixed(2)} | ${fmtInt(ceiling.keysPerS)} | ${baselines[round]?.p99.toFixed(2) ?? ''} | ${cell('keywarden')} | ${cell('keywarden, V8 threads')} | ${cell('keywarden --fast')} |`);
+    out.push(
+      `| ${round} | ${ceiling.load1.toFixed(2)} | ${fmtInt(ceiling.keysPerS)} | ${baselines[round]?.p99.toFixed(2) ?? ''} | ${cell('keywarden')} | ${cell('keywarden, V8 threads')} | ${cell('keywarden --fast')} |`,
+    );
   }
   return out.join('\n');
 }
@@ -539,7 +609,8 @@ async function main(): Promise<void> {
     const loaded = await loadDataset(server.port);
     log(`loaded ${fmtInt(loaded.keys)} keys in ${loaded.seconds.toFixed(1)} s (${fmtInt(loaded.keys / loaded.seconds)} keys/s)`);
     const settled = SETTLE ? await settle(admin, loaded.finishedAt) : undefined;
-    if (settled) log(`waited ${settled.waitedS.toFixed(0)} s for the 60 s-TTL keys to expire: DBSIZE ${fmtInt(settled.dbsizeBefore)} -> ${fmtInt(settled.dbsizeAfter)}`);
+    if (settled)
+      log(`waited ${settled.waitedS.toFixed(0)} s for the 60 s-TTL keys to expire: DBSIZE ${fmtInt(settled.dbsizeBefore)} -> ${fmtInt(settled.dbsizeAfter)}`);
     const memory = /used_memory:(\d+)/.exec(await admin.info('memory'))?.[1];
 
     probe = await LatencyClient.start(server.port, 'session:10000000');
@@ -567,9 +638,14 @@ async function main(): Promise<void> {
 
     const fullRuns = runs.filter((r) => r.mode === 'keywarden');
     const reference = JSON.parse(fullRuns.at(-1)!.stdout) as ScanJson;
-    const truth = await groundTruth(admin, server.port, reference.patterns.map((p) => p.pattern));
+    const truth = await groundTruth(
+      admin,
+      server.port,
+      reference.patterns.map((p) => p.pattern),
+    );
     const dbsizeAfter = await admin.dbsize();
-    if (dbsizeAfter !== runs[0].dbsize) log(`WARNING: DBSIZE moved from ${fmtInt(runs[0].dbsize)} to ${fmtInt(dbsizeAfter)} during the runs: the truth may not match what they saw`);
+    if (dbsizeAfter !== runs[0].dbsize)
+      log(`WARNING: DBSIZE moved from ${fmtInt(runs[0].dbsize)} to ${fmtInt(dbsizeAfter)} during the runs: the truth may not match what they saw`);
     log(`ground truth: ${fmtInt(truth.keys)} keys in ${truth.seconds.toFixed(1)} s; keys matching more than one pattern: ${truth.overlaps}`);
     const accuracy = accuracyRows(reference, truth.perPattern);
     const biggest = [...truth.perPattern.values()].sort((a, b) => b.keys - a.keys)[0];
@@ -587,10 +663,26 @@ async function main(): Promise<void> {
       kind: 'keywarden.bench.scan',
       date: new Date().toISOString(),
       machine: host,
-      dataset: { requestedKeys: KEYS, leaderboardMembers: LEADERBOARD, families: loaded.families, loadSeconds: loaded.seconds, settled, dbsize: runs[0].dbsize, dbsizeAfter, usedMemory: Number(memory) },
+      dataset: {
+        requestedKeys: KEYS,
+        leaderboardMembers: LEADERBOARD,
+        families: loaded.families,
+        loadSeconds: loaded.seconds,
+        settled,
+        dbsize: runs[0].dbsize,
+        dbsizeAfter,
+        usedMemory: Number(memory),
+      },
       baseline: { ...baselineFigures, windows: baselines },
       summary: table,
-      accuracy: { reference: 'last default run', truthSeconds: truth.seconds, truthKeys: truth.keys, overlaps: truth.overlaps, fullRunTotals: fullTotals, patterns: accuracy },
+      accuracy: {
+        reference: 'last default run',
+        truthSeconds: truth.seconds,
+        truthKeys: truth.keys,
+        overlaps: truth.overlaps,
+        fullRunTotals: fullTotals,
+        patterns: accuracy,
+      },
       sample: { pattern: biggest.pattern, truthKeys: biggest.keys, truthBytes: biggest.bytes, rounds: samples },
       runs: runs.map(({ stdout, ...r }) => ({ ...r, coverage: r.mode.startsWith('keywarden') ? (JSON.parse(stdout) as ScanJson).coverage : undefined })),
     };

@@ -50,9 +50,25 @@ async function main(): Promise<void> {
   const client = new Redis(redis.port, '127.0.0.1');
   await loadIncidentDataset(client, { keys: KEYS, leaderboardMembers: 10_000 });
   const port = await freePort();
-  const watch = spawn(process.execPath, [join(ROOT, 'bin/keywarden.js'), 'watch', redis.url, '--listen', `127.0.0.1:${port}`, '--interval', INTERVAL, '--state', join(dir, 'state.json'), '--log-format', 'json'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const watch = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin/keywarden.js'),
+      'watch',
+      redis.url,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--interval',
+      INTERVAL,
+      '--state',
+      join(dir, 'state.json'),
+      '--log-format',
+      'json',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let errors = 0;
   watch.stderr!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n')) if (/"level":"(error|warn)"/.test(line) && !/alert firing|alert resolved/.test(line)) errors++;
@@ -98,7 +114,9 @@ async function main(): Promise<void> {
       dbsize: await client.dbsize(),
     };
     samples.push(s);
-    log(`| ${s.minute.toFixed(1)} | ${s.scrapeMs.toFixed(1)} | ${s.passes} | ${s.heapMb.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.patterns} | ${s.dbsize.toLocaleString('en-US')} | ${errors} |`);
+    log(
+      `| ${s.minute.toFixed(1)} | ${s.scrapeMs.toFixed(1)} | ${s.passes} | ${s.heapMb.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.patterns} | ${s.dbsize.toLocaleString('en-US')} | ${errors} |`,
+    );
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
   }
 
@@ -118,7 +136,9 @@ async function main(): Promise<void> {
   const heapMax = Math.max(...warm.map((s) => s.heapMb));
   log('');
   log(`churn: ${written.toLocaleString('en-US')} writes; passes: ${last.passes}; warnings/errors logged: ${errors}`);
-  log(`heap ${first.heapMb.toFixed(1)} MB at ${first.minute.toFixed(1)} min -> ${last.heapMb.toFixed(1)} MB at ${last.minute.toFixed(1)} min (max ${heapMax.toFixed(1)}); RSS ${first.rssMb.toFixed(1)} -> ${last.rssMb.toFixed(1)} MB; slowest scrape ${maxScrape.toFixed(1)} ms`);
+  log(
+    `heap ${first.heapMb.toFixed(1)} MB at ${first.minute.toFixed(1)} min -> ${last.heapMb.toFixed(1)} MB at ${last.minute.toFixed(1)} min (max ${heapMax.toFixed(1)}); RSS ${first.rssMb.toFixed(1)} -> ${last.rssMb.toFixed(1)} MB; slowest scrape ${maxScrape.toFixed(1)} ms`,
+  );
 }
 
 await main();

@@ -25,10 +25,11 @@ function findTests(dir) {
 const args = process.argv.slice(2);
 const mode = args[0] === '--shared' || args[0] === '--unit' ? args[0] : undefined;
 const filters = mode ? args.slice(1) : args;
-const selected = {
-  '--shared': (f) => f.endsWith('.shared.test.ts'),
-  '--unit': (f) => f.endsWith('.unit.test.ts'),
-}[mode] ?? ((f) => !f.endsWith('.shared.test.ts'));
+const selected =
+  {
+    '--shared': (f) => f.endsWith('.shared.test.ts'),
+    '--unit': (f) => f.endsWith('.unit.test.ts'),
+  }[mode] ?? ((f) => !f.endsWith('.shared.test.ts'));
 let files = findTests('test').sort().filter(selected);
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
@@ -43,12 +44,17 @@ const concurrency = process.env.KEYWARDEN_TEST_CONCURRENCY ?? '2';
 const result = unit
   ? spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--test-reporter=spec', '--input-type=module', '-e', files.map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join('\n')],
+      [
+        '--import',
+        'tsx',
+        '--test-reporter=spec',
+        '--input-type=module',
+        '-e',
+        files.map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join('\n'),
+      ],
       { stdio: 'inherit' },
     )
-  : spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=120000', ...files],
-      { stdio: 'inherit' },
-    );
+  : spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=120000', ...files], {
+      stdio: 'inherit',
+    });
 process.exit(result.status ?? 1);

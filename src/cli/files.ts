@@ -36,7 +36,12 @@ export function isFileError(err: unknown): err is NodeJS.ErrnoException {
 }
 
 /** A file-system error as one line naming the file and what to do; `what` is e.g. 'write --out file'. */
-export function fileFailure(err: NodeJS.ErrnoException, what: string, path: string, hint = 'give a path in an existing directory you may write to'): UsageError {
+export function fileFailure(
+  err: NodeJS.ErrnoException,
+  what: string,
+  path: string,
+  hint = 'give a path in an existing directory you may write to',
+): UsageError {
   const reason = REASONS[err.code ?? ''] ?? err.code ?? 'failed';
   return new UsageError(`cannot ${what} '${displayKey(path)}': ${reason}`, hint, { cause: err });
 }

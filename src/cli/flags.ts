@@ -83,7 +83,10 @@ export function durationFlag(value: string, flag: string, options: { positive?: 
   }
   if (Number.isNaN(ms) || (options.positive && ms <= 0)) {
     const what = options.positive ? 'a positive duration' : 'a duration';
-    throw new UsageError(`${flag}: '${displayKey(value)}' is not ${what}`, `write e.g. ${flag} ${options.example ?? '30s'} (500ms, 90s, 30m, 24h, 7d or seconds)`);
+    throw new UsageError(
+      `${flag}: '${displayKey(value)}' is not ${what}`,
+      `write e.g. ${flag} ${options.example ?? '30s'} (500ms, 90s, 30m, 24h, 7d or seconds)`,
+    );
   }
   return ms;
 }
@@ -105,6 +108,7 @@ export function sampleFlag(text: string): { keys: number } | { fraction: number 
   } catch {
     fraction = NaN;
   }
-  if (!(fraction > 0 && fraction <= 1)) throw new UsageError(`--sample '${text}' is neither a key count nor a share`, 'write e.g. --sample 100000 or --sample 1%');
+  if (!(fraction > 0 && fraction <= 1))
+    throw new UsageError(`--sample '${text}' is neither a key count nor a share`, 'write e.g. --sample 100000 or --sample 1%');
   return { fraction };
 }

@@ -36,7 +36,10 @@ export function wantsSingleThread(argv: readonly string[], execArgv: readonly st
  * undefined when this process should run the command itself: not such a run, or the
  * second process could not be started.
  */
-export async function relaunchSingleThreaded(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv): Promise<number | NodeJS.Signals | undefined> {
+export async function relaunchSingleThreaded(
+  argv: readonly string[] = process.argv,
+  execArgv: readonly string[] = process.execArgv,
+): Promise<number | NodeJS.Signals | undefined> {
   if (!wantsSingleThread(argv, execArgv)) return undefined;
   // The IPC channel is how the second process learns that this one is gone (kill -9): it
   // closes with the process.

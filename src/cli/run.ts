@@ -28,7 +28,9 @@ if (typeof relaunched === 'string') {
       if (stream === process.stdout) {
         const reason = err.code === 'ENOSPC' ? 'no space left on the device' : (err.code ?? 'write failed');
         try {
-          process.stderr.write(`keywarden: cannot write to standard output: ${reason}\nhint: redirect the output to a file on a disk with free space, or to a pipe\n`);
+          process.stderr.write(
+            `keywarden: cannot write to standard output: ${reason}\nhint: redirect the output to a file on a disk with free space, or to a pipe\n`,
+          );
         } catch {
           // stderr is gone too: the exit code is all that is left.
         }

@@ -24,7 +24,10 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
     // The commands name the node when the server fails them mid-run; this catches the rest.
     const err = midRunFailure(caught, 'the server') ?? fileOrServerFailure(caught) ?? caught;
     if (isUserFacing(err)) {
-      if (json) io.stdout(`${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint, ...(err.partial !== undefined ? { partial: err.partial } : {}) })}\n`);
+      if (json)
+        io.stdout(
+          `${JSON.stringify({ kind: 'keywarden.error', message: err.message, hint: err.hint, ...(err.partial !== undefined ? { partial: err.partial } : {}) })}\n`,
+        );
       // Messages may quote the server, and the server may quote a key: escaped for the terminal.
       else io.stderr(`keywarden: ${displayPattern(err.message)}\nhint: ${displayPattern(err.hint)}\n`);
       return err.exitCode;
@@ -41,11 +44,21 @@ export async function runCommand(io: CliIo, json: boolean, body: () => Promise<n
  * line quoting it, escaped: it may quote a key). Anything else is a bug: undefined.
  */
 function fileOrServerFailure(err: unknown): KeywardenError | undefined {
-  if (isFileError(err)) return fileFailure(err, /read|scandir|stat/.test(err.syscall ?? '') ? 'read' : 'use', err.path ?? 'a file', 'check the path, its permissions and the free space of its disk');
+  if (isFileError(err))
+    return fileFailure(
+      err,
+      /read|scandir|stat/.test(err.syscall ?? '') ? 'read' : 'use',
+      err.path ?? 'a file',
+      'check the path, its permissions and the free space of its disk',
+    );
   const e = err as { name?: string; message?: string } | undefined;
   if ((e?.name === 'ReplyError' || e?.name === 'ErrorReply' || e?.name === 'SimpleError') && typeof e.message === 'string') {
     const first = e.message.split('\n')[0].slice(0, 300);
-    return new ConnectionError(`the server refused a command: ${displayKey(first)}`, 'if the server is healthy and this user has the rights keywarden needs (README: permissions), please report it', { cause: err });
+    return new ConnectionError(
+      `the server refused a command: ${displayKey(first)}`,
+      'if the server is healthy and this user has the rights keywarden needs (README: permissions), please report it',
+      { cause: err },
+    );
   }
   return undefined;
 }

@@ -25,7 +25,11 @@ export async function startThrowawayRedis(config: Record<string, string> = {}): 
   const child = spawn(binary, args, { stdio: 'ignore' });
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) =>
-      reject(new KeywardenError(`cannot start ${binary}: ${err.message}`, 'install Redis (apt-get install redis-server) or set KEYWARDEN_REDIS_SERVER', { cause: err })),
+      reject(
+        new KeywardenError(`cannot start ${binary}: ${err.message}`, 'install Redis (apt-get install redis-server) or set KEYWARDEN_REDIS_SERVER', {
+          cause: err,
+        }),
+      ),
     ),
   );
   const kill = () => child.kill('SIGKILL');

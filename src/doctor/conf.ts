@@ -45,8 +45,16 @@ export const SECRET_DIRECTIVES: ReadonlySet<string> = new Set(['requirepass', 'm
 
 /** Settings whose value is a memory size: stored in bytes like CONFIG GET shows them. */
 const MEMORY_SETTINGS = new Set([
-  'maxmemory', 'repl-backlog-size', 'client-query-buffer-limit', 'proto-max-bulk-len', 'active-defrag-ignore-bytes',
-  'auto-aof-rewrite-min-size', 'hash-max-listpack-value', 'stream-node-max-bytes', 'maxmemory-clients', 'list-max-listpack-size',
+  'maxmemory',
+  'repl-backlog-size',
+  'client-query-buffer-limit',
+  'proto-max-bulk-len',
+  'active-defrag-ignore-bytes',
+  'auto-aof-rewrite-min-size',
+  'hash-max-listpack-value',
+  'stream-node-max-bytes',
+  'maxmemory-clients',
+  'list-max-listpack-size',
 ]);
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
@@ -126,7 +134,11 @@ function readConfText(path: string, what: string): string {
   try {
     const info = statSync(path);
     if (!info.isFile()) throw new UsageError(`${what} '${path}' is not a regular file`, 'give --config the path of a redis.conf');
-    if (info.size > MAX_CONF_BYTES) throw new UsageError(`${what} '${path}' is ${(info.size / 1024 / 1024).toFixed(1)} MiB: not a redis.conf`, 'give --config the path of a redis.conf (a few kilobytes of text)');
+    if (info.size > MAX_CONF_BYTES)
+      throw new UsageError(
+        `${what} '${path}' is ${(info.size / 1024 / 1024).toFixed(1)} MiB: not a redis.conf`,
+        'give --config the path of a redis.conf (a few kilobytes of text)',
+      );
     buf = readFileSync(path);
   } catch (cause) {
     if (cause instanceof UsageError) throw cause;
@@ -216,12 +228,22 @@ function applyDirectives(conf: ConfFile): void {
   }
   for (const [name, list] of seenAt) {
     // Shown as written (`2gb`, not 2147483648), secrets masked.
-    if (list.length > 1) conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map((d) => (SECRET_DIRECTIVES.has(d.name) ? settingValue(d) : d.args.join(' '))) });
+    if (list.length > 1)
+      conf.duplicates.push({ name, at: list.map((d) => d.at), values: list.map((d) => (SECRET_DIRECTIVES.has(d.name) ? settingValue(d) : d.args.join(' '))) });
   }
   lintValues(conf);
 }
 
-const MAXMEMORY_POLICIES = new Set(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']);
+const MAXMEMORY_POLICIES = new Set([
+  'noeviction',
+  'allkeys-lru',
+  'allkeys-lfu',
+  'allkeys-random',
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-random',
+  'volatile-ttl',
+]);
 
 /**
  * What makes redis-server refuse to start: a directive it does not know, a yes/no setting
@@ -235,7 +257,8 @@ function lintValues(conf: ConfFile): void {
     let problem: string | undefined;
     if (!KNOWN_DIRECTIVES.has(d.name)) problem = `unknown directive '${d.name}'`;
     else if (YES_NO_DIRECTIVES.has(d.name) && !/^(yes|no)$/i.test(value)) problem = `${d.name} takes yes or no, not '${value}'`;
-    else if (MEMORY_SETTINGS.has(d.name) && (d.args.length !== 1 || parseMemory(d.args[0]) === undefined)) problem = `${d.name} '${value}' is not a memory size (use bytes, or a unit: 100mb, 2gb)`;
+    else if (MEMORY_SETTINGS.has(d.name) && (d.args.length !== 1 || parseMemory(d.args[0]) === undefined))
+      problem = `${d.name} '${value}' is not a memory size (use bytes, or a unit: 100mb, 2gb)`;
     else if (d.name === 'maxmemory-policy' && !MAXMEMORY_POLICIES.has(value.toLowerCase())) problem = `maxmemory-policy '${value}' is not an eviction policy`;
     if (!problem) continue;
     conf.problems.push({ at: d.at, message: `${problem}: redis-server refuses to start` });

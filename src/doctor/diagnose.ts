@@ -14,7 +14,19 @@ import { DEFAULT_BUDGET_MS, readKeyspace } from './coverage.js';
 import { MissingFacts, type NodeFacts } from './facts.js';
 import { measureGrowth, startGrowth } from './growth.js';
 import { RULES } from './rules/index.js';
-import { SEVERITIES, type DoctorFinding, type DoctorReport, type FindingCoverage, type Hit, type KeyspaceCoverage, type NodeContext, type Rule, type Severity, type SkippedCheck, type TargetContext } from './types.js';
+import {
+  SEVERITIES,
+  type DoctorFinding,
+  type DoctorReport,
+  type FindingCoverage,
+  type Hit,
+  type KeyspaceCoverage,
+  type NodeContext,
+  type Rule,
+  type Severity,
+  type SkippedCheck,
+  type TargetContext,
+} from './types.js';
 
 export interface DiagnoseOptions {
   /** Sharpens the checks: rule TTLs, roles (session, durable…), alert thresholds. */
@@ -81,7 +93,12 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
   const ran = runRules(options.rules ?? RULES, { nodes, mode: target?.mode, sample, sampleUnavailable, keyspace, policy: options.policy });
   const { skipped } = ran;
   // Suggested commands name the diagnosed target, so pasting one acts on this server.
-  const commands = { target: target?.spec.command, hasPolicy: options.policy !== undefined, policyFile: options.policy?.file ?? 'keywarden.yml', cli: options.cli };
+  const commands = {
+    target: target?.spec.command,
+    hasPolicy: options.policy !== undefined,
+    policyFile: options.policy?.file ?? 'keywarden.yml',
+    cli: options.cli,
+  };
   const findings = ran.findings.map((f) => ({ ...f, fix: runnableFix(f.fix, commands) }));
   return {
     kind: 'keywarden.doctor',
@@ -94,7 +111,15 @@ export async function diagnose(target: Target | undefined, options: DiagnoseOpti
       nodes: target?.nodes.map((n) => ({ address: n.address, role: n.role })) ?? [],
       ...(options.config ? { config: options.config } : {}),
       ...(sample
-        ? { sample: { keysSeen: sample.coverage.keysSeen, dbsize: sample.coverage.dbsize, sampled: sample.coverage.sampled, complete: sample.coverage.complete, durationMs: sample.coverage.durationMs } }
+        ? {
+            sample: {
+              keysSeen: sample.coverage.keysSeen,
+              dbsize: sample.coverage.dbsize,
+              sampled: sample.coverage.sampled,
+              complete: sample.coverage.complete,
+              durationMs: sample.coverage.durationMs,
+            },
+          }
         : {}),
       ...(keyspace ? { keyspace } : {}),
     },
@@ -143,7 +168,10 @@ export function runRules(rules: readonly Rule[], ctx: TargetContext & { sampleUn
     }
     for (const node of ctx.nodes) {
       attempt(rule, node.label, (read) => {
-        const nodeCtx: NodeContext = withSampleTracking({ node, sample: ctx.sample, sampleUnavailable: ctx.sampleUnavailable, keyspace: ctx.keyspace, policy: ctx.policy }, read);
+        const nodeCtx: NodeContext = withSampleTracking(
+          { node, sample: ctx.sample, sampleUnavailable: ctx.sampleUnavailable, keyspace: ctx.keyspace, policy: ctx.policy },
+          read,
+        );
         const hit = rule.check(nodeCtx);
         return hit && { hit, fix: rule.fix(hit, nodeCtx) };
       });

@@ -104,7 +104,14 @@ interface RunState {
 type Walk = { nodes: Array<{ complete: boolean; checkpoint: NodeCheckpoint }>; interrupted?: string };
 
 /** Run one walk with the latency guard's target, and turn it (or its failure) into the report. */
-async function runWalk(target: Target, options: FixOptions, state: RunState, walk: (o: FixOptions) => Promise<Walk>, writing: boolean, brakes: ReplicaLagBrake[] = []): Promise<FixReport> {
+async function runWalk(
+  target: Target,
+  options: FixOptions,
+  state: RunState,
+  walk: (o: FixOptions) => Promise<Walk>,
+  writing: boolean,
+  brakes: ReplicaLagBrake[] = [],
+): Promise<FixReport> {
   const { tally, journal, resumeFrom } = state;
   const started = performance.now();
   try {
@@ -122,11 +129,16 @@ async function runWalk(target: Target, options: FixOptions, state: RunState, wal
       takenAt: new Date(Date.now() - totals.durationMs).toISOString(),
       dryRun: !writing,
       target: { url: target.spec.display, mode: target.mode, nodes: target.nodes.map((n) => n.address) },
-      policy: { ...(options.policy.file ? { file: options.policy.file } : {}), ...(options.maxTtlMs !== undefined ? { maxTtl: formatDuration(options.maxTtlMs) } : {}) },
+      policy: {
+        ...(options.policy.file ? { file: options.policy.file } : {}),
+        ...(options.maxTtlMs !== undefined ? { maxTtl: formatDuration(options.maxTtlMs) } : {}),
+      },
       rules: tally.summaries(),
       totals,
       journal: journal?.path ?? null,
-      ...(targetP99Ms !== undefined ? { guard: { targetP99Ms: round2(targetP99Ms), ...(ambient !== undefined ? { ambientP99Ms: round2(ambient) } : {}) } } : {}),
+      ...(targetP99Ms !== undefined
+        ? { guard: { targetP99Ms: round2(targetP99Ms), ...(ambient !== undefined ? { ambientP99Ms: round2(ambient) } : {}) } }
+        : {}),
       resumed: resumeFrom !== undefined,
       complete,
       ...(run.interrupted ? { interrupted: run.interrupted } : {}),
@@ -159,7 +171,14 @@ function progress(options: FixOptions, tally: FixTally): (p: ScanProgress) => vo
  * whose keys a NodeWriter sends as pipelined writes (pipeline-steps.ts). When one node fails,
  * the others stop reading, finish the writes already journaled, and the failure is thrown.
  */
-async function walkWrites(target: Target, options: FixOptions, state: RunState, conns: Map<string, Redis>, brakes: Map<string, ReplicaLagBrake>, scripted: boolean): Promise<Walk> {
+async function walkWrites(
+  target: Target,
+  options: FixOptions,
+  state: RunState,
+  conns: Map<string, Redis>,
+  brakes: Map<string, ReplicaLagBrake>,
+  scripted: boolean,
+): Promise<Walk> {
   const pace = {
     ...options,
     db: options.db ?? target.spec.db,
@@ -183,7 +202,8 @@ async function walkWrites(target: Target, options: FixOptions, state: RunState, 
   });
   const run = await walkTarget(target, pace, () => ({
     // fix-step.lua reads and writes on the node's own connection; without scripts the target's reads.
-    steps: ({ node: { address } }) => (scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address))),
+    steps: ({ node: { address } }) =>
+      scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address)),
   }));
   const failed = run.nodes.find((n) => n.failure);
   // Without scripts, complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.

@@ -99,7 +99,11 @@ export class JournalWriter {
     try {
       this.fd = openSync(path, 'a');
     } catch (err) {
-      throw new JournalError(`cannot write journal ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check --journal and the permissions of its directory', { cause: err });
+      throw new JournalError(
+        `cannot write journal ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        'check --journal and the permissions of its directory',
+        { cause: err },
+      );
     }
   }
 
@@ -178,11 +182,17 @@ function endsWithNewline(path: string): boolean {
 }
 
 function corrupt(path: string, line: number): JournalError {
-  return new JournalError(`journal ${path} is damaged at line ${line}: nothing was undone or resumed`, 'the file was edited or is not a keywarden fix journal; restore it from a copy');
+  return new JournalError(
+    `journal ${path} is damaged at line ${line}: nothing was undone or resumed`,
+    'the file was edited or is not a keywarden fix journal; restore it from a copy',
+  );
 }
 
 function refuse(path: string, what: string): JournalError {
-  return new JournalError(`${path} is not a usable fix journal: ${what}; nothing was written`, 'give --journal the file `keywarden fix --apply` wrote, unedited');
+  return new JournalError(
+    `${path} is not a usable fix journal: ${what}; nothing was written`,
+    'give --journal the file `keywarden fix --apply` wrote, unedited',
+  );
 }
 
 /**
@@ -250,7 +260,17 @@ const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
  * @throws JournalError (one line) naming what is wrong; nothing has been written then.
  */
 export async function journalState(path: string): Promise<JournalState> {
-  const state: JournalState = { runs: 0, runIds: {}, checkpoints: [], refused: new Map(), finished: false, journaledKeys: 0, unanswered: 0, nodes: new Set(), unansweredBatches: new Set() };
+  const state: JournalState = {
+    runs: 0,
+    runIds: {},
+    checkpoints: [],
+    refused: new Map(),
+    finished: false,
+    journaledKeys: 0,
+    unanswered: 0,
+    nodes: new Set(),
+    unansweredBatches: new Set(),
+  };
   if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
   if (existsSync(path) && !statSync(path).isFile()) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
@@ -266,7 +286,9 @@ export async function journalState(path: string): Promise<JournalState> {
       if (line.v !== JOURNAL_VERSION) {
         throw new JournalError(
           `journal ${path} is in format ${String(line.v)}, this keywarden reads format ${JOURNAL_VERSION}: nothing was written`,
-          line.v === 1 ? 'format 1 records no expiry times, so undo could not tell fix\'s TTLs from the application\'s: use the keywarden version that wrote it' : 'use the keywarden version that wrote it',
+          line.v === 1
+            ? "format 1 records no expiry times, so undo could not tell fix's TTLs from the application's: use the keywarden version that wrote it"
+            : 'use the keywarden version that wrote it',
         );
       }
       state.runs++;
@@ -346,12 +368,23 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
   const ids = await targetRunIds(target);
   const now = startLine(target, options, true, ids);
   if (JSON.stringify(first.policy.rules) !== JSON.stringify(now.policy.rules) || first.maxTtlMs !== now.maxTtlMs) {
-    throw new JournalError(`journal ${path} was written with a different policy`, 'resume with the same --policy (or --match/--ttl) and --max-ttl as the first run, or start a new --journal');
+    throw new JournalError(
+      `journal ${path} was written with a different policy`,
+      'resume with the same --policy (or --match/--ttl) and --max-ttl as the first run, or start a new --journal',
+    );
   }
   // The same server may be spelled another way this time (localhost for 127.0.0.1).
-  const same = await sameServers(target, state.runIds, state.checkpoints.map((c) => c.node));
+  const same = await sameServers(
+    target,
+    state.runIds,
+    state.checkpoints.map((c) => c.node),
+  );
   const strange = state.checkpoints.find((c) => !same.has(c.node));
-  if (strange) throw new JournalError(`journal ${path} has progress for ${strange.node}, which is not a node of ${target.spec.display}`, 'resume against the same server or cluster as the first run');
+  if (strange)
+    throw new JournalError(
+      `journal ${path} has progress for ${strange.node}, which is not a node of ${target.spec.display}`,
+      'resume against the same server or cluster as the first run',
+    );
   const journal = new JournalWriter(path, state.runs + 1);
   journal.write(now);
   // A SCAN cursor only means something to the server process that issued it: after a

@@ -87,7 +87,17 @@ export class WriteLedger {
 
   private set(mode: WriteMode, db: number, group: Pick<WriteGroup, 'keys' | 'ttls'>): string {
     const b = this.o.journal?.nextBatch() ?? '';
-    this.log({ t: 'set', b, node: this.walk.address, db, at: Date.now(), op: mode === 'NX' ? 'nx' : 'lt', keys: group.keys.map((k) => k.toString('base64')), ttlMs: group.ttls, keysOnly: true });
+    this.log({
+      t: 'set',
+      b,
+      node: this.walk.address,
+      db,
+      at: Date.now(),
+      op: mode === 'NX' ? 'nx' : 'lt',
+      keys: group.keys.map((k) => k.toString('base64')),
+      ttlMs: group.ttls,
+      keysOnly: true,
+    });
     return b;
   }
 

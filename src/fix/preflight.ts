@@ -22,9 +22,15 @@ export function checkTtls(options: FixOptions): void {
 /** Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync. */
 async function requirePrimaries(target: Target): Promise<void> {
   for (const node of target.nodes) {
-    const role = await node.client.info('replication').then((t) => /role:(\w+)/.exec(t)?.[1], () => undefined);
+    const role = await node.client.info('replication').then(
+      (t) => /role:(\w+)/.exec(t)?.[1],
+      () => undefined,
+    );
     if (role === 'slave') {
-      throw new UnsupportedServerError(`${node.address} is a read-only replica: TTLs can only be written on the primary`, 'point the command at the primary (INFO replication on the replica shows master_host and master_port)');
+      throw new UnsupportedServerError(
+        `${node.address} is a read-only replica: TTLs can only be written on the primary`,
+        'point the command at the primary (INFO replication on the replica shows master_host and master_port)',
+      );
     }
   }
 }

@@ -183,7 +183,15 @@ export class ScriptSteps implements WalkSteps {
         : undefined;
     call?.catch(() => undefined);
     stream?.uncork();
-    const heavyWrite = group && heavy.length > 0 ? this.lt.write('NX', heavy.map((i) => group.keys[i]), heavy.map((i) => group.ttls[i]), this.o.measure) : undefined;
+    const heavyWrite =
+      group && heavy.length > 0
+        ? this.lt.write(
+            'NX',
+            heavy.map((i) => group.keys[i]),
+            heavy.map((i) => group.ttls[i]),
+            this.o.measure,
+          )
+        : undefined;
     heavyWrite?.catch(() => undefined);
     const [page, written, heavyResult] = await Promise.all([scan, call, heavyWrite]);
     if (page) {
@@ -195,7 +203,13 @@ export class ScriptSteps implements WalkSteps {
     return {
       writes: () => (heavyResult ? mergeWrites(count, [light, lightWrites()], [heavy, heavyResult]) : lightWrites()),
       next: page?.next,
-      keys: page && page.keys.length > 0 ? packKeys(page.keys, page.keys.map(() => 0)).blob : EMPTY,
+      keys:
+        page && page.keys.length > 0
+          ? packKeys(
+              page.keys,
+              page.keys.map(() => 0),
+            ).blob
+          : EMPTY,
       // Without the script's clock for the SCAN, the round trip counts: only more careful pacing.
       serverMs: performance.now() - started,
       writeMs: written?.writeMs ?? 0,
@@ -206,7 +220,16 @@ export class ScriptSteps implements WalkSteps {
   /** Decide the keys a step read; journal the ones to write before any call carries them. */
   private decide(reply: StepReply, db: number, buckets: number): Group {
     const read = unpackKeys(reply.keys);
-    const group: Group = { keys: [], ttls: [], decisions: [], packed: NO_WRITES, measure: false, read: read.length, buckets, cp: { node: this.walk.address, db, cursor: reply.next!, done: false } };
+    const group: Group = {
+      keys: [],
+      ttls: [],
+      decisions: [],
+      packed: NO_WRITES,
+      measure: false,
+      read: read.length,
+      buckets,
+      cp: { node: this.walk.address, db, cursor: reply.next!, done: false },
+    };
     // One record for all keys: neither decideKey nor the tally keeps it.
     const record: KeyRecord = { key: EMPTY, db, node: this.walk.address, type: 'unknown', ttlMs: TTL_UNKNOWN, bytes: UNMEASURED, length: UNMEASURED };
     for (const key of read) {

@@ -81,7 +81,14 @@ export class StepScript {
       r.writes.ttl,
       r.writes.blob,
     ];
-    const [tokens, next, keys, micros, writeMicros, pages] = (await runScript(this.conn, this.script, args)) as [Buffer, Buffer, Buffer, number, number, number];
+    const [tokens, next, keys, micros, writeMicros, pages] = (await runScript(this.conn, this.script, args)) as [
+      Buffer,
+      Buffer,
+      Buffer,
+      number,
+      number,
+      number,
+    ];
     const cursor = next.toString();
     const count = r.writes.count;
     return {
@@ -98,7 +105,7 @@ export class StepScript {
 /** Views of the keys in a step's packed reply (no copies: they live as long as the reply). */
 export function unpackKeys(packed: Buffer): Buffer[] {
   const keys: Buffer[] = [];
-  for (let o = 0; o < packed.length; ) {
+  for (let o = 0; o < packed.length;) {
     const length = packed.readUInt32LE(o);
     keys.push(packed.subarray(o + 4, o + 4 + length));
     o += 4 + length;

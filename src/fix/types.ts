@@ -43,7 +43,6 @@ export interface FixOptions extends PaceOptions {
   random?: () => number;
 }
 
-
 /** The counts a run keeps per rule and in total. */
 export interface FixCounts {
   /** Keys this rule governs (first match wins); in totals, keys any rule governs. */
@@ -130,7 +129,8 @@ export interface FixReport {
  * the application's. `migrating` and `unreachable` (cluster): the key's slot was being moved
  * between masters, or no reachable master serves it; rerun undo later.
  */
-export type UndoSkipReason = 'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable' | 'unconfirmed';
+export type UndoSkipReason =
+  'gone' | 'noTtl' | 'longerTtl' | 'otherTtl' | 'refused' | 'shortened' | 'unknownNode' | 'migrating' | 'unreachable' | 'unconfirmed';
 
 export interface UndoReport {
   kind: 'keywarden.undo';

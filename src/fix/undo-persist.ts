@@ -44,7 +44,12 @@ export class UndoPersister {
     // touches at most one such name.
     const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
     const codes = new Array<string>(keys.length);
-    const got = await this.batch(client, light.map((i) => keys[i]), light.map((i) => expiry[i]), apply);
+    const got = await this.batch(
+      client,
+      light.map((i) => keys[i]),
+      light.map((i) => expiry[i]),
+      apply,
+    );
     light.forEach((i, j) => (codes[i] = got[j]));
     for (const i of heavy) codes[i] = (await this.watched(client, [keys[i]], [expiry[i]], apply))[0];
     return codes.join('');
@@ -72,7 +77,12 @@ export class UndoPersister {
     });
     const codes = new Array<string>(keys.length);
     for (const indexes of groups.values()) {
-      const got = await this.watched(client, indexes.map((i) => keys[i]), indexes.map((i) => expiry[i]), apply);
+      const got = await this.watched(
+        client,
+        indexes.map((i) => keys[i]),
+        indexes.map((i) => expiry[i]),
+        apply,
+      );
       indexes.forEach((i, j) => (codes[i] = got[j]));
     }
     return codes.join('');

@@ -80,9 +80,13 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
     if (err instanceof KeywardenError && !(err instanceof ConnectionError)) throw err;
     const { error, transient } = runFailure(err, target.spec.display, target.spec.replyTimeoutMs);
     const again = 'rerun the same undo: keys already undone are left alone as having no TTL';
-    throw new FixInterruptedError(`undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${error.message}`, transient ? `once the server answers again, ${again}` : `${error.hint}; then ${again}`, {
-      cause: err,
-    });
+    throw new FixInterruptedError(
+      `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${error.message}`,
+      transient ? `once the server answers again, ${again}` : `${error.hint}; then ${again}`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     router?.close();
   }
@@ -210,7 +214,9 @@ class UndoRun {
         items.map((it) => it.key),
         // A key MIGRATE moved to another master carries its remaining TTL, re-based on the
         // receiving server's clock: its expiry may differ by the migration's latency.
-        items.map((it) => (it.node === route.node ? { lo: it.expiry, hi: it.expiry } : { lo: it.expiry - MIGRATED_SLACK_MS, hi: it.expiry + MIGRATED_SLACK_MS })),
+        items.map((it) =>
+          it.node === route.node ? { lo: it.expiry, hi: it.expiry } : { lo: it.expiry - MIGRATED_SLACK_MS, hi: it.expiry + MIGRATED_SLACK_MS },
+        ),
         !this.options.dryRun,
       );
     } catch (err) {
@@ -225,7 +231,13 @@ class UndoRun {
     this.pacer.record(performance.now() - t0, items.length, items.length);
     // "Gone" may mean "migrated a moment ago": those keys are placed again by the new map.
     const gone = items.flatMap((it, i) => (CODES[reply[i]] === 'gone' ? [i] : []));
-    const moved = gone.length > 0 ? await this.router.movedAway(route, gone.map((i) => items[i].key)) : new Set<number>();
+    const moved =
+      gone.length > 0
+        ? await this.router.movedAway(
+            route,
+            gone.map((i) => items[i].key),
+          )
+        : new Set<number>();
     // Refused by the node ('m'): its slot moved since the map was read.
     const again = new Set([...[...moved].map((j) => gone[j]), ...items.flatMap((it, i) => (reply[i] === 'm' ? [i] : []))]);
     if (again.size > moved.size && moved.size === 0) await this.router.refresh();

@@ -159,7 +159,9 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     const second = (await q.exec()) ?? [];
     const status = took.map((ok, i): WriteStatus => (ok ? 'set' : Number(second[i]?.[1]) === 0 ? 'gone' : 'refused'));
     const left = (i: number) => (measure !== false && mode === 'NX' && !measured[i] ? NOT_SAMPLED : -1);
-    const bytes = took.map((ok, i) => (ok && measured[i] && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : ok ? left(i) : -1));
+    const bytes = took.map((ok, i) =>
+      ok && measured[i] && !second[i]?.[0] && typeof second[i]?.[1] === 'number' ? (second[i][1] as number) : ok ? left(i) : -1,
+    );
     return { status, bytes, expiry };
   }
 
@@ -187,8 +189,19 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
       const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
       const [a, b] = await Promise.all([
-        writeLight(mode, light.map((i) => keys[i]), light.map((i) => ttlMs[i]), part(light)),
-        viaPipeline(mode, heavy.map((i) => keys[i]), heavy.map((i) => ttlMs[i]), part(heavy), true),
+        writeLight(
+          mode,
+          light.map((i) => keys[i]),
+          light.map((i) => ttlMs[i]),
+          part(light),
+        ),
+        viaPipeline(
+          mode,
+          heavy.map((i) => keys[i]),
+          heavy.map((i) => ttlMs[i]),
+          part(heavy),
+          true,
+        ),
       ]);
       return mergeWrites(keys.length, [light, a], [heavy, b]);
     },

@@ -155,7 +155,15 @@ export function commandInfo(name: string): CommandInfo {
   if (info === undefined) {
     const lower = name.toLowerCase();
     const creates = TABLE.get(lower);
-    info = { lower, creates, setsTtl: TTL_SETTERS.has(lower), isSet: lower === 'set', isScript: SCRIPT_COMMANDS.has(lower), keyAt: fixedKeyAt(creates), blocking: creates?.blocking === true };
+    info = {
+      lower,
+      creates,
+      setsTtl: TTL_SETTERS.has(lower),
+      isSet: lower === 'set',
+      isScript: SCRIPT_COMMANDS.has(lower),
+      keyAt: fixedKeyAt(creates),
+      blocking: creates?.blocking === true,
+    };
     if (INFO.size < 4096) INFO.set(name, info);
   }
   lastName = name;

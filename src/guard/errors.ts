@@ -31,8 +31,7 @@ export class GuardViolationError extends KeywardenError {
   constructor(command: string, key: Arg, rule: PolicyRule | undefined, ttlMs: number | undefined) {
     super(
       `keywarden guard (strict): ${command} would write key "${displayKey(key)}" without a TTL; ${describeRule(rule, ttlMs)} requires one`,
-      'give the write its TTL (SET … PX, or EXPIRE/PEXPIRE on the key in the same MULTI or pipeline), ' +
-        "or use guard mode 'default' to have the TTL added",
+      'give the write its TTL (SET … PX, or EXPIRE/PEXPIRE on the key in the same MULTI or pipeline), ' + "or use guard mode 'default' to have the TTL added",
     );
     this.command = command;
     this.key = key;

@@ -30,7 +30,7 @@ type Arity = Readonly<Record<string, number>>;
  */
 function lastOption(args: ArrayLike<Arg>, from: number, arity: Arity, wanted: readonly string[]): Arg | undefined | null {
   let found: Arg | undefined;
-  for (let i = from; i < args.length; ) {
+  for (let i = from; i < args.length;) {
     const name = Object.keys(arity).find((option) => tokenIs(args[i], option));
     if (name === undefined) return null;
     if (wanted.includes(name)) found = args[i + 1];

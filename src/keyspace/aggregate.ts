@@ -59,7 +59,19 @@ export interface Aggregation {
 }
 
 function newAcc(): Acc {
-  return { keys: 0, bytes: 0, bytesSq: 0, noTtlKeys: 0, noTtlBytes: 0, noTtlBytesSq: 0, violations: 0, typeNames: [], typeCounts: [], ttl: [0, 0, 0, 0, 0, 0], examples: [] };
+  return {
+    keys: 0,
+    bytes: 0,
+    bytesSq: 0,
+    noTtlKeys: 0,
+    noTtlBytes: 0,
+    noTtlBytesSq: 0,
+    violations: 0,
+    typeNames: [],
+    typeCounts: [],
+    ttl: [0, 0, 0, 0, 0, 0],
+    examples: [],
+  };
 }
 
 function mergeAcc(into: Acc, from: Acc): void {

@@ -9,7 +9,12 @@ import type { Redis } from 'ioredis';
 const TWO_64 = 1n << 64n;
 
 /** One SCAN page from `cursor` (COUNT in buckets): the next cursor and the key names, binary-safe. */
-export async function scanPage(conn: Redis, cursor: string, count: number, filter: { match?: string; type?: string } = {}): Promise<{ next: string; keys: Buffer[] }> {
+export async function scanPage(
+  conn: Redis,
+  cursor: string,
+  count: number,
+  filter: { match?: string; type?: string } = {},
+): Promise<{ next: string; keys: Buffer[] }> {
   const args: Array<string | number> = [cursor, 'COUNT', count];
   if (filter.match) args.push('MATCH', filter.match);
   if (filter.type) args.push('TYPE', filter.type);

@@ -172,7 +172,15 @@ class LuaInspector implements ScriptInspector {
       String(NAME_BYTES_PER_CALL),
       String(HEAVY_NAME_BYTES),
     ];
-    const [next, blob, micros, asked, records, nameBytes, deferred] = (await runScript(this.client, this.script, args)) as [Buffer, Buffer, number, number, number, number, Buffer[]];
+    const [next, blob, micros, asked, records, nameBytes, deferred] = (await runScript(this.client, this.script, args)) as [
+      Buffer,
+      Buffer,
+      number,
+      number,
+      number,
+      number,
+      Buffer[],
+    ];
     const perBucket = Number(nameBytes) / Math.max(Number(asked), 1);
     // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
     // would size the next page for the light buckets around them.

@@ -101,7 +101,10 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
   const methods = new Set(cov.map((c) => c.method));
   const interrupted = cov.find((c) => c.interrupted)?.interrupted;
   const sampled = cov.some((c) => c.sampled);
-  const taken = reports.map((r) => r.takenAt).filter((t): t is string => t !== undefined).sort();
+  const taken = reports
+    .map((r) => r.takenAt)
+    .filter((t): t is string => t !== undefined)
+    .sort();
   const report: ScanReport = {
     kind: 'keywarden.scan',
     schemaVersion: 1,
@@ -116,7 +119,16 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
     coverage: {
       complete: cov.every((c) => c.complete),
       sampled,
-      ...(sampled ? { sampleFraction: keysSeen / Math.max(1, cov.reduce((s, c) => s + c.dbsize, 0)) } : {}),
+      ...(sampled
+        ? {
+            sampleFraction:
+              keysSeen /
+              Math.max(
+                1,
+                cov.reduce((s, c) => s + c.dbsize, 0),
+              ),
+          }
+        : {}),
       keysSeen,
       dbsize: cov.reduce((s, c) => s + c.dbsize, 0),
       vanished: cov.reduce((s, c) => s + c.vanished, 0),

@@ -108,7 +108,12 @@ export async function readRecords(target: Target, options: ScanOptions = {}): Pr
       },
     };
   });
-  const nodes = run.nodes.map(({ steps, error: _error, ...n }): NodeScanResult => ({ ...n, vanished: steps.vanished, method: steps.inspector.method, measuresMemory: steps.inspector.measuresMemory }));
+  const nodes = run.nodes.map(({ steps, error: _error, ...n }): NodeScanResult => ({
+    ...n,
+    vanished: steps.vanished,
+    method: steps.inspector.method,
+    measuresMemory: steps.inspector.measuresMemory,
+  }));
   const failure = nodes.find((n) => n.failure)?.failure;
   return { nodes, sampleFraction: fraction, interrupted: run.interrupted, durationMs: run.durationMs, ...(failure ? { failure } : {}) };
 }

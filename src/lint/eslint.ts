@@ -66,7 +66,11 @@ function rule(id: RuleId & keyof typeof DOCS): Rule.RuleModule {
           // Suppressions without a reason are reported once, by no-ttl.
           const wanted = (f: LintFinding) => f.rule === id || (id === 'no-ttl' && f.rule === 'suppression-without-reason');
           for (const f of findingsOf(context, node as unknown as EsNode, policy).filter(wanted)) {
-            context.report({ loc: { start: { line: f.line, column: f.column - 1 }, end: { line: f.endLine, column: f.endColumn - 1 } }, messageId: 'finding', data: { message: f.message, fix: f.fix } });
+            context.report({
+              loc: { start: { line: f.line, column: f.column - 1 }, end: { line: f.endLine, column: f.endColumn - 1 } },
+              messageId: 'finding',
+              data: { message: f.message, fix: f.fix },
+            });
           }
         },
       };

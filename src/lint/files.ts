@@ -11,7 +11,24 @@ import { extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 /** Directories that hold other people's code or generated output. */
-const SKIP_DIRS = new Set(['node_modules', 'vendor', 'dist', 'build', 'out', 'target', 'coverage', '.git', '.hg', '.svn', '.next', '.nuxt', '__pycache__', '.venv', 'venv', '.tox']);
+const SKIP_DIRS = new Set([
+  'node_modules',
+  'vendor',
+  'dist',
+  'build',
+  'out',
+  'target',
+  'coverage',
+  '.git',
+  '.hg',
+  '.svn',
+  '.next',
+  '.nuxt',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.tox',
+]);
 
 /** Files that are declarations or minified bundles, not application code. */
 const SKIP_FILE = /\.d\.[cm]?ts$|\.min\.js$/;
@@ -23,11 +40,20 @@ export interface SourceFile {
   name: string;
 }
 
-const inSkippedDir = (rel: string): boolean => rel.split(/[\\/]/).slice(0, -1).some((part) => SKIP_DIRS.has(part));
+const inSkippedDir = (rel: string): boolean =>
+  rel
+    .split(/[\\/]/)
+    .slice(0, -1)
+    .some((part) => SKIP_DIRS.has(part));
 
 function gitFiles(dir: string): string[] | undefined {
   try {
-    const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', '.'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out.split('\0').filter((f) => f.length > 0);
   } catch {
     return undefined; // not a git work tree (or no git): walk it

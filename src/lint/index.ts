@@ -53,7 +53,11 @@ export async function lint(options: LintOptions = {}): Promise<LintResult> {
   const matcher = options.policy ? createMatcher(options.policy) : undefined;
   const inputs = options.staged
     ? stagedFiles(EXTENSIONS, cwd).map((f) => ({ name: relative(cwd, f.path), read: () => f.source, lines: f.lines }))
-    : listSourceFiles(options.paths?.length ? options.paths : ['.'], EXTENSIONS, cwd).map((f) => ({ name: f.name, read: () => readFileSync(f.path, 'utf8'), lines: undefined }));
+    : listSourceFiles(options.paths?.length ? options.paths : ['.'], EXTENSIONS, cwd).map((f) => ({
+        name: f.name,
+        read: () => readFileSync(f.path, 'utf8'),
+        lines: undefined,
+      }));
   await prepareFrontEnds(inputs.map((i) => extname(i.name)));
   const findings: LintFinding[] = [];
   const filesSkipped: LintReport['filesSkipped'] = [];
@@ -66,7 +70,14 @@ export async function lint(options: LintOptions = {}): Promise<LintResult> {
     if (kept.length > 0) sources.set(input.name, source);
     findings.push(...kept);
   }
-  const report: LintReport = { kind: 'keywarden.lint', schemaVersion: 1, findings, filesScanned: inputs.length, filesSkipped, durationMs: Math.round(performance.now() - started) };
+  const report: LintReport = {
+    kind: 'keywarden.lint',
+    schemaVersion: 1,
+    findings,
+    filesScanned: inputs.length,
+    filesSkipped,
+    durationMs: Math.round(performance.now() - started),
+  };
   return { report, sources };
 }
 

@@ -78,7 +78,17 @@ export function checkFile(facts: FileFacts, ctx: RuleContext): LintFinding[] {
     const verdict = classify(call, facts.calls, policyRule);
     if (!verdict) continue;
     if ((byLine.get(call.span.line) ?? []).some((s) => suppresses(s, verdict.rule))) continue;
-    findings.push({ file: ctx.file, ...call.span, rule: verdict.rule, language: facts.language, client: call.client, key: call.key.text, pattern: call.key.glob, message: verdict.message, fix: verdict.fix });
+    findings.push({
+      file: ctx.file,
+      ...call.span,
+      rule: verdict.rule,
+      language: facts.language,
+      client: call.client,
+      key: call.key.text,
+      pattern: call.key.glob,
+      message: verdict.message,
+      fix: verdict.fix,
+    });
   }
   for (const s of facts.suppressions) {
     if (s.reason.length > 0) continue;

@@ -89,7 +89,10 @@ function toWholeMs(ms: number, input: unknown): number {
 }
 
 function notADuration(input: unknown): PolicyError {
-  return new PolicyError(`${show(input)} is not a duration (${DURATION_HINT})`, `durations look like 500ms, 90s, 30m, 24h, 7d, 1h30m, or plain seconds such as 3600`);
+  return new PolicyError(
+    `${show(input)} is not a duration (${DURATION_HINT})`,
+    `durations look like 500ms, 90s, 30m, 24h, 7d, 1h30m, or plain seconds such as 3600`,
+  );
 }
 
 /** Quote user input for a message; JSON escaping keeps control bytes out of the terminal. */

@@ -61,7 +61,17 @@ function checkShape(data: unknown, where: string): void {
   const obj = (typeof data === 'object' && data !== null ? data : {}) as { rules?: unknown; alerts?: unknown };
   const rules = Array.isArray(obj.rules) ? obj.rules.length : 0;
   if (rules > MAX_RULES) {
-    throw new PolicyValidationError([{ path: ['rules'], field: 'rules', message: `${rules} rules: more than the ${MAX_RULES} a policy may have`, hint: 'a policy needs one rule per key pattern (session:*), not one per key' }], where);
+    throw new PolicyValidationError(
+      [
+        {
+          path: ['rules'],
+          field: 'rules',
+          message: `${rules} rules: more than the ${MAX_RULES} a policy may have`,
+          hint: 'a policy needs one rule per key pattern (session:*), not one per key',
+        },
+      ],
+      where,
+    );
   }
 }
 
@@ -76,7 +86,10 @@ export async function loadPolicy(path: string): Promise<Policy> {
     // a mistake costs no memory and nothing runs with half a policy.
     const info = await stat(path);
     if (info.isFile() && info.size > MAX_POLICY_BYTES) {
-      throw new PolicyError(`policy file ${path} is ${(info.size / 1024 / 1024).toFixed(1)} MiB: larger than the ${MAX_POLICY_BYTES / 1024} KiB keywarden reads`, 'a policy needs one rule per key pattern, not per key: check --policy names the right file');
+      throw new PolicyError(
+        `policy file ${path} is ${(info.size / 1024 / 1024).toFixed(1)} MiB: larger than the ${MAX_POLICY_BYTES / 1024} KiB keywarden reads`,
+        'a policy needs one rule per key pattern, not per key: check --policy names the right file',
+      );
     }
     if (!info.isFile() && !info.isDirectory()) throw new PolicyError(`policy file ${path} is not a regular file`, 'give --policy a keywarden.yml file');
     text = await readFile(path, 'utf8');
@@ -86,7 +99,9 @@ export async function loadPolicy(path: string): Promise<Policy> {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
     throw new PolicyError(
       `cannot read policy file ${path}: ${reason}`,
-      code === 'ENOENT' ? 'check --policy, or write a starter policy with: keywarden policy init [url] > keywarden.yml' : 'check the path and its permissions (--policy)',
+      code === 'ENOENT'
+        ? 'check --policy, or write a starter policy with: keywarden policy init [url] > keywarden.yml'
+        : 'check the path and its permissions (--policy)',
       { cause: err },
     );
   }
@@ -94,7 +109,10 @@ export async function loadPolicy(path: string): Promise<Policy> {
   // An empty file given with --policy is a mistake (the wrong file, a failed redirect), not a
   // request to do nothing: say so instead of running without rules.
   if (policy.rules.length === 0 && Object.keys(policy.alerts).length === 0) {
-    throw new PolicyError(`policy file ${path} has no rules (and no alerts): it would change nothing`, 'add rules, e.g.  rules: [{ match: "session:*", ttl: 24h }]  (keywarden policy init writes a starter)');
+    throw new PolicyError(
+      `policy file ${path} has no rules (and no alerts): it would change nothing`,
+      'add rules, e.g.  rules: [{ match: "session:*", ttl: 24h }]  (keywarden policy init writes a starter)',
+    );
   }
   return policy;
 }
@@ -200,16 +218,35 @@ function toJS(doc: Document, lineCounter: LineCounter, where: string): unknown {
     // yaml stops expanding aliases that multiply (a "billion laughs" file): say so.
     if (/alias count/i.test((err as Error).message)) {
       throw new PolicyValidationError(
-        [{ path: [], field: 'YAML', message: `its aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} alias uses): a policy never needs that`, hint: 'write the rules out without YAML anchors and aliases (&name / *name)' }],
+        [
+          {
+            path: [],
+            field: 'YAML',
+            message: `its aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} alias uses): a policy never needs that`,
+            hint: 'write the rules out without YAML anchors and aliases (&name / *name)',
+          },
+        ],
         where,
       );
     }
     let alias: Alias | undefined;
-    yaml().visit(doc, { Alias: (_, node) => { alias ??= node; } });
+    yaml().visit(doc, {
+      Alias: (_, node) => {
+        alias ??= node;
+      },
+    });
     const line = alias?.range ? lineCounter.linePos(alias.range[0]).line : undefined;
     const source = alias ? `*${alias.source}` : 'an alias';
     throw new PolicyValidationError(
-      [{ path: [], field: 'YAML', line, message: `${source} is a YAML alias to no anchor (an unquoted value starting with * is an alias)`, hint: 'quote globs that start with * or [, e.g. match: "*:session"' }],
+      [
+        {
+          path: [],
+          field: 'YAML',
+          line,
+          message: `${source} is a YAML alias to no anchor (an unquoted value starting with * is an alias)`,
+          hint: 'quote globs that start with * or [, e.g. match: "*:session"',
+        },
+      ],
       where,
     );
   }
@@ -236,8 +273,7 @@ function yamlSyntaxError(doc: Document, lineCounter: LineCounter, where: string)
  * a mapping entry (so a missing or unknown field points at its parent or itself).
  */
 function lineOf(doc: Document, path: IssuePath, lineCounter: LineCounter): number | undefined {
-  const at = (node: YamlNode | null | undefined): number | undefined =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  const at = (node: YamlNode | null | undefined): number | undefined => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
   const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let line = at(doc.contents as YamlNode | null);

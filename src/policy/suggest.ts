@@ -164,7 +164,10 @@ function suggestRule(pattern: string, acc: Acc, scale: number): SuggestedRule {
     sampled: acc.keys,
     noTtlShare: acc.keys > 0 ? acc.noTtl / acc.keys : 0,
     bytes: Math.round(acc.bytes * scale),
-    examples: [...acc.members].sort(Buffer.compare).slice(0, 2).map((k) => displayKey(k, 60)),
+    examples: [...acc.members]
+      .sort(Buffer.compare)
+      .slice(0, 2)
+      .map((k) => displayKey(k, 60)),
   };
   const hint = NAME_HINTS.find((h) => h.test.test(pattern.replace(/\*|\?|\[[^\]]*\]/g, ' ')));
   if (acc.ttls.length > 0) {
@@ -200,7 +203,10 @@ export function policyYaml(s: PolicySuggestion, now = new Date()): string {
   ];
   if (s.otherKeys > 0) lines.push(`# ${formatCount(s.otherKeys)} sampled keys fell in small patterns with no rule: fix leaves them alone.`);
   for (const w of s.withheld ?? []) {
-    const why = w.reason === 'catch-all' ? 'a rule without a literal part would govern every key family, new ones included' : 'its glob also matches keys of other patterns';
+    const why =
+      w.reason === 'catch-all'
+        ? 'a rule without a literal part would govern every key family, new ones included'
+        : 'its glob also matches keys of other patterns';
     // JSON escaping keeps control bytes of hostile key names out of the file.
     lines.push(`# no rule for ${JSON.stringify(w.match)} (${formatCount(w.sampled)} sampled keys): ${why}; write one by hand if you need it.`);
   }
@@ -229,7 +235,8 @@ const ALERT_NO_TTL_KEYS = 1000;
 
 function comment(r: SuggestedRule): string {
   const parts = [`~${formatCount(r.keys)} keys, ${formatBytes(r.bytes)}, ${Math.round(r.noTtlShare * 100)}% without TTL`];
-  if (r.basis === 'observed' && r.observedTtl) parts.push(`TTLs seen: median ${formatDuration(round(r.observedTtl.p50))}, p90 ${formatDuration(round(r.observedTtl.p90))}`);
+  if (r.basis === 'observed' && r.observedTtl)
+    parts.push(`TTLs seen: median ${formatDuration(round(r.observedTtl.p50))}, p90 ${formatDuration(round(r.observedTtl.p90))}`);
   if (r.basis === 'name') parts.push(`no TTL seen; ttl from the name (${r.role})`);
   if (r.basis === 'review') parts.push('REVIEW: no TTL seen, no telling name');
   if (r.examples.length > 0) parts.push(`e.g. ${r.examples.join(', ')}`);

@@ -95,7 +95,17 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
   judgedAt ||= options.now ?? ctime ?? Math.floor(mtime);
   aggregator ??= new Aggregator({ ...options, now: judgedAt });
   const file: DumpFileInfo = fileInfo(path, summary, judgedAt, options.now !== undefined ? 'now-flag' : ctime !== undefined ? 'ctime' : 'mtime');
-  return dumpReport(path, summary, file, aggregator, seen, expired, [...dbs].sort((a, b) => a - b), performance.now() - started, options);
+  return dumpReport(
+    path,
+    summary,
+    file,
+    aggregator,
+    seen,
+    expired,
+    [...dbs].sort((a, b) => a - b),
+    performance.now() - started,
+    options,
+  );
 }
 
 function fileInfo(path: string, summary: RdbSummary, judgedAt: number, judgedFrom: DumpFileInfo['judgedFrom']): DumpFileInfo {

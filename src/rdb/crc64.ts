@@ -66,10 +66,33 @@ function uleb(n: number): number[] {
 
 /** The module's bytes (opcodes from the WebAssembly core specification's binary format). */
 function crcModule(): Uint8Array<ArrayBuffer> {
-  const I32_CONST = 0x41, I64_CONST = 0x42, GET = 0x20, SET = 0x21, I64_LOAD = 0x29, I64_LOAD8_U = 0x31, I64_STORE = 0x37;
-  const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
-  const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_AND = 0x71, I32_SHL = 0x74, I64_XOR = 0x85, I64_SHR_U = 0x88, WRAP = 0xa7;
-  const PTR = 0, LEN = 1, CRC = 2, X = 3, Y = 4;
+  const I32_CONST = 0x41,
+    I64_CONST = 0x42,
+    GET = 0x20,
+    SET = 0x21,
+    I64_LOAD = 0x29,
+    I64_LOAD8_U = 0x31,
+    I64_STORE = 0x37;
+  const BLOCK = 0x02,
+    LOOP = 0x03,
+    BR = 0x0c,
+    BR_IF = 0x0d,
+    END = 0x0b,
+    VOID = 0x40;
+  const I32_EQZ = 0x45,
+    I32_LT_U = 0x49,
+    I32_ADD = 0x6a,
+    I32_SUB = 0x6b,
+    I32_AND = 0x71,
+    I32_SHL = 0x74,
+    I64_XOR = 0x85,
+    I64_SHR_U = 0x88,
+    WRAP = 0xa7;
+  const PTR = 0,
+    LEN = 1,
+    CRC = 2,
+    X = 3,
+    Y = 4;
   /** The byte (an i32 in 0..255) on the stack becomes the entry of table `slice`. */
   const lookup = (slice: number) => [I32_CONST, 3, I32_SHL, I64_LOAD, 3, ...uleb(slice * 2048)];
   // 16 bytes a step: x = crc ^ bytes 0–7, y = bytes 8–15; byte k of the 16 goes through table 15 − k.
@@ -85,29 +108,92 @@ function crcModule(): Uint8Array<ArrayBuffer> {
   word.push(SET, CRC);
   const step = (local: number, by: number, op: number) => [GET, local, I32_CONST, by, op, SET, local];
   const body = [
-    1, 3, 0x7e, // locals: crc, x, y (i64)
-    I32_CONST, 0, I64_LOAD, 3, ...uleb(CRC_AT), SET, CRC,
-    BLOCK, VOID, LOOP, VOID,
-    GET, LEN, I32_CONST, 16, I32_LT_U, BR_IF, 1,
+    1,
+    3,
+    0x7e, // locals: crc, x, y (i64)
+    I32_CONST,
+    0,
+    I64_LOAD,
+    3,
+    ...uleb(CRC_AT),
+    SET,
+    CRC,
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    GET,
+    LEN,
+    I32_CONST,
+    16,
+    I32_LT_U,
+    BR_IF,
+    1,
     ...word,
     ...step(PTR, 16, I32_ADD),
     ...step(LEN, 16, I32_SUB),
-    BR, 0, END, END,
+    BR,
+    0,
+    END,
+    END,
     // The tail, a byte at a time: crc = T0[(crc ^ byte) & 0xff] ^ (crc >> 8).
-    BLOCK, VOID, LOOP, VOID,
-    GET, LEN, I32_EQZ, BR_IF, 1,
-    GET, CRC, GET, PTR, I64_LOAD8_U, 0, 0, I64_XOR, WRAP, I32_CONST, 0xff, 0x01, I32_AND, ...lookup(0),
-    GET, CRC, I64_CONST, 8, I64_SHR_U, I64_XOR, SET, CRC,
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    GET,
+    LEN,
+    I32_EQZ,
+    BR_IF,
+    1,
+    GET,
+    CRC,
+    GET,
+    PTR,
+    I64_LOAD8_U,
+    0,
+    0,
+    I64_XOR,
+    WRAP,
+    I32_CONST,
+    0xff,
+    0x01,
+    I32_AND,
+    ...lookup(0),
+    GET,
+    CRC,
+    I64_CONST,
+    8,
+    I64_SHR_U,
+    I64_XOR,
+    SET,
+    CRC,
     ...step(PTR, 1, I32_ADD),
     ...step(LEN, 1, I32_SUB),
-    BR, 0, END, END,
-    I32_CONST, 0, GET, CRC, I64_STORE, 3, ...uleb(CRC_AT),
+    BR,
+    0,
+    END,
+    END,
+    I32_CONST,
+    0,
+    GET,
+    CRC,
+    I64_STORE,
+    3,
+    ...uleb(CRC_AT),
     END,
   ];
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const pages = (DATA_AT + DATA_BYTES) / 65536;
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // type: (i32 ptr, i32 len) -> ()
     ...section(3, [1, 0]),
     ...section(5, [1, 0, ...uleb(pages)]),
@@ -184,8 +270,14 @@ export class Crc64 {
     for (let w = 0; w < pairs; w++) {
       const l = lo ^ words[2 * w];
       const h = hi ^ words[2 * w + 1];
-      const a = 7 * 256 + (l & 0xff), b = 6 * 256 + ((l >>> 8) & 0xff), c = 5 * 256 + ((l >>> 16) & 0xff), d = 4 * 256 + (l >>> 24);
-      const e = 3 * 256 + (h & 0xff), f = 2 * 256 + ((h >>> 8) & 0xff), g = 256 + ((h >>> 16) & 0xff), k = h >>> 24;
+      const a = 7 * 256 + (l & 0xff),
+        b = 6 * 256 + ((l >>> 8) & 0xff),
+        c = 5 * 256 + ((l >>> 16) & 0xff),
+        d = 4 * 256 + (l >>> 24);
+      const e = 3 * 256 + (h & 0xff),
+        f = 2 * 256 + ((h >>> 8) & 0xff),
+        g = 256 + ((h >>> 16) & 0xff),
+        k = h >>> 24;
       hi = HI[a] ^ HI[b] ^ HI[c] ^ HI[d] ^ HI[e] ^ HI[f] ^ HI[g] ^ HI[k];
       lo = LO[a] ^ LO[b] ^ LO[c] ^ LO[d] ^ LO[e] ^ LO[f] ^ LO[g] ^ LO[k];
     }

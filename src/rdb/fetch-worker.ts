@@ -32,16 +32,15 @@ function command(...args: string[]): string {
 /** Why the server said no, in words a user can act on. */
 function refusal(step: string, line: string): string {
   if (step === 'AUTH') return `authentication failed: ${line}`;
-  if (/NOPERM|unknown command|not allowed|disabled/i.test(line)) return `the server refuses ${step} (${line}): managed services often do; use a dump from a backup instead`;
+  if (/NOPERM|unknown command|not allowed|disabled/i.test(line))
+    return `the server refuses ${step} (${line}): managed services often do; use a dump from a backup instead`;
   return `${step} failed: ${line}`;
 }
 
 function run(job: FetchJob): void {
   const ring = new RingWriter(job.ring);
   const saveFd = job.save ? openSync(job.save, 'w') : undefined;
-  const socket: Socket = job.tls
-    ? connectTls({ host: job.host, port: job.port, ...job.tls })
-    : connectTcp({ host: job.host, port: job.port });
+  const socket: Socket = job.tls ? connectTls({ host: job.host, port: job.port, ...job.tls }) : connectTcp({ host: job.host, port: job.port });
   const steps: string[] = [];
   let pending = Buffer.alloc(0);
   let phase: 'replies' | 'payload' | 'done' = 'replies';

@@ -20,10 +20,22 @@ export interface FetchedSnapshot {
 /** Open a snapshot stream from the server of `spec`. */
 export function fetchSnapshot(spec: TargetSpec, options: { save?: string } = {}): FetchedSnapshot {
   const ring = createRing();
-  const job: FetchJob = { ring, host: spec.host, port: spec.port, username: spec.username, password: spec.password, tls: spec.tls, connectTimeoutMs: spec.connectTimeoutMs, save: options.save };
+  const job: FetchJob = {
+    ring,
+    host: spec.host,
+    port: spec.port,
+    username: spec.username,
+    password: spec.password,
+    tls: spec.tls,
+    connectTimeoutMs: spec.connectTimeoutMs,
+    save: options.save,
+  };
   const worker = startWorker('fetch-worker', job);
   const reader = new RingReader(ring, Math.max(spec.replyTimeoutMs, 60_000), (message) => {
-    throw new ConnectionError(`${spec.display}: ${message}`, /authentication/.test(message) ? 'check the password (-a, --user, or the URL)' : 'fetch from a replica that allows SYNC, or read a dump file instead');
+    throw new ConnectionError(
+      `${spec.display}: ${message}`,
+      /authentication/.test(message) ? 'check the password (-a, --user, or the URL)' : 'fetch from a replica that allows SYNC, or read a dump file instead',
+    );
   });
   return {
     source: {

@@ -20,7 +20,6 @@ export interface AuditDumpsOptions extends Omit<AuditDumpOptions, 'onProgress'> 
   threads?: number;
 }
 
-
 function runWorker(job: WorkerJob, onProgress: (bytes: number) => void): Promise<ScanReport> {
   return new Promise((resolve, reject) => {
     const worker = startWorker('worker', job);
@@ -52,7 +51,10 @@ export async function auditDumps(paths: readonly string[], options: AuditDumpsOp
   const done = paths.map(() => 0);
   const report = (i: number, bytes: number) => {
     done[i] = bytes;
-    onProgress?.(done.reduce((a, b) => a + b, 0), total);
+    onProgress?.(
+      done.reduce((a, b) => a + b, 0),
+      total,
+    );
   };
   const reports: ScanReport[] = new Array(paths.length);
   let next = 0;

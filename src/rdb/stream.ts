@@ -29,7 +29,7 @@ export function raxNodes(ids: readonly Buffer[], lo = 0, hi = ids.length, depth 
   let p = depth;
   while (p < STREAM_ID && ids[lo][p] === ids[hi - 1][p]) p++;
   let n = p > depth ? 2 : 1;
-  for (let i = lo; i < hi; ) {
+  for (let i = lo; i < hi;) {
     let j = i;
     while (j < hi && ids[j][p] === ids[i][p]) j++;
     n += raxNodes(ids, i, j, p + 1);

@@ -56,7 +56,13 @@ function collect(ctx: ValueContext, out: Buffer[] | undefined, each: (len: numbe
 const readString: Reader = (ctx) => {
   ctx.s.element(ctx.keep);
   const { len, int } = ctx.s;
-  return { type: 'string', encoding: int !== undefined ? 'int' : 'string', length: len, bytes: stringBytes(len, int), content: ctx.keep ? copy(ctx.s.bytes, len, int) : undefined };
+  return {
+    type: 'string',
+    encoding: int !== undefined ? 'int' : 'string',
+    length: len,
+    bytes: stringBytes(len, int),
+    content: ctx.keep ? copy(ctx.s.bytes, len, int) : undefined,
+  };
 };
 
 function members(ctx: ValueContext, n: number, each: (len: number, int: number | undefined) => void): Buffer[] | undefined {
@@ -75,7 +81,7 @@ const readLinkedList: Reader = (ctx) => {
   const content = members(ctx, n, (len, int) => packer.add(len, int));
   packer.flush();
   return { type: 'list', encoding: 'linkedlist', length: n, bytes: quicklistBytes(packer.allocs, packer.nodes), content };
-}
+};
 
 const readSet: Reader = (ctx) => {
   const n = ctx.s.count('set');
@@ -132,7 +138,11 @@ function blobHash(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
   return (ctx) => {
     const cost = new CollectionCost();
     const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
-    const { blob, n } = walkBlob(ctx, walk, collect(ctx, flat, (len, int) => cost.add(len, int, ctx.limits.hashValue)));
+    const { blob, n } = walkBlob(
+      ctx,
+      walk,
+      collect(ctx, flat, (len, int) => cost.add(len, int, ctx.limits.hashValue)),
+    );
     const small = n / 2 <= ctx.limits.hashEntries && cost.maxLen <= ctx.limits.hashValue;
     const bytes = keepBlob && small ? ROBJ + jeSize(blob.length) : cost.hash(ctx.limits);
     return { type: 'hash', encoding, length: n / 2, bytes, content: pairs(flat) };
@@ -142,16 +152,29 @@ function blobHash(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
 const readIntset: Reader = (ctx) => {
   const cost = new CollectionCost();
   const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
-  const { n } = walkBlob(ctx, walkIntset, collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)));
+  const { n } = walkBlob(
+    ctx,
+    walkIntset,
+    collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)),
+  );
   return { type: 'set', encoding: 'intset', length: n, bytes: cost.set(ctx.limits), content: flat };
 };
 
 const readSetListpack: Reader = (ctx) => {
   const cost = new CollectionCost();
   const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
-  const { blob, n } = walkBlob(ctx, walkListpack, collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)));
+  const { blob, n } = walkBlob(
+    ctx,
+    walkListpack,
+    collect(ctx, flat, (len, int) => cost.add(len, int, Infinity)),
+  );
   // Redis 7.0 has no listpack sets: priced as Redis 7.2 holds them (the blob as loaded).
-  const bytes = cost.allInts && n <= ctx.limits.intsetEntries ? cost.set(ctx.limits) : n <= ctx.limits.zsetEntries && cost.maxLen <= ctx.limits.zsetValue ? ROBJ + jeSize(blob.length) : cost.set(ctx.limits);
+  const bytes =
+    cost.allInts && n <= ctx.limits.intsetEntries
+      ? cost.set(ctx.limits)
+      : n <= ctx.limits.zsetEntries && cost.maxLen <= ctx.limits.zsetValue
+        ? ROBJ + jeSize(blob.length)
+        : cost.set(ctx.limits);
   return { type: 'set', encoding: 'listpack', length: n, bytes, content: flat };
 };
 
@@ -161,10 +184,14 @@ function blobZset(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
     const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
     let i = 0;
     let lp = 7;
-    const { blob, n } = walkBlob(ctx, walk, collect(ctx, flat, (len, int) => {
-      if (i++ % 2 === 0) cost.add(len, int, Infinity);
-      lp += lpEntrySize(len, int);
-    }));
+    const { blob, n } = walkBlob(
+      ctx,
+      walk,
+      collect(ctx, flat, (len, int) => {
+        if (i++ % 2 === 0) cost.add(len, int, Infinity);
+        lp += lpEntrySize(len, int);
+      }),
+    );
     const content: Array<[Buffer, number]> | undefined = flat ? [] : undefined;
     if (flat && content) for (let j = 0; j + 1 < flat.length; j += 2) content.push([flat[j], Number(flat[j + 1].toString())]);
     const small = n / 2 <= ctx.limits.zsetEntries && cost.maxLen <= ctx.limits.zsetValue;
@@ -175,7 +202,11 @@ function blobZset(walk: (blob: Buffer, visit: EntryVisitor) => number, encoding:
 const readListZiplist: Reader = (ctx) => {
   let lp = 7;
   const flat: Buffer[] | undefined = ctx.keep ? [] : undefined;
-  const { n } = walkBlob(ctx, walkZiplist, collect(ctx, flat, (len, int) => (lp += lpEntrySize(len, int))));
+  const { n } = walkBlob(
+    ctx,
+    walkZiplist,
+    collect(ctx, flat, (len, int) => (lp += lpEntrySize(len, int))),
+  );
   return { type: 'list', encoding: 'ziplist', length: n, bytes: quicklistBytes(jeSize(lp), 1), content: flat };
 };
 
@@ -198,7 +229,11 @@ function readQuicklist(version: 1 | 2): Reader {
       }
       if (container !== 2) ctx.input.fail(`unknown quicklist container ${container}`);
       let lp = 7;
-      const { blob, n } = walkBlob(ctx, version === 2 ? walkListpack : walkZiplist, collect(ctx, flat, (len, int) => (lp += lpEntrySize(len, int))));
+      const { blob, n } = walkBlob(
+        ctx,
+        version === 2 ? walkListpack : walkZiplist,
+        collect(ctx, flat, (len, int) => (lp += lpEntrySize(len, int))),
+      );
       // Empty nodes are dropped on load.
       if (n === 0) continue;
       allocs += jeSize(version === 2 ? blob.length : lp);

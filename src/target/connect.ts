@@ -38,7 +38,9 @@ export async function connectTarget(spec: TargetSpec): Promise<Target> {
       const nodes = await clusterNodes(spec, seed, opened);
       return target(spec, 'cluster', redisVersion, nodes, opened);
     }
-    const nodes = spec.replicas ? await standaloneReplicas(spec, seed, info, opened) : [{ address: `${spec.host}:${spec.port}`, role: roleOf(info), client: seed }];
+    const nodes = spec.replicas
+      ? await standaloneReplicas(spec, seed, info, opened)
+      : [{ address: `${spec.host}:${spec.port}`, role: roleOf(info), client: seed }];
     return target(spec, 'standalone', redisVersion, nodes, opened);
   } catch (err) {
     for (const c of opened) c.disconnect();
@@ -66,13 +68,21 @@ export function openNodeConnection(target: Target, node: RedisNode): Promise<Red
  */
 async function checkDatabase(spec: TargetSpec, seed: Redis, cluster: boolean): Promise<void> {
   if (spec.db === undefined || spec.db === 0) return;
-  if (cluster) throw new UsageError(`database ${spec.db} does not exist on ${spec.display}: Redis Cluster has only database 0`, 'drop -n (or the /db part of the URL), or use -n 0');
+  if (cluster)
+    throw new UsageError(
+      `database ${spec.db} does not exist on ${spec.display}: Redis Cluster has only database 0`,
+      'drop -n (or the /db part of the URL), or use -n 0',
+    );
   try {
     await seed.select(spec.db);
     await seed.select(0);
   } catch (err) {
     if (!/DB index is out of range|invalid DB index/i.test((err as Error).message)) throw err;
-    throw new UsageError(`database ${spec.db} does not exist on ${spec.display}`, 'pick a database the server has: CONFIG GET databases gives their number, INFO keyspace those with keys', { cause: err });
+    throw new UsageError(
+      `database ${spec.db} does not exist on ${spec.display}`,
+      'pick a database the server has: CONFIG GET databases gives their number, INFO keyspace those with keys',
+      { cause: err },
+    );
   }
 }
 

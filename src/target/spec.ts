@@ -152,7 +152,11 @@ function tlsSettings(options: TargetOptions, host: string): TlsSettings {
 function printedTarget(url: string, username: string | undefined, needsAuth: boolean, options: TargetOptions): PrintedTarget {
   const args = [url];
   if (username !== undefined) args.push('--user', shellArg(username));
-  for (const [flag, path] of [['--cacert', options.cacert], ['--cert', options.cert], ['--key', options.key]] as const) {
+  for (const [flag, path] of [
+    ['--cacert', options.cacert],
+    ['--cert', options.cert],
+    ['--key', options.key],
+  ] as const) {
     if (path) args.push(flag, shellArg(path));
   }
   if (options.insecure === true) args.push('--insecure');

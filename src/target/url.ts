@@ -53,7 +53,10 @@ function decodePart(text: string, what: string): string {
     return decodeURIComponent(text);
   } catch {
     // The text itself is never shown: it is (part of) a credential.
-    throw new UsageError(`the ${what} in the URL has a malformed percent escape`, `write a literal % as %25 in the URL, or give the ${what === 'password' ? 'password with -a or REDISCLI_AUTH' : 'user name with --user'}`);
+    throw new UsageError(
+      `the ${what} in the URL has a malformed percent escape`,
+      `write a literal % as %25 in the URL, or give the ${what === 'password' ? 'password with -a or REDISCLI_AUTH' : 'user name with --user'}`,
+    );
   }
 }
 

@@ -103,7 +103,12 @@ export class TargetConnection {
       this.live.reconnects++;
       this.log.info('reconnected to the target', { target: this.spec.display, mode: target.mode, nodes: this.live.knownNodes.join(',') });
     } else {
-      this.log.info('connected to the target', { target: this.spec.display, mode: target.mode, redisVersion: target.redisVersion, nodes: this.live.knownNodes.join(',') });
+      this.log.info('connected to the target', {
+        target: this.spec.display,
+        mode: target.mode,
+        redisVersion: target.redisVersion,
+        nodes: this.live.knownNodes.join(','),
+      });
     }
     this.everConnected = true;
     return target;
@@ -112,7 +117,9 @@ export class TargetConnection {
 
 export function errorLine(err: unknown): string {
   const e = err as { message?: string; hint?: string } | undefined;
-  return String(e?.message ?? err).split('\n')[0].slice(0, 300);
+  return String(e?.message ?? err)
+    .split('\n')[0]
+    .slice(0, 300);
 }
 
 /** Sleep that ends early (rejecting) when `signal` aborts. */

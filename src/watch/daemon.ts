@@ -75,7 +75,13 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     resolvedAlerts: () => engine.recentlyResolved(),
     forecasts: () => forecasts,
     notifications: () => ({ delivered: notifier?.delivered ?? 0, failed: notifier?.failed ?? 0 }),
-    settings: { intervalMs: o.intervalMs, top: o.top, enforce: o.enforce === true, forecastWindowMs: o.forecastWindowMs, policy: (options.policy?.rules.length ?? 0) > 0 },
+    settings: {
+      intervalMs: o.intervalMs,
+      top: o.top,
+      enforce: o.enforce === true,
+      forecastWindowMs: o.forecastWindowMs,
+      policy: (options.policy?.rules.length ?? 0) > 0,
+    },
   };
 
   const evaluate = () =>
@@ -117,7 +123,8 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     await conn.close();
     throw err;
   }
-  if (o.alertWebhook) notifier = createWebhookNotifier({ url: o.alertWebhook, format: o.alertFormat ?? 'json', target: display, log, dashboard: `${http.url}/` });
+  if (o.alertWebhook)
+    notifier = createWebhookNotifier({ url: o.alertWebhook, format: o.alertFormat ?? 'json', target: display, log, dashboard: `${http.url}/` });
   log.info('listening', { url: http.url, metrics: `${http.url}/metrics`, state: o.statePath || 'memory only' });
 
   const passWaiters: Array<() => void> = [];
@@ -151,10 +158,23 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
         if (outcome === 'stopped') return;
         live.passFailure = undefined;
         const p = state.published;
-        log.info('pass complete', { keys: p?.keysSeen, durationMs: p?.durationMs, patterns: Object.values(p?.nodes ?? {}).reduce((s, l) => s + l.length, 0), resumed });
+        log.info('pass complete', {
+          keys: p?.keysSeen,
+          durationMs: p?.durationMs,
+          patterns: Object.values(p?.nodes ?? {}).reduce((s, l) => s + l.length, 0),
+          resumed,
+        });
         evaluate();
         if (enforcing && options.policy && violationsIn(p) > 0) {
-          enforcing = await enforce({ target, policy: options.policy, journalDir, scan: { maxOps: o.maxOps, fast: o.fast, db: options.target.db }, signal: abort.signal, live, log });
+          enforcing = await enforce({
+            target,
+            policy: options.policy,
+            journalDir,
+            scan: { maxOps: o.maxOps, fast: o.fast, db: options.target.db },
+            signal: abort.signal,
+            live,
+            log,
+          });
           evaluate();
         }
         passWaiters.splice(0).forEach((w) => w());
@@ -190,7 +210,12 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     const reason = failureReason(err);
     live.scanErrors[reason] = (live.scanErrors[reason] ?? 0) + 1;
     const f = live.passFailure;
-    live.passFailure = { since: f?.since ?? Date.now(), count: (f?.count ?? 0) + 1, reason, error: errorLine(midRunFailure(err, display, options.target.replyTimeoutMs) ?? err) };
+    live.passFailure = {
+      since: f?.since ?? Date.now(),
+      count: (f?.count ?? 0) + 1,
+      reason,
+      error: errorLine(midRunFailure(err, display, options.target.replyTimeoutMs) ?? err),
+    };
   }
 
   async function infoTick(): Promise<void> {
@@ -202,7 +227,11 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
         if (r.status === 'fulfilled') {
           live.stats.set(address, r.value);
           live.nodeUp.set(address, true);
-          pushBounded((state.history[address] ??= []), { t: r.value.at, used: r.value.usedMemory, max: r.value.maxMemory, evicted: r.value.evictedKeys }, HISTORY_LIMIT);
+          pushBounded(
+            (state.history[address] ??= []),
+            { t: r.value.at, used: r.value.usedMemory, max: r.value.maxMemory, evicted: r.value.evictedKeys },
+            HISTORY_LIMIT,
+          );
         } else if (isPermissionDenied(r.reason)) {
           // The node answered, it only may not be asked INFO: it is up, its figures are unknown.
           if (live.nodeUp.get(address) !== true) log.warn('this user may not run INFO: server figures (memory, evictions) are unavailable', { node: address });
@@ -228,7 +257,14 @@ export async function startDaemon(options: WatchOptions): Promise<WatchHandle> {
     if (!target) return;
     try {
       // The scanner already walks every key: the doctor pass keeps to its (deterministic) sample, budget 0.
-      const report = await diagnose(target, { policy: options.policy, db: options.target.db, growthWindowMs: 0, sample: { keys: 10_000 }, sampleDeadlineMs: 5000, budgetMs: 0 });
+      const report = await diagnose(target, {
+        policy: options.policy,
+        db: options.target.db,
+        growthWindowMs: 0,
+        sample: { keys: 10_000 },
+        sampleDeadlineMs: 5000,
+        budgetMs: 0,
+      });
       live.doctor = { at: Date.now(), report };
       evaluate();
     } catch (err) {

@@ -22,7 +22,13 @@ export function dashboardData(view: WatchView) {
     schemaVersion: 1,
     now: Date.now(),
     target: { url: view.target, mode: live.mode, redisVersion: live.redisVersion, connected: live.connected, lastError: live.lastError },
-    settings: { interval: formatDuration(view.settings.intervalMs), top: view.settings.top, enforce: view.settings.enforce, forecastWindowMs: view.settings.forecastWindowMs, policy: view.settings.policy === true },
+    settings: {
+      interval: formatDuration(view.settings.intervalMs),
+      top: view.settings.top,
+      enforce: view.settings.enforce,
+      forecastWindowMs: view.settings.forecastWindowMs,
+      policy: view.settings.policy === true,
+    },
     scan: {
       running: live.scanning,
       progressRatio: live.scanning || state.pass ? live.progressRatio : 1,
@@ -48,7 +54,15 @@ export function dashboardData(view: WatchView) {
       };
     }),
     totals: { keys: total.keys, bytes: total.bytes, noTtlKeys: total.noTtlKeys, noTtlBytes: total.noTtlBytes },
-    patterns: patterns.map((f) => ({ pattern: displayPattern(f.pattern), keys: f.keys, bytes: f.bytes, noTtlKeys: f.noTtlKeys, noTtlBytes: f.noTtlBytes, violations: f.violations, examples: f.examples })),
+    patterns: patterns.map((f) => ({
+      pattern: displayPattern(f.pattern),
+      keys: f.keys,
+      bytes: f.bytes,
+      noTtlKeys: f.noTtlKeys,
+      noTtlBytes: f.noTtlBytes,
+      violations: f.violations,
+      examples: f.examples,
+    })),
     ttl: TTL_BUCKETS.map((bucket, i) => ({ bucket, keys: total.ttl[i] ?? 0 })),
     memory: Object.entries(state.history).map(([node, samples]) => {
       const f = forecasts.get(node);

@@ -35,10 +35,24 @@ export async function enforce(ctx: EnforceContext): Promise<boolean> {
   ctx.log.info('enforcing policy TTLs', { journal });
   try {
     await mkdir(ctx.journalDir, { recursive: true });
-    const report = await applyFix(ctx.target, { policy: ctx.policy, journal, maxOps: ctx.scan.maxOps, fast: ctx.scan.fast, db: ctx.scan.db, signal: ctx.signal, measureMemory: false });
+    const report = await applyFix(ctx.target, {
+      policy: ctx.policy,
+      journal,
+      maxOps: ctx.scan.maxOps,
+      fast: ctx.scan.fast,
+      db: ctx.scan.db,
+      signal: ctx.signal,
+      measureMemory: false,
+    });
     ctx.live.enforced += report.totals.applied;
     ctx.live.enforceFailure = undefined;
-    ctx.log.info('enforced policy TTLs', { applied: report.totals.applied, needTtl: report.totals.needTtl, complete: report.complete, journal, undo: `keywarden undo --journal ${journal}` });
+    ctx.log.info('enforced policy TTLs', {
+      applied: report.totals.applied,
+      needTtl: report.totals.needTtl,
+      complete: report.complete,
+      journal,
+      undo: `keywarden undo --journal ${journal}`,
+    });
     return true;
   } catch (err) {
     if (err instanceof UnsupportedServerError) {

@@ -94,7 +94,12 @@ export function byWeight(a: PatternFigures, b: PatternFigures): number {
  */
 export function boundPerNode(nodes: Record<string, PatternFigures[]>, top: number): Record<string, PatternFigures[]> {
   const overall = mergeFigures(Object.values(nodes));
-  const chosen = new Set(overall.filter((f) => f.pattern !== OTHER_PATTERN).slice(0, top).map((f) => f.pattern));
+  const chosen = new Set(
+    overall
+      .filter((f) => f.pattern !== OTHER_PATTERN)
+      .slice(0, top)
+      .map((f) => f.pattern),
+  );
   const out: Record<string, PatternFigures[]> = {};
   for (const [node, list] of Object.entries(nodes)) {
     const kept = list.filter((f) => chosen.has(f.pattern)).map((f) => ({ ...f, ttl: [...f.ttl], examples: [...f.examples] }));

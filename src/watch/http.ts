@@ -36,7 +36,8 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const COOKIE = 'keywarden_token';
 
 interface Asset {
@@ -51,7 +52,10 @@ function loadAssets(): Map<string, Asset> {
   return new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', body: own('index.html') }],
     // The formatters of every other output (src/units.ts), so the dashboard and the CLI show a size, a count or a time the same way.
-    ['/assets/dashboard.js', { type: 'text/javascript; charset=utf-8', body: Buffer.concat([Buffer.from(`'use strict';\n${unitsSource()}\n`), own('dashboard.js')]) }],
+    [
+      '/assets/dashboard.js',
+      { type: 'text/javascript; charset=utf-8', body: Buffer.concat([Buffer.from(`'use strict';\n${unitsSource()}\n`), own('dashboard.js')]) },
+    ],
     ['/assets/dashboard.css', { type: 'text/css; charset=utf-8', body: own('dashboard.css') }],
     ['/assets/chart.umd.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(chartDir, 'chart.umd.js')) }],
   ]);
@@ -93,7 +97,10 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
   if (!isLoopback(options.host) && !options.authToken) {
-    throw new UsageError(`--listen ${options.host} exposes the dashboard beyond this machine without a token`, 'add --auth-token (or KEYWARDEN_AUTH_TOKEN), or listen on 127.0.0.1');
+    throw new UsageError(
+      `--listen ${options.host} exposes the dashboard beyond this machine without a token`,
+      'add --auth-token (or KEYWARDEN_AUTH_TOKEN), or listen on 127.0.0.1',
+    );
   }
   checkAuthToken(options.host, options.authToken);
   const assets = loadAssets();
@@ -138,7 +145,13 @@ export async function startHttp(options: HttpOptions): Promise<HttpHandle> {
       return send(res, 200, options.registry.contentType, body, req.method === 'HEAD');
     }
     if (path === '/alerts') {
-      const body = { kind: 'keywarden.alerts', schemaVersion: 1, target: options.view.target, firing: options.view.alerts().map(alertJson), resolved: options.view.resolvedAlerts().map(alertJson) };
+      const body = {
+        kind: 'keywarden.alerts',
+        schemaVersion: 1,
+        target: options.view.target,
+        firing: options.view.alerts().map(alertJson),
+        resolved: options.view.resolvedAlerts().map(alertJson),
+      };
       return sendJson(res, body, req.method === 'HEAD');
     }
     if (path === '/api/state') return sendJson(res, dashboardData(options.view), req.method === 'HEAD');

@@ -24,38 +24,118 @@ interface MetricDef {
   when?(view: WatchView): boolean;
 }
 
-const perNode = (pick: (s: NodeStats) => number | undefined) => (view: WatchView): Sample[] =>
-  [...view.live.stats.values()].flatMap((s) => {
-    const v = pick(s);
-    return v === undefined ? [] : [[{ node: s.address }, v] as Sample];
-  });
+const perNode =
+  (pick: (s: NodeStats) => number | undefined) =>
+  (view: WatchView): Sample[] =>
+    [...view.live.stats.values()].flatMap((s) => {
+      const v = pick(s);
+      return v === undefined ? [] : [[{ node: s.address }, v] as Sample];
+    });
 
-const perPattern = (pick: (f: PatternFigures) => number) => (view: WatchView): Sample[] =>
-  Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) => list.map((f) => [{ node, pattern: displayPattern(f.pattern) }, pick(f)] as Sample));
+const perPattern =
+  (pick: (f: PatternFigures) => number) =>
+  (view: WatchView): Sample[] =>
+    Object.entries(view.state.published?.nodes ?? {}).flatMap(([node, list]) =>
+      list.map((f) => [{ node, pattern: displayPattern(f.pattern) }, pick(f)] as Sample),
+    );
 
-const single = (pick: (view: WatchView) => number | undefined) => (view: WatchView): Sample[] => {
-  const v = pick(view);
-  return v === undefined ? [] : [[{}, v]];
-};
+const single =
+  (pick: (view: WatchView) => number | undefined) =>
+  (view: WatchView): Sample[] => {
+    const v = pick(view);
+    return v === undefined ? [] : [[{}, v]];
+  };
 
 export const METRICS = [
   // Per pattern, from the last completed pass.
-  { name: 'keywarden_pattern_keys', help: 'Keys per key pattern (last completed pass).', type: 'gauge', labels: ['node', 'pattern'], samples: perPattern((f) => f.keys) },
-  { name: 'keywarden_pattern_bytes', help: 'Bytes (MEMORY USAGE) per key pattern (last completed pass).', type: 'gauge', labels: ['node', 'pattern'], samples: perPattern((f) => f.bytes) },
-  { name: 'keywarden_pattern_no_ttl_keys', help: 'Keys without TTL per key pattern (last completed pass).', type: 'gauge', labels: ['node', 'pattern'], samples: perPattern((f) => f.noTtlKeys) },
-  { name: 'keywarden_pattern_no_ttl_bytes', help: 'Bytes of keys without TTL per key pattern (last completed pass).', type: 'gauge', labels: ['node', 'pattern'], samples: perPattern((f) => f.noTtlBytes) },
-  { name: 'keywarden_pattern_policy_violations', help: 'Keys breaking their policy rule (no TTL or a longer TTL) per pattern (last completed pass).', type: 'gauge', labels: ['node', 'pattern'], samples: perPattern((f) => f.violations) },
+  {
+    name: 'keywarden_pattern_keys',
+    help: 'Keys per key pattern (last completed pass).',
+    type: 'gauge',
+    labels: ['node', 'pattern'],
+    samples: perPattern((f) => f.keys),
+  },
+  {
+    name: 'keywarden_pattern_bytes',
+    help: 'Bytes (MEMORY USAGE) per key pattern (last completed pass).',
+    type: 'gauge',
+    labels: ['node', 'pattern'],
+    samples: perPattern((f) => f.bytes),
+  },
+  {
+    name: 'keywarden_pattern_no_ttl_keys',
+    help: 'Keys without TTL per key pattern (last completed pass).',
+    type: 'gauge',
+    labels: ['node', 'pattern'],
+    samples: perPattern((f) => f.noTtlKeys),
+  },
+  {
+    name: 'keywarden_pattern_no_ttl_bytes',
+    help: 'Bytes of keys without TTL per key pattern (last completed pass).',
+    type: 'gauge',
+    labels: ['node', 'pattern'],
+    samples: perPattern((f) => f.noTtlBytes),
+  },
+  {
+    name: 'keywarden_pattern_policy_violations',
+    help: 'Keys breaking their policy rule (no TTL or a longer TTL) per pattern (last completed pass).',
+    type: 'gauge',
+    labels: ['node', 'pattern'],
+    samples: perPattern((f) => f.violations),
+  },
   // Server, from INFO (read in the background).
   { name: 'keywarden_memory_used_bytes', help: 'used_memory reported by INFO.', type: 'gauge', labels: ['node'], samples: perNode((s) => s.usedMemory) },
   { name: 'keywarden_memory_max_bytes', help: 'maxmemory (0 = no limit).', type: 'gauge', labels: ['node'], samples: perNode((s) => s.maxMemory) },
-  { name: 'keywarden_memory_fragmentation_ratio', help: 'mem_fragmentation_ratio reported by INFO.', type: 'gauge', labels: ['node'], samples: perNode((s) => s.fragmentationRatio) },
-  { name: 'keywarden_evicted_keys_total', help: 'Keys evicted by maxmemory-policy since the server started.', type: 'counter', labels: ['node'], samples: perNode((s) => s.evictedKeys) },
-  { name: 'keywarden_expired_keys_total', help: 'Keys expired since the server started.', type: 'counter', labels: ['node'], samples: perNode((s) => s.expiredKeys) },
-  { name: 'keywarden_keyspace_hits_total', help: 'Successful key lookups since the server started.', type: 'counter', labels: ['node'], samples: perNode((s) => s.keyspaceHits) },
-  { name: 'keywarden_keyspace_misses_total', help: 'Failed key lookups since the server started.', type: 'counter', labels: ['node'], samples: perNode((s) => s.keyspaceMisses) },
+  {
+    name: 'keywarden_memory_fragmentation_ratio',
+    help: 'mem_fragmentation_ratio reported by INFO.',
+    type: 'gauge',
+    labels: ['node'],
+    samples: perNode((s) => s.fragmentationRatio),
+  },
+  {
+    name: 'keywarden_evicted_keys_total',
+    help: 'Keys evicted by maxmemory-policy since the server started.',
+    type: 'counter',
+    labels: ['node'],
+    samples: perNode((s) => s.evictedKeys),
+  },
+  {
+    name: 'keywarden_expired_keys_total',
+    help: 'Keys expired since the server started.',
+    type: 'counter',
+    labels: ['node'],
+    samples: perNode((s) => s.expiredKeys),
+  },
+  {
+    name: 'keywarden_keyspace_hits_total',
+    help: 'Successful key lookups since the server started.',
+    type: 'counter',
+    labels: ['node'],
+    samples: perNode((s) => s.keyspaceHits),
+  },
+  {
+    name: 'keywarden_keyspace_misses_total',
+    help: 'Failed key lookups since the server started.',
+    type: 'counter',
+    labels: ['node'],
+    samples: perNode((s) => s.keyspaceMisses),
+  },
   { name: 'keywarden_connected_clients', help: 'Client connections.', type: 'gauge', labels: ['node'], samples: perNode((s) => s.connectedClients) },
-  { name: 'keywarden_rejected_connections_total', help: 'Connections rejected (maxclients) since the server started.', type: 'counter', labels: ['node'], samples: perNode((s) => s.rejectedConnections) },
-  { name: 'keywarden_instantaneous_ops_per_second', help: 'Commands per second (instantaneous_ops_per_sec).', type: 'gauge', labels: ['node'], samples: perNode((s) => s.opsPerSecond) },
+  {
+    name: 'keywarden_rejected_connections_total',
+    help: 'Connections rejected (maxclients) since the server started.',
+    type: 'counter',
+    labels: ['node'],
+    samples: perNode((s) => s.rejectedConnections),
+  },
+  {
+    name: 'keywarden_instantaneous_ops_per_second',
+    help: 'Commands per second (instantaneous_ops_per_sec).',
+    type: 'gauge',
+    labels: ['node'],
+    samples: perNode((s) => s.opsPerSecond),
+  },
   {
     name: 'keywarden_db_keys',
     help: 'Keys per database (INFO keyspace); minus keywarden_db_expiring_keys gives the live count of keys without TTL.',
@@ -77,8 +157,20 @@ export const METRICS = [
     labels: ['node', 'replica'],
     samples: (view) => [...view.live.stats.values()].flatMap((s) => s.replicas.map((r) => [{ node: s.address, replica: r.address }, r.lagBytes] as Sample)),
   },
-  { name: 'keywarden_replication_link_up', help: '1 when a replica node has its link to the primary up.', type: 'gauge', labels: ['node'], samples: perNode((s) => (s.masterLinkUp === undefined ? undefined : s.masterLinkUp ? 1 : 0)) },
-  { name: 'keywarden_replication_last_io_seconds', help: 'Seconds since a replica node last heard from its primary.', type: 'gauge', labels: ['node'], samples: perNode((s) => s.masterLastIoSeconds) },
+  {
+    name: 'keywarden_replication_link_up',
+    help: '1 when a replica node has its link to the primary up.',
+    type: 'gauge',
+    labels: ['node'],
+    samples: perNode((s) => (s.masterLinkUp === undefined ? undefined : s.masterLinkUp ? 1 : 0)),
+  },
+  {
+    name: 'keywarden_replication_last_io_seconds',
+    help: 'Seconds since a replica node last heard from its primary.',
+    type: 'gauge',
+    labels: ['node'],
+    samples: perNode((s) => s.masterLastIoSeconds),
+  },
   {
     name: 'keywarden_memory_time_to_full_seconds',
     help: 'Forecast seconds until used memory reaches maxmemory (linear fit over the forecast window); absent when not growing.',
@@ -94,7 +186,13 @@ export const METRICS = [
     labels: ['node'],
     samples: (view) => view.live.knownNodes.map((node) => [{ node }, view.live.nodeUp.get(node) ? 1 : 0] as Sample),
   },
-  { name: 'keywarden_enforce_errors_total', help: 'Enforcement runs (--enforce) that failed: journal not writable, connection lost, refused writes.', type: 'counter', labels: [], samples: single((v) => v.live.enforceErrors) },
+  {
+    name: 'keywarden_enforce_errors_total',
+    help: 'Enforcement runs (--enforce) that failed: journal not writable, connection lost, refused writes.',
+    type: 'counter',
+    labels: [],
+    samples: single((v) => v.live.enforceErrors),
+  },
   {
     name: 'keywarden_scan_errors_total',
     help: 'Passes over the keyspace that failed, by reason (connection, timeout, permission, server_state, other).',
@@ -102,12 +200,36 @@ export const METRICS = [
     labels: ['reason'],
     samples: (view) => Object.entries(view.live.scanErrors).map(([reason, n]) => [{ reason }, n] as Sample),
   },
-  { name: 'keywarden_scan_last_complete_timestamp_seconds', help: 'Unix time the last full pass over the keyspace completed.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.completedAt / 1000 : undefined)) },
-  { name: 'keywarden_scan_duration_seconds', help: 'Scan time of the last completed pass.', type: 'gauge', labels: [], samples: single((v) => (v.state.published ? v.state.published.durationMs / 1000 : undefined)) },
-  { name: 'keywarden_scan_progress_ratio', help: 'Progress of the pass in progress (1 between passes).', type: 'gauge', labels: [], samples: single((v) => (v.live.scanning || v.state.pass ? v.live.progressRatio : 1)) },
+  {
+    name: 'keywarden_scan_last_complete_timestamp_seconds',
+    help: 'Unix time the last full pass over the keyspace completed.',
+    type: 'gauge',
+    labels: [],
+    samples: single((v) => (v.state.published ? v.state.published.completedAt / 1000 : undefined)),
+  },
+  {
+    name: 'keywarden_scan_duration_seconds',
+    help: 'Scan time of the last completed pass.',
+    type: 'gauge',
+    labels: [],
+    samples: single((v) => (v.state.published ? v.state.published.durationMs / 1000 : undefined)),
+  },
+  {
+    name: 'keywarden_scan_progress_ratio',
+    help: 'Progress of the pass in progress (1 between passes).',
+    type: 'gauge',
+    labels: [],
+    samples: single((v) => (v.live.scanning || v.state.pass ? v.live.progressRatio : 1)),
+  },
   { name: 'keywarden_scan_keys', help: 'Keys read so far in the pass in progress.', type: 'gauge', labels: [], samples: single((v) => v.live.passKeysSeen) },
   { name: 'keywarden_scan_passes_total', help: 'Completed passes over the keyspace.', type: 'counter', labels: [], samples: single((v) => v.state.passes) },
-  { name: 'keywarden_reconnects_total', help: 'Times keywarden reconnected after losing the target.', type: 'counter', labels: [], samples: single((v) => v.live.reconnects) },
+  {
+    name: 'keywarden_reconnects_total',
+    help: 'Times keywarden reconnected after losing the target.',
+    type: 'counter',
+    labels: [],
+    samples: single((v) => v.live.reconnects),
+  },
   {
     name: 'keywarden_alerts_firing',
     help: 'Alerts firing per rule.',
@@ -134,7 +256,14 @@ export const METRICS = [
       [{ result: 'failed' }, view.notifications().failed],
     ],
   },
-  { name: 'keywarden_enforced_keys_total', help: 'Keys given their policy TTL by --enforce.', type: 'counter', labels: [], samples: single((v) => v.live.enforced), when: (v) => v.settings.enforce },
+  {
+    name: 'keywarden_enforced_keys_total',
+    help: 'Keys given their policy TTL by --enforce.',
+    type: 'counter',
+    labels: [],
+    samples: single((v) => v.live.enforced),
+    when: (v) => v.settings.enforce,
+  },
 ] as const satisfies readonly MetricDef[];
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];

@@ -62,7 +62,10 @@ export async function runPass(ctx: PassContext): Promise<'complete' | 'stopped'>
     accountTime();
     await ctx.save();
   };
-  const timer = setInterval(() => void flush().catch((err) => ctx.log.warn('cannot write the checkpoint', { error: (err as Error).message })), ctx.checkpointIntervalMs);
+  const timer = setInterval(
+    () => void flush().catch((err) => ctx.log.warn('cannot write the checkpoint', { error: (err as Error).message })),
+    ctx.checkpointIntervalMs,
+  );
 
   live.scanning = true;
   live.passKeysSeen = Object.values(pass.nodes).reduce((s, n) => s + n.keysSeen, 0);
@@ -120,7 +123,9 @@ async function preparePass(ctx: PassContext): Promise<PassProgress> {
   // A user who may not run INFO can still be scanned: without run_id a restart mid-pass goes
   // unnoticed (the checkpoint's cursor is then only approximately right).
   const runIds = await Promise.all(
-    ctx.target.nodes.map(async (n) => parseInfo(await n.client.info('server').catch((err: unknown) => (isPermissionDenied(err) ? '' : Promise.reject(err)))).run_id ?? ''),
+    ctx.target.nodes.map(
+      async (n) => parseInfo(await n.client.info('server').catch((err: unknown) => (isPermissionDenied(err) ? '' : Promise.reject(err)))).run_id ?? '',
+    ),
   );
   const current = new Set(ctx.target.nodes.map((n) => n.address));
   for (const address of Object.keys(pass.nodes)) {
@@ -135,7 +140,13 @@ async function preparePass(ctx: PassContext): Promise<PassProgress> {
       ctx.log.warn('server restarted during the pass; rescanning this node from the start', { node: node.address });
     }
     if (!old || old.runId !== runIds[i]) pass.nodes[node.address] = { runId: runIds[i], keysSeen: 0, figures: [] } satisfies NodeProgress;
-    else if (old.checkpoint) ctx.log.info('resuming the pass from the checkpoint', { node: node.address, db: old.checkpoint.db, cursor: old.checkpoint.cursor, keysSeen: old.keysSeen });
+    else if (old.checkpoint)
+      ctx.log.info('resuming the pass from the checkpoint', {
+        node: node.address,
+        db: old.checkpoint.db,
+        cursor: old.checkpoint.cursor,
+        keysSeen: old.keysSeen,
+      });
   });
   return pass;
 }

@@ -94,7 +94,20 @@ export function emptyPersisted(target: string): PersistedState {
 }
 
 export function emptyLive(): LiveState {
-  return { connected: false, knownNodes: [], nodeUp: new Map(), stats: new Map(), reconnects: 0, scanning: false, progressRatio: 0, passKeysSeen: 0, passScanMs: 0, enforced: 0, enforceErrors: 0, scanErrors: {} };
+  return {
+    connected: false,
+    knownNodes: [],
+    nodeUp: new Map(),
+    stats: new Map(),
+    reconnects: 0,
+    scanning: false,
+    progressRatio: 0,
+    passKeysSeen: 0,
+    passScanMs: 0,
+    enforced: 0,
+    enforceErrors: 0,
+    scanErrors: {},
+  };
 }
 
 /** Append to a bounded ring. */

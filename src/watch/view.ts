@@ -12,5 +12,11 @@ export interface WatchView {
   resolvedAlerts(): AlertRecord[];
   forecasts(): Map<string, Forecast>;
   notifications(): { delivered: number; failed: number };
-  settings: { intervalMs: number; top: number; enforce: boolean; forecastWindowMs: number; /** A policy with rules was given: patterns carry violations. */ policy?: boolean };
+  settings: {
+    intervalMs: number;
+    top: number;
+    enforce: boolean;
+    forecastWindowMs: number;
+    /** A policy with rules was given: patterns carry violations. */ policy?: boolean;
+  };
 }

@@ -68,76 +68,131 @@ describe('one line, exit 2, for every command and every error class', () => {
   const rows = (): Row[] => [
     {
       what: 'database out of range (URL path)',
-      runs: [['scan', `${url}/99`], ['doctor', `${url}/99`], ['fix', `${url}/99`, '--match', 'x:*', '--ttl', '1h'], ['policy', 'init', `${url}/99`], watch(`${url}/99`)],
+      runs: [
+        ['scan', `${url}/99`],
+        ['doctor', `${url}/99`],
+        ['fix', `${url}/99`, '--match', 'x:*', '--ttl', '1h'],
+        ['policy', 'init', `${url}/99`],
+        watch(`${url}/99`),
+      ],
       message: /database 99 does not exist/,
       json: true,
     },
     {
       what: 'database out of range (-n)',
-      runs: [['scan', url, '-n', '99'], ['doctor', url, '-n', '99'], ['fix', url, '-n', '99', '--match', 'x:*', '--ttl', '1h'], ['undo', url, '-n', '99', '--journal', join(dir, 'none.jsonl')]],
+      runs: [
+        ['scan', url, '-n', '99'],
+        ['doctor', url, '-n', '99'],
+        ['fix', url, '-n', '99', '--match', 'x:*', '--ttl', '1h'],
+        ['undo', url, '-n', '99', '--journal', join(dir, 'none.jsonl')],
+      ],
       message: /database 99 does not exist|journal .* does not exist/,
     },
     {
       what: 'ACL user without +scan',
-      runs: [['scan', noscan], ['policy', 'init', noscan], ['fix', noscan, '--match', 'x:*', '--ttl', '1h']],
+      runs: [
+        ['scan', noscan],
+        ['policy', 'init', noscan],
+        ['fix', noscan, '--match', 'x:*', '--ttl', '1h'],
+      ],
       message: /may not run SCAN/,
       json: true,
     },
     {
       what: 'bad percent escape in the URL',
-      runs: [['scan', 'redis://u:%zz@127.0.0.1:1'], ['doctor', 'redis://u:%zz@127.0.0.1:1'], ['fix', 'redis://u:%zz@127.0.0.1:1', '--match', 'x:*', '--ttl', '1h'], ['undo', 'redis://u:%zz@127.0.0.1:1', '--journal', 'j'], ['policy', 'init', 'redis://u:%zz@127.0.0.1:1'], watch('redis://u:%zz@127.0.0.1:1')],
+      runs: [
+        ['scan', 'redis://u:%zz@127.0.0.1:1'],
+        ['doctor', 'redis://u:%zz@127.0.0.1:1'],
+        ['fix', 'redis://u:%zz@127.0.0.1:1', '--match', 'x:*', '--ttl', '1h'],
+        ['undo', 'redis://u:%zz@127.0.0.1:1', '--journal', 'j'],
+        ['policy', 'init', 'redis://u:%zz@127.0.0.1:1'],
+        watch('redis://u:%zz@127.0.0.1:1'),
+      ],
       message: /password in the URL has a malformed percent escape/,
       json: true,
     },
     {
       what: 'connection refused',
-      runs: [['scan', refused], ['doctor', refused], ['fix', refused, '--match', 'x:*', '--ttl', '1h'], ['undo', refused, '--journal', 'j'], ['policy', 'init', refused]],
+      runs: [
+        ['scan', refused],
+        ['doctor', refused],
+        ['fix', refused, '--match', 'x:*', '--ttl', '1h'],
+        ['undo', refused, '--journal', 'j'],
+        ['policy', 'init', refused],
+      ],
       message: /connection refused by redis:\/\/127\.0\.0\.1/,
       json: true,
     },
     {
       what: '--out to a missing directory',
-      runs: [['scan', url, '--out', join(dir, 'missing', 'r.json')], ['policy', 'init', url, '--out', join(dir, 'missing', 'p.yml')]],
+      runs: [
+        ['scan', url, '--out', join(dir, 'missing', 'r.json')],
+        ['policy', 'init', url, '--out', join(dir, 'missing', 'p.yml')],
+      ],
       message: /cannot write --out file .*: no such file or directory/,
       json: true,
     },
     {
       what: '--out to a directory',
-      runs: [['scan', url, '--out', dir], ['scan', url, '--format', 'html', '--out', dir], ['rdb', '{dump}', '--out', dir], ['report', 'merge', '{report}', '--out', dir]],
+      runs: [
+        ['scan', url, '--out', dir],
+        ['scan', url, '--format', 'html', '--out', dir],
+        ['rdb', '{dump}', '--out', dir],
+        ['report', 'merge', '{report}', '--out', dir],
+      ],
       message: /cannot write --out file .*: it is a directory/,
     },
     {
       what: '--out under /proc',
-      runs: [['scan', url, '--out', '/proc/keywarden-report.json'], ['policy', 'init', url, '--out', '/proc/keywarden.yml']],
+      runs: [
+        ['scan', url, '--out', '/proc/keywarden-report.json'],
+        ['policy', 'init', url, '--out', '/proc/keywarden.yml'],
+      ],
       message: /cannot write --out file '\/proc\//,
     },
     {
       what: '--journal that is a directory',
-      runs: [['fix', url, '--apply', '--match', 'x:*', '--ttl', '1h', '--journal', '{journalDir}'], ['undo', url, '--journal', '{journalDir}']],
+      runs: [
+        ['fix', url, '--apply', '--match', 'x:*', '--ttl', '1h', '--journal', '{journalDir}'],
+        ['undo', url, '--journal', '{journalDir}'],
+      ],
       message: /journal .*journal-dir is a directory/,
     },
     {
       what: 'a 10 MB policy',
-      runs: [['scan', url, '--policy', '{bigPolicy}'], ['doctor', url, '--policy', '{bigPolicy}'], ['fix', url, '--apply', '--policy', '{bigPolicy}'], watch(url, '--policy', '{bigPolicy}')],
+      runs: [
+        ['scan', url, '--policy', '{bigPolicy}'],
+        ['doctor', url, '--policy', '{bigPolicy}'],
+        ['fix', url, '--apply', '--policy', '{bigPolicy}'],
+        watch(url, '--policy', '{bigPolicy}'),
+      ],
       message: /policy file .* MiB: larger than/,
       json: true,
     },
     {
       what: 'doctor --config of something that is not a redis.conf',
-      runs: [['doctor', '--config', '/dev/urandom'], ['doctor', '--config', process.execPath], ['doctor', '--config', '{journalDir}']],
+      runs: [
+        ['doctor', '--config', '/dev/urandom'],
+        ['doctor', '--config', process.execPath],
+        ['doctor', '--config', '{journalDir}'],
+      ],
       message: /--config '.*' is (not a regular file|a binary file|[\d.]+ MiB: not a redis.conf)/,
       json: true,
     },
     {
       what: 'not a Redis type',
-      runs: [['scan', url, '--type', 'foo'], ['rdb', '{dump}', '--type', 'foo']],
+      runs: [
+        ['scan', url, '--type', 'foo'],
+        ['rdb', '{dump}', '--type', 'foo'],
+      ],
       message: /--type 'foo' is not a Redis type/,
       json: true,
     },
   ];
 
   const hasJson = (args: string[]) => args[0] !== 'watch';
-  const fill = (args: string[]) => args.map((a) => a.replace('{bigPolicy}', bigPolicy).replace('{journalDir}', journalDir).replace('{dump}', dump).replace('{report}', report));
+  const fill = (args: string[]) =>
+    args.map((a) => a.replace('{bigPolicy}', bigPolicy).replace('{journalDir}', journalDir).replace('{dump}', dump).replace('{report}', report));
 
   it('prints one line and a hint, exits 2, and with --json one error document', async () => {
     for (const row of rows()) {
@@ -199,8 +254,15 @@ describe('one line, exit 2, for every command and every error class', () => {
   it('--json > /dev/full: one line on stderr, exit 2, no stack', () => {
     const out = openSync('/dev/full', 'w');
     try {
-      for (const args of [['scan', url, '--json', '--fast'], ['doctor', url, '--json']]) {
-        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { stdio: ['ignore', out, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+      for (const args of [
+        ['scan', url, '--json', '--fast'],
+        ['doctor', url, '--json'],
+      ]) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+          stdio: ['ignore', out, 'pipe'],
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
         assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
         assertOneErrorLine(r.stderr);
         assert.match(r.stderr, /cannot write to standard output: no space left/);

@@ -68,7 +68,10 @@ describe('hostile text is inert', () => {
     assert.doesNotMatch(r.stdout, RAW);
     assert.match(r.stdout, /match: "alpha\\u202ehotel:\*"/);
     const policy = parsePolicy(r.stdout);
-    assert.ok(policy.rules.some((rule) => rule.match === 'alpha\u202ehotel:*'), 'parsed back to the character itself');
+    assert.ok(
+      policy.rules.some((rule) => rule.match === 'alpha\u202ehotel:*'),
+      'parsed back to the character itself',
+    );
   });
 
   it('the dashboard data and /metrics show pattern names escaped', async () => {

@@ -53,14 +53,17 @@ describe('a server that stops answering or dies mid-run', () => {
     }
   }
 
-
   it('scan: a stopped server ends the run after --reply-timeout, naming the node (exit 2)', { timeout: 30_000 }, async () => {
     const r = await runStalled(['scan', server.url, '--max-ops', '50000', '--reply-timeout', '1s']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^keywarden: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s\\nhint: .*--reply-timeout`));
     assertOneErrorLine(r.stderr);
     // What was read is not thrown away: the report of it, marked incomplete with the reason.
-    const seen = Number(new RegExp(`INCOMPLETE: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s after ([\\d,]+) of 200,000 keys`).exec(r.stdout)?.[1].replace(/,/g, ''));
+    const seen = Number(
+      new RegExp(`INCOMPLETE: 127\\.0\\.0\\.1:${server.port} stopped answering: no reply within 1s after ([\\d,]+) of 200,000 keys`)
+        .exec(r.stdout)?.[1]
+        .replace(/,/g, ''),
+    );
     assert.ok(seen > 0 && seen < KEYS, r.stdout);
     assert.match(r.stdout, /session:\*/);
     // 0.7 s of work, 1 s without a reply, at most 1 s of polite QUIT: nothing waits for the full default 30 s.
@@ -81,7 +84,10 @@ describe('a server that stops answering or dies mid-run', () => {
     assert.equal(partial.coverage.interrupted, doc.message);
     assert.ok(partial.coverage.keysSeen > 0 && partial.coverage.keysSeen < KEYS);
     assert.equal(partial.totals.keys, partial.coverage.keysSeen);
-    assert.equal(partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0), partial.totals.keys);
+    assert.equal(
+      partial.patterns.reduce((sum: number, p: { keys: number }) => sum + p.keys, 0),
+      partial.totals.keys,
+    );
   });
 
   it('library: scanKeyspace throws ScanFailedError, whose partial is the report of what was read', { timeout: 30_000 }, async () => {
@@ -161,7 +167,10 @@ describe('a server that stops answering or dies mid-run', () => {
     const journal = join(dir, 'fix.jsonl');
     const r = announced(await runStalled(['undo', server.url, '--journal', journal, '--max-ops', '40000', '--reply-timeout', '1s'], 1200));
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: once the server answers again, rerun the same undo/);
+    assert.match(
+      r.stderr,
+      /^keywarden: undo stopped after \d+ PERSIST: redis:\/\/127\.0\.0\.1:\d+ stopped answering: no reply within 1s\nhint: once the server answers again, rerun the same undo/,
+    );
     assertOneErrorLine(r.stderr);
     const again = await runCli(['undo', server.url, '--journal', journal, '--fast', '--json']);
     assert.equal(again.code, 0, again.stderr);
@@ -175,7 +184,10 @@ describe('a server that stops answering or dies mid-run', () => {
   it('--reply-timeout takes a positive duration', async () => {
     const r = await runCli(['scan', server.url, '--reply-timeout', 'soon']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, "keywarden: --reply-timeout: 'soon' is not a positive duration\nhint: write e.g. --reply-timeout 2m (500ms, 90s, 30m, 24h, 7d or seconds)\n");
+    assert.equal(
+      r.stderr,
+      "keywarden: --reply-timeout: 'soon' is not a positive duration\nhint: write e.g. --reply-timeout 2m (500ms, 90s, 30m, 24h, 7d or seconds)\n",
+    );
   });
 });
 
@@ -238,7 +250,10 @@ describe('a cluster master that stops answering mid-scan', () => {
       assert.ok(n.keysSeen > 0 && n.keysSeen < 100_000, `${n.address} read ${n.keysSeen}`);
       assert.equal(n.complete, false, 'the healthy masters stopped too: one report, one moment');
     }
-    assert.equal(doc.partial.totals.keys, nodes.reduce((sum, n) => sum + n.keysSeen, 0));
+    assert.equal(
+      doc.partial.totals.keys,
+      nodes.reduce((sum, n) => sum + n.keysSeen, 0),
+    );
   });
 });
 

@@ -104,11 +104,27 @@ describe('outputs read right', () => {
     assert.match(session ?? '', /session:\* \(500 violate\)$/);
     assert.match(table.split('\n').find((l) => l.startsWith('cache:*')) ?? '', /\(none\)$/);
     // The suggested fix names the server scanned, so it runs as printed.
-    assert.ok(table.includes(`break their policy rule (no TTL, or a TTL longer than the rule's): keywarden fix ${server.url} --policy ${join(dir, 'keywarden.yml')}`), table);
-    assert.match(renderScanMarkdown(report), /^\| Pattern \| Keys \| Bytes \| Share of all bytes \| No-TTL keys \| No-TTL bytes \| Types \| Example \| Policy rule \|$/m);
+    assert.ok(
+      table.includes(`break their policy rule (no TTL, or a TTL longer than the rule's): keywarden fix ${server.url} --policy ${join(dir, 'keywarden.yml')}`),
+      table,
+    );
+    assert.match(
+      renderScanMarkdown(report),
+      /^\| Pattern \| Keys \| Bytes \| Share of all bytes \| No-TTL keys \| No-TTL bytes \| Types \| Example \| Policy rule \|$/m,
+    );
     const html = await openHtml(report);
     try {
-      assert.deepEqual(html.patternHeads, ['Pattern', 'Keys', 'Bytes', 'Share of all bytes', 'No-TTL keys', 'No-TTL bytes', 'Types', 'Examples', 'Policy rule']);
+      assert.deepEqual(html.patternHeads, [
+        'Pattern',
+        'Keys',
+        'Bytes',
+        'Share of all bytes',
+        'No-TTL keys',
+        'No-TTL bytes',
+        'Types',
+        'Examples',
+        'Policy rule',
+      ]);
     } finally {
       await html.close();
     }
@@ -123,9 +139,15 @@ describe('outputs read right', () => {
       let unit = 1;
       while (html.ticks[html.ticks.length - 1] / unit >= 1024) unit *= 1024;
       const mantissa = step / unit / 10 ** Math.floor(Math.log10(step / unit) + 1e-9);
-      assert.ok([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-9), `step ${step} is not 1, 2 or 5 × a power of ten of ${unit} B`);
+      assert.ok(
+        [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-9),
+        `step ${step} is not 1, 2 or 5 × a power of ten of ${unit} B`,
+      );
       html.ticks.forEach((v, i) => assert.equal(v, i * step, `ticks: ${html.ticks.join(', ')}`));
-      assert.ok(html.tickLabels.every((l) => /^(0 B|\d+(\.\d+)? (B|KiB|MiB))$/.test(l)), html.tickLabels.join(', '));
+      assert.ok(
+        html.tickLabels.every((l) => /^(0 B|\d+(\.\d+)? (B|KiB|MiB))$/.test(l)),
+        html.tickLabels.join(', '),
+      );
       const blob = html.bigKeyRows.find((r) => r[0] === 'blob');
       assert.ok(blob, JSON.stringify(html.bigKeyRows));
       assert.match(blob[4], /^(2h|1h59m)$/, `TTL cell: ${blob[4]}`);
@@ -144,7 +166,10 @@ describe('outputs read right', () => {
     assert.equal(r.coverage.dbsize, 606);
     // durationMs is rounded to the millisecond: the rate is keysRead over the unrounded time.
     const { keysPerSecond: kps, durationMs: ms, keysRead = 0 } = r.coverage;
-    assert.ok(kps * ((ms + 0.5) / 1000) >= keysRead * 0.99 && kps * (Math.max(ms - 0.5, 0.001) / 1000) <= keysRead * 1.01, `${kps} keys/s for ${keysRead} keys read in ${ms} ms`);
+    assert.ok(
+      kps * ((ms + 0.5) / 1000) >= keysRead * 0.99 && kps * (Math.max(ms - 0.5, 0.001) / 1000) <= keysRead * 1.01,
+      `${kps} keys/s for ${keysRead} keys read in ${ms} ms`,
+    );
     assert.match(renderScanTable(r), /^5 keys matched of 606 read in [\d.]+ s \([\d,]+ keys\/s/m);
   });
 

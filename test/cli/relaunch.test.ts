@@ -67,7 +67,8 @@ describe('which runs start single-threaded', () => {
     for (const command of ['scan', 'fix', 'undo', 'watch']) assert.ok(!wantsSingleThread(argv(command, 'redis://h:1', '--fast'), []), command);
   });
   it('exactly the commands the registry declares one-shot low-impact; watch, a daemon, never', () => {
-    for (const command of Object.keys(COMMANDS)) assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), lowImpactOf(command) === 'one-shot', command);
+    for (const command of Object.keys(COMMANDS))
+      assert.equal(wantsSingleThread(argv(command, 'redis://h:1'), []), lowImpactOf(command) === 'one-shot', command);
     assert.equal(lowImpactOf('watch'), 'daemon');
     assert.ok(!wantsSingleThread(argv('watch', 'redis://h:1'), []));
   });
@@ -228,7 +229,24 @@ describe('a relaunched run, seen from outside', () => {
 
   it("watch runs without a wrapper: its pid is the daemon, /healthz answers, a supervisor's SIGTERM to the group saves the checkpoint once and exits 0", async (t) => {
     const statePath = join(mkdtempSync(join(tmpdir(), 'keywarden-relaunch-')), 'watch.json');
-    const { child, out, exited } = startCli(['watch', url, '--listen', '127.0.0.1:0', '--state', statePath, '--max-ops', '300', '--checkpoint-interval', '200ms', '--no-doctor', '--log-format', 'json'], true);
+    const { child, out, exited } = startCli(
+      [
+        'watch',
+        url,
+        '--listen',
+        '127.0.0.1:0',
+        '--state',
+        statePath,
+        '--max-ops',
+        '300',
+        '--checkpoint-interval',
+        '200ms',
+        '--no-doctor',
+        '--log-format',
+        'json',
+      ],
+      true,
+    );
     t.after(() => child.kill('SIGKILL'));
     const deadline = Date.now() + 20_000;
     while (!/"msg":"listening"/.test(out.stderr) && Date.now() < deadline) await sleep(50);
@@ -246,7 +264,10 @@ describe('a relaunched run, seen from outside', () => {
     await sleep(1000);
     process.kill(-child.pid!, 'SIGTERM');
     assert.deepEqual(await exited, { code: 0, signal: null }, out.stderr);
-    const msgs = out.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = out.stderr
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     assert.deepEqual(msgs.slice(-3), ['signal received', 'stopping: saving the checkpoint', 'stopped']);
     assert.equal(msgs.filter((m) => m === 'signal received').length, 1, 'the signal is received once');
     assert.ok(existsSync(statePath), 'checkpoint written');

@@ -14,7 +14,8 @@ import { launchBrowser } from '../support/browser.js';
 import { runCli } from '../support/cli.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 
-const CAVEAT = /Big keys and expiry clusters come from the sample \([\d,]+ of 30,002 keys\) and may miss single large keys: a scan without --sample reads every key\./;
+const CAVEAT =
+  /Big keys and expiry clusters come from the sample \([\d,]+ of 30,002 keys\) and may miss single large keys: a scan without --sample reads every key\./;
 
 describe('the sample caveat next to big keys and expiry clusters', () => {
   let server: RedisServer;
@@ -41,7 +42,10 @@ describe('the sample caveat next to big keys and expiry clusters', () => {
     const md = await runCli(['scan', server.url, '--sample', '10%', '--format', 'markdown']);
     const mdLines = md.stdout.split('\n');
     const mdAt = mdLines.indexOf('## Biggest keys');
-    assert.ok(mdLines.slice(mdAt, mdAt + 5).some((l) => l.startsWith('> ') && CAVEAT.test(l)), md.stdout);
+    assert.ok(
+      mdLines.slice(mdAt, mdAt + 5).some((l) => l.startsWith('> ') && CAVEAT.test(l)),
+      md.stdout,
+    );
 
     const json = JSON.parse((await runCli(['scan', server.url, '--sample', '10%', '--json'])).stdout);
     assert.equal(json.coverage.sampled, true);

@@ -36,12 +36,20 @@ describe('keywarden scan (CLI)', () => {
     assert.equal(report.schemaVersion, 1);
     assert.equal(report.target.mode, 'standalone');
     assert.match(report.target.redisVersion, /^\d/);
-    assert.deepEqual(Object.keys(report.coverage).filter((k) => ['complete', 'sampled', 'keysSeen', 'dbsize'].includes(k)).sort(), ['complete', 'dbsize', 'keysSeen', 'sampled']);
+    assert.deepEqual(
+      Object.keys(report.coverage)
+        .filter((k) => ['complete', 'sampled', 'keysSeen', 'dbsize'].includes(k))
+        .sort(),
+      ['complete', 'dbsize', 'keysSeen', 'sampled'],
+    );
     for (const k of ['keys', 'bytes', 'noTtlKeys', 'noTtlBytes']) assert.equal(typeof report.totals[k], 'number');
     const p = report.patterns.find((x: { pattern: string }) => x.pattern === 'session:*');
     for (const k of ['keys', 'bytes', 'noTtlKeys', 'noTtlBytes', 'types', 'ttl', 'examples']) assert.ok(k in p, k);
     assert.deepEqual(Object.keys(p.ttl), ['none', 'lt1m', 'lt1h', 'lt1d', 'lt7d', 'ge7d']);
-    assert.equal(report.patterns.reduce((s: number, x: { keys: number }) => s + x.keys, 0), report.totals.keys);
+    assert.equal(
+      report.patterns.reduce((s: number, x: { keys: number }) => s + x.keys, 0),
+      report.totals.keys,
+    );
     assert.ok(Array.isArray(report.bigKeys) && 'ttlMs' in report.bigKeys[0]);
     assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
     assert.ok(report.target.url.includes('redacted'));

@@ -57,7 +57,11 @@ describe('HTML scan report in a real browser', () => {
         return ['bytesChart', 'ttlChart'].map((id) => Boolean(w.Chart?.getChart(document.getElementById(id) as Element)));
       });
       assert.deepEqual(charts, [true, true]);
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the report fetched something from the network');
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('file:')),
+        [],
+        'the report fetched something from the network',
+      );
       const shot = join(tmpdir(), 'keywarden-scan-report.png');
       await page.screenshot({ path: shot, fullPage: true });
     } finally {

@@ -23,7 +23,19 @@ const APP = 'App%Secret/Pw2';
 const CONF_SECRETS = ['Conf-Requirepass-Secret3', 'Conf-Masterauth-Secret4', 'Conf-User-Secret5', 'Conf-TlsPass-Secret6'];
 const HOOK = { user: 'hookuser7', pass: 'Hook-Pass-Secret8', path: 'Hook-Path-Secret9', query: 'Hook-Query-Secret10' };
 const TOKEN = 'Token-Secret-11-abcdefgh';
-const SECRETS = [ADMIN, APP, encodeURIComponent(ADMIN), encodeURIComponent(APP), 'Adm/n', 'Secret/Pw2', ...CONF_SECRETS, HOOK.pass, HOOK.path, HOOK.query, TOKEN];
+const SECRETS = [
+  ADMIN,
+  APP,
+  encodeURIComponent(ADMIN),
+  encodeURIComponent(APP),
+  'Adm/n',
+  'Secret/Pw2',
+  ...CONF_SECRETS,
+  HOOK.pass,
+  HOOK.path,
+  HOOK.query,
+  TOKEN,
+];
 
 function assertNoSecret(text: string, where: string): void {
   for (const s of SECRETS) assert.ok(!text.includes(s), `${where} contains the secret ${s}:\n${text.slice(0, 2000)}`);
@@ -127,7 +139,10 @@ describe('no secret in any output', () => {
     try {
       const deadline = Date.now() + 15_000;
       while (!logs.some((l) => /alert webhook failed/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(logs.some((l) => /alert webhook failed/.test(l)), 'the webhook failure was logged');
+      assert.ok(
+        logs.some((l) => /alert webhook failed/.test(l)),
+        'the webhook failure was logged',
+      );
       const auth = { authorization: `Bearer ${TOKEN}` };
       for (const path of ['/', '/metrics', '/healthz', '/readyz', '/api/state', '/dashboard.js', '/nope']) {
         for (const headers of [{}, auth]) {

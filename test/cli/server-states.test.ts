@@ -12,7 +12,6 @@ import { describe, it } from 'node:test';
 import { assertOneErrorLine, runCli } from '../support/cli.js';
 import { startPrimaryWithReplica, startRedis } from '../support/redis.js';
 
-
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -57,10 +56,20 @@ describe('a server that answers but refuses', () => {
     try {
       await seeder.call('DEBUG', 'POPULATE', 5000, 'cache', 10);
       const running = runaway.eval('while true do end', 0).catch((err: Error) => err);
-      await waitUntil('the script to be BUSY', () => seeder.ping().then(() => false, (err: Error) => /BUSY/.test(err.message)));
+      await waitUntil('the script to be BUSY', () =>
+        seeder.ping().then(
+          () => false,
+          (err: Error) => /BUSY/.test(err.message),
+        ),
+      );
       const r = await runCli(['scan', server.url]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`^keywarden: (127\\.0\\.0\\.1:${server.port}|redis://127\\.0\\.0\\.1:${server.port}) is busy running a script or function and answers nothing else until it ends\\nhint: SCRIPT KILL`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^keywarden: (127\\.0\\.0\\.1:${server.port}|redis://127\\.0\\.0\\.1:${server.port}) is busy running a script or function and answers nothing else until it ends\\nhint: SCRIPT KILL`,
+        ),
+      );
       assertOneErrorLine(r.stderr);
       await seeder.call('SCRIPT', 'KILL');
       assert.match(String(await running), /killed/i);
@@ -117,7 +126,9 @@ describe('a server that answers but refuses', () => {
       // Once the save works again, the same command does the job.
       await c.config('SET', 'dir', server.dir);
       await c.bgsave();
-      await waitUntil('a good save', async () => /rdb_bgsave_in_progress:0\r?\nrdb_last_save_time:\d+\r?\nrdb_last_bgsave_status:ok/.test(await c.info('persistence')));
+      await waitUntil('a good save', async () =>
+        /rdb_bgsave_in_progress:0\r?\nrdb_last_save_time:\d+\r?\nrdb_last_bgsave_status:ok/.test(await c.info('persistence')),
+      );
       const again = await runCli(['fix', server.url, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal]);
       assert.equal(again.code, 0, again.stderr);
       assert.equal(JSON.parse((await runCli(['scan', server.url, '--json'])).stdout).totals.noTtlKeys, 0);

@@ -37,7 +37,11 @@ describe('doctor: suggested commands run as printed', () => {
   });
 
   it('adds a policy init step before the first command that needs a policy file no one wrote yet', () => {
-    const lines = runnableFix(['keywarden fix --policy keywarden.yml --apply', 'keywarden watch --policy keywarden.yml'], { ...base, hasPolicy: false, cli: 'npx keywarden' });
+    const lines = runnableFix(['keywarden fix --policy keywarden.yml --apply', 'keywarden watch --policy keywarden.yml'], {
+      ...base,
+      hasPolicy: false,
+      cli: 'npx keywarden',
+    });
     assert.deepEqual(lines, [
       'no policy file yet: write a starter one and review it: npx keywarden policy init redis://10.0.0.5:6380 > keywarden.yml',
       'npx keywarden fix redis://10.0.0.5:6380 --policy keywarden.yml --apply',
@@ -52,13 +56,16 @@ describe('doctor: suggested commands run as printed', () => {
     assert.ok(!lines.join('\n').includes('redacted'));
   });
 
-  it('keeps the ACL user name and the TLS flags, never the password (a URL\'s user@ alone would be read as a password)', () => {
+  it("keeps the ACL user name and the TLS flags, never the password (a URL's user@ alone would be read as a password)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'keywarden-printed-'));
     const ca = join(dir, 'my ca.pem');
     writeFileSync(ca, 'not read by this test');
     const spec = resolveTarget({ url: 'redis://app:s3cret@db.internal:6380/2', tls: true, cacert: ca, insecure: true }, {});
     assert.deepEqual(spec.command, { args: `rediss://db.internal:6380/2 --user app --cacert '${ca}' --insecure`, needsAuth: true });
-    assert.deepEqual(resolveTarget({ url: 'rediss://db.internal', user: "o'neil" }, {}).command, { args: "rediss://db.internal:6379 --user 'o'\\''neil'", needsAuth: false });
+    assert.deepEqual(resolveTarget({ url: 'rediss://db.internal', user: "o'neil" }, {}).command, {
+      args: "rediss://db.internal:6379 --user 'o'\\''neil'",
+      needsAuth: false,
+    });
     assert.deepEqual(resolveTarget({ url: 'redis://db.internal' }, { REDISCLI_AUTH: 'x' }).command, { args: 'redis://db.internal:6379', needsAuth: true });
     const lines = runnableFix(['keywarden fix --policy keywarden.yml --apply'], { ...base, hasPolicy: false, target: spec.command });
     assert.deepEqual(lines, [
@@ -83,8 +90,10 @@ describe('doctor: suggested commands run as printed', () => {
     });
     after(() => tls.stop());
 
-    it('doctor\'s printed commands, pasted with REDISCLI_AUTH set, connect as the user over TLS', async () => {
-      const { stdout } = await runCli(['doctor', `rediss://auditor:${password}@localhost:${tls.tlsPort}`, '--cacert', tls.caFile, '--fail-on', 'none'], { PATH: '' });
+    it("doctor's printed commands, pasted with REDISCLI_AUTH set, connect as the user over TLS", async () => {
+      const { stdout } = await runCli(['doctor', `rediss://auditor:${password}@localhost:${tls.tlsPort}`, '--cacert', tls.caFile, '--fail-on', 'none'], {
+        PATH: '',
+      });
       assert.ok(!stdout.includes(password));
       const init = /npx keywarden (policy init .*?) > keywarden\.yml/.exec(stdout)?.[1];
       assert.ok(init, stdout);
@@ -97,7 +106,7 @@ describe('doctor: suggested commands run as printed', () => {
       assert.notEqual(refused.code, 0, 'without REDISCLI_AUTH the user cannot log in: the command did use the user name');
     });
 
-    it('scan\'s fix hint names the target the same way, and runs as printed', async () => {
+    it("scan's fix hint names the target the same way, and runs as printed", async () => {
       const policy = join(mkdtempSync(join(tmpdir(), 'keywarden-printed-')), 'keywarden.yml');
       writeFileSync(policy, 'rules:\n  - match: "session:*"\n    ttl: 24h\n');
       const scanned = await runCli(['scan', `rediss://auditor:${password}@localhost:${tls.tlsPort}`, '--cacert', tls.caFile, '--policy', policy], { PATH: '' });

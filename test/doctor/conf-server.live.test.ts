@@ -28,7 +28,9 @@ function conf(name: string, text: string): string {
 /** Does redis-server start with this file? (It exits at once, with FATAL CONFIG FILE ERROR, when not.) */
 async function serverAccepts(path: string): Promise<boolean> {
   const port = await freePort();
-  const child = spawn(REDIS_SERVER, [path, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no'], { stdio: 'ignore' });
+  const child = spawn(REDIS_SERVER, [path, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no'], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const outcome = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 1500))]);
   if (outcome === 'running') {
@@ -57,7 +59,11 @@ describe('redis.conf lint against redis-server', () => {
     for (const [name, text] of files) {
       const path = conf(name, text);
       const accepted = await serverAccepts(path);
-      assert.equal(lintRefuses(path), !accepted, `${name}: redis-server ${accepted ? 'starts' : 'refuses'}, the lint says ${lintRefuses(path) ? 'refused' : 'fine'}`);
+      assert.equal(
+        lintRefuses(path),
+        !accepted,
+        `${name}: redis-server ${accepted ? 'starts' : 'refuses'}, the lint says ${lintRefuses(path) ? 'refused' : 'fine'}`,
+      );
     }
   });
 
@@ -82,7 +88,8 @@ describe('redis.conf lint against redis-server', () => {
     const port = await freePort();
     const child = spawn(REDIS_SERVER, [path, '--port', String(port), '--save', '', '--dir', dir, '--daemonize', 'no'], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const local = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       await local.connect();
       assert.equal(await local.ping(), 'PONG');

@@ -23,8 +23,19 @@ test('splitArgs reads quoting like sdssplitargs', () => {
 
 test('parseMemory follows Redis units (k = 1000, kb = 1024)', () => {
   const table: Array<[string, number | undefined]> = [
-    ['0', 0], ['100', 100], ['1k', 1000], ['1kb', 1024], ['1K', 1000], ['2gb', 2 * 1024 ** 3], ['2GB', 2 * 1024 ** 3],
-    ['100mb', 100 * 1024 ** 2], ['1m', 1e6], ['1g', 1e9], ['1.5gb', 1.5 * 1024 ** 3], ['lots', undefined], ['1tb', undefined],
+    ['0', 0],
+    ['100', 100],
+    ['1k', 1000],
+    ['1kb', 1024],
+    ['1K', 1000],
+    ['2gb', 2 * 1024 ** 3],
+    ['2GB', 2 * 1024 ** 3],
+    ['100mb', 100 * 1024 ** 2],
+    ['1m', 1e6],
+    ['1g', 1e9],
+    ['1.5gb', 1.5 * 1024 ** 3],
+    ['lots', undefined],
+    ['1tb', undefined],
   ];
   for (const [text, expected] of table) assert.equal(parseMemory(text), expected, text);
 });
@@ -54,10 +65,13 @@ test('parseConf: includes, last directive wins, duplicates, save adds up, rename
   assert.equal(conf.config['maxmemory-policy'], 'volatile-lru');
   assert.equal(conf.config.save, '900 1 300 10');
   assert.deepEqual(conf.renamed, { FLUSHALL: '', CONFIG: 'cfg-9f' });
-  assert.deepEqual(conf.duplicates.map((d) => [d.name, d.at]), [
-    ['maxmemory', ['/etc/redis/redis.conf:2', '/etc/redis/extra.conf:1']],
-    ['maxmemory-policy', ['/etc/redis/extra.conf:2', '/etc/redis/redis.conf:4']],
-  ]);
+  assert.deepEqual(
+    conf.duplicates.map((d) => [d.name, d.at]),
+    [
+      ['maxmemory', ['/etc/redis/redis.conf:2', '/etc/redis/extra.conf:1']],
+      ['maxmemory-policy', ['/etc/redis/extra.conf:2', '/etc/redis/redis.conf:4']],
+    ],
+  );
   assert.deepEqual(conf.problems, [{ at: '/etc/redis/redis.conf:9', message: 'cannot read included file /etc/redis/missing.conf' }]);
   const facts = confFacts(conf);
   assert.equal(facts.config?.requirepass, '<set>', 'the password never leaves the parser');
@@ -75,9 +89,18 @@ test('ACL rules are evaluated left to right for the dangerous commands', () => {
   const table: Array<[string[], string[]]> = [
     [['+@all'], ['FLUSHALL', 'FLUSHDB', 'CONFIG', 'DEBUG', 'KEYS']],
     [['+@all', '-@dangerous'], []],
-    [['allcommands', '-flushall', '-keys'], ['FLUSHDB', 'CONFIG', 'DEBUG']],
-    [['+@read', '+@write'], ['FLUSHALL', 'FLUSHDB', 'KEYS']],
-    [['+@all', '-@admin'], ['FLUSHALL', 'FLUSHDB', 'KEYS']],
+    [
+      ['allcommands', '-flushall', '-keys'],
+      ['FLUSHDB', 'CONFIG', 'DEBUG'],
+    ],
+    [
+      ['+@read', '+@write'],
+      ['FLUSHALL', 'FLUSHDB', 'KEYS'],
+    ],
+    [
+      ['+@all', '-@admin'],
+      ['FLUSHALL', 'FLUSHDB', 'KEYS'],
+    ],
     [['+get', '+set'], []],
     [['+@all', 'nocommands', '+keys'], ['KEYS']],
   ];
@@ -91,7 +114,15 @@ test('offline lint of redis.conf files: a risky one and a hardened one', async (
     writeFileSync(join(dir, 'conf.d', '10-mem.conf'), 'maxmemory 2gb\n');
     writeFileSync(
       join(dir, 'risky.conf'),
-      ['bind 0.0.0.0', 'protected-mode no', 'maxmemory-policy volatile-lru', 'include conf.d/*.conf', 'maxmemory 1gb', 'save ""', 'requirepass "unbalanced'].join('\n'),
+      [
+        'bind 0.0.0.0',
+        'protected-mode no',
+        'maxmemory-policy volatile-lru',
+        'include conf.d/*.conf',
+        'maxmemory 1gb',
+        'save ""',
+        'requirepass "unbalanced',
+      ].join('\n'),
     );
     writeFileSync(
       join(dir, 'hardened.conf'),
@@ -119,7 +150,10 @@ test('offline lint of redis.conf files: a risky one and a hardened one', async (
       'protected-mode-off:critical',
     ]);
     assert.match(risky.findings.find((f) => f.id === 'conf-duplicate-directive')?.detail ?? '', /maxmemory at .*risky\.conf:5/);
-    assert.ok(risky.skipped.some((s) => s.id === 'memory-near-limit' && /live server|INFO/.test(s.reason)), 'live-only checks are listed as skipped');
+    assert.ok(
+      risky.skipped.some((s) => s.id === 'memory-near-limit' && /live server|INFO/.test(s.reason)),
+      'live-only checks are listed as skipped',
+    );
 
     const hardened = await diagnose(undefined, { config: join(dir, 'hardened.conf') });
     assert.deepEqual(hardened.findings, []);

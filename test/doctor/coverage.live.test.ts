@@ -72,7 +72,10 @@ test('the 12 MB string among 50,001 keys is found in 10 runs out of 10, and doct
 });
 
 test('text and --json runs on unchanged data give the same findings, with every key read and with a sample', async () => {
-  for (const budget of [['--budget', '60s'], ['--budget', '1ms']]) {
+  for (const budget of [
+    ['--budget', '60s'],
+    ['--budget', '1ms'],
+  ]) {
     const text = await cli([server.url, ...budget, '--growth-window', '0s']);
     const json = await cli([server.url, ...budget, '--growth-window', '0s', '--json']);
     const doc = JSON.parse(json.stdout) as DoctorReport;
@@ -118,8 +121,16 @@ test('above the budget: a sample, the same keys on every run, with its coverage 
   if (big) assert.equal(big.coverage?.mayMiss, `keywarden scan ${server.url}`);
 
   const text = await cli([server.url, '--budget', '1ms']);
-  assert.match(text.stdout, /^keyspace: sample of [\d,]+ of 50,001 keys \(the same keys on every run\), read in [\d,]+ ms: reading all 50,001 keys would take about/m);
-  assert.ok(text.stdout.includes(`big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): keywarden scan ${server.url} reads every key`), text.stdout);
+  assert.match(
+    text.stdout,
+    /^keyspace: sample of [\d,]+ of 50,001 keys \(the same keys on every run\), read in [\d,]+ ms: reading all 50,001 keys would take about/m,
+  );
+  assert.ok(
+    text.stdout.includes(
+      `big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): keywarden scan ${server.url} reads every key`,
+    ),
+    text.stdout,
+  );
   const md = await cli([server.url, '--budget', '1ms', '--format', 'markdown']);
   assert.match(md.stdout, /keyspace: sample of [\d,]+ of 50,001 keys/);
 });

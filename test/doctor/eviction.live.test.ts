@@ -48,8 +48,16 @@ test('allkeys-policy-evicts-sessions by name and by policy role; critical and ev
     const byName = finding(await doctor({ url: allkeys.url }), 'allkeys-policy-evicts-sessions');
     assert.equal(byName.severity, 'warning');
     assert.deepEqual(byName.evidence.patterns, ['sess:*']);
-    const policy = policyFromObject({ rules: [{ match: 'acct:*', role: 'durable' }, { match: 'cache:*', ttl: '10m' }] });
-    assert.deepEqual((finding(await doctor({ url: allkeys.url }, { policy }), 'allkeys-policy-evicts-sessions').evidence.patterns as string[]).sort(), ['acct:*', 'sess:*']);
+    const policy = policyFromObject({
+      rules: [
+        { match: 'acct:*', role: 'durable' },
+        { match: 'cache:*', ttl: '10m' },
+      ],
+    });
+    assert.deepEqual((finding(await doctor({ url: allkeys.url }, { policy }), 'allkeys-policy-evicts-sessions').evidence.patterns as string[]).sort(), [
+      'acct:*',
+      'sess:*',
+    ]);
     assert.ok(!ids(await doctor({ url: allkeys.url })).includes('evictions-occurring'));
     const fill = c.pipeline();
     for (let i = 0; i < 4000; i++) fill.set(`cache:big:${i}`, 'w'.repeat(1000), 'EX', 600);

@@ -29,13 +29,26 @@ after(async () => {
 });
 
 const RULES_HERE = [
-  'big-keys', 'lazyfree-off-with-big-keys', 'expiry-stampede', 'dangerous-commands-in-slowlog', 'hit-ratio-low', 'persistence-failing',
-  'fragmentation-high', 'swapping', 'clients-near-maxclients', 'rejected-connections', 'replication-lag', 'replica-link-down',
+  'big-keys',
+  'lazyfree-off-with-big-keys',
+  'expiry-stampede',
+  'dangerous-commands-in-slowlog',
+  'hit-ratio-low',
+  'persistence-failing',
+  'fragmentation-high',
+  'swapping',
+  'clients-near-maxclients',
+  'rejected-connections',
+  'replication-lag',
+  'replica-link-down',
 ];
 
 test('a fresh server with a little cache data triggers none of these rules', async () => {
   const report = await doctor({ url: quiet.url });
-  assert.deepEqual(ids(report).filter((id) => RULES_HERE.includes(id)), []);
+  assert.deepEqual(
+    ids(report).filter((id) => RULES_HERE.includes(id)),
+    [],
+  );
   assert.ok(!report.skipped.some((s) => RULES_HERE.includes(s.id)), JSON.stringify(report.skipped));
 });
 

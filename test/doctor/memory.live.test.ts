@@ -44,7 +44,10 @@ test('maxmemory-unset and keys-without-ttl fire on a server without a limit and 
   const keys = finding(report, 'keys-without-ttl');
   assert.equal(keys.evidence.noTtlKeys, 3000);
   assert.deepEqual(keys.evidence.topPatterns, ['user:*']);
-  assert.ok(keys.fix.some((l) => l.includes(`keywarden fix ${unlimited.url} --match 'user:*'`)), 'the fix names the diagnosed server');
+  assert.ok(
+    keys.fix.some((l) => l.includes(`keywarden fix ${unlimited.url} --match 'user:*'`)),
+    'the fix names the diagnosed server',
+  );
   assert.equal(finding(report, 'auth-disabled').severity, 'warning');
 });
 
@@ -106,7 +109,15 @@ test('a healthy server is quiet: password, maxmemory, volatile-lru, TTLs everywh
   const report = await doctor({ url: healthy.url, password: PASSWORD });
   const loud = report.findings.filter((f) => f.severity !== 'info');
   assert.deepEqual(loud, [], JSON.stringify(loud, null, 2));
-  for (const id of ['maxmemory-unset', 'noeviction-full-risk', 'volatile-policy-without-ttls', 'memory-near-limit', 'keys-without-ttl', 'auth-disabled', 'evictions-occurring']) {
+  for (const id of [
+    'maxmemory-unset',
+    'noeviction-full-risk',
+    'volatile-policy-without-ttls',
+    'memory-near-limit',
+    'keys-without-ttl',
+    'auth-disabled',
+    'evictions-occurring',
+  ]) {
     assert.ok(!ids(report).includes(id), id);
   }
   const outputs = await Promise.all([

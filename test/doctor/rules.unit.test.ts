@@ -31,7 +31,17 @@ function sample(patterns: PatternStats[], extra: Partial<ScanReport> = {}): Scan
     kind: 'keywarden.scan',
     schemaVersion: 1,
     target: { url: 'redis://10.0.0.1:6379', mode: 'standalone', redisVersion: '7.2.0', nodes: [] },
-    coverage: { complete: true, sampled: false, keysSeen: totals.keys, dbsize: totals.keys, vanished: 0, unmeasured: [], method: 'lua', durationMs: 1, keysPerSecond: 1 },
+    coverage: {
+      complete: true,
+      sampled: false,
+      keysSeen: totals.keys,
+      dbsize: totals.keys,
+      vanished: 0,
+      unmeasured: [],
+      method: 'lua',
+      durationMs: 1,
+      keysPerSecond: 1,
+    },
     totals,
     patterns,
     bigKeys: [],
@@ -41,7 +51,10 @@ function sample(patterns: PatternStats[], extra: Partial<ScanReport> = {}): Scan
 }
 
 const run = (id: string, nodes: NodeFacts[], s?: ScanReport, policy?: Parameters<typeof runRules>[1]['policy']) =>
-  runRules(RULES.filter((r) => r.id === id), { nodes, mode: 'standalone', sample: s, policy });
+  runRules(
+    RULES.filter((r) => r.id === id),
+    { nodes, mode: 'standalone', sample: s, policy },
+  );
 
 test('every rule has a unique id, a title, a why, and a default severity', () => {
   const seen = new Set<string>();
@@ -66,7 +79,9 @@ test('persistence-failing on an AOF write error', () => {
 });
 
 test('keys-without-ttl: any key without TTL under a rule that has one, even below the threshold', () => {
-  const s = sample([pattern({ pattern: 'session:*', keys: 10, noTtlKeys: 5, noTtlBytes: 500, rule: { match: 'session:*', ttlMs: 86_400_000, role: 'session' } })]);
+  const s = sample([
+    pattern({ pattern: 'session:*', keys: 10, noTtlKeys: 5, noTtlBytes: 500, rule: { match: 'session:*', ttlMs: 86_400_000, role: 'session' } }),
+  ]);
   const f = run('keys-without-ttl', [node({})], s).findings[0];
   assert.deepEqual(f.evidence.patternsAgainstPolicy, ['session:*']);
   assert.match(f.detail, /policy: 1d|policy: 24h/);
@@ -82,8 +97,9 @@ test('persistence-off-for-durable-data: warning for durable data, info for sessi
   assert.deepEqual(run('persistence-off-for-durable-data', [node({}, { appendonly: 'yes' })], durable).findings, []);
 });
 
-test('expiry-stampede fires at the shared threshold, on the report\'s (already estimated) clusters', () => {
-  const at = (keys: number) => sample([pattern({ pattern: 'promo:*', keys: 100 })], { expiryClusters: [{ second: 1_900_000_000, keys, topPattern: 'promo:*' }] });
+test("expiry-stampede fires at the shared threshold, on the report's (already estimated) clusters", () => {
+  const at = (keys: number) =>
+    sample([pattern({ pattern: 'promo:*', keys: 100 })], { expiryClusters: [{ second: 1_900_000_000, keys, topPattern: 'promo:*' }] });
   assert.deepEqual(run('expiry-stampede', [node({})], at(EXPIRY_CLUSTER_KEYS - 1)).findings, []);
   assert.equal(run('expiry-stampede', [node({})], at(EXPIRY_CLUSTER_KEYS)).findings[0].evidence.largestKeys, EXPIRY_CLUSTER_KEYS);
 });
@@ -98,7 +114,11 @@ test('one big-key threshold: big-keys and lazyfree-off-with-big-keys agree on it
   ];
   for (const c of cases) {
     const s = sample([pattern({ pattern: 'k', keys: 1 })], { bigKeys: [c.k] });
-    const lazy = run('lazyfree-off-with-big-keys', [node({}, { 'lazyfree-lazy-eviction': 'no', 'lazyfree-lazy-expire': 'yes', 'lazyfree-lazy-server-del': 'yes', 'lazyfree-lazy-user-del': 'yes' })], s);
+    const lazy = run(
+      'lazyfree-off-with-big-keys',
+      [node({}, { 'lazyfree-lazy-eviction': 'no', 'lazyfree-lazy-expire': 'yes', 'lazyfree-lazy-server-del': 'yes', 'lazyfree-lazy-user-del': 'yes' })],
+      s,
+    );
     assert.equal(run('big-keys', [node({})], s).findings.length, c.big ? 1 : 0, c.what);
     assert.equal(lazy.findings.length, c.big ? 1 : 0, c.what);
     assert.equal(isBigKey(c.k), c.big, c.what);
@@ -108,26 +128,47 @@ test('one big-key threshold: big-keys and lazyfree-off-with-big-keys agree on it
 });
 
 test('findings from a sample carry its coverage: an interval for shares, the scan command for single keys', () => {
-  const s = sample([pattern({ pattern: 'session:*', keys: 820, bytes: 8200, noTtlKeys: 820, noTtlBytes: 8200 }), pattern({ pattern: 'cache:*', keys: 180, bytes: 1800 })], {
-    bigKeys: [{ key: 'blob', db: 0, node: '10.0.0.1:6379', type: 'string', bytes: 12 * MB, length: 12 * MB, ttlMs: -1 }],
-  });
+  const s = sample(
+    [pattern({ pattern: 'session:*', keys: 820, bytes: 8200, noTtlKeys: 820, noTtlBytes: 8200 }), pattern({ pattern: 'cache:*', keys: 180, bytes: 1800 })],
+    {
+      bigKeys: [{ key: 'blob', db: 0, node: '10.0.0.1:6379', type: 'string', bytes: 12 * MB, length: 12 * MB, ttlMs: -1 }],
+    },
+  );
   s.coverage = { ...s.coverage, sampled: true, complete: false, keysSeen: 10_000, dbsize: 4_200_000 };
   s.totals.ci = { noTtlKeysShare: [0.81, 0.83], noTtlBytesShare: [0.812, 0.828] };
-  const keyspace = { read: 'sample' as const, keysRead: 10_000, dbsize: 4_200_000, durationMs: 80, budgetMs: 5000, scanCommand: 'keywarden scan redis://10.0.0.1:6379' };
+  const keyspace = {
+    read: 'sample' as const,
+    keysRead: 10_000,
+    dbsize: 4_200_000,
+    durationMs: 80,
+    budgetMs: 5000,
+    scanCommand: 'keywarden scan redis://10.0.0.1:6379',
+  };
   const nodes = [node({}, { maxmemory: String(100 * MB), 'maxmemory-policy': 'noeviction' })];
   const { findings } = runRules(RULES, { nodes, mode: 'standalone', sample: s, keyspace });
   const risk = findings.find((f) => f.id === 'noeviction-full-risk');
   assert.match(risk?.detail ?? '', /no TTL on an estimated 82% ± 1% of bytes \(from 10,000 of 4,200,000 keys\)/);
   assert.deepEqual(risk?.coverage, { read: 'sample', keysRead: 10_000, dbsize: 4_200_000, interval: [0.812, 0.828] });
   const big = findings.find((f) => f.id === 'big-keys');
-  assert.match(big?.detail ?? '', /from a sample of 10,000 of 4,200,000 keys: keys outside it may be missed; keywarden scan redis:\/\/10\.0\.0\.1:6379 reads them all/);
+  assert.match(
+    big?.detail ?? '',
+    /from a sample of 10,000 of 4,200,000 keys: keys outside it may be missed; keywarden scan redis:\/\/10\.0\.0\.1:6379 reads them all/,
+  );
   assert.equal(big?.coverage?.mayMiss, 'keywarden scan redis://10.0.0.1:6379');
   // Every key read: the same findings, no estimate, no caveat.
-  const all = runRules(RULES, { nodes, mode: 'standalone', sample: { ...s, coverage: { ...s.coverage, sampled: false, complete: true }, totals: { ...s.totals, ci: undefined } }, keyspace: { ...keyspace, read: 'all' } });
+  const all = runRules(RULES, {
+    nodes,
+    mode: 'standalone',
+    sample: { ...s, coverage: { ...s.coverage, sampled: false, complete: true }, totals: { ...s.totals, ci: undefined } },
+    keyspace: { ...keyspace, read: 'all' },
+  });
   const allBig = all.findings.find((f) => f.id === 'big-keys');
   assert.doesNotMatch(allBig?.detail ?? '', /sample/);
   assert.deepEqual(allBig?.coverage, { read: 'all', keysRead: 10_000, dbsize: 4_200_000 });
-  assert.equal(all.findings.find((f) => f.id === 'maxmemory-unset'), undefined);
+  assert.equal(
+    all.findings.find((f) => f.id === 'maxmemory-unset'),
+    undefined,
+  );
   assert.equal(all.findings.find((f) => f.id === 'auth-disabled')?.coverage, undefined, 'findings that do not read the keyspace carry no coverage');
 });
 
@@ -142,7 +183,18 @@ test('a missing fact skips the check with its reason; a throwing check is skippe
   const { findings, skipped } = run('evictions-occurring', [n]);
   assert.deepEqual(findings, []);
   assert.deepEqual(skipped, [{ id: 'evictions-occurring', reason: 'INFO is not allowed for this user (NOPERM)', node: 'x:1' }]);
-  const broken = runRules([{ ...RULES[0], scope: 'node', check: () => { throw new Error('boom'); } } as (typeof RULES)[number]], { nodes: [node({})] });
+  const broken = runRules(
+    [
+      {
+        ...RULES[0],
+        scope: 'node',
+        check: () => {
+          throw new Error('boom');
+        },
+      } as (typeof RULES)[number],
+    ],
+    { nodes: [node({})] },
+  );
   assert.match(broken.skipped[0].reason, /check failed: boom/);
 });
 

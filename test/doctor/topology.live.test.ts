@@ -67,7 +67,7 @@ test('replication-lag on the primary while its replica is blocked; replica-link-
     // The replica wakes at 6 s and acknowledges within its next replication cron (1 s);
     // on a loaded machine that can take longer, so wait for the finding to clear (bounded).
     let lagging = true;
-    for (const deadline = Date.now() + 8000; lagging && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 8000; lagging && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 500));
       lagging = ids(await doctor({ url: pair.primary.url }, { sample: false })).includes('replication-lag');
     }
@@ -85,7 +85,10 @@ test('replication-lag on the primary while its replica is blocked; replica-link-
 test('cluster: findings labelled by node, memory imbalance and uncovered slots at cluster level', async () => {
   const healthy = await doctor({ url: cluster.url });
   assert.ok(!ids(healthy).includes('cluster-slots-uncovered') && !ids(healthy).includes('cluster-memory-imbalance'));
-  const unset = healthy.findings.filter((f) => f.id === 'maxmemory-unset').map((f) => f.node).sort();
+  const unset = healthy.findings
+    .filter((f) => f.id === 'maxmemory-unset')
+    .map((f) => f.node)
+    .sort();
   assert.deepEqual(unset, cluster.masters.map((m) => `127.0.0.1:${m.port}`).sort());
 
   const first = cluster.masters[0].client();

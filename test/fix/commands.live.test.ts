@@ -43,14 +43,19 @@ describe('fix: the undo and resume commands it prints run as printed', () => {
   it('name the target, the same rules, --max-ttl and the journal, quoted for a shell', () => {
     const c = fixCommands(report({ policy: { maxTtl: '30d' } }), 'my runs/fix.jsonl', { cli: 'npx keywarden' });
     assert.equal(c.undo, "npx keywarden undo redis://10.0.0.5:6380/2 --journal 'my runs/fix.jsonl'");
-    assert.equal(c.resume, "npx keywarden fix redis://10.0.0.5:6380/2 --match 'it'\\''s:*' --ttl 24h --max-ttl 30d --apply --resume --journal 'my runs/fix.jsonl'");
+    assert.equal(
+      c.resume,
+      "npx keywarden fix redis://10.0.0.5:6380/2 --match 'it'\\''s:*' --ttl 24h --max-ttl 30d --apply --resume --journal 'my runs/fix.jsonl'",
+    );
     assert.deepEqual(shellWords(c.resume).slice(4, 8), ['--match', "it's:*", '--ttl', '24h']);
     const withFile = fixCommands(report({ policy: { file: 'keywarden.yml' } }), 'fix.jsonl');
     assert.equal(withFile.resume, 'keywarden fix redis://10.0.0.5:6380/2 --policy keywarden.yml --apply --resume --journal fix.jsonl');
   });
 
   it('never print credentials, nor a placeholder: the URL loses them and a line says to set REDISCLI_AUTH', () => {
-    const text = renderFixText(report({ target: { url: 'rediss://<credentials redacted>@db.internal:6379', mode: 'standalone', nodes: [] } }), { cli: 'keywarden' });
+    const text = renderFixText(report({ target: { url: 'rediss://<credentials redacted>@db.internal:6379', mode: 'standalone', nodes: [] } }), {
+      cli: 'keywarden',
+    });
     assert.match(text, /^Undo with: keywarden undo rediss:\/\/db\.internal:6379 --journal 'my runs\/fix\.jsonl'$/m);
     assert.match(text, /^Continue with: keywarden fix rediss:\/\/db\.internal:6379 --match .* --apply --resume --journal 'my runs\/fix\.jsonl'$/m);
     assert.match(text, /export REDISCLI_AUTH=<password>/);
@@ -72,7 +77,10 @@ describe('fix: the undo and resume commands it prints run as printed', () => {
       await fill(c, 'session:', 500);
       const journal = join(mkdtempSync(join(tmpdir(), 'keywarden-commands-')), 'fix run.jsonl');
       // An empty PATH: no keywarden on it, so the commands say npx keywarden.
-      const fixed = await cli(['fix', `redis://:${password}@127.0.0.1:${server.port}`, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal], { PATH: '' });
+      const fixed = await cli(
+        ['fix', `redis://:${password}@127.0.0.1:${server.port}`, '--match', 'session:*', '--ttl', '1h', '--apply', '--journal', journal],
+        { PATH: '' },
+      );
       assert.equal(fixed.code, 0, fixed.stderr);
       assert.deepEqual(await ttlCounts(c, 'session:*'), { withTtl: 500, without: 0 });
       assert.ok(!fixed.stdout.includes(password) && !fixed.stderr.includes(password), 'the password was printed');
@@ -98,7 +106,10 @@ describe('fix: the undo and resume commands it prints run as printed', () => {
       };
       const plan = await cli(['fix', `redis://fixer:fixer-pass@127.0.0.1:${server.port}`, '--match', 'acl:*', '--ttl', '1h', '--json']);
       within((JSON.parse(plan.stdout) as FixReport).takenAt);
-      const fixed = await cli(['fix', `redis://fixer:fixer-pass@127.0.0.1:${server.port}`, '--match', 'acl:*', '--ttl', '1h', '--apply', '--journal', journal], { PATH: '' });
+      const fixed = await cli(
+        ['fix', `redis://fixer:fixer-pass@127.0.0.1:${server.port}`, '--match', 'acl:*', '--ttl', '1h', '--apply', '--journal', journal],
+        { PATH: '' },
+      );
       assert.equal(fixed.code, 0, fixed.stderr);
       within(`${taken.exec(fixed.stdout.split('\n')[0])?.[1].replace(' ', 'T')}Z`);
       const line = /^Undo with: (.+)$/m.exec(fixed.stdout)?.[1];

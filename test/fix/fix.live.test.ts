@@ -209,7 +209,7 @@ describe('fix on a standalone server', () => {
       const policy = adHocPolicy('cache:*', '7d');
       const plan = await planFix(target, { policy, maxTtlMs: 3600_000 });
       assert.equal(plan.totals.shortened, 500);
-      assert.equal(await c.ttl('cache:long:1') > 86400, true);
+      assert.equal((await c.ttl('cache:long:1')) > 86400, true);
       const report = await applyFix(target, { policy, maxTtlMs: 3600_000, journal });
       assert.equal(report.totals.shortened, 500);
       assert.equal(report.totals.applied, 500);
@@ -289,7 +289,10 @@ describe('fix on a standalone server', () => {
     const doc = JSON.parse(dry.stdout);
     assert.equal(doc.kind, 'keywarden.fix');
     assert.equal(doc.dryRun, true);
-    assert.deepEqual(Object.keys(doc.rules[0]).filter((k) => ['match', 'ttl', 'matched', 'needTtl', 'applied', 'alreadyHadTtl', 'bytes'].includes(k)).length, 7);
+    assert.deepEqual(
+      Object.keys(doc.rules[0]).filter((k) => ['match', 'ttl', 'matched', 'needTtl', 'applied', 'alreadyHadTtl', 'bytes'].includes(k)).length,
+      7,
+    );
     assert.equal(doc.rules[0].needTtl, 20_000);
     assert.equal(doc.journal, null);
 

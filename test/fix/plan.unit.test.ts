@@ -45,7 +45,12 @@ describe('decideKey', () => {
 
 describe('decodeWriteReply (fix-expire.lua)', () => {
   const cases: Array<[string, string, number, unknown]> = [
-    ['set with expiry and bytes, refused, gone', '1796221022813/56,0,-', 3, { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1], expiry: [1796221022813, 0, 0] }],
+    [
+      'set with expiry and bytes, refused, gone',
+      '1796221022813/56,0,-',
+      3,
+      { status: ['set', 'refused', 'gone'], bytes: [56, -1, -1], expiry: [1796221022813, 0, 0] },
+    ],
     ['set without bytes (not measured)', '1796221022813,1796221022814', 2, { status: ['set', 'set'], bytes: [-1, -1], expiry: [1796221022813, 1796221022814] }],
     ['one key', '1796221022813/1048632', 1, { status: ['set'], bytes: [1048632], expiry: [1796221022813] }],
     ['no keys', '', 0, { status: [], bytes: [], expiry: [] }],
@@ -75,7 +80,15 @@ describe('FixTally on a keys-only walk (apply)', () => {
     }
     const [s] = tally.summaries();
     assert.deepEqual(
-      { matched: s.matched, needTtl: s.needTtl, applied: s.applied, alreadyHadTtl: s.alreadyHadTtl, changedSinceScan: s.changedSinceScan, bytes: s.bytes, examples: s.examples },
+      {
+        matched: s.matched,
+        needTtl: s.needTtl,
+        applied: s.applied,
+        alreadyHadTtl: s.alreadyHadTtl,
+        changedSinceScan: s.changedSinceScan,
+        bytes: s.bytes,
+        examples: s.examples,
+      },
       { matched: 4, needTtl: 2, applied: 2, alreadyHadTtl: 1, changedSinceScan: 1, bytes: 100, examples: ['s:1', 's:4'] },
     );
     const t = tally.totals(1000, 0);
@@ -170,7 +183,8 @@ describe('journal', () => {
   });
   it('counts the keys undo will go through (its progress bar total)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keywarden-journal-')), 'j.jsonl');
-    const set = (b: string, keys: string[], keysOnly: boolean) => JSON.stringify({ t: 'set', b, node: 'a:1', db: 0, at: 0, op: 'nx', keys, ttlMs: keys.map(() => 1000), ...(keysOnly ? { keysOnly: true } : {}) });
+    const set = (b: string, keys: string[], keysOnly: boolean) =>
+      JSON.stringify({ t: 'set', b, node: 'a:1', db: 0, at: 0, op: 'nx', keys, ttlMs: keys.map(() => 1000), ...(keysOnly ? { keysOnly: true } : {}) });
     writeFileSync(
       file,
       [
@@ -202,8 +216,30 @@ describe('policyYaml', () => {
       otherKeys: 3,
       withheld: [{ match: '*:*', sampled: 60, reason: 'catch-all' }],
       rules: [
-        { match: 'session:*', ttlMs: 24 * HOUR, role: 'session', keys: 50_000, sampled: 500, noTtlShare: 1, bytes: 5_000_000, basis: 'name', examples: ['session:\\x1b[31m'] },
-        { match: 'cache:*', ttlMs: HOUR, role: 'cache', jitter: 0.1, keys: 40_000, sampled: 400, noTtlShare: 0.2, bytes: 1000, observedTtl: { p50: 1_800_000, p90: 3_000_000 }, basis: 'observed', examples: [] },
+        {
+          match: 'session:*',
+          ttlMs: 24 * HOUR,
+          role: 'session',
+          keys: 50_000,
+          sampled: 500,
+          noTtlShare: 1,
+          bytes: 5_000_000,
+          basis: 'name',
+          examples: ['session:\\x1b[31m'],
+        },
+        {
+          match: 'cache:*',
+          ttlMs: HOUR,
+          role: 'cache',
+          jitter: 0.1,
+          keys: 40_000,
+          sampled: 400,
+          noTtlShare: 0.2,
+          bytes: 1000,
+          observedTtl: { p50: 1_800_000, p90: 3_000_000 },
+          basis: 'observed',
+          examples: [],
+        },
         { match: 'user:*:profile', role: 'durable', keys: 10_000, sampled: 100, noTtlShare: 1, bytes: 1000, basis: 'review', examples: [] },
       ],
     };
@@ -222,6 +258,6 @@ describe('policyYaml', () => {
     assert.match(yaml, /REVIEW/);
     assert.match(yaml, /# no rule for "\*:\*" \(60 sampled keys\): a rule without a literal part/);
     assert.deepEqual(policy.alerts, { noTtlKeys: 1000, memoryUsedRatio: 0.8, evictions: true, noTtlGrowth: { window: 900_000, minIncrease: 1000 } });
-    assert.ok(!yaml.includes(String.fromCharCode(0x1b)), "a raw ESC reached the YAML");
+    assert.ok(!yaml.includes(String.fromCharCode(0x1b)), 'a raw ESC reached the YAML');
   });
 });

@@ -62,7 +62,10 @@ describe('fix survives kill -9 and server restarts', () => {
     const sent = await calls(client, 'pexpire');
     assert.ok(sent >= KEYS, `${sent} PEXPIRE for ${KEYS} keys`);
     assert.ok(sent <= KEYS * 1.03, `${sent - KEYS} repeated PEXPIRE (${(((sent - KEYS) / KEYS) * 100).toFixed(1)}%) after kill -9 and resume`);
-    const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string });
+    const lines = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: string });
     assert.equal(lines.filter((l) => l.t === 'start').length, 2);
 
     // Undo's counts are exact: every key is either taken back or reported, never both, never
@@ -134,7 +137,10 @@ describe('fix survives kill -9 and server restarts', () => {
     await server.restart();
     const failed = await run;
     assert.equal(failed.code, 2);
-    assert.match(failed.stderr, /^keywarden: writing TTLs to [^\n]+\nkeywarden: stopped after \d+ TTLs set: [^\n]+\nhint: [^\n]*rerun the same command with --resume --journal [^\n]+\n$/);
+    assert.match(
+      failed.stderr,
+      /^keywarden: writing TTLs to [^\n]+\nkeywarden: stopped after \d+ TTLs set: [^\n]+\nhint: [^\n]*rerun the same command with --resume --journal [^\n]+\n$/,
+    );
     const resumed = await cli([...args, '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /restarted since the checkpoint/);

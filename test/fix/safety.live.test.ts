@@ -44,7 +44,8 @@ describe('data safety of fix and undo (issue #13)', () => {
     await fill(c, prefix, count);
     return c;
   };
-  const writes = async () => ['pexpire', 'expire', 'persist', 'pexpireat', 'eval', 'evalsha'].reduce(async (s, c) => (await s) + (await calls(admin, c)), Promise.resolve(0));
+  const writes = async () =>
+    ['pexpire', 'expire', 'persist', 'pexpireat', 'eval', 'evalsha'].reduce(async (s, c) => (await s) + (await calls(admin, c)), Promise.resolve(0));
 
   it('1. no TTL below one second from any source: --max-ttl 0/500ms, --ttl 500ms, a bare --ttl 24, the library, the scripts, guard()', async () => {
     const c = await db(1, 'session:', 2_500);
@@ -92,7 +93,10 @@ describe('data safety of fix and undo (issue #13)', () => {
       } finally {
         await t2.close();
       }
-      const exp = readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"set"')).flatMap((l) => JSON.parse(l).ttlMs as number[]);
+      const exp = readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"t":"set"'))
+        .flatMap((l) => JSON.parse(l).ttlMs as number[]);
       assert.ok(exp.length === 2_500 && exp.every((t) => t >= 1000), `a TTL below 1 s was sent: ${Math.min(...exp)}`);
     } finally {
       c.disconnect();
@@ -125,8 +129,14 @@ describe('data safety of fix and undo (issue #13)', () => {
       for (let i = 200; i < 300; i++) assert.equal(await c.ttl(`session:${i}`), -1);
       const text = await cli(['undo', url, '--journal', journal]);
       assert.match(text.stdout, /changed since: expires later than fix set/);
-      const done = readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"done"')).map((l) => JSON.parse(l));
-      assert.ok(done.every((d) => Array.isArray(d.exp)), 'every done line records the expiry');
+      const done = readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"t":"done"'))
+        .map((l) => JSON.parse(l));
+      assert.ok(
+        done.every((d) => Array.isArray(d.exp)),
+        'every done line records the expiry',
+      );
     } finally {
       c.disconnect();
     }
@@ -230,7 +240,11 @@ describe('data safety of fix and undo (issue #13)', () => {
       const cases: Record<string, string> = {
         'damaged in the middle': [...lines.slice(0, -2), '{"t":"done","b":', ...lines.slice(-2)].join('\n') + '\n',
         empty: '',
-        reformatted: JSON.stringify(lines.map((l) => JSON.parse(l)), null, 2),
+        reformatted: JSON.stringify(
+          lines.map((l) => JSON.parse(l)),
+          null,
+          2,
+        ),
         'unknown version': [lines[0].replace('"v":2', '"v":9'), ...lines.slice(1)].join('\n') + '\n',
         'no start line': lines.slice(1).join('\n') + '\n',
         'not a journal': 'rules:\n  - match: "bad:*"\n    ttl: 1h\n',
@@ -247,7 +261,7 @@ describe('data safety of fix and undo (issue #13)', () => {
         assert.equal(readFileSync(file, 'utf8'), text, `${name}: --resume modified a file it refused`);
       }
       assert.equal(await calls(admin, 'persist'), 0, 'undo wrote before refusing the journal');
-      assert.equal(await calls(admin, 'evalsha') + (await calls(admin, 'eval')), 0);
+      assert.equal((await calls(admin, 'evalsha')) + (await calls(admin, 'eval')), 0);
       assert.deepEqual(await ttlCounts(c, 'bad:*'), { withTtl: 2_000, without: 0 });
     } finally {
       c.disconnect();
@@ -262,10 +276,16 @@ describe('data safety of fix and undo (issue #13)', () => {
       const t1 = await connectTarget(resolveTarget({ url: `${server.url}/6` }, {}));
       let sent = 0;
       try {
-        await applyFix(t1, { policy: adHocPolicy('lh:*', '1h'), journal, maxOps: 5_000, signal: stop.signal, async beforeWrite(keys) {
-          sent += keys.length;
-          if (sent > 500) stop.abort();
-        } });
+        await applyFix(t1, {
+          policy: adHocPolicy('lh:*', '1h'),
+          journal,
+          maxOps: 5_000,
+          signal: stop.signal,
+          async beforeWrite(keys) {
+            sent += keys.length;
+            if (sent > 500) stop.abort();
+          },
+        });
       } finally {
         await t1.close();
       }
@@ -301,7 +321,7 @@ describe('data safety of fix and undo (issue #13)', () => {
       }
       const emptyEnv = await cli(['fix', '--match', 'session:*', '--ttl', '1h', '--apply'], { REDIS_URL: '' });
       assert.match(emptyEnv.stderr, /^keywarden: REDIS_URL is set but empty\n/);
-      assert.equal(await calls(d, 'pexpire') + (await calls(d, 'evalsha')) + (await calls(d, 'eval')), 0);
+      assert.equal((await calls(d, 'pexpire')) + (await calls(d, 'evalsha')) + (await calls(d, 'eval')), 0);
       assert.deepEqual(await ttlCounts(d, 'session:*'), { withTtl: 0, without: 100 });
       // No target at all: REDIS_URL; and the target is named before the first write.
       const journal = join(dir, 'env.jsonl');
@@ -351,9 +371,22 @@ describe('data safety of fix and undo (issue #13)', () => {
       const url = `${server.url}/10`;
       // A user who may read but not PEXPIRE.
       await admin.call('ACL', 'SETUSER', 'reader', 'on', '>pw', '~*', '&*', '+@all', '-pexpire', '-@scripting');
-      const noperm = await cli(['fix', `redis://reader:pw@127.0.0.1:${server.port}/10`, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', join(dir, 'noperm.jsonl')]);
+      const noperm = await cli([
+        'fix',
+        `redis://reader:pw@127.0.0.1:${server.port}/10`,
+        '--match',
+        'err:*',
+        '--ttl',
+        '1h',
+        '--apply',
+        '--journal',
+        join(dir, 'noperm.jsonl'),
+      ]);
       assert.equal(noperm.code, 2);
-      assert.match(noperm.stderr, /keywarden: stopped after 0 TTLs set: the user connected to \S+ may not run PEXPIRE\nhint: grant it \(ACL SETUSER <user> \+pexpire\)/);
+      assert.match(
+        noperm.stderr,
+        /keywarden: stopped after 0 TTLs set: the user connected to \S+ may not run PEXPIRE\nhint: grant it \(ACL SETUSER <user> \+pexpire\)/,
+      );
       assert.doesNotMatch(noperm.stderr, /once the server answers again/);
       // A full disk: /dev/full fails every write with ENOSPC.
       const device = await cli(['fix', url, '--match', 'err:*', '--ttl', '1h', '--apply', '--journal', '/dev/full', '--resume']);
@@ -361,7 +394,10 @@ describe('data safety of fix and undo (issue #13)', () => {
       assert.match(device.stderr, /^keywarden: \/dev\/full is not a usable fix journal: it is not a regular file; nothing was written\n/);
       const { JournalWriter } = await import('../../src/fix/journal.js');
       const w = new JournalWriter('/dev/full', 1);
-      assert.throws(() => w.write({ t: 'cp', cp: { node: 'a:1', db: 0, cursor: '0', done: false } }), /the disk holding journal \/dev\/full is full \(ENOSPC\)/);
+      assert.throws(
+        () => w.write({ t: 'cp', cp: { node: 'a:1', db: 0, cursor: '0', done: false } }),
+        /the disk holding journal \/dev\/full is full \(ENOSPC\)/,
+      );
       w.close();
       // A database that does not exist.
       const range = await cli(['fix', `${server.url}/99`, '--match', 'err:*', '--ttl', '1h']);
@@ -418,7 +454,9 @@ describe('data safety of fix and undo (issue #13)', () => {
     try {
       const url = `${server.url}/7`;
       const [a, b] = await Promise.all(
-        ['a', 'b'].map((n) => cli(['fix', url, '--match', 'twice:*', '--ttl', n === 'a' ? '1h' : '2h', '--apply', '--journal', join(dir, `twice-${n}.jsonl`), '--json'])),
+        ['a', 'b'].map((n) =>
+          cli(['fix', url, '--match', 'twice:*', '--ttl', n === 'a' ? '1h' : '2h', '--apply', '--journal', join(dir, `twice-${n}.jsonl`), '--json']),
+        ),
       );
       assert.equal(a.code, 0, a.stderr);
       assert.equal(b.code, 0, b.stderr);
@@ -479,11 +517,15 @@ describe('a bare --ttl number on a terminal (issue #13, case 1)', () => {
     try {
       await c.set('tty:1', 'v');
       const run = (answer: string, journal: string) =>
-        spawnSync('script', ['-qec', `node --import tsx src/cli/run.ts fix ${server.url} --match 'tty:*' --ttl 24 --apply --journal ${join(dir, journal)}`, '/dev/null'], {
-          input: `${answer}\n`,
-          encoding: 'utf8',
-          timeout: 60_000,
-        });
+        spawnSync(
+          'script',
+          ['-qec', `node --import tsx src/cli/run.ts fix ${server.url} --match 'tty:*' --ttl 24 --apply --journal ${join(dir, journal)}`, '/dev/null'],
+          {
+            input: `${answer}\n`,
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
       const no = run('n', 'no.jsonl');
       assert.match(no.stdout, /--ttl 24 is 24 seconds \(not 24h\)\. Write TTLs of 24 seconds\? \[y\/N\]/);
       assert.match(no.stdout, /keywarden: --ttl 24 has no unit/);

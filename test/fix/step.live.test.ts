@@ -125,7 +125,9 @@ describe('fix-step.lua and the stepped walk', () => {
         const target = await connectTarget(resolveTarget({ url: `${server.url}/3` }, {}));
         const steps = new ScriptSteps(rec.proxy, { mode: 'standalone', tally, journal, measure: true, match: 'session:*', onUnmeasured: () => undefined });
         const plan = { node: target.nodes[0], dbs: [3], dbsize: 22_000, sizes: new Map([[3, 22_000]]) };
-        const result = await walkNode(target, plan, steps, { signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(() => target.close());
+        const result = await walkNode(target, plan, steps, { signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(
+          () => target.close(),
+        );
         assert.equal(result.complete, true);
       } finally {
         journal.close();
@@ -153,7 +155,10 @@ describe('fix-step.lua and the stepped walk', () => {
       assert.deepEqual(await ttlCounts(c, 'session:*'), { withTtl: 20_000, without: 0 });
       assert.equal((await ttlCounts(c, 'other:*')).withTtl, 0);
       // A checkpoint cursor is journaled only once every key read before it is answered ('done').
-      const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalLine);
+      const lines = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JournalLine);
       const open = new Set<string>();
       let cps = 0;
       lines.forEach((line, at) => {
@@ -164,7 +169,8 @@ describe('fix-step.lua and the stepped walk', () => {
           const reached = steps.findIndex((s) => s.next === line.cp.cursor);
           assert.ok(reached >= 0, `checkpoint ${line.cp.cursor} is no step's cursor`);
           const answered = rec.answeredBefore(at);
-          for (const k of steps.slice(0, reached + 1).flatMap((s) => s.read)) assert.ok(writtenBy.get(k)! < answered, `checkpoint ${line.cp.cursor} journaled before ${k} was answered`);
+          for (const k of steps.slice(0, reached + 1).flatMap((s) => s.read))
+            assert.ok(writtenBy.get(k)! < answered, `checkpoint ${line.cp.cursor} journaled before ${k} was answered`);
         }
       });
       assert.equal(open.size, 0);

@@ -51,7 +51,10 @@ describe('fix with replicas and cluster', () => {
       assert.ok(pause, 'no pause event');
       assert.equal(pause.replica, `127.0.0.1:${pair.replica.port}`);
       assert.ok(pause.lagMs > 1000);
-      assert.ok(events.some((e) => e.pausedMs !== undefined), 'no resume event');
+      assert.ok(
+        events.some((e) => e.pausedMs !== undefined),
+        'no resume event',
+      );
       // The TTLs reached the replica too.
       for (let i = 0; i < 50 && (await ttlCounts(replica, 'session:*')).without > 0; i++) await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(await ttlCounts(replica, 'session:*'), { withTtl: 20_000, without: 0 });

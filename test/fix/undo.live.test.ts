@@ -141,7 +141,12 @@ describe('undo on a cluster resharded since fix', () => {
     for (const slot of slots) await moveSlot(slot, await otherThanOwner(slot), { finish: true });
     const rerouted = inSlots(keys, slots).length;
     assert.ok(rerouted >= 400);
-    const journaledNodes = new Set(readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"set"')).map((l) => JSON.parse(l).node as string));
+    const journaledNodes = new Set(
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"t":"set"'))
+        .map((l) => JSON.parse(l).node as string),
+    );
     assert.equal(journaledNodes.size, 3, 'fix wrote on all three masters');
 
     const dry = await cli(['undo', cluster.url, '--journal', journal, '--dry-run']);
@@ -158,7 +163,18 @@ describe('undo on a cluster resharded since fix', () => {
     assert.equal(doc.journaled, 3400);
     assert.equal(doc.persisted, 3398);
     assert.equal(doc.rerouted, rerouted);
-    assert.deepEqual(doc.skipped, { gone: 0, noTtl: 0, longerTtl: 2, otherTtl: 0, refused: 0, shortened: 0, unknownNode: 0, migrating: 0, unreachable: 0, unconfirmed: 0 });
+    assert.deepEqual(doc.skipped, {
+      gone: 0,
+      noTtl: 0,
+      longerTtl: 2,
+      otherTtl: 0,
+      refused: 0,
+      shortened: 0,
+      unknownNode: 0,
+      migrating: 0,
+      unreachable: 0,
+      unconfirmed: 0,
+    });
     assert.deepEqual(doc.skippedExamples.longerTtl.sort(), [...longer].sort());
 
     const ttls = await pttls(keys);
@@ -187,7 +203,10 @@ describe('undo on a cluster resharded since fix', () => {
     const undo = await cli(['undo', cluster.url, '--journal', journal]);
     assert.equal(undo.code, 0, undo.stderr);
     assert.match(undo.stdout, new RegExp(`PERSIST ${500 - inFlight} of 500 journaled keys`));
-    assert.match(undo.stdout, new RegExp(`\\s${inFlight} {2}its slot is being moved between masters \\(resharding in progress\\): rerun undo once it is done \\(e\\.g\\. mig:`));
+    assert.match(
+      undo.stdout,
+      new RegExp(`\\s${inFlight} {2}its slot is being moved between masters \\(resharding in progress\\): rerun undo once it is done \\(e\\.g\\. mig:`),
+    );
 
     await finishSlot(slot, to, from);
     const rerun = await cli(['undo', cluster.url, '--journal', journal, '--json']);
@@ -301,7 +320,10 @@ describe('undo progress bar', () => {
       assert.match(tty.stdout, /PERSIST 3,000 of 3,000 journaled keys/);
       assert.deepEqual(await ttlCounts(c, 'tty:*'), { withTtl: 0, without: 3000 });
 
-      const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'undo', server.url, '--journal', journal, '--dry-run'], { encoding: 'utf8', timeout: 60_000 });
+      const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'undo', server.url, '--journal', journal, '--dry-run'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(piped.status, 0, piped.stderr);
       assert.ok(!/(checking|undoing) \[/.test(piped.stderr + piped.stdout), piped.stderr);
       assert.match(piped.stdout, /DRY RUN: would PERSIST 0 of 3,000 journaled keys/);

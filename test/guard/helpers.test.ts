@@ -111,7 +111,10 @@ for (const [label, connect] of Object.entries(KINDS)) {
 
     it('cacheAside: a failing loader releases the lock and the next caller loads', async () => {
       const key = `cache:${tag()}:fail`;
-      await assert.rejects(cacheAside(a, key, () => Promise.reject(new Error('db down')), { ttl: 60 }), /db down/);
+      await assert.rejects(
+        cacheAside(a, key, () => Promise.reject(new Error('db down')), { ttl: 60 }),
+        /db down/,
+      );
       assert.equal(await raw.exists(`${key}:lock`), 0);
       assert.equal(await cacheAside(b, key, () => 'ok', { ttl: 60 }), 'ok');
     });
@@ -120,8 +123,14 @@ for (const [label, connect] of Object.entries(KINDS)) {
       const key = `rate:${tag()}:ip`;
       const seq = [];
       for (let i = 0; i < 5; i++) seq.push(await rateLimit(a, key, { limit: 3, window: '10s' }));
-      assert.deepEqual(seq.map((r) => r.allowed), [true, true, true, false, false]);
-      assert.deepEqual(seq.map((r) => r.remaining), [2, 1, 0, 0, 0]);
+      assert.deepEqual(
+        seq.map((r) => r.allowed),
+        [true, true, true, false, false],
+      );
+      assert.deepEqual(
+        seq.map((r) => r.remaining),
+        [2, 1, 0, 0, 0],
+      );
       for (const r of seq) assert.ok(r.resetMs > 9_000 && r.resetMs <= 10_000);
       const ttl = await raw.pttl(key);
       assert.ok(ttl > 0 && ttl <= 10_000);
@@ -174,7 +183,13 @@ describe('helpers · through a strict guard', () => {
     closers.push(() => client.disconnect());
     const seen: GuardViolation[] = [];
     const redis = guard(client, {
-      policy: { rules: [{ match: 'cache:*', ttl: '1h' }, { match: 'rate:*', ttl: '1h' }, { match: 'session:*', ttl: '24h' }] },
+      policy: {
+        rules: [
+          { match: 'cache:*', ttl: '1h' },
+          { match: 'rate:*', ttl: '1h' },
+          { match: 'session:*', ttl: '24h' },
+        ],
+      },
       mode: 'strict',
       onViolation: (v) => seen.push(v),
     });

@@ -44,12 +44,22 @@ describe('guard · ioredis API surface', () => {
       const counted = redis.pipeline().get('t:api:s');
       assert.equal(counted.length, 1, 'pipeline.length counts queued commands');
       counted.hset('t:api:h3', 'f', 'v');
-      assert.equal(counted.length, 2, 'the guard\'s PEXPIRE is not counted');
-      assert.deepEqual(await counted.exec(), [[null, 'v'], [null, 1]]);
+      assert.equal(counted.length, 2, "the guard's PEXPIRE is not counted");
+      assert.deepEqual(await counted.exec(), [
+        [null, 'v'],
+        [null, 1],
+      ]);
       const replies = await redis.pipeline().sadd('t:api:set', 'a').zadd('t:api:z', 1, 'm').get('t:api:s').exec();
-      assert.deepEqual(replies, [[null, 1], [null, 1], [null, 'v']]);
+      assert.deepEqual(replies, [
+        [null, 1],
+        [null, 1],
+        [null, 'v'],
+      ]);
       const tx = await redis.multi().hincrby('t:api:h2', 'f', 3).hgetall('t:api:h2').exec();
-      assert.deepEqual(tx, [[null, 3], [null, { f: '3' }]]);
+      assert.deepEqual(tx, [
+        [null, 3],
+        [null, { f: '3' }],
+      ]);
       assert.ok((await raw.pttl('t:api:h2')) > 3_500_000);
     } finally {
       raw.disconnect();
@@ -65,7 +75,10 @@ describe('guard · ioredis API surface', () => {
       await redis.multi({ pipeline: false });
       await redis.hset('t:manual:h', 'f', 'v');
       await redis.incr('t:manual:n');
-      assert.deepEqual(await redis.exec(), [[null, 1], [null, 1]]);
+      assert.deepEqual(await redis.exec(), [
+        [null, 1],
+        [null, 1],
+      ]);
       assert.ok((await raw.pttl('t:manual:h')) > 3_500_000);
       assert.ok((await raw.pttl('t:manual:n')) > 3_500_000);
       const counts = await Promise.all(Array.from({ length: 20 }, (_, i) => auto.hset(`t:auto:${i}`, 'f', String(i))));

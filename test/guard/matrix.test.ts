@@ -30,7 +30,10 @@ after(async () => {
 type Make = () => Promise<Driver>;
 type Extra = (driver: () => Driver, cluster: boolean) => void;
 function matrix(label: string, makeStandalone: Make, makeCluster: Make, conformance: boolean, extra: Extra): void {
-  for (const [topology, make] of [['standalone', makeStandalone], ['cluster', makeCluster]] as const) {
+  for (const [topology, make] of [
+    ['standalone', makeStandalone],
+    ['cluster', makeCluster],
+  ] as const) {
     const name = `${label} ${topology}`;
     const driver = () => drivers.get(name) as Driver;
     describe(`guard · ${name}`, () => {
@@ -49,7 +52,7 @@ const hasRuleTtl = (ttl: unknown): boolean => typeof ttl === 'number' && ttl > H
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- each library major has its own client types */
 const ioredisExtras: Extra = (d, clustered) => {
-  it('pipeline().length counts the commands the application queued, not the guard\'s PEXPIREs', () => {
+  it("pipeline().length counts the commands the application queued, not the guard's PEXPIREs", () => {
     const g = d().guarded({ policy: POLICY }).native as any;
     const p = space();
     const batch = g.pipeline().hset(p('t', 'h'), 'f', 'v').incr(p('t', 'n')).get(p('t', 'n'));
@@ -65,7 +68,11 @@ const ioredisExtras: Extra = (d, clustered) => {
       assert.equal(g.nodes('master')[0], masters[0], 'the same node is the same object on every call');
       const key = space()('t', 'node');
       let written = 0;
-      for (const node of masters) written += await node.hset(key, 'f', 'v').then(() => 1, () => 0); // MOVED from the others
+      for (const node of masters)
+        written += await node.hset(key, 'f', 'v').then(
+          () => 1,
+          () => 0,
+        ); // MOVED from the others
       assert.equal(written, 1);
       assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
     });
@@ -74,7 +81,7 @@ const ioredisExtras: Extra = (d, clustered) => {
 
 /** node-redis 4 has no type mappings and no RESP3: its `commandOptions({ returnBuffers })` instead. */
 const nodeRedis4Extras: Extra = (d) => {
-  it('replies with returnBuffers are exactly the raw client\'s, and a read sent right after a guarded write sees it', async () => {
+  it("replies with returnBuffers are exactly the raw client's, and a read sent right after a guarded write sees it", async () => {
     const g = d().guarded({ policy: POLICY }).native as any;
     const r = d().raw.native as any;
     const buffers = commandOptions({ returnBuffers: true });
@@ -104,7 +111,7 @@ const nodeRedisExtras =
       if (clustered) perNodeClients(d);
       return;
     }
-    it('replies under a type mapping are exactly the raw client\'s (Buffer strings, doubles)', async () => {
+    it("replies under a type mapping are exactly the raw client's (Buffer strings, doubles)", async () => {
       const mapping = { 36: Buffer }; // RESP_TYPES.BLOB_STRING
       const g = (d().guarded({ policy: POLICY }).native as any).withTypeMapping(mapping);
       const r = (d().raw.native as any).withTypeMapping(mapping);
@@ -131,7 +138,7 @@ const nodeRedisExtras =
       }
     });
     if (!clustered) {
-      it('RESP3 replies are exactly the raw client\'s', async () => {
+      it("RESP3 replies are exactly the raw client's", async () => {
         const raw = (await (lib.createClient({ url: server.url, RESP: 3 }) as any).connect()) as any;
         const other = (await (lib.createClient({ url: server.url, RESP: 3 }) as any).connect()) as any;
         const g = guard(other, { policy: POLICY }) as any;
@@ -151,30 +158,45 @@ const nodeRedisExtras =
 
 /** Per-node clients a guarded node-redis cluster hands out are guarded (every major). */
 function perNodeClients(d: () => Driver): void {
-      it('per-node clients from nodeClient() / getNodeClientForKey() are guarded', async () => {
-        const g = d().guarded({ policy: POLICY }).native as any;
-        const key = space()('t', 'node');
-        let written = 0;
-        for (const master of g.masters as any[]) {
-          const node = await g.nodeClient(master);
-          written += await node.hSet(key, 'f', 'v').then(() => 1, () => 0); // MOVED from the others
-        }
-        assert.equal(written, 1);
-        assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
-        if (typeof g.getNodeClientForKey === 'function') {
-          const other = space()('t', 'node');
-          await (await g.getNodeClientForKey(other)).hSet(other, 'f', 'v');
-          assert.ok(hasRuleTtl(await d().raw.call(['PTTL', other])));
-        }
-      });
+  it('per-node clients from nodeClient() / getNodeClientForKey() are guarded', async () => {
+    const g = d().guarded({ policy: POLICY }).native as any;
+    const key = space()('t', 'node');
+    let written = 0;
+    for (const master of g.masters as any[]) {
+      const node = await g.nodeClient(master);
+      written += await node.hSet(key, 'f', 'v').then(
+        () => 1,
+        () => 0,
+      ); // MOVED from the others
+    }
+    assert.equal(written, 1);
+    assert.ok(hasRuleTtl(await d().raw.call(['PTTL', key])));
+    if (typeof g.getNodeClientForKey === 'function') {
+      const other = space()('t', 'node');
+      await (await g.getNodeClientForKey(other)).hSet(other, 'f', 'v');
+      assert.ok(hasRuleTtl(await d().raw.call(['PTTL', other])));
+    }
+  });
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 IOREDIS_LIBRARIES.forEach((lib, i) =>
-  matrix(lib.label, () => ioredisStandalone(server, lib), () => ioredisCluster(cluster, lib), i > 0, ioredisExtras),
+  matrix(
+    lib.label,
+    () => ioredisStandalone(server, lib),
+    () => ioredisCluster(cluster, lib),
+    i > 0,
+    ioredisExtras,
+  ),
 );
 NODE_REDIS_LIBRARIES.forEach((lib, i) =>
-  matrix(lib.label, () => nodeRedisStandalone(server, lib), () => nodeRedisCluster(cluster, lib), i > 0, nodeRedisExtras(lib)),
+  matrix(
+    lib.label,
+    () => nodeRedisStandalone(server, lib),
+    () => nodeRedisCluster(cluster, lib),
+    i > 0,
+    nodeRedisExtras(lib),
+  ),
 );
 
 describe('guard · clients it cannot wrap', () => {
@@ -192,7 +214,8 @@ describe('guard · clients it cannot wrap', () => {
     const client = createClient4({ url: server.url, legacyMode: true });
     assert.throws(
       () => guard(client, { policy: POLICY }),
-      (err: Error & { hint?: string }) => /node-redis 4 client in legacyMode cannot be guarded/.test(err.message) && !err.message.includes('\n') && /without legacyMode/.test(String(err.hint)),
+      (err: Error & { hint?: string }) =>
+        /node-redis 4 client in legacyMode cannot be guarded/.test(err.message) && !err.message.includes('\n') && /without legacyMode/.test(String(err.hint)),
     );
   });
 

@@ -50,10 +50,7 @@ describe('guard · node-redis API surface', () => {
       assert.deepEqual(await buffers.getSet('t:napi:b', 'x'), null);
       assert.ok((await raw.pTTL('t:napi:b')) > 3_500_000);
       assert.deepEqual(await buffers.get('t:napi:b'), Buffer.from('x'));
-      await assert.rejects(
-        guard(raw, { policy: POLICY, mode: 'strict' }).withTypeMapping({}).zAdd('t:napi:z', { score: 1, value: 'm' }),
-        GuardViolationError,
-      );
+      await assert.rejects(guard(raw, { policy: POLICY, mode: 'strict' }).withTypeMapping({}).zAdd('t:napi:z', { score: 1, value: 'm' }), GuardViolationError);
       const dup = redis.duplicate();
       await dup.connect();
       await dup.pfAdd('t:napi:hll', 'a');
@@ -186,7 +183,14 @@ describe('guard · node-redis 4 API surface', () => {
   });
 
   it('script methods run as written and are reported in warn mode', async () => {
-    const scripts = { bump: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: "return redis.call('INCR', KEYS[1])", transformArguments: (key: string) => [key], transformReply: (n: number) => n }) };
+    const scripts = {
+      bump: defineScript({
+        NUMBER_OF_KEYS: 1,
+        SCRIPT: "return redis.call('INCR', KEYS[1])",
+        transformArguments: (key: string) => [key],
+        transformReply: (n: number) => n,
+      }),
+    };
     const violations: GuardViolation[] = [];
     const redis = guard(await createClient4({ url: server.url, scripts }).connect(), { policy: POLICY, mode: 'warn', onViolation: (v) => violations.push(v) });
     try {

@@ -76,11 +76,13 @@ describe('guard command table', () => {
   });
 
   it('does not treat reads, deletes or TTL-carrying writes as creating', () => {
-    for (const name of ['GET', 'HGETALL', 'DEL', 'EXPIRE', 'SETEX', 'PSETEX', 'GETEX', 'LPUSHX', 'RPUSHX', 'EVAL']) assert.equal(creatingCommand(name), undefined, name);
+    for (const name of ['GET', 'HGETALL', 'DEL', 'EXPIRE', 'SETEX', 'PSETEX', 'GETEX', 'LPUSHX', 'RPUSHX', 'EVAL'])
+      assert.equal(creatingCommand(name), undefined, name);
   });
 
   it('covers every command family the product promises', () => {
-    const promised = 'set mset msetnx getset setrange append incr decr incrby decrby incrbyfloat hset hsetnx hmset hincrby hincrbyfloat lpush rpush linsert sadd zadd zincrby xadd pfadd geoadd setbit bitfield copy smove lmove blmove rpoplpush sunionstore zunionstore zrangestore geosearchstore sort bitop pfmerge';
+    const promised =
+      'set mset msetnx getset setrange append incr decr incrby decrby incrbyfloat hset hsetnx hmset hincrby hincrbyfloat lpush rpush linsert sadd zadd zincrby xadd pfadd geoadd setbit bitfield copy smove lmove blmove rpoplpush sunionstore zunionstore zrangestore geosearchstore sort bitop pfmerge';
     for (const name of promised.split(' ')) assert.ok(name in CREATING_COMMANDS, name);
   });
 
@@ -160,7 +162,12 @@ describe('guard planner', () => {
     assert.deepEqual(actions[2], [['session:h', H24]]);
     assert.equal(actions[3], undefined);
     assert.throws(() => planner('strict').planBatch(batch, 0), /session:h/);
-    assert.doesNotThrow(() => planner('strict').planBatch(batch.filter((c) => c.args[0] !== 'session:h'), 0));
+    assert.doesNotThrow(() =>
+      planner('strict').planBatch(
+        batch.filter((c) => c.args[0] !== 'session:h'),
+        0,
+      ),
+    );
   });
 
   it('batches: only a TTL decided later, on the same key, covers a write', () => {
@@ -182,7 +189,16 @@ describe('guard planner', () => {
   });
 
   it('batches: nothing to change returns undefined (the fast path)', () => {
-    assert.equal(planner('default').planBatch([{ name: 'get', args: ['session:1'] }, { name: 'set', args: ['session:1', 'v', 'EX', '1'] }], 0), undefined);
+    assert.equal(
+      planner('default').planBatch(
+        [
+          { name: 'get', args: ['session:1'] },
+          { name: 'set', args: ['session:1', 'v', 'EX', '1'] },
+        ],
+        0,
+      ),
+      undefined,
+    );
   });
 
   it('warn mode reports every violation and scripts, and survives a throwing onViolation', () => {

@@ -50,8 +50,14 @@ export function regressionSuite(driverOf: () => Driver): void {
     await d().raw.call(['SET', dst, 'unrelated']); // db 0's own key of that name, no TTL
     const raw = await d()
       .raw.call(['COPY', src, p('t', 'rawdst'), 'DB', '1'])
-      .then((value) => [null, value], (err: Error) => [err.message, null]);
-    const guarded = await g.call(['COPY', src, dst, 'DB', '1']).then((value) => [null, value], (err: Error) => [err.message, null]);
+      .then(
+        (value) => [null, value],
+        (err: Error) => [err.message, null],
+      );
+    const guarded = await g.call(['COPY', src, dst, 'DB', '1']).then(
+      (value) => [null, value],
+      (err: Error) => [err.message, null],
+    );
     assert.deepEqual(guarded, raw, 'same reply as the raw client (1 standalone, an error in cluster mode)');
     assert.equal(await pttl(dst), -1, 'the unrelated key in the current database keeps no TTL');
     if (!d().cluster) assert.equal(violations[0]?.kind, 'other-db');

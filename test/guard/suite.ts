@@ -33,7 +33,12 @@ interface CommandCase {
   keepsTtl: boolean;
 }
 
-const c = (command: CommandCase['command'], keepsTtl = true, creates = 'dst', setup?: CommandCase['setup']): CommandCase => ({ command, keepsTtl, creates, setup });
+const c = (command: CommandCase['command'], keepsTtl = true, creates = 'dst', setup?: CommandCase['setup']): CommandCase => ({
+  command,
+  keepsTtl,
+  creates,
+  setup,
+});
 const list = (k: (n: string) => string) => [['RPUSH', k('src'), '3', '1', '2']];
 const set = (k: (n: string) => string) => [['SADD', k('src'), 'm']];
 const zset = (k: (n: string) => string) => [['ZADD', k('src'), '1', 'm']];
@@ -63,7 +68,12 @@ export const COMMAND_CASES: Record<string, CommandCase> = {
   HINCRBYFLOAT: c((k) => ['HINCRBYFLOAT', k('dst'), 'f', '2.5']),
   LPUSH: c((k) => ['LPUSH', k('dst'), 'a', 'b']),
   RPUSH: c((k) => ['RPUSH', k('dst'), 'a']),
-  LINSERT: c((k) => ['LINSERT', k('dst'), 'BEFORE', 'a', 'b'], true, 'dst', (k) => [['RPUSH', k('dst'), 'a']]),
+  LINSERT: c(
+    (k) => ['LINSERT', k('dst'), 'BEFORE', 'a', 'b'],
+    true,
+    'dst',
+    (k) => [['RPUSH', k('dst'), 'a']],
+  ),
   SADD: c((k) => ['SADD', k('dst'), 'a', 'b']),
   ZADD: c((k) => ['ZADD', k('dst'), '1', 'a']),
   ZINCRBY: c((k) => ['ZINCRBY', k('dst'), '2', 'a']),
@@ -71,7 +81,12 @@ export const COMMAND_CASES: Record<string, CommandCase> = {
   'XGROUP CREATE MKSTREAM': c((k) => ['XGROUP', 'CREATE', k('dst'), 'g', '$', 'MKSTREAM']),
   PFADD: c((k) => ['PFADD', k('dst'), 'a', 'b']),
   GEOADD: c((k) => ['GEOADD', k('dst'), '13.361389', '38.115556', 'palermo']),
-  COPY: c((k) => ['COPY', k('src'), k('dst')], false, 'dst', (k) => [['SET', k('src'), 'v']]),
+  COPY: c(
+    (k) => ['COPY', k('src'), k('dst')],
+    false,
+    'dst',
+    (k) => [['SET', k('src'), 'v']],
+  ),
   SMOVE: c((k) => ['SMOVE', k('src'), k('dst'), 'm'], true, 'dst', set),
   LMOVE: c((k) => ['LMOVE', k('src'), k('dst'), 'LEFT', 'RIGHT'], true, 'dst', list),
   BLMOVE: c((k) => ['BLMOVE', k('src'), k('dst'), 'LEFT', 'RIGHT', '1'], true, 'dst', list),
@@ -87,10 +102,30 @@ export const COMMAND_CASES: Record<string, CommandCase> = {
   GEOSEARCHSTORE: c((k) => ['GEOSEARCHSTORE', k('dst'), k('src'), 'FROMLONLAT', '13.36', '38.11', 'BYRADIUS', '100', 'km'], false, 'dst', geo),
   'GEORADIUS STORE': c((k) => ['GEORADIUS', k('src'), '13.36', '38.11', '100', 'km', 'STORE', k('dst')], false, 'dst', geo),
   'SORT STORE': c((k) => ['SORT', k('src'), 'STORE', k('dst')], false, 'dst', list),
-  BITOP: c((k) => ['BITOP', 'OR', k('dst'), k('src')], false, 'dst', (k) => [['SET', k('src'), 'ab']]),
-  RENAME: c((k) => ['RENAME', k('src'), k('dst')], false, 'dst', (k) => [['SET', k('src'), 'v']]),
-  RENAMENX: c((k) => ['RENAMENX', k('src'), k('dst')], false, 'dst', (k) => [['SET', k('src'), 'v']]),
-  PFMERGE: c((k) => ['PFMERGE', k('dst'), k('src')], true, 'dst', (k) => [['PFADD', k('src'), 'a']]),
+  BITOP: c(
+    (k) => ['BITOP', 'OR', k('dst'), k('src')],
+    false,
+    'dst',
+    (k) => [['SET', k('src'), 'ab']],
+  ),
+  RENAME: c(
+    (k) => ['RENAME', k('src'), k('dst')],
+    false,
+    'dst',
+    (k) => [['SET', k('src'), 'v']],
+  ),
+  RENAMENX: c(
+    (k) => ['RENAMENX', k('src'), k('dst')],
+    false,
+    'dst',
+    (k) => [['SET', k('src'), 'v']],
+  ),
+  PFMERGE: c(
+    (k) => ['PFMERGE', k('dst'), k('src')],
+    true,
+    'dst',
+    (k) => [['PFADD', k('src'), 'a']],
+  ),
 };
 
 function assertRuleTtl(pttl: unknown, what: string): void {
@@ -122,7 +157,16 @@ export function guardSuite(driverOf: () => Driver): void {
       const k = (n: string) => p('t', n);
       for (const cmd of spec.setup?.(k) ?? []) await d().raw.call(cmd);
       // Give the destination a short TTL first (a sliding session, a rate-limit window).
-      const seed = name === 'SET KEEPTTL' || name === 'SETRANGE' || name === 'APPEND' || name === 'INCR' || name === 'DECR' || name.startsWith('INCRBY') || name === 'DECRBY' || name === 'SETBIT' || name === 'BITFIELD';
+      const seed =
+        name === 'SET KEEPTTL' ||
+        name === 'SETRANGE' ||
+        name === 'APPEND' ||
+        name === 'INCR' ||
+        name === 'DECR' ||
+        name.startsWith('INCRBY') ||
+        name === 'DECRBY' ||
+        name === 'SETBIT' ||
+        name === 'BITFIELD';
       const exists = (await d().raw.call(['EXISTS', k(spec.creates)])) === 1;
       if (!exists) {
         if (seed) await d().raw.call(['SET', k(spec.creates), '1']);
@@ -196,7 +240,10 @@ export function guardSuite(driverOf: () => Driver): void {
       assert.equal(await pttl(pr('t', 'h')), -1, 'the raw client is not guarded');
     }
     // A transaction the server refuses at queue time fails the same way through the guard.
-    const bad = (k: (n: string) => string) => [['HSET', k('x'), 'f', 'v'], ['HSET', k('x')]];
+    const bad = (k: (n: string) => string) => [
+      ['HSET', k('x'), 'f', 'v'],
+      ['HSET', k('x')],
+    ];
     const pr = space();
     const pg = space();
     const rawBad = await d().raw.multi(bad((n) => pr('t', n)));
@@ -216,7 +263,12 @@ export function guardSuite(driverOf: () => Driver): void {
         ['SET', p('t', `s-${kind}`), 'v'],
         ['EXPIRE', p('t', `s-${kind}`), '30', 'NX'],
       ]);
-      assert.deepEqual(replies, [[null, 1], [null, 1], [null, 'OK'], [null, 1]]);
+      assert.deepEqual(replies, [
+        [null, 1],
+        [null, 1],
+        [null, 'OK'],
+        [null, 1],
+      ]);
       const rate = (await pttl(p('t', `rate-${kind}`))) as number;
       const s = (await pttl(p('t', `s-${kind}`))) as number;
       assert.ok(rate > 0 && rate <= 60_000, `${kind}: rate window ${rate}`);
@@ -238,7 +290,15 @@ export function guardSuite(driverOf: () => Driver): void {
         ['EXPIRE', k('h2'), '30'],
         ['HSET', k('h2'), 'f', 'v'],
       ]);
-      assert.deepEqual(replies, [[null, 0], [null, 'OK'], [null, 1], [null, 'OK'], [null, 'OK'], [null, 0], [null, 1]]);
+      assert.deepEqual(replies, [
+        [null, 0],
+        [null, 'OK'],
+        [null, 1],
+        [null, 'OK'],
+        [null, 'OK'],
+        [null, 0],
+        [null, 1],
+      ]);
       for (const n of ['a', 'h', 'b', 'h2']) assertRuleTtl(await pttl(k(n)), `${kind} ${n}`);
       const c = (await pttl(k('c'))) as number;
       assert.ok(c > 0 && c <= 30_000, `${kind}: c ${c}`);
@@ -254,7 +314,12 @@ export function guardSuite(driverOf: () => Driver): void {
       ['HSET', p('t', 'kept'), 'f', 'v'],
       ['PERSIST', p('t', 'kept')],
     ]);
-    assert.deepEqual(replies, [[null, 1], [null, 'OK'], [null, 1], [null, 0]]);
+    assert.deepEqual(replies, [
+      [null, 1],
+      [null, 'OK'],
+      [null, 1],
+      [null, 0],
+    ]);
     assertRuleTtl(await pttl(p('u', 'final')), 'renamed key');
     assert.equal(await pttl(p('t', 'kept')), -1, 'the application persisted it on purpose');
   });
@@ -281,7 +346,10 @@ export function guardSuite(driverOf: () => Driver): void {
     assert.match(err.message, /t:\*/);
     assert.match(err.message, /rules\[0\]/);
     await assert.rejects(g.call(['SET', p('t', 'b'), 'v']), GuardViolationError);
-    const multi = await g.multi([['INCR', p('t', 'c')], ['GET', p('t', 'c')]]);
+    const multi = await g.multi([
+      ['INCR', p('t', 'c')],
+      ['GET', p('t', 'c')],
+    ]);
     assert.match(String(multi[0][0]), /strict/);
     const pipe = await g.pipeline([['HSET', p('t', 'd'), 'f', 'v']]).catch((e: Error) => [[e.message, null]]);
     assert.match(String(pipe[0][0]), /strict/);
@@ -301,7 +369,12 @@ export function guardSuite(driverOf: () => Driver): void {
       ['INCR', p('t', 'n')],
       ['PEXPIRE', p('t', 'n'), '60000', 'NX'],
     ]);
-    assert.deepEqual(replies, [[null, 1], [null, 1], [null, 1], [null, 1]]);
+    assert.deepEqual(replies, [
+      [null, 1],
+      [null, 1],
+      [null, 1],
+      [null, 1],
+    ]);
     await g.call(['HSET', p('d', 'profile'), 'f', 'v']); // durable: fine without TTL
     await g.call(['HSET', p('u', 'unmatched'), 'f', 'v']); // no rule, no defaultTtl: fine
     assert.equal(await pttl(p('d', 'profile')), -1);

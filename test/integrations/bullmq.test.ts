@@ -11,7 +11,12 @@ import { Cluster, Redis } from 'ioredis';
 import { guard } from '../../src/guard/index.js';
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../support/redis.js';
 
-const POLICY = { rules: [{ match: 'bull:*', role: 'durable' }, { match: 'app:*', ttl: '1h' }] };
+const POLICY = {
+  rules: [
+    { match: 'bull:*', role: 'durable' },
+    { match: 'app:*', ttl: '1h' },
+  ],
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let server: RedisServer;
@@ -36,7 +41,11 @@ async function commandsServed(servers: RedisServer[] = [server]): Promise<number
 }
 
 /** Add jobs, process them (each job also writes an app key), and report what came out. */
-async function workload(name: string, connection: Redis | Cluster, options: { prefix?: string; servers?: RedisServer[] } = {}): Promise<{ results: unknown[]; idleCommands: number }> {
+async function workload(
+  name: string,
+  connection: Redis | Cluster,
+  options: { prefix?: string; servers?: RedisServer[] } = {},
+): Promise<{ results: unknown[]; idleCommands: number }> {
   const commandsServedHere = () => commandsServed(options.servers);
   const queue = new Queue(name, { connection, prefix: options.prefix });
   const results: unknown[] = [];
@@ -118,7 +127,14 @@ describe('BullMQ through guard() on a Redis Cluster', () => {
   it('a hash-tagged prefix ({bull}): the same results as the raw cluster client, an idle worker blocks, TTLs as on standalone', async () => {
     const open = () => new Cluster([{ host: '127.0.0.1', port: cluster.masters[0].port }], { redisOptions: { maxRetriesPerRequest: null } });
     const rawConn = open();
-    const guardedConn = guard(open(), { policy: { rules: [{ match: '{bull}:*', role: 'durable' }, { match: 'app:*', ttl: '1h' }] } });
+    const guardedConn = guard(open(), {
+      policy: {
+        rules: [
+          { match: '{bull}:*', role: 'durable' },
+          { match: 'app:*', ttl: '1h' },
+        ],
+      },
+    });
     const options = { prefix: '{bull}', servers: cluster.masters };
     try {
       const raw = await workload('rawq', rawConn, options);

@@ -16,7 +16,12 @@ import { guard } from '../../src/guard/index.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { describeOnNodeRedis } from './node-redis-topologies.js';
 
-const POLICY = { rules: [{ match: 'sess:*', ttl: '24h' }, { match: 'visits:*', ttl: '1h' }] };
+const POLICY = {
+  rules: [
+    { match: 'sess:*', ttl: '24h' },
+    { match: 'visits:*', ttl: '1h' },
+  ],
+};
 const MAX_AGE_MS = 600_000; // the cookie's 10 minutes: connect-redis' own TTL
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- node-redis client and cluster types differ */
@@ -64,7 +69,10 @@ async function check(raw: AnyClient, guarded: AnyClient, Store: new (options: { 
     const expected = await visits(rawApp.url);
     const got = await visits(guardedApp.url);
     assert.deepEqual(got.bodies, expected.bodies);
-    assert.deepEqual(got.bodies, [1, 2, 3].map((n) => ({ visits: n, total: n })));
+    assert.deepEqual(
+      got.bodies,
+      [1, 2, 3].map((n) => ({ visits: n, total: n })),
+    );
     const sessionTtl = await raw.pTTL(`sess:${got.sid}`);
     assert.ok(sessionTtl > MAX_AGE_MS - 60_000 && sessionTtl <= MAX_AGE_MS, `session key: PTTL ${sessionTtl}, connect-redis' own ${MAX_AGE_MS}`);
     const visitsTtl = await raw.pTTL(`visits:{${got.sid}}`);
@@ -93,7 +101,7 @@ describe('connect-redis 7 + express-session through guard(), on node-redis 4', (
   });
   after(() => server?.stop());
 
-  it('node-redis 4 standalone: same responses, sessions keep their cookie TTL, the app\'s keys get the policy\'s', async () => {
+  it("node-redis 4 standalone: same responses, sessions keep their cookie TTL, the app's keys get the policy's", async () => {
     const raw = createClient4({ url: server.url });
     const guarded = guard(createClient4({ url: server.url }), { policy: POLICY });
     await Promise.all([raw.connect(), guarded.connect()]);

@@ -46,7 +46,7 @@ async function check(raw: any, guarded: any): Promise<void> {
 describeOnNodeRedis(
   'Keyv + @keyv/redis through guard()',
   {
-    standalone: 'node-redis standalone: same values, policy TTLs where Keyv sets none, Keyv\'s where it does',
+    standalone: "node-redis standalone: same values, policy TTLs where Keyv sets none, Keyv's where it does",
     cluster: 'node-redis cluster: setMany through nodeClient() is guarded too',
   },
   POLICY,

@@ -32,7 +32,7 @@ describe('rate-limit-redis through guard()', () => {
   });
   after(() => server?.stop());
 
-  it('ioredis and node-redis: the raw client\'s counts, the store\'s own window TTL', async () => {
+  it("ioredis and node-redis: the raw client's counts, the store's own window TTL", async () => {
     const io = new Redis(server.url);
     const ioGuarded = guard(new Redis(server.url), { policy: POLICY });
     const node = await createClient({ url: server.url }).connect();

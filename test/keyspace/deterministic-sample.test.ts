@@ -34,7 +34,15 @@ describe('seeded sample plans', () => {
       const picked = keys.filter(() => rand() < 0.05);
       const sum = (f: (k: (typeof keys)[number]) => number) => picked.reduce((s, k) => s + f(k), 0);
       const noTtlBytes = (k: (typeof keys)[number]) => (k.noTtl ? k.bytes : 0);
-      const [lo, hi] = shareInterval(sum(noTtlBytes), sum((k) => k.bytes), sum((k) => noTtlBytes(k) ** 2), sum((k) => noTtlBytes(k) ** 2), sum((k) => k.bytes ** 2), picked.length, N);
+      const [lo, hi] = shareInterval(
+        sum(noTtlBytes),
+        sum((k) => k.bytes),
+        sum((k) => noTtlBytes(k) ** 2),
+        sum((k) => noTtlBytes(k) ** 2),
+        sum((k) => k.bytes ** 2),
+        picked.length,
+        N,
+      );
       if (lo <= truth && truth <= hi) covered++;
     }
     assert.ok(covered / runs > 0.9 && covered / runs < 0.995, `coverage ${covered / runs}`);
@@ -61,7 +69,12 @@ describe('seeded samples on a live server', () => {
 
   const keysRead = async (seed: number): Promise<string[]> => {
     const keys: string[] = [];
-    await scanRecords(target, { sample: { keys: 5000 }, sampleSeed: seed, lanes: 2, onBatch: (records) => void keys.push(...records.map((r) => r.key.toString('latin1'))) });
+    await scanRecords(target, {
+      sample: { keys: 5000 },
+      sampleSeed: seed,
+      lanes: 2,
+      onBatch: (records) => void keys.push(...records.map((r) => r.key.toString('latin1'))),
+    });
     return keys.sort();
   };
 

@@ -63,7 +63,15 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
 
   async function slowlog(): Promise<Entry[]> {
     const raw = (await admin.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, string[], string, string]>;
-    return raw.map((e) => ({ micros: Number(e[2]), command: String(e[3][0]).toUpperCase(), client: String(e[5]), args: e[3].slice(1, 8).map((a) => String(a).slice(0, 20)).join(' ') }));
+    return raw.map((e) => ({
+      micros: Number(e[2]),
+      command: String(e[3][0]).toUpperCase(),
+      client: String(e[5]),
+      args: e[3]
+        .slice(1, 8)
+        .map((a) => String(a).slice(0, 20))
+        .join(' '),
+    }));
   }
 
   /** The slowest of a few PTTLs of a 1 MB name, in this run: the floor for any call touching one. */
@@ -79,7 +87,13 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
    * calls over the limit is run once more (after `reset`), and fails only if that run has
    * some too. A call reading a page of heavy names is over on every run.
    */
-  async function check(what: string, run: () => Promise<void>, allowed: number, commands = ['EVALSHA', 'EVAL', 'SCAN'], reset?: () => Promise<void>): Promise<void> {
+  async function check(
+    what: string,
+    run: () => Promise<void>,
+    allowed: number,
+    commands = ['EVALSHA', 'EVAL', 'SCAN'],
+    reset?: () => Promise<void>,
+  ): Promise<void> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (attempt > 0) await reset?.();
@@ -102,45 +116,57 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
   }
 
   it('scan: no call over the budget', async () => {
-    await check('scan', async () => {
-      const r = await runCli(['scan', server.url, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      const report = JSON.parse(r.stdout) as { totals: { keys: number } };
-      assert.equal(report.totals.keys, HEAVY + LIGHT, 'every key, heavy names included, was read');
-    }, FIRST_HEAVY_SCRIPT_CALLS);
+    await check(
+      'scan',
+      async () => {
+        const r = await runCli(['scan', server.url, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const report = JSON.parse(r.stdout) as { totals: { keys: number } };
+        assert.equal(report.totals.keys, HEAVY + LIGHT, 'every key, heavy names included, was read');
+      },
+      FIRST_HEAVY_SCRIPT_CALLS,
+    );
   });
 
   it("doctor's sample: no call over the budget", async () => {
-    await check('doctor', async () => {
-      const r = await runCli(['doctor', server.url, '--json']);
-      assert.ok([0, 1].includes(r.code), r.stderr);
-    }, FIRST_HEAVY_SCRIPT_CALLS);
+    await check(
+      'doctor',
+      async () => {
+        const r = await runCli(['doctor', server.url, '--json']);
+        assert.ok([0, 1].includes(r.code), r.stderr);
+      },
+      FIRST_HEAVY_SCRIPT_CALLS,
+    );
   });
 
   it('watch: no call over the budget', async () => {
-    await check('watch', async () => {
-      const w = await startWatch({
-        target: resolveTarget({ url: server.url }, {}),
-        listen: { host: '127.0.0.1', port: 0 },
-        intervalMs: 200,
-        infoIntervalMs: 1000,
-        checkpointIntervalMs: 1000,
-        statePath: false,
-        doctorIntervalMs: false,
-        logger: silentLogger,
-      });
-      try {
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-          const metrics = await (await fetch(`${w.url}/metrics`)).text();
-          if (/keywarden_scan_passes_total(\{[^}]*\})? [1-9]/.test(metrics)) break;
-          if (Date.now() > deadline) throw new Error('watch finished no pass in 30 s');
-          await new Promise((r) => setTimeout(r, 200));
+    await check(
+      'watch',
+      async () => {
+        const w = await startWatch({
+          target: resolveTarget({ url: server.url }, {}),
+          listen: { host: '127.0.0.1', port: 0 },
+          intervalMs: 200,
+          infoIntervalMs: 1000,
+          checkpointIntervalMs: 1000,
+          statePath: false,
+          doctorIntervalMs: false,
+          logger: silentLogger,
+        });
+        try {
+          const deadline = Date.now() + 30_000;
+          for (;;) {
+            const metrics = await (await fetch(`${w.url}/metrics`)).text();
+            if (/keywarden_scan_passes_total(\{[^}]*\})? [1-9]/.test(metrics)) break;
+            if (Date.now() > deadline) throw new Error('watch finished no pass in 30 s');
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        } finally {
+          await w.stop();
         }
-      } finally {
-        await w.stop();
-      }
-    }, FIRST_HEAVY_SCRIPT_CALLS);
+      },
+      FIRST_HEAVY_SCRIPT_CALLS,
+    );
   });
 
   it('fix --apply: no call over the budget, every key written and journaled, undo takes it back', async () => {
@@ -206,8 +232,21 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
           // On a loaded host the limit above grows with the PTTL floor; whatever the load, no
           // script is handed a heavy name (the slowlog shortens such an argument: "… (N more bytes)").
           const raw = (await admin.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, Buffer[] | string[], string, string]>;
-          const scripted = raw.filter((e) => String(e[5]) === 'keywarden' && /^EVAL/i.test(String(e[3][0])) && e[3].slice(2).some((a) => /more bytes\)$/.test(String(a))));
-          assert.equal(scripted.length, 0, `${scripted.length} script calls were handed a heavy name: ${scripted.map((e) => e[3].slice(0, 6).map((a) => String(a).slice(0, 40)).join(' ')).join(' | ')}`);
+          const scripted = raw.filter(
+            (e) => String(e[5]) === 'keywarden' && /^EVAL/i.test(String(e[3][0])) && e[3].slice(2).some((a) => /more bytes\)$/.test(String(a))),
+          );
+          assert.equal(
+            scripted.length,
+            0,
+            `${scripted.length} script calls were handed a heavy name: ${scripted
+              .map((e) =>
+                e[3]
+                  .slice(0, 6)
+                  .map((a) => String(a).slice(0, 40))
+                  .join(' '),
+              )
+              .join(' | ')}`,
+          );
         },
         0,
         ['EVALSHA', 'EVAL', 'WATCH', 'EXEC', 'PEXPIRETIME', 'PERSIST', 'MULTI'],

@@ -40,7 +40,9 @@ describe('keys-only walk (inspect: false)', () => {
     const c = server.client();
     const stats = await c.info('commandstats');
     c.disconnect();
-    const commands = [...stats.matchAll(/cmdstat_([^:]+):/g)].map((m) => m[1]).filter((n) => !['info', 'config|resetstat', 'client|setname', 'client|setinfo', 'hello', 'ping', 'select', 'quit'].includes(n));
+    const commands = [...stats.matchAll(/cmdstat_([^:]+):/g)]
+      .map((m) => m[1])
+      .filter((n) => !['info', 'config|resetstat', 'client|setname', 'client|setinfo', 'hello', 'ping', 'select', 'quit'].includes(n));
     assert.deepEqual(commands.sort(), ['scan']);
   });
 });

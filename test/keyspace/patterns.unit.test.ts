@@ -16,8 +16,7 @@ function globMatches(glob: string, key: Buffer): boolean {
   return new RegExp(`^${source}$`).test(key.toString('latin1'));
 }
 
-const counting = () =>
-  createPatternGrouper<{ n: number }>({ create: () => ({ n: 0 }), merge: (a, b) => void (a.n += b.n) });
+const counting = () => createPatternGrouper<{ n: number }>({ create: () => ({ n: 0 }), merge: (a, b) => void (a.n += b.n) });
 
 function group(keys: string[], options: { maxPatterns?: number; compactAt?: number } = {}): PatternGroup<{ n: number }>[] {
   const g = createPatternGrouper<{ n: number }>({ create: () => ({ n: 0 }), merge: (a, b) => void (a.n += b.n), ...options });
@@ -109,7 +108,11 @@ describe('inferPattern', () => {
     ['C1 control as UTF-8', Buffer.from('a\u009bb', 'utf8'), 'a*b'],
     ['the empty key', Buffer.alloc(0), ''],
     ['only binary', Buffer.from([0, 1, 2, 0xfe]), '*'],
-    ['serialised struct', Buffer.concat([Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]), Buffer.from('driver_id'), Buffer.from([0xe9, 3, 0, 0]), Buffer.from('driver_ranking')]), '*driver_id*driver_ranking'],
+    [
+      'serialised struct',
+      Buffer.concat([Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]), Buffer.from('driver_id'), Buffer.from([0xe9, 3, 0, 0]), Buffer.from('driver_ranking')]),
+      '*driver_id*driver_ranking',
+    ],
   ];
   for (const [what, key, pattern] of binary) {
     it(`binary keys: ${what}`, () => {
@@ -174,7 +177,10 @@ describe('createPatternGrouper', () => {
     assert.equal(groups[5].pattern, '(other)');
     assert.equal(groups[5].keys, 26);
     assert.equal(groups[5].stats.n, 26);
-    assert.equal(groups.reduce((n, g) => n + g.stats.n, 0), keys.length);
+    assert.equal(
+      groups.reduce((n, g) => n + g.stats.n, 0),
+      keys.length,
+    );
   });
 
   it('lets policy globs win over inference', () => {
@@ -222,17 +228,25 @@ describe('createPatternGrouper', () => {
   it('property: order and compaction never change the groups, and keys add up', () => {
     const word = fc.constantFrom('user', 'bull', 'wait', 'cache', 'x', 'a', 'b', 'v2', '7', '42', '1a2b3c4d5e', 'josé');
     const segment = fc.oneof(word, fc.stringMatching(/^[a-z]{1,6}$/), fc.integer({ min: 0, max: 99999 }).map(String));
-    const key = fc.array(segment, { minLength: 1, maxLength: 4 }).chain((parts) =>
-      fc.constantFrom(':', '/', '-', '::').map((d) => parts.join(d)),
-    );
+    const key = fc.array(segment, { minLength: 1, maxLength: 4 }).chain((parts) => fc.constantFrom(':', '/', '-', '::').map((d) => parts.join(d)));
     fc.assert(
       fc.property(fc.uniqueArray(key, { maxLength: 300 }), fc.integer(), (keys, seed) => {
         const a = group(keys);
         const b = group(shuffle(keys, Math.abs(seed)), { compactAt: 16 });
         assert.deepEqual(summary(b), summary(a));
-        assert.equal(a.reduce((n, g) => n + g.keys, 0), keys.length);
-        assert.equal(a.reduce((n, g) => n + g.stats.n, 0), keys.length);
-        for (const k of keys) assert.ok(a.some((g) => globMatches(g.pattern, Buffer.from(k))), `${k} is matched`);
+        assert.equal(
+          a.reduce((n, g) => n + g.keys, 0),
+          keys.length,
+        );
+        assert.equal(
+          a.reduce((n, g) => n + g.stats.n, 0),
+          keys.length,
+        );
+        for (const k of keys)
+          assert.ok(
+            a.some((g) => globMatches(g.pattern, Buffer.from(k))),
+            `${k} is matched`,
+          );
       }),
       { numRuns: 150 },
     );
@@ -241,6 +255,9 @@ describe('createPatternGrouper', () => {
   it('counts through a counting accumulator', () => {
     const g = counting();
     for (let i = 0; i < 1000; i++) g.bucket(Buffer.from(`k:${i % 3 === 0 ? letters(i) : i}`)).n++;
-    assert.equal(g.finish().reduce((n, x) => n + x.stats.n, 0), 1000);
+    assert.equal(
+      g.finish().reduce((n, x) => n + x.stats.n, 0),
+      1000,
+    );
   });
 });

@@ -64,9 +64,13 @@ describe('production safety', () => {
     const steps = slow.filter((e) => /^evalsha$/i.test(e[3][0]));
     const calls0 = await commandCalls(admin);
     assert.ok(steps.length <= Math.max(2, calls0.evalsha * 0.02), `${steps.length} of ${calls0.evalsha} steps took over 5 ms`);
-    assert.deepEqual(steps.filter((e) => e[2] > 40_000).map((e) => `${e[2]} us`), []);
+    assert.deepEqual(
+      steps.filter((e) => e[2] > 40_000).map((e) => `${e[2]} us`),
+      [],
+    );
     const calls = await commandCalls(admin);
-    for (const forbidden of ['keys', 'flushall', 'flushdb', 'del', 'unlink', 'set', 'expire']) assert.equal(calls[forbidden], undefined, `scan sent ${forbidden}`);
+    for (const forbidden of ['keys', 'flushall', 'flushdb', 'del', 'unlink', 'set', 'expire'])
+      assert.equal(calls[forbidden], undefined, `scan sent ${forbidden}`);
   });
 
   it('--fast reads the table in lanes side by side and still sees every key exactly once', async () => {
@@ -81,10 +85,17 @@ describe('production safety', () => {
     });
     assert.equal(run.nodes[0].complete, true);
     assert.equal(seen.size, 20_002);
-    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'keys read twice');
+    assert.deepEqual(
+      [...seen.values()].filter((n) => n !== 1),
+      [],
+      'keys read twice',
+    );
     const fast = await scanKeyspace(target, { fast: true });
     assert.deepEqual(fast.totals, one.totals);
-    assert.deepEqual(fast.patterns.map((p) => [p.pattern, p.keys, p.bytes]), one.patterns.map((p) => [p.pattern, p.keys, p.bytes]));
+    assert.deepEqual(
+      fast.patterns.map((p) => [p.pattern, p.keys, p.bytes]),
+      one.patterns.map((p) => [p.pattern, p.keys, p.bytes]),
+    );
   });
 
   it('paces a sparse --match by the buckets it walks, not the few keys it returns', async () => {
@@ -112,6 +123,9 @@ describe('production safety', () => {
     assert.equal(report.coverage.complete, false);
     assert.equal(report.coverage.interrupted, 'interrupted');
     assert.ok(report.coverage.keysSeen < 20_002);
-    assert.equal(report.patterns.reduce((s, p) => s + p.keys, 0), report.totals.keys);
+    assert.equal(
+      report.patterns.reduce((s, p) => s + p.keys, 0),
+      report.totals.keys,
+    );
   });
 });

@@ -39,7 +39,7 @@ describe('estimates from a sample', () => {
     let covered = 0;
     const runs = 400;
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let r = 0; r < runs; r++) {
       const picked = sizes.filter(() => rand() < 0.1);
       const sum = picked.reduce((a, b) => a + b, 0);
@@ -52,19 +52,34 @@ describe('estimates from a sample', () => {
 
   it('never reports a pattern larger than the whole, and patterns add up to the totals (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.nat(1000), fc.boolean()), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 5 }), (keys, mult) => {
-        const agg = new Aggregator({ now: 0 });
-        const records: KeyRecord[] = keys.map(([p, bytes, ttl], i) => ({ key: Buffer.from(`${p}:${i}`), db: 0, node: 'n', type: 'string', ttlMs: ttl ? 1000 : -1, bytes, length: -1 }));
-        agg.add(records);
-        const population = keys.length * mult;
-        const out = agg.finish({ population });
-        assert.equal(out.patterns.reduce((s, p) => s + p.keys, 0), out.totals.keys);
-        for (const p of out.patterns) {
-          assert.ok(p.keys <= population + 1);
-          assert.ok(p.noTtlKeys <= p.keys + 1);
-          if (mult > 1 && p.ci) assert.ok(p.ci.keys[0] <= p.keys && p.keys <= p.ci.keys[1]);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.nat(1000), fc.boolean()), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 1, max: 5 }),
+        (keys, mult) => {
+          const agg = new Aggregator({ now: 0 });
+          const records: KeyRecord[] = keys.map(([p, bytes, ttl], i) => ({
+            key: Buffer.from(`${p}:${i}`),
+            db: 0,
+            node: 'n',
+            type: 'string',
+            ttlMs: ttl ? 1000 : -1,
+            bytes,
+            length: -1,
+          }));
+          agg.add(records);
+          const population = keys.length * mult;
+          const out = agg.finish({ population });
+          assert.equal(
+            out.patterns.reduce((s, p) => s + p.keys, 0),
+            out.totals.keys,
+          );
+          for (const p of out.patterns) {
+            assert.ok(p.keys <= population + 1);
+            assert.ok(p.noTtlKeys <= p.keys + 1);
+            if (mult > 1 && p.ci) assert.ok(p.ci.keys[0] <= p.keys && p.keys <= p.ci.keys[1]);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

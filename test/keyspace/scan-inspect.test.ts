@@ -27,7 +27,15 @@ describe('scan-inspect.lua: one self-timed step of the walk', () => {
     await server.stop();
   });
 
-  const request = (over: Partial<WalkRequest>): WalkRequest => ({ cursor: '0', pageCount: 50, budgetMs: 1, maxKeys: 0, stopAt: 1, tableKeys: KEYS + 1, ...over });
+  const request = (over: Partial<WalkRequest>): WalkRequest => ({
+    cursor: '0',
+    pageCount: 50,
+    budgetMs: 1,
+    maxKeys: 0,
+    stopAt: 1,
+    tableKeys: KEYS + 1,
+    ...over,
+  });
 
   /** Walk [from, stopAt) with `over`'s settings; every key read, in order. */
   async function walk(over: Partial<WalkRequest>, from = '0', stopAt = 1): Promise<{ keys: string[]; calls: number }> {
@@ -99,7 +107,10 @@ describe('scan-inspect.lua: one self-timed step of the walk', () => {
     assert.ok(h.ttlMs > 590_000 && h.ttlMs <= 600_000, `ttl ${h.ttlMs}`);
     assert.equal(h.bytes, Number(await client.call('MEMORY', 'USAGE', 'h', 'SAMPLES', '0')));
     const k = records.find((r) => r.key.toString() === 'k:1');
-    assert.deepEqual({ ...k, key: k?.key.toString() }, { key: 'k:1', type: 'string', ttlMs: -1, bytes: Number(await client.call('MEMORY', 'USAGE', 'k:1')), length: -1 });
+    assert.deepEqual(
+      { ...k, key: k?.key.toString() },
+      { key: 'k:1', type: 'string', ttlMs: -1, bytes: Number(await client.call('MEMORY', 'USAGE', 'k:1')), length: -1 },
+    );
   });
 });
 

@@ -58,7 +58,10 @@ describe('scanKeyspace on a standalone server', () => {
     assert.equal(report.coverage.complete, true);
     assert.equal(report.coverage.keysSeen, dbsize);
     assert.equal(report.totals.keys, dbsize);
-    assert.equal(report.patterns.reduce((s, p) => s + p.keys, 0), report.totals.keys);
+    assert.equal(
+      report.patterns.reduce((s, p) => s + p.keys, 0),
+      report.totals.keys,
+    );
     assert.deepEqual(report.target.nodes[0].dbs, [0, 3]);
   });
 
@@ -75,7 +78,10 @@ describe('scanKeyspace on a standalone server', () => {
     assert.equal(by.get('user:*:profile')?.types.hash, 500);
     assert.equal(by.get('ratelimit:api:*:min')?.ttl.lt1m, 200);
     assert.equal(by.get('leaderboard:global')?.keys, 1);
-    assert.equal(report.totals.noTtlKeys, report.patterns.reduce((s, p) => s + p.noTtlKeys, 0));
+    assert.equal(
+      report.totals.noTtlKeys,
+      report.patterns.reduce((s, p) => s + p.noTtlKeys, 0),
+    );
   });
 
   it('measures bytes exactly as MEMORY USAGE SAMPLES 0 does', async () => {
@@ -83,7 +89,10 @@ describe('scanKeyspace on a standalone server', () => {
     const p = admin.pipeline();
     for (const r of records) p.call('MEMORY', 'USAGE', r.key, 'SAMPLES', '0');
     const truth = ((await p.exec()) ?? []).reduce((s, [, v]) => s + Number(v), 0);
-    assert.equal(records.reduce((s, r) => s + r.bytes, 0), truth);
+    assert.equal(
+      records.reduce((s, r) => s + r.bytes, 0),
+      truth,
+    );
   });
 
   it('is binary-safe: NUL, newline, escape bytes, invalid UTF-8, the empty key and a 1 MB name', async () => {
@@ -118,7 +127,12 @@ describe('scanKeyspace on a standalone server', () => {
   });
 
   it('lets policy globs win over inference and counts keys that break their rule', async () => {
-    const policy = policyFromObject({ rules: [{ match: 'session:*', ttl: '24h', role: 'session' }, { match: 'user:*', role: 'durable' }] });
+    const policy = policyFromObject({
+      rules: [
+        { match: 'session:*', ttl: '24h', role: 'session' },
+        { match: 'user:*', role: 'durable' },
+      ],
+    });
     const report = await scanKeyspace(target, { db: 0, policy });
     const session = report.patterns.find((p) => p.pattern === 'session:*');
     assert.equal(session?.rule?.ttlMs, 86_400_000);
@@ -145,7 +159,10 @@ describe('scanKeyspace on a standalone server', () => {
     const cluster = report.expiryClusters.find((c) => c.second === Math.floor(at / 1000));
     assert.equal(cluster?.keys, EXPIRY_CLUSTER_KEYS);
     assert.equal(cluster?.topPattern, 'token:stampede:*');
-    assert.equal(report.expiryClusters.find((c) => c.second === Math.floor((at + 5000) / 1000)), undefined);
+    assert.equal(
+      report.expiryClusters.find((c) => c.second === Math.floor((at + 5000) / 1000)),
+      undefined,
+    );
     assert.deepEqual(report.thresholds, { bigKeyBytes: BIG_KEY.bytes, bigKeyElements: BIG_KEY.elements, expiryClusterKeys: EXPIRY_CLUSTER_KEYS });
   });
 });

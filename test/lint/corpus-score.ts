@@ -11,7 +11,16 @@ import { loadPolicy } from '../../src/policy/index.js';
 export const CORPUS = 'test/lint/corpus';
 const LABEL = /@expect\s+([a-z-]+)/;
 
-const LANGUAGES: Record<string, Language> = { '.js': 'javascript', '.mjs': 'javascript', '.ts': 'typescript', '.tsx': 'typescript', '.py': 'python', '.go': 'go', '.java': 'java', '.rb': 'ruby' };
+const LANGUAGES: Record<string, Language> = {
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.ts': 'typescript',
+  '.tsx': 'typescript',
+  '.py': 'python',
+  '.go': 'go',
+  '.java': 'java',
+  '.rb': 'ruby',
+};
 
 export interface Score {
   language: Language;
@@ -64,6 +73,7 @@ export async function scoreCorpus(): Promise<{ scores: Score[]; misses: string[]
 export function scoreTable(scores: Score[]): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(9);
   let out = 'language     labeled  TP  FP  FN  precision  recall\n';
-  for (const s of scores) out += `${s.language.padEnd(12)} ${String(s.tp + s.fn).padStart(7)} ${String(s.tp).padStart(3)} ${String(s.fp).padStart(3)} ${String(s.fn).padStart(3)}  ${pct(s.precision)} ${pct(s.recall)}\n`;
+  for (const s of scores)
+    out += `${s.language.padEnd(12)} ${String(s.tp + s.fn).padStart(7)} ${String(s.tp).padStart(3)} ${String(s.fp).padStart(3)} ${String(s.fn).padStart(3)}  ${pct(s.precision)} ${pct(s.recall)}\n`;
   return out;
 }

@@ -33,7 +33,14 @@ js.run('keywarden/no-ttl (JavaScript)', plugin.rules!['no-ttl'], {
   invalid: [
     {
       code: `${head}await redis.set(\`session:\${id}\`, 'v');`,
-      errors: [{ message: 'SET creates key session:* without a TTL, and nothing in this function expires it. Fix: give the SET its TTL in the same call: SET `session:${id}` … EX <seconds>', line: 3, column: 13 }],
+      errors: [
+        {
+          message:
+            'SET creates key session:* without a TTL, and nothing in this function expires it. Fix: give the SET its TTL in the same call: SET `session:${id}` … EX <seconds>',
+          line: 3,
+          column: 13,
+        },
+      ],
     },
     {
       code: "import { createClient } from 'redis';\nconst client = createClient();\nawait client.hSet('cart:1', { a: '1' });",
@@ -41,14 +48,19 @@ js.run('keywarden/no-ttl (JavaScript)', plugin.rules!['no-ttl'], {
     },
     {
       code: `${head}// keywarden-ignore-next-line no-ttl\nawait redis.sadd('idx', 'x');`,
-      errors: [{ message: /has no reason/, line: 3 }, { message: /SADD creates key idx/, line: 4 }],
+      errors: [
+        { message: /has no reason/, line: 3 },
+        { message: /SADD creates key idx/, line: 4 },
+      ],
     },
   ],
 });
 
 js.run('keywarden/non-atomic-expire', plugin.rules!['non-atomic-expire'], {
   valid: [`${head}await redis.multi().incr('c').expire('c', 60).exec();`],
-  invalid: [{ code: `${head}await redis.incr('c');\nawait redis.expire('c', 60);`, errors: [{ message: /INCR and its EXPIRE on c are separate round trips/ }] }],
+  invalid: [
+    { code: `${head}await redis.incr('c');\nawait redis.expire('c', 60);`, errors: [{ message: /INCR and its EXPIRE on c are separate round trips/ }] },
+  ],
 });
 
 js.run('keywarden/ttl-zero', plugin.rules!['ttl-zero'], {
@@ -57,7 +69,9 @@ js.run('keywarden/ttl-zero', plugin.rules!['ttl-zero'], {
 });
 
 ts.run('keywarden/no-ttl (TypeScript)', plugin.rules!['no-ttl'], {
-  valid: ['import type { Redis } from "ioredis";\nclass S { constructor(private redis: Redis) {}\n async f(id: string) { await this.redis.set(`s:${id}`, "1", "EX", 5); } }'],
+  valid: [
+    'import type { Redis } from "ioredis";\nclass S { constructor(private redis: Redis) {}\n async f(id: string) { await this.redis.set(`s:${id}`, "1", "EX", 5); } }',
+  ],
   invalid: [
     {
       code: 'import type { Redis } from "ioredis";\nclass S { constructor(private redis: Redis) {}\n async f(id: string) { await this.redis.set(`s:${id}`, "1"); } }',
@@ -69,7 +83,9 @@ ts.run('keywarden/no-ttl (TypeScript)', plugin.rules!['no-ttl'], {
 test('the plugin reports exactly what the CLI reports on the JS/TS corpus', async () => {
   const dir = 'test/lint/corpus/js';
   const policyFile = 'test/lint/corpus/keywarden.yml';
-  const rules: Linter.RulesRecord = Object.fromEntries(['no-ttl', 'non-atomic-expire', 'ttl-zero'].map((r) => [`keywarden/${r}`, ['error', { policy: policyFile }]]));
+  const rules: Linter.RulesRecord = Object.fromEntries(
+    ['no-ttl', 'non-atomic-expire', 'ttl-zero'].map((r) => [`keywarden/${r}`, ['error', { policy: policyFile }]]),
+  );
   const linter = new Linter({ configType: 'flat' });
   const config: Linter.Config[] = [
     { files: ['**/*.js'], plugins: { keywarden: plugin }, rules },

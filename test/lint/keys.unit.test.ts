@@ -23,12 +23,12 @@ const JS: [string, string][] = [
   ["redis.set('session:' + id, v)", 'session:*'],
   ["redis.set('a:' + id + ':b', v)", 'a:*:b'],
   ['redis.set(`${PREFIX}${id}:${part}`, v)', 'session:*:*'],
-  ["redis.set(KEY, v)", 'session:fixed'],
+  ['redis.set(KEY, v)', 'session:fixed'],
   ['redis.set(key(id), v)', '*'],
   ["redis.set('weird*[key]?', v)", 'weird\\*\\[key\\]\\?'],
   ['redis.set(`${a}${b}`, v)', '*'],
   ["redis.set('n:' + (20_000_000 + i), v)", 'n:*'],
-  ["redis.set(PREFIX + 1, v)", 'session:1'],
+  ['redis.set(PREFIX + 1, v)', 'session:1'],
 ];
 
 const PY: [string, string][] = [
@@ -62,10 +62,14 @@ const RUBY: [string, string][] = [
 ];
 
 describe('key expressions become globs', () => {
-  for (const [code, glob] of JS) it(`js: ${code} → ${glob}`, () => assert.equal(patternOf('a.ts', `const PREFIX = 'session:';\nconst KEY = 'session:fixed';\n${code};\n`), glob));
+  for (const [code, glob] of JS)
+    it(`js: ${code} → ${glob}`, () => assert.equal(patternOf('a.ts', `const PREFIX = 'session:';\nconst KEY = 'session:fixed';\n${code};\n`), glob));
   for (const [code, glob] of PY) it(`python: ${code} → ${glob}`, () => assert.equal(patternOf('a.py', `PREFIX = "session:"\n${code}\n`), glob));
-  for (const [code, glob] of GO) it(`go: ${code} → ${glob}`, () => assert.equal(patternOf('a.go', `package a\n\nconst prefix = "session:"\n\nfunc f() {\n\t${code}\n}\n`), glob));
-  for (const [code, glob] of JAVA) it(`java: ${code} → ${glob}`, () => assert.equal(patternOf('A.java', `class A {\n  static final String PREFIX = "session:";\n  void f() { ${code} }\n}\n`), glob));
+  for (const [code, glob] of GO)
+    it(`go: ${code} → ${glob}`, () => assert.equal(patternOf('a.go', `package a\n\nconst prefix = "session:"\n\nfunc f() {\n\t${code}\n}\n`), glob));
+  for (const [code, glob] of JAVA)
+    it(`java: ${code} → ${glob}`, () =>
+      assert.equal(patternOf('A.java', `class A {\n  static final String PREFIX = "session:";\n  void f() { ${code} }\n}\n`), glob));
   for (const [code, glob] of RUBY) it(`ruby: ${code} → ${glob}`, () => assert.equal(patternOf('a.rb', `PREFIX = "session:"\n${code}\n`), glob));
 });
 
@@ -90,8 +94,14 @@ describe('suppressions', () => {
       ['a.ts', "// keywarden-ignore-next-line ttl-zero -- wrong rule\nredis.incr('c');\n/* keywarden-ignore-next-line no-ttl -- ok */\nredis.incr('d');\n"],
       ['a.py', '# keywarden-ignore-next-line ttl-zero -- wrong rule\nredis.incr("c")\n# keywarden-ignore-next-line no-ttl -- ok\nredis.incr("d")\n'],
       ['a.rb', '# keywarden-ignore-next-line ttl-zero -- wrong rule\nredis.incr("c")\n# keywarden-ignore-next-line no-ttl -- ok\nredis.incr("d")\n'],
-      ['a.go', 'package a\n\nfunc f() {\n\t// keywarden-ignore-next-line ttl-zero -- wrong rule\n\trdb.Incr(ctx, "c")\n\t/* keywarden-ignore-next-line no-ttl -- ok */\n\trdb.Incr(ctx, "d")\n}\n'],
-      ['A.java', 'class A {\n  void f() {\n    // keywarden-ignore-next-line ttl-zero -- wrong rule\n    jedis.incr("c");\n    /* keywarden-ignore-next-line no-ttl -- ok */\n    jedis.incr("d");\n  }\n}\n'],
+      [
+        'a.go',
+        'package a\n\nfunc f() {\n\t// keywarden-ignore-next-line ttl-zero -- wrong rule\n\trdb.Incr(ctx, "c")\n\t/* keywarden-ignore-next-line no-ttl -- ok */\n\trdb.Incr(ctx, "d")\n}\n',
+      ],
+      [
+        'A.java',
+        'class A {\n  void f() {\n    // keywarden-ignore-next-line ttl-zero -- wrong rule\n    jedis.incr("c");\n    /* keywarden-ignore-next-line no-ttl -- ok */\n    jedis.incr("d");\n  }\n}\n',
+      ],
     ];
     for (const [file, source] of files) {
       const { findings } = lintSource(file, source);

@@ -24,7 +24,8 @@ function write(root: string, rel: string, text: string): void {
   writeFileSync(join(root, rel), text);
 }
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'commit.gpgsign=false', ...args], { cwd, stdio: 'pipe' }).toString();
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'commit.gpgsign=false', ...args], { cwd, stdio: 'pipe' }).toString();
 
 /** Run the CLI with `cwd` as the working directory. */
 async function inDir(cwd: string, args: string[]) {
@@ -58,7 +59,11 @@ test('text: file:line:col rule message, a code frame and the fix; exit 1 on find
 test('bad input: exit 2 with one line and a hint', async () => {
   const dir = tempDir();
   try {
-    for (const args of [['lint', 'missing-dir'], ['lint', '--format', 'xml'], ['lint', '--policy', 'nope.yml']]) {
+    for (const args of [
+      ['lint', 'missing-dir'],
+      ['lint', '--format', 'xml'],
+      ['lint', '--policy', 'nope.yml'],
+    ]) {
       const r = await inDir(dir, args);
       assert.equal(r.code, 2, args.join(' '));
       assertOneErrorLine(r.stderr);
@@ -131,7 +136,10 @@ test('--format sarif validates against the SARIF 2.1.0 schema', async () => {
     const valid = ajv.validate(schema, log);
     assert.ok(valid, JSON.stringify(ajv.errors, null, 2));
     assert.equal(log.version, '2.1.0');
-    const results = log.runs[0].results as { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
+    const results = log.runs[0].results as {
+      ruleId: string;
+      locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+    }[];
     assert.deepEqual(
       results.map((x) => [x.ruleId, x.locations[0].physicalLocation.artifactLocation.uri, x.locations[0].physicalLocation.region.startLine]),
       [
@@ -159,7 +167,10 @@ test('files: .gitignore and dependency directories are skipped, symbolic links a
     symlinkSync(outside, join(dir, 'linked-dir'));
     symlinkSync(join(outside, 'leak.ts'), join(dir, 'linked.ts'));
     const inGit = JSON.parse((await inDir(dir, ['lint', '--json'])).stdout);
-    assert.deepEqual(inGit.findings.map((f: { file: string }) => f.file), [join('src', 'leak.ts')]);
+    assert.deepEqual(
+      inGit.findings.map((f: { file: string }) => f.file),
+      [join('src', 'leak.ts')],
+    );
     rmSync(join(dir, '.git'), { recursive: true });
     // Outside git the tree is walked: dependency directories and links are still skipped.
     const walked = JSON.parse((await inDir(dir, ['lint', '--json'])).stdout);
@@ -186,7 +197,10 @@ test('--staged: only staged files and changed lines, read from the index', async
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.filesScanned, 1);
-    assert.deepEqual(report.findings.map((f: { file: string; line: number; rule: string }) => [f.file, f.line, f.rule]), [['old.ts', 7, 'no-ttl']]);
+    assert.deepEqual(
+      report.findings.map((f: { file: string; line: number; rule: string }) => [f.file, f.line, f.rule]),
+      [['old.ts', 7, 'no-ttl']],
+    );
     // The staged version is linted, not the working tree: fix the file without staging it.
     write(dir, 'old.ts', LEAK);
     assert.equal((await inDir(dir, ['lint', '--staged'])).code, 1);
@@ -218,7 +232,10 @@ test('a file that does not parse is listed as not analysed, and hostile text is 
     assert.match(r.stdout, /broken\.ts: not analysed, it does not parse/);
     assert.ok(!r.stdout.includes('\u001b'), 'no escape character reaches the terminal');
     const json = JSON.parse((await inDir(dir, ['lint', '--json'])).stdout);
-    assert.deepEqual(json.filesSkipped.map((s: { file: string }) => s.file), ['broken.ts']);
+    assert.deepEqual(
+      json.filesSkipped.map((s: { file: string }) => s.file),
+      ['broken.ts'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -236,7 +253,14 @@ test('Python, Go, Java and Ruby through the CLI: findings name language and clie
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout);
     assert.deepEqual(
-      report.findings.map((f: { file: string; line: number; rule: string; language: string; client: string; pattern: string }) => [f.file, f.line, f.rule, f.language, f.client, f.pattern]),
+      report.findings.map((f: { file: string; line: number; rule: string; language: string; client: string; pattern: string }) => [
+        f.file,
+        f.line,
+        f.rule,
+        f.language,
+        f.client,
+        f.pattern,
+      ]),
       [
         ['App.java', 3, 'no-ttl', 'java', 'jedis', 's'],
         ['app.py', 5, 'suppression-without-reason', 'python', '', ''],
@@ -245,7 +269,10 @@ test('Python, Go, Java and Ruby through the CLI: findings name language and clie
         ['main.go', 4, 'ttl-zero', 'go', 'go-redis', 'k'],
       ],
     );
-    assert.deepEqual(report.filesSkipped.map((s: { file: string }) => s.file), ['broken.py']);
+    assert.deepEqual(
+      report.filesSkipped.map((s: { file: string }) => s.file),
+      ['broken.py'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -253,7 +280,13 @@ test('Python, Go, Java and Ruby through the CLI: findings name language and clie
 
 test('.pre-commit-hooks.yaml runs lint --staged on every supported language', async () => {
   const { parse } = await import('yaml');
-  const hooks = parse(readFileSync('.pre-commit-hooks.yaml', 'utf8')) as { id: string; entry: string; language: string; pass_filenames: boolean; types_or: string[] }[];
+  const hooks = parse(readFileSync('.pre-commit-hooks.yaml', 'utf8')) as {
+    id: string;
+    entry: string;
+    language: string;
+    pass_filenames: boolean;
+    types_or: string[];
+  }[];
   assert.equal(hooks.length, 1);
   assert.equal(hooks[0].id, 'keywarden-lint');
   assert.equal(hooks[0].entry, 'keywarden lint --staged');

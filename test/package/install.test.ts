@@ -65,9 +65,17 @@ describe('the packed package in a fresh app', () => {
     writeFileSync(join(app, 'mts.mts'), ts("import { guard } from 'keywarden';\nimport { Redis } from 'ioredis';", 'session:mts'));
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, skipLibCheck: false }, files: ['cts.ts', 'mts.mts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, skipLibCheck: false },
+        files: ['cts.ts', 'mts.mts'],
+      }),
     );
-    const tsc = spawnSync(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: app, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+    const tsc = spawnSync(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', '.'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+      maxBuffer: 64 << 20,
+    });
     assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout.slice(0, 3000)}`);
     assertDayTtl(run('cts.js'));
     assertDayTtl(run('mts.mjs'));

@@ -29,7 +29,8 @@ describe('parseDuration', () => {
     test(`rejects ${JSON.stringify(input)} with a PolicyError naming it`, () => {
       assert.throws(
         () => parseDuration(input),
-        (err: unknown) => err instanceof PolicyError && err.message.includes('is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)') && err.hint.length > 0,
+        (err: unknown) =>
+          err instanceof PolicyError && err.message.includes('is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)') && err.hint.length > 0,
       );
     });
   }

@@ -96,7 +96,15 @@ describe('compileGlob: Redis stringmatchlen semantics', () => {
   }
 
   test('string keys are matched as UTF-8 bytes, same as Buffer keys', () => {
-    const cases: [string, string][] = [['café:*', 'café:1'], ['caf?:*', 'café:1'], ['caf??:*', 'café:1'], ['*é', 'xé'], ['a*', 'a😀'], ['ab*ba', 'aba'], ['ab*ba', 'abba']];
+    const cases: [string, string][] = [
+      ['café:*', 'café:1'],
+      ['caf?:*', 'café:1'],
+      ['caf??:*', 'café:1'],
+      ['*é', 'xé'],
+      ['a*', 'a😀'],
+      ['ab*ba', 'aba'],
+      ['ab*ba', 'abba'],
+    ];
     for (const [glob, key] of cases) {
       const m = compileGlob(glob);
       assert.equal(m(key), m(Buffer.from(key, 'utf8')), `${glob} vs ${key}`);

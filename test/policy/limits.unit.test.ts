@@ -59,7 +59,10 @@ describe('policy limits', () => {
 
   it('.inf and .nan durations are refused by name', () => {
     for (const v of ['.inf', '-.inf', '.nan']) {
-      assert.throws(() => parsePolicy(`rules:\n  - match: "a:*"\n    ttl: ${v}\n`), (e: Error) => e.message.includes(`${v} is not a duration`));
+      assert.throws(
+        () => parsePolicy(`rules:\n  - match: "a:*"\n    ttl: ${v}\n`),
+        (e: Error) => e.message.includes(`${v} is not a duration`),
+      );
     }
   });
 

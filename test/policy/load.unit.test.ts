@@ -63,26 +63,54 @@ describe('parsePolicy', () => {
 
   // [yaml, exact message, hint fragment]. Every error names file:line and the field.
   const ERRORS: [string, string, RegExp][] = [
-    ['rules:\n  - match: "a:*"\n    ttl: 1h\n  - match: "b:*"\n    ttl: 2x\n', "keywarden.yml:5: rules[1].ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)", /500ms/],
+    [
+      'rules:\n  - match: "a:*"\n    ttl: 1h\n  - match: "b:*"\n    ttl: 2x\n',
+      "keywarden.yml:5: rules[1].ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)",
+      /500ms/,
+    ],
     ['rules:\n  - match: "a:*"\n    tll: 1h\n', 'keywarden.yml:3: rules[0].tll: unknown field (and 1 more problem)', /did you mean ttl\?/],
     ['rules:\n  - match: "a:*"\n    ttl: 1h\n    jiter: 10%\n', 'keywarden.yml:4: rules[0].jiter: unknown field', /did you mean jitter\?/],
     ['rule:\n  - match: "a:*"\n', 'keywarden.yml:1: rule: unknown field', /did you mean rules\?/],
     ['alerts:\n  noTTLKeys: 5\n', 'keywarden.yml:2: alerts.noTTLKeys: unknown field', /did you mean noTtlKeys\?/],
-    ['alerts:\n  noTtlGrowth:\n    window: 5m\n    minIncrase: 3\n', 'keywarden.yml:4: alerts.noTtlGrowth.minIncrase: unknown field (and 1 more problem)', /did you mean minIncrease\?/],
+    [
+      'alerts:\n  noTtlGrowth:\n    window: 5m\n    minIncrase: 3\n',
+      'keywarden.yml:4: alerts.noTtlGrowth.minIncrase: unknown field (and 1 more problem)',
+      /did you mean minIncrease\?/,
+    ],
     ['rules:\n  - ttl: 1h\n', 'keywarden.yml:2: rules[0].match: is required', /match: "session:\*"/],
     ['rules:\n  - match: ""\n    ttl: 1h\n', 'keywarden.yml:2: rules[0].match: is empty', /glob/],
     ['rules:\n  - match: [abc]\n    ttl: 1h\n', 'keywarden.yml:2: rules[0].match: expected a string, got array', /quote globs/],
-    ['rules:\n  - match: *:session\n    ttl: 1h\n', 'keywarden.yml:2: YAML: *:session is a YAML alias to no anchor (an unquoted value starting with * is an alias)', /quote globs/],
+    [
+      'rules:\n  - match: *:session\n    ttl: 1h\n',
+      'keywarden.yml:2: YAML: *:session is a YAML alias to no anchor (an unquoted value starting with * is an alias)',
+      /quote globs/,
+    ],
     ['rules:\n  - match: "u:*"\n    role: durable\n    ttl: 1h\n', 'keywarden.yml:4: rules[0].ttl: a durable rule must not have a ttl', /remove ttl:/],
-    ['rules:\n  - match: "u:*"\n    role: durable\n    jitter: 5%\n', 'keywarden.yml:4: rules[0].jitter: a durable rule has no ttl to jitter', /remove jitter:/],
+    [
+      'rules:\n  - match: "u:*"\n    role: durable\n    jitter: 5%\n',
+      'keywarden.yml:4: rules[0].jitter: a durable rule has no ttl to jitter',
+      /remove jitter:/,
+    ],
     ['rules:\n  - match: "a:*"\n    role: cache\n', "keywarden.yml:2: rules[0]: no ttl for 'a:*'", /add ttl: .* or role: durable/],
-    ['rules:\n  - match: "a:*"\n    ttl: 1h\n    role: sesion\n', "keywarden.yml:4: rules[0].role: 'sesion' is not a role (session, cache, token, counter, queue, durable)", /durable/],
+    [
+      'rules:\n  - match: "a:*"\n    ttl: 1h\n    role: sesion\n',
+      "keywarden.yml:4: rules[0].role: 'sesion' is not a role (session, cache, token, counter, queue, durable)",
+      /durable/,
+    ],
     ['rules:\n  - match: "a:*"\n    ttl: 0\n', 'keywarden.yml:3: rules[0].ttl: 0 is too short: a key TTL must be at least 1s', /30s/],
     ['rules:\n  - match: "a:*"\n    ttl: 500ms\n', "keywarden.yml:3: rules[0].ttl: '500ms' is too short: a key TTL must be at least 1s", /30s/],
     ['rules:\n  - match: "a:*"\n    ttl: -5\n', 'keywarden.yml:3: rules[0].ttl: -5 is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)', /durations/],
     ['rules:\n  - match: "a:*"\n    ttl:\n', 'keywarden.yml:3: rules[0].ttl: is empty', /duration/],
-    ['rules:\n  - match: "a:*"\n    ttl: 1h\n    jitter: 100%\n', "keywarden.yml:4: rules[0].jitter: '100%' is out of range (from 0 up to, not including, 100%)", /10%/],
-    ['rules:\n  - match: "a:*"\n    ttl: 1h\n    jitter: 10\n', 'keywarden.yml:4: rules[0].jitter: 10 is out of range (from 0 up to, not including, 100%)', /10%/],
+    [
+      'rules:\n  - match: "a:*"\n    ttl: 1h\n    jitter: 100%\n',
+      "keywarden.yml:4: rules[0].jitter: '100%' is out of range (from 0 up to, not including, 100%)",
+      /10%/,
+    ],
+    [
+      'rules:\n  - match: "a:*"\n    ttl: 1h\n    jitter: 10\n',
+      'keywarden.yml:4: rules[0].jitter: 10 is out of range (from 0 up to, not including, 100%)',
+      /10%/,
+    ],
     ['rules:\n  - match: "a:*"\n    ttl: 1h\n    jitter: lots\n', "keywarden.yml:4: rules[0].jitter: 'lots' is not a fraction", /percentage/],
     ['rules:\n  match: "a:*"\n', 'keywarden.yml:1: rules: expected a list, got object', /- match:/],
     ['alerts:\n  noTtlKeys: many\n', 'keywarden.yml:2: alerts.noTtlKeys: expected a number, got string', /whole number/],
@@ -126,7 +154,10 @@ describe('parsePolicy', () => {
   });
 
   test('messages escape control characters from the file', () => {
-    assert.throws(() => parsePolicy('rules:\n  - match: "a"\n    ttl: "\\u001b[31m"\n', 'k.yml'), (err: Error) => !err.message.includes('\u001b'));
+    assert.throws(
+      () => parsePolicy('rules:\n  - match: "a"\n    ttl: "\\u001b[31m"\n', 'k.yml'),
+      (err: Error) => !err.message.includes('\u001b'),
+    );
   });
 });
 
@@ -194,11 +225,12 @@ describe('policyFromObject', () => {
   });
 
   test('errors name the source and field, without a line', () => {
-    assert.throws(
-      () => policyFromObject({ rules: [{ match: 'a:*', ttl: '2x' }] }, 'guard options.policy'),
-      { message: "guard options.policy: rules[0].ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)" },
-    );
-    assert.throws(() => policyFromObject({ rules: [{ match: 'a:*', tll: 60 }] }), { message: 'policy object: rules[0].tll: unknown field (and 1 more problem)' });
+    assert.throws(() => policyFromObject({ rules: [{ match: 'a:*', ttl: '2x' }] }, 'guard options.policy'), {
+      message: "guard options.policy: rules[0].ttl: '2x' is not a duration (use 500ms, 90s, 30m, 24h, 7d or seconds)",
+    });
+    assert.throws(() => policyFromObject({ rules: [{ match: 'a:*', tll: 60 }] }), {
+      message: 'policy object: rules[0].tll: unknown field (and 1 more problem)',
+    });
     assert.throws(() => policyFromObject('rules'), { message: 'policy object: policy: expected a mapping with rules: and alerts:, got string' });
     assert.throws(() => policyFromObject({ rules: [{ match: 'a:*', ttl: 60, role: 'durable' }] }), PolicyError);
   });

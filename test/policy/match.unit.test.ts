@@ -125,7 +125,10 @@ describe('ttlForRule', () => {
 
   test('no jitter → the ttl', () => {
     assert.equal(ttlForRule(plain), 86_400_000);
-    assert.equal(ttlForRule(plain, () => 0.99), 86_400_000);
+    assert.equal(
+      ttlForRule(plain, () => 0.99),
+      86_400_000,
+    );
   });
 
   test('durable → undefined', () => {
@@ -133,9 +136,18 @@ describe('ttlForRule', () => {
   });
 
   test('jitter only shortens: (ttl × (1 − j), ttl]', () => {
-    assert.equal(ttlForRule(jittered, () => 0), 3_600_000);
-    assert.equal(ttlForRule(jittered, () => 0.5), 3_420_000);
-    assert.equal(ttlForRule(jittered, () => 0.999999), 3_240_000); // rounds to the bound, never below it
+    assert.equal(
+      ttlForRule(jittered, () => 0),
+      3_600_000,
+    );
+    assert.equal(
+      ttlForRule(jittered, () => 0.5),
+      3_420_000,
+    );
+    assert.equal(
+      ttlForRule(jittered, () => 0.999999),
+      3_240_000,
+    ); // rounds to the bound, never below it
     for (let i = 0; i < 2000; i++) {
       const ttl = ttlForRule(jittered)!;
       assert.ok(ttl >= 3_240_000 && ttl <= 3_600_000, String(ttl));
@@ -149,7 +161,13 @@ describe('ttlForRule', () => {
   });
 
   test('never below 1s', () => {
-    assert.equal(ttlForRule(tiny, () => 0.9), 1000);
-    assert.equal(ttlForRule({ index: 0, match: 'x', ttlMs: 1200, jitter: 0.9 }, () => 0.99), 1000);
+    assert.equal(
+      ttlForRule(tiny, () => 0.9),
+      1000,
+    );
+    assert.equal(
+      ttlForRule({ index: 0, match: 'x', ttlMs: 1200, jitter: 0.9 }, () => 0.99),
+      1000,
+    );
   });
 });

@@ -18,7 +18,11 @@ import { writeDataset } from './dataset.js';
 
 const TIME_LIMIT_MS = 20_000;
 
-type Mutation = { kind: 'flip'; at: number; byte: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: number[] } | { kind: 'repeat'; at: number; len: number };
+type Mutation =
+  | { kind: 'flip'; at: number; byte: number }
+  | { kind: 'cut'; at: number }
+  | { kind: 'insert'; at: number; bytes: number[] }
+  | { kind: 'repeat'; at: number; len: number };
 
 function mutate(dump: Buffer, mutations: Mutation[]): Buffer {
   let out = Buffer.from(dump);
@@ -33,9 +37,23 @@ function mutate(dump: Buffer, mutations: Mutation[]): Buffer {
 }
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), byte: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x00, 0x3f, 0x40, 0x80, 0x81, 0xc0, 0xc3, 0xfe, 0xff)) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      at: fc.nat(),
+      byte: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x00, 0x3f, 0x40, 0x80, 0x81, 0xc0, 0xc3, 0xfe, 0xff)),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 12 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 12 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('repeat' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 64 }) }) },
 );
 

@@ -54,7 +54,9 @@ test('per-key bytes match MEMORY USAGE SAMPLES 0 after the dump is loaded: every
       const s = per.get(spec.prefix);
       assert.ok(s, `no keys of ${spec.prefix}`);
       const error = (s.model - s.real) / s.real;
-      lines.push(`${spec.prefix.padEnd(14)} ${[...s.encodings].join('+').padEnd(10)} keys ${String(s.keys).padStart(4)}  real ${s.real}  model ${s.model}  ${(error * 100).toFixed(2)}%`);
+      lines.push(
+        `${spec.prefix.padEnd(14)} ${[...s.encodings].join('+').padEnd(10)} keys ${String(s.keys).padStart(4)}  real ${s.real}  model ${s.model}  ${(error * 100).toFixed(2)}%`,
+      );
       assert.ok(Math.abs(error) <= 0.05, `${spec.prefix}: ${(error * 100).toFixed(2)}% off (real ${s.real}, model ${s.model})`);
       real += s.real;
       modelled += s.model;

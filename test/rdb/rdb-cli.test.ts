@@ -106,7 +106,10 @@ test('rdb --policy: exit 1 when keys break their rule', async () => {
 test('rdb with two dumps (two masters): one keyspace with per-node figures, read in worker threads; report merge gives the same', async () => {
   const both = await json(['rdb', dumpA, dumpB, '--json']);
   assert.equal(both.target.nodes.length, 2);
-  assert.deepEqual(both.target.nodes.map((n) => n.keysSeen), [321, 321]);
+  assert.deepEqual(
+    both.target.nodes.map((n) => n.keysSeen),
+    [321, 321],
+  );
   assert.equal(both.totals.keys, 642);
   assert.equal(both.patterns.find((p) => p.pattern === 'session:*')?.keys, 400);
 

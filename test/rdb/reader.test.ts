@@ -101,7 +101,12 @@ test('every key read from a dump matches the live server: type, length, expiry, 
         default:
           assert.fail(`unexpected type ${k.type}`);
       }
-      const lengthOf: Record<string, (key: Buffer) => Promise<number>> = { list: (x) => c.llen(x), set: (x) => c.scard(x), zset: (x) => c.zcard(x), hash: (x) => c.hlen(x) };
+      const lengthOf: Record<string, (key: Buffer) => Promise<number>> = {
+        list: (x) => c.llen(x),
+        set: (x) => c.scard(x),
+        zset: (x) => c.zcard(x),
+        hash: (x) => c.hlen(x),
+      };
       const len = lengthOf[k.type];
       if (len) assert.equal(k.length, await len(name), `${name} length`);
     } finally {
@@ -112,14 +117,21 @@ test('every key read from a dump matches the live server: type, length, expiry, 
 
 test('the same dump fed 1, 7 and 4096 bytes at a time gives the same keys', () => {
   const whole = readAll(bufferSource(dump)).map((k) => [k.key, k.type, k.length, k.totalBytes, k.expireAtMs]);
-  for (const step of [1, 7, 4096]) assert.deepEqual(readAll(trickle(dump, step)).map((k) => [k.key, k.type, k.length, k.totalBytes, k.expireAtMs]), whole);
+  for (const step of [1, 7, 4096])
+    assert.deepEqual(
+      readAll(trickle(dump, step)).map((k) => [k.key, k.type, k.length, k.totalBytes, k.expireAtMs]),
+      whole,
+    );
 });
 
 test('the CRC64 is Jones (check value of "123456789") and a flipped byte fails the checksum at its offset', () => {
   assert.equal(crc64(Buffer.from('123456789')), 0xe9c6d914c4b8d9can);
   const bad = Buffer.from(dump);
   bad[bad.length - 3] ^= 0xff;
-  assert.throws(() => readAll(bufferSource(bad)), (e: unknown) => e instanceof RdbFormatError && /checksum/.test(e.message) && e.offset === dump.length - 8);
+  assert.throws(
+    () => readAll(bufferSource(bad)),
+    (e: unknown) => e instanceof RdbFormatError && /checksum/.test(e.message) && e.offset === dump.length - 8,
+  );
 });
 
 test('every truncation of a dump is refused with an offset inside the file, quickly', () => {
@@ -142,10 +154,16 @@ const craft = (...parts: Array<number[] | Buffer>) => Buffer.concat([header, ...
 test('crafted lengths are refused before anything is allocated: 2^63, past the end, a lying ziplist', () => {
   // A string key whose length is 2^63.
   const huge = craft([0x00, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0]);
-  assert.throws(() => readAll(bufferSource(huge)), (e: unknown) => e instanceof RdbFormatError && /beyond any real dump/.test(e.message) && e.offset === 11);
+  assert.throws(
+    () => readAll(bufferSource(huge)),
+    (e: unknown) => e instanceof RdbFormatError && /beyond any real dump/.test(e.message) && e.offset === 11,
+  );
   // A set claiming 2^31 members in a few bytes.
   const many = craft([0x02, 0x01, 0x73, 0x80, 0x80, 0, 0, 0]);
-  assert.throws(() => readAll(bufferSource(many)), (e: unknown) => e instanceof RdbFormatError && /past the end/.test(e.message));
+  assert.throws(
+    () => readAll(bufferSource(many)),
+    (e: unknown) => e instanceof RdbFormatError && /past the end/.test(e.message),
+  );
   // A ziplist list whose entry says 60 bytes in a 16-byte blob.
   const zl = Buffer.alloc(16);
   zl.writeUInt32LE(16, 0);
@@ -155,10 +173,16 @@ test('crafted lengths are refused before anything is allocated: 2^63, past the e
   zl[11] = 60;
   zl[15] = 0xff;
   const lying = craft([0x0a, 0x01, 0x6c, zl.length], zl);
-  assert.throws(() => readAll(bufferSource(lying)), (e: unknown) => e instanceof RdbFormatError && /ziplist/.test(e.message) && e.offset === 12);
+  assert.throws(
+    () => readAll(bufferSource(lying)),
+    (e: unknown) => e instanceof RdbFormatError && /ziplist/.test(e.message) && e.offset === 12,
+  );
   // Module data that never ends.
   const module = craft([0x07, 0x01, 0x6d, 0x81, 1, 2, 3, 4, 5, 6, 7, 8, ...Array.from({ length: 100 }, () => 0x02).flatMap(() => [0x02, 0x05])]);
-  assert.throws(() => readAll(bufferSource(module)), (e: unknown) => e instanceof RdbFormatError);
+  assert.throws(
+    () => readAll(bufferSource(module)),
+    (e: unknown) => e instanceof RdbFormatError,
+  );
 });
 
 test('zero-length everything: an empty file, an empty dump, empty strings', () => {
@@ -168,14 +192,23 @@ test('zero-length everything: an empty file, an empty dump, empty strings', () =
   assert.equal(emptyKeyAndValue.length, 1);
   assert.equal(emptyKeyAndValue[0].length, 0);
   // An empty collection is corruption (Redis never writes one).
-  assert.throws(() => readAll(bufferSource(craft([0x02, 0x01, 0x73, 0x00]))), (e: unknown) => e instanceof RdbFormatError && /empty set/.test(e.message));
+  assert.throws(
+    () => readAll(bufferSource(craft([0x02, 0x01, 0x73, 0x00]))),
+    (e: unknown) => e instanceof RdbFormatError && /empty set/.test(e.message),
+  );
 });
 
 test('unknown versions are refused naming the version; an AOF without preamble is named as such', () => {
   for (const h of ['REDIS0013', 'VALKEY090', 'NOTADUMP!']) {
-    assert.throws(() => readAll(bufferSource(Buffer.concat([Buffer.from(h), eof]))), (e: unknown) => e instanceof RdbVersionError && e.message.includes(h));
+    assert.throws(
+      () => readAll(bufferSource(Buffer.concat([Buffer.from(h), eof]))),
+      (e: unknown) => e instanceof RdbVersionError && e.message.includes(h),
+    );
   }
-  assert.throws(() => readAll(bufferSource(Buffer.from('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n'))), (e: unknown) => e instanceof RdbVersionError && /AOF without an RDB preamble/.test(e.message));
+  assert.throws(
+    () => readAll(bufferSource(Buffer.from('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n'))),
+    (e: unknown) => e instanceof RdbVersionError && /AOF without an RDB preamble/.test(e.message),
+  );
 });
 
 test('an AOF with an RDB preamble: the dump is read, the AOF tail counted', () => {
@@ -187,7 +220,11 @@ test('an AOF with an RDB preamble: the dump is read, the AOF tail counted', () =
 
 test('a value above the materialising limit is walked, not held: 600 MB string skipped on the audit path, refused when content is asked for', () => {
   const size = 600 * 1024 * 1024;
-  const head = Buffer.concat([header, Buffer.from([0x00, 0x01, 0x62, 0x80]), Buffer.from([size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff])]);
+  const head = Buffer.concat([
+    header,
+    Buffer.from([0x00, 0x01, 0x62, 0x80]),
+    Buffer.from([size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff]),
+  ]);
   const tailBytes = Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
   const total = head.length + size + tailBytes.length;
   const lazy = (): ByteSource => {
@@ -206,5 +243,8 @@ test('a value above the materialising limit is walked, not held: 600 MB string s
   };
   const keys = readAll(lazy(), false);
   assert.equal(keys[0].length, size);
-  assert.throws(() => readAll(lazy(), true), (e: unknown) => e instanceof RdbFormatError && /limit for one value/.test(e.message));
+  assert.throws(
+    () => readAll(lazy(), true),
+    (e: unknown) => e instanceof RdbFormatError && /limit for one value/.test(e.message),
+  );
 });

@@ -97,16 +97,25 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'keywarden-redis-'));
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--daemonize', 'no',
-    '--logfile', join(dir, 'redis.log'),
-    '--enable-debug-command', 'local',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+    '--enable-debug-command',
+    'local',
     // Replicas sync at once instead of waiting 5 s for more replicas to join.
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
   ];
   for (const [name, value] of Object.entries(options.config ?? {})) args.push(`--${name}`, String(value));
   args.push(...(options.args ?? []));

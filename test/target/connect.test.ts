@@ -35,7 +35,10 @@ describe('resolveTarget', () => {
     assert.equal(resolveTarget({ url: 'redis://h:6380' }, {}).tls, undefined);
   });
   it('rejects bad URLs, ports and dbs with a usage error that hides the password', () => {
-    assert.throws(() => resolveTarget({ url: `http://u:${SECRET}@h` }, {}), (e: Error) => !e.message.includes(SECRET) && /scheme/.test(e.message));
+    assert.throws(
+      () => resolveTarget({ url: `http://u:${SECRET}@h` }, {}),
+      (e: Error) => !e.message.includes(SECRET) && /scheme/.test(e.message),
+    );
     assert.throws(() => resolveTarget({ port: '99999' }, {}), /not a valid port/);
     assert.throws(() => resolveTarget({ db: 'x' }, {}), /not a valid database/);
   });

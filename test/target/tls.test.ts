@@ -30,11 +30,16 @@ describe('rediss:// targets against a real TLS listener', () => {
   it('--insecure skips verification; without it an unknown CA is refused with a TLS message', async () => {
     const insecure = await connectTarget(resolveTarget({ url: `rediss://127.0.0.1:${tls.tlsPort}`, insecure: true }, {}));
     await insecure.close();
-    await assert.rejects(connectTarget(resolveTarget({ url: `rediss://localhost:${tls.tlsPort}`, connectTimeoutMs: 2000 }, {})), /TLS handshake .* failed|certificate/);
+    await assert.rejects(
+      connectTarget(resolveTarget({ url: `rediss://localhost:${tls.tlsPort}`, connectTimeoutMs: 2000 }, {})),
+      /TLS handshake .* failed|certificate/,
+    );
   });
 
   it('watch reads a rediss:// target: passes complete and /metrics reports it up, its keys and no credentials', async () => {
-    const w = await watch(`rediss://localhost:${tls.tlsPort}`, { target: resolveTarget({ url: `rediss://default:tls-secret@localhost:${tls.tlsPort}`, cacert: tls.caFile }, {}) });
+    const w = await watch(`rediss://localhost:${tls.tlsPort}`, {
+      target: resolveTarget({ url: `rediss://default:tls-secret@localhost:${tls.tlsPort}`, cacert: tls.caFile }, {}),
+    });
     try {
       await w.nextPass();
       const body = (await get(`${w.url}/metrics`)).body;
@@ -53,8 +58,9 @@ describe('rediss:// targets against a real TLS listener', () => {
   });
 
   it('a plain redis:// client on the TLS port is told to use rediss://', async () => {
-    await assert.rejects(connectTarget(resolveTarget({ url: `redis://127.0.0.1:${tls.tlsPort}`, connectTimeoutMs: 1500 }, {})), (err: Error & { hint?: string }) =>
-      /rediss:\/\//.test(`${err.message} ${err.hint}`),
+    await assert.rejects(
+      connectTarget(resolveTarget({ url: `redis://127.0.0.1:${tls.tlsPort}`, connectTimeoutMs: 1500 }, {})),
+      (err: Error & { hint?: string }) => /rediss:\/\//.test(`${err.message} ${err.hint}`),
     );
   });
 });

@@ -86,7 +86,11 @@ describe('watch alerts', () => {
       assert.match(events('KeywardenEvictions')[0].alert.summary, /evicted \d+ keys .*allkeys-lru/);
       assert.equal(events('KeywardenMemoryUsedRatio')[0].alert.labels.node, `127.0.0.1:${server.port}`);
       await c.config('SET', 'maxmemory', '100mb');
-      await waitFor('both resolved', () => events('KeywardenMemoryUsedRatio').some((e) => e.status === 'resolved') && events('KeywardenEvictions').some((e) => e.status === 'resolved'), 10_000);
+      await waitFor(
+        'both resolved',
+        () => events('KeywardenMemoryUsedRatio').some((e) => e.status === 'resolved') && events('KeywardenEvictions').some((e) => e.status === 'resolved'),
+        10_000,
+      );
     } finally {
       await w.stop();
       c.disconnect();
@@ -178,25 +182,36 @@ describe('watch alerts', () => {
     }
   });
 
-  it('KeywardenDown fires when the server stops answering without closing the connection, and resolves when it answers again', { timeout: 40_000 }, async () => {
-    // SIGSTOP: the kernel keeps the socket open, so only the reply timeout can tell.
-    const server = await startRedis();
-    const w = await watch(server.url, { target: resolveTarget({ url: server.url, replyTimeoutMs: 500 }, {}), alertWebhook: hook.url });
-    const before = events('KeywardenDown').length;
-    try {
-      await w.nextPass();
-      server.process.kill('SIGSTOP');
-      await waitFor('the firing webhook', () => events('KeywardenDown').length > before, 10_000);
-      await waitFor('the failed pass in the log', () => w.logs.some((l) => l.includes('stopped answering: no reply within 500ms')), 10_000);
-      const metrics = (await get(`${w.url}/metrics`)).body;
-      assert.match(metrics, /^keywarden_up\{node="[^"]+"\} 0$/m, 'scrapes still answer, and say the node is down');
-      server.process.kill('SIGCONT');
-      await waitFor('the resolved webhook', () => events('KeywardenDown').slice(before).some((e) => e.status === 'resolved'), 15_000);
-      await w.nextPass();
-    } finally {
-      server.process.kill('SIGCONT');
-      await w.stop();
-      await server.stop();
-    }
-  });
+  it(
+    'KeywardenDown fires when the server stops answering without closing the connection, and resolves when it answers again',
+    { timeout: 40_000 },
+    async () => {
+      // SIGSTOP: the kernel keeps the socket open, so only the reply timeout can tell.
+      const server = await startRedis();
+      const w = await watch(server.url, { target: resolveTarget({ url: server.url, replyTimeoutMs: 500 }, {}), alertWebhook: hook.url });
+      const before = events('KeywardenDown').length;
+      try {
+        await w.nextPass();
+        server.process.kill('SIGSTOP');
+        await waitFor('the firing webhook', () => events('KeywardenDown').length > before, 10_000);
+        await waitFor('the failed pass in the log', () => w.logs.some((l) => l.includes('stopped answering: no reply within 500ms')), 10_000);
+        const metrics = (await get(`${w.url}/metrics`)).body;
+        assert.match(metrics, /^keywarden_up\{node="[^"]+"\} 0$/m, 'scrapes still answer, and say the node is down');
+        server.process.kill('SIGCONT');
+        await waitFor(
+          'the resolved webhook',
+          () =>
+            events('KeywardenDown')
+              .slice(before)
+              .some((e) => e.status === 'resolved'),
+          15_000,
+        );
+        await w.nextPass();
+      } finally {
+        server.process.kill('SIGCONT');
+        await w.stop();
+        await server.stop();
+      }
+    },
+  );
 });

@@ -47,7 +47,10 @@ describe('watch over many passes', () => {
       const body = (await get(`${w.url}/metrics`)).body;
       const patterns = series(body, 'keywarden_pattern_keys').map((s) => s.labels.pattern);
       assert.ok(patterns.length <= 6, `at most top 5 + (other): ${patterns.join(', ')}`);
-      assert.equal(series(body, 'keywarden_pattern_keys').reduce((s, x) => s + x.value, 0), await c.dbsize());
+      assert.equal(
+        series(body, 'keywarden_pattern_keys').reduce((s, x) => s + x.value, 0),
+        await c.dbsize(),
+      );
       await waitFor('history at its cap', () => Object.values(w.view.state.history).every((h) => h.length <= 720));
       assert.ok(w.view.state.patternHistory.length <= 200);
       assert.ok(w.view.state.patternHistory.every((h) => Object.keys(h.noTtl).length <= 5));

@@ -53,7 +53,9 @@ describe('watch checkpoints and restarts', () => {
     try {
       const t0 = Date.now();
       await second.nextPass();
-      const resumed = second.logs.map((l) => JSON.parse(l) as { msg: string; keysSeen?: number }).find((l) => l.msg === 'resuming the pass from the checkpoint');
+      const resumed = second.logs
+        .map((l) => JSON.parse(l) as { msg: string; keysSeen?: number })
+        .find((l) => l.msg === 'resuming the pass from the checkpoint');
       assert.equal(resumed?.keysSeen, node.keysSeen);
       // The rest of the pass only: well under the ~4 s a whole pass takes at 4000 keys/s.
       assert.ok(Date.now() - t0 < 3500, `resumed pass took ${Date.now() - t0} ms`);
@@ -96,7 +98,24 @@ describe('watch checkpoints and restarts', () => {
     const statePath = join(dir, 'cli.json');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'cli-entry.ts'), 'watch', server.url, '--listen', '127.0.0.1:0', '--state', statePath, '--max-ops', '3000', '--checkpoint-interval', '200ms', '--no-doctor', '--log-format', 'json'],
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'cli-entry.ts'),
+        'watch',
+        server.url,
+        '--listen',
+        '127.0.0.1:0',
+        '--state',
+        statePath,
+        '--max-ops',
+        '3000',
+        '--checkpoint-interval',
+        '200ms',
+        '--no-doctor',
+        '--log-format',
+        'json',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -116,8 +135,14 @@ describe('watch checkpoints and restarts', () => {
       child.kill('SIGKILL');
     }
     assert.equal(stdout, '');
-    const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: string; time: string });
-    assert.deepEqual(lines.slice(-3).map((l) => l.msg), ['signal received', 'stopping: saving the checkpoint', 'stopped']);
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; level: string; time: string });
+    assert.deepEqual(
+      lines.slice(-3).map((l) => l.msg),
+      ['signal received', 'stopping: saving the checkpoint', 'stopped'],
+    );
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as PersistedState;
     assert.ok(saved.pass?.nodes[`127.0.0.1:${server.port}`]?.checkpoint, 'checkpoint written on SIGTERM');
   });

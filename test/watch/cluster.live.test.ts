@@ -23,7 +23,12 @@ describe('watch on a cluster', () => {
       const { body } = await get(`${w.url}/metrics`);
       assert.equal(promtoolCheckMetrics(body).status, 0, promtoolCheckMetrics(body).output);
       const nodes = cluster.masters.map((m) => `127.0.0.1:${m.port}`).sort();
-      assert.deepEqual(series(body, 'keywarden_up').map((s) => s.labels.node).sort(), nodes);
+      assert.deepEqual(
+        series(body, 'keywarden_up')
+          .map((s) => s.labels.node)
+          .sort(),
+        nodes,
+      );
       const keys = series(body, 'keywarden_pattern_keys');
       assert.deepEqual([...new Set(keys.map((s) => s.labels.node))].sort(), nodes);
       for (const master of cluster.masters) {
@@ -37,7 +42,10 @@ describe('watch on a cluster', () => {
           `${node} figures vs its DBSIZE`,
         );
       }
-      const sum = (pattern: string, name = 'keywarden_pattern_keys') => series(body, name).filter((s) => s.labels.pattern === pattern).reduce((s, k) => s + k.value, 0);
+      const sum = (pattern: string, name = 'keywarden_pattern_keys') =>
+        series(body, name)
+          .filter((s) => s.labels.pattern === pattern)
+          .reduce((s, k) => s + k.value, 0);
       assert.equal(sum('session:*'), 300);
       assert.equal(sum('cache:*'), 90);
       assert.equal(sum('session:*', 'keywarden_pattern_no_ttl_keys'), 300);

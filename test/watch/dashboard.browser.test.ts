@@ -145,7 +145,10 @@ describe('watch dashboard in Chromium', () => {
   });
 
   it('refuses to listen beyond loopback without a token', async () => {
-    await assert.rejects(watch(server.url, { listen: { host: '0.0.0.0', port: 0 } }), (err: unknown) => err instanceof UsageError && /--auth-token/.test(err.hint));
+    await assert.rejects(
+      watch(server.url, { listen: { host: '0.0.0.0', port: 0 } }),
+      (err: unknown) => err instanceof UsageError && /--auth-token/.test(err.hint),
+    );
   });
 
   it('guards every route but /metrics with the bearer token; a browser opens /?token= once and keeps a cookie', async () => {

@@ -38,7 +38,8 @@ async function watchOf(url: string, options: { replyTimeoutMs?: number; extra?: 
   return Object.assign(w, { logs });
 }
 
-const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => ({ labels: m[1] ?? '', value: Number(m[2]) }));
+const metric = (text: string, name: string) =>
+  [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => ({ labels: m[1] ?? '', value: Number(m[2]) }));
 
 describe('watch health', () => {
   it('starts while its target is down: up 0, not ready, then connects when the server comes', async () => {
@@ -55,7 +56,10 @@ describe('watch health', () => {
     const server = await startRedis({ port });
     stops.push(() => server.stop());
     await waitFor('ready once the server answers', async () => (await get(`${w.url}/readyz`)).status === 200, 15_000);
-    assert.deepEqual(metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value), [1]);
+    assert.deepEqual(
+      metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value),
+      [1],
+    );
   });
 
   it('a user without +scan: up 1 but not ready, errors counted by reason, KeywardenScanFailing fires', async () => {
@@ -68,9 +72,16 @@ describe('watch health', () => {
     const w = await watchOf(`redis://noscan:noscan-pw@127.0.0.1:${server.port}`);
     await waitFor('the alert on failing passes', async () => ((await get(`${w.url}/alerts`)).body.includes('KeywardenScanFailing') ? true : undefined), 20_000);
     const metrics = (await get(`${w.url}/metrics`)).body;
-    assert.deepEqual(metric(metrics, 'keywarden_up').map((m) => m.value), [1], 'the node answers');
+    assert.deepEqual(
+      metric(metrics, 'keywarden_up').map((m) => m.value),
+      [1],
+      'the node answers',
+    );
     const errors = metric(metrics, 'keywarden_scan_errors_total');
-    assert.ok(errors.some((e) => e.labels === '{reason="permission"}' && e.value >= 3), JSON.stringify(errors));
+    assert.ok(
+      errors.some((e) => e.labels === '{reason="permission"}' && e.value >= 3),
+      JSON.stringify(errors),
+    );
     const ready = await get(`${w.url}/readyz`);
     assert.equal(ready.status, 503);
     assert.match(ready.body, /passes failed: .*may not run SCAN/);
@@ -89,7 +100,10 @@ describe('watch health', () => {
     const w = await watchOf(`redis://noinfo:noinfo-pw@127.0.0.1:${server.port}`);
     await w.nextPass();
     await new Promise((r) => setTimeout(r, 600));
-    assert.deepEqual(metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value), [1]);
+    assert.deepEqual(
+      metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value),
+      [1],
+    );
     assert.equal((await get(`${w.url}/readyz`)).status, 200);
     assert.ok(!(await get(`${w.url}/alerts`)).body.includes('KeywardenDown'));
   });
@@ -103,7 +117,10 @@ describe('watch health', () => {
     server.process.kill('SIGSTOP');
     try {
       await waitFor('not ready while stopped', async () => (await get(`${w.url}/readyz`)).status === 503, 10_000);
-      assert.deepEqual(metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value), [0]);
+      assert.deepEqual(
+        metric((await get(`${w.url}/metrics`)).body, 'keywarden_up').map((m) => m.value),
+        [0],
+      );
     } finally {
       server.process.kill('SIGCONT');
     }

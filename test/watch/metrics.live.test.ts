@@ -60,7 +60,18 @@ describe('watch /metrics', () => {
       assert.ok(series(body, 'keywarden_scan_passes_total')[0].value >= 1);
       const last = series(body, 'keywarden_scan_last_complete_timestamp_seconds')[0].value;
       assert.ok(Math.abs(last - Date.now() / 1000) < 30, `last complete ${last}`);
-      for (const name of ['keywarden_evicted_keys_total', 'keywarden_expired_keys_total', 'keywarden_keyspace_hits_total', 'keywarden_keyspace_misses_total', 'keywarden_connected_clients', 'keywarden_rejected_connections_total', 'keywarden_instantaneous_ops_per_second', 'keywarden_memory_fragmentation_ratio', 'keywarden_scan_duration_seconds', 'keywarden_scan_progress_ratio']) {
+      for (const name of [
+        'keywarden_evicted_keys_total',
+        'keywarden_expired_keys_total',
+        'keywarden_keyspace_hits_total',
+        'keywarden_keyspace_misses_total',
+        'keywarden_connected_clients',
+        'keywarden_rejected_connections_total',
+        'keywarden_instantaneous_ops_per_second',
+        'keywarden_memory_fragmentation_ratio',
+        'keywarden_scan_duration_seconds',
+        'keywarden_scan_progress_ratio',
+      ]) {
         assert.equal(series(body, name).length >= 1, true, `${name} missing`);
       }
       assert.equal(series(body, 'keywarden_enforced_keys_total').length, 0, 'enforcement metrics only with --enforce');
@@ -76,7 +87,11 @@ describe('watch /metrics', () => {
       const { body } = await get(`${w.url}/metrics`);
       const keys = series(body, 'keywarden_pattern_keys');
       assert.deepEqual(keys.map((s) => s.labels.pattern).sort(), ['(other)', 'session:*']);
-      assert.equal(keys.reduce((s, k) => s + k.value, 0), 550, 'folding keeps every key counted');
+      assert.equal(
+        keys.reduce((s, k) => s + k.value, 0),
+        550,
+        'folding keeps every key counted',
+      );
       assert.equal(series(body, 'keywarden_pattern_no_ttl_keys').find((s) => s.labels.pattern === '(other)')?.value, 50);
     } finally {
       await w.stop();
@@ -115,7 +130,10 @@ describe('watch /metrics', () => {
       assert.ok(median < 30, `scrape median ${median.toFixed(1)} ms during a scan (all: ${all})`);
       assert.ok(p90 < 150, `scrape p90 ${p90.toFixed(1)} ms during a scan (all: ${all})`);
       assert.ok(midPass.length > 5, 'scrapes happened during the pass');
-      assert.ok(midPass.every((v) => v === 20_000), `mid-pass scrapes show the last complete pass: ${midPass.join(',')}`);
+      assert.ok(
+        midPass.every((v) => v === 20_000),
+        `mid-pass scrapes show the last complete pass: ${midPass.join(',')}`,
+      );
     } finally {
       await w.stop();
       await big.stop();

@@ -32,7 +32,8 @@ describe('Prometheus end to end', () => {
   let promLog = '';
 
   const api = async <T>(path: string): Promise<PromResponse<T>> => (await (await fetch(`${promUrl}${path}`)).json()) as PromResponse<T>;
-  const query = (q: string) => api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(q)}`);
+  const query = (q: string) =>
+    api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(q)}`);
 
   before(async () => {
     requireTool('promtool', 'prometheus');
@@ -59,9 +60,18 @@ describe('Prometheus end to end', () => {
         `    static_configs: [{ targets: [${JSON.stringify(watchTarget)}] }]`,
       ].join('\n'),
     );
-    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    prometheus = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     prometheus.stderr?.on('data', (d: Buffer) => (promLog += d.toString()));
     await waitFor(`Prometheus ready (log: ${promLog})`, async () => (await fetch(`${promUrl}/-/ready`)).ok, 30_000, 200);
   });
@@ -85,32 +95,55 @@ describe('Prometheus end to end', () => {
   });
 
   it('scrapes watch, sees the per-pattern figures, and evaluates the rules on them', async () => {
-    const targets = await waitFor('a healthy scrape', async () => {
-      const t = await api<{ activeTargets: Array<{ health: string; lastError: string; labels: Record<string, string> }> }>('/api/v1/targets');
-      return t.data.activeTargets.find((x) => x.labels.job === 'keywarden' && x.health === 'up');
-    }, 30_000, 250);
+    const targets = await waitFor(
+      'a healthy scrape',
+      async () => {
+        const t = await api<{ activeTargets: Array<{ health: string; lastError: string; labels: Record<string, string> }> }>('/api/v1/targets');
+        return t.data.activeTargets.find((x) => x.labels.job === 'keywarden' && x.health === 'up');
+      },
+      30_000,
+      250,
+    );
     assert.equal(targets.lastError, '');
-    const sessions = await waitFor('session:* in Prometheus', async () => (await query('keywarden_pattern_no_ttl_keys{pattern="session:*"}')).data.result[0], 30_000, 250);
+    const sessions = await waitFor(
+      'session:* in Prometheus',
+      async () => (await query('keywarden_pattern_no_ttl_keys{pattern="session:*"}')).data.result[0],
+      30_000,
+      250,
+    );
     assert.equal(sessions.value[1], '1200');
     assert.equal(sessions.metric.node, `127.0.0.1:${server.port}`);
     const live = await query('sum(keywarden_db_keys - keywarden_db_expiring_keys)');
     assert.equal(live.data.result[0].value[1], '1200');
 
-    const rules = await waitFor('rules evaluated', async () => {
-      const r = await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; state?: string }> }> }>('/api/v1/rules');
-      const all = r.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((x) => x.health === 'ok') ? all : undefined;
-    }, 30_000, 250);
+    const rules = await waitFor(
+      'rules evaluated',
+      async () => {
+        const r = await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; state?: string }> }> }>('/api/v1/rules');
+        const all = r.data.groups.flatMap((g) => g.rules);
+        return all.length > 0 && all.every((x) => x.health === 'ok') ? all : undefined;
+      },
+      30_000,
+      250,
+    );
     assert.equal(rules.length, 11, 'every rule of deploy/prometheus/alerts.yml, KeywardenScanFailing and KeywardenEnforceFailing included');
-    const pending = await waitFor('KeywardenNoTtlKeys pending', async () => {
-      const a = await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts');
-      return a.data.alerts.find((x) => x.labels.alertname === 'KeywardenNoTtlKeys');
-    }, 30_000, 250);
+    const pending = await waitFor(
+      'KeywardenNoTtlKeys pending',
+      async () => {
+        const a = await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts');
+        return a.data.alerts.find((x) => x.labels.alertname === 'KeywardenNoTtlKeys');
+      },
+      30_000,
+      250,
+    );
     assert.equal(pending.state, 'pending', '1200 keys without TTL > 1000, waiting out for: 1m');
   });
 
   it('runs every query of the Grafana dashboard without error', async () => {
-    const dashboard = JSON.parse(readFileSync(GRAFANA, 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }>; templating: { list: Array<{ name: string; definition?: string }> } };
+    const dashboard = JSON.parse(readFileSync(GRAFANA, 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+      templating: { list: Array<{ name: string; definition?: string }> };
+    };
     const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr.replace(/\$instance|\$node/g, '.*') })));
     assert.ok(exprs.length >= 20);
     for (const { title, expr } of exprs) {

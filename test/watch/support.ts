@@ -125,7 +125,9 @@ export async function webhookReceiver(status = 200): Promise<WebhookReceiver> {
 export function requireTool(command: string, debianPackage: string, args = ['--version']): string {
   const probe = spawnSync(command, args, { encoding: 'utf8' });
   if (probe.error) {
-    throw new Error(`${command} is not installed: install the Debian package '${debianPackage}' (apt-get install -y ${debianPackage}). Watch tests fail rather than skip.`);
+    throw new Error(
+      `${command} is not installed: install the Debian package '${debianPackage}' (apt-get install -y ${debianPackage}). Watch tests fail rather than skip.`,
+    );
   }
   return command;
 }

@@ -54,7 +54,9 @@
       keys > 0 ? `${((noTtl / keys) * 100).toFixed(1)}% of keys` : '',
       d.scan.lastCompleteAt ? `${bytes(d.totals.noTtlBytes)} in the last pass` : '',
       d.settings.policy ? `${int(violations)} break their policy rule` : '',
-    ].filter(Boolean).join(' · ');
+    ]
+      .filter(Boolean)
+      .join(' · ');
     const used = d.nodes.reduce((a, n) => a + (n.usedMemory ?? 0), 0);
     const max = d.nodes.reduce((a, n) => a + (n.maxMemory ?? 0), 0);
     $('c-mem').textContent = bytes(used);
@@ -91,7 +93,15 @@
       bar.className = 'bar';
       bar.style.width = `${Math.round(share * 60)}px`;
       shareCell.prepend(bar);
-      tr.append(cell(p.pattern, 'key'), cell(int(p.keys), 'num'), cell(bytes(p.bytes), 'num'), cell(int(p.noTtlKeys), 'num'), shareCell, cell(d.settings.policy ? int(p.violations ?? 0) : '–', p.violations > 0 ? 'num bad' : 'num'), cell(p.examples.join('  '), 'examples'));
+      tr.append(
+        cell(p.pattern, 'key'),
+        cell(int(p.keys), 'num'),
+        cell(bytes(p.bytes), 'num'),
+        cell(int(p.noTtlKeys), 'num'),
+        shareCell,
+        cell(d.settings.policy ? int(p.violations ?? 0) : '–', p.violations > 0 ? 'num bad' : 'num'),
+        cell(p.examples.join('  '), 'examples'),
+      );
       tr.title = `${((p.bytes / maxBytes) * 100).toFixed(0)}% of the biggest pattern`;
       return tr;
     });
@@ -163,14 +173,42 @@
     d.memory.forEach((m, i) => {
       const color = palette[i % palette.length];
       const suffix = d.memory.length > 1 ? ` ${m.node}` : '';
-      datasets.push({ label: `used${suffix}`, data: m.samples.map((s) => ({ x: s.t, y: s.used })), borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 2 });
+      datasets.push({
+        label: `used${suffix}`,
+        data: m.samples.map((s) => ({ x: s.t, y: s.used })),
+        borderColor: color,
+        backgroundColor: color,
+        pointRadius: 0,
+        borderWidth: 2,
+      });
       const last = m.samples[m.samples.length - 1];
       if (last && last.max > 0) {
-        datasets.push({ label: `maxmemory${suffix}`, data: [{ x: m.samples[0].t, y: last.max }, { x: last.t + d.settings.forecastWindowMs / 4, y: last.max }], borderColor: '#ff5a5f', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 });
+        datasets.push({
+          label: `maxmemory${suffix}`,
+          data: [
+            { x: m.samples[0].t, y: last.max },
+            { x: last.t + d.settings.forecastWindowMs / 4, y: last.max },
+          ],
+          borderColor: '#ff5a5f',
+          borderDash: [6, 4],
+          pointRadius: 0,
+          borderWidth: 1.5,
+        });
       }
       if (last && m.forecast && m.forecast.bytesPerSecond > 0) {
-        const horizon = m.forecast.timeToFullMs !== undefined ? Math.min(m.forecast.timeToFullMs, d.settings.forecastWindowMs / 4) : d.settings.forecastWindowMs / 4;
-        datasets.push({ label: `forecast${suffix}`, data: [{ x: last.t, y: m.forecast.fittedUsed }, { x: last.t + horizon, y: m.forecast.fittedUsed + (m.forecast.bytesPerSecond * horizon) / 1000 }], borderColor: '#f0a030', borderDash: [2, 3], pointRadius: 0, borderWidth: 2 });
+        const horizon =
+          m.forecast.timeToFullMs !== undefined ? Math.min(m.forecast.timeToFullMs, d.settings.forecastWindowMs / 4) : d.settings.forecastWindowMs / 4;
+        datasets.push({
+          label: `forecast${suffix}`,
+          data: [
+            { x: last.t, y: m.forecast.fittedUsed },
+            { x: last.t + horizon, y: m.forecast.fittedUsed + (m.forecast.bytesPerSecond * horizon) / 1000 },
+          ],
+          borderColor: '#f0a030',
+          borderDash: [2, 3],
+          pointRadius: 0,
+          borderWidth: 2,
+        });
       }
     });
     chart('chart-memory', {
@@ -180,8 +218,13 @@
         animation: false,
         maintainAspectRatio: false,
         parsing: true,
-        scales: { x: { type: 'linear', grid: GRID, ticks: { ...TICKS, maxTicksLimit: 6, callback: (v) => clock(v) } }, y: { beginAtZero: true, grid: GRID, ticks: { ...TICKS, callback: (v) => bytes(v) } } },
-        plugins: { tooltip: { callbacks: { title: (items) => (items[0] ? clock(items[0].parsed.x) : ''), label: (c) => `${c.dataset.label}: ${bytes(c.parsed.y)}` } } },
+        scales: {
+          x: { type: 'linear', grid: GRID, ticks: { ...TICKS, maxTicksLimit: 6, callback: (v) => clock(v) } },
+          y: { beginAtZero: true, grid: GRID, ticks: { ...TICKS, callback: (v) => bytes(v) } },
+        },
+        plugins: {
+          tooltip: { callbacks: { title: (items) => (items[0] ? clock(items[0].parsed.x) : ''), label: (c) => `${c.dataset.label}: ${bytes(c.parsed.y)}` } },
+        },
       },
     });
   }
@@ -193,7 +236,12 @@
         labels: d.ttl.map((b) => TTL_NAMES[b.bucket] ?? b.bucket),
         datasets: [{ label: 'keys', data: d.ttl.map((b) => b.keys), backgroundColor: d.ttl.map((b) => (b.bucket === 'none' ? '#f0a030' : '#4da3ff')) }],
       },
-      options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { grid: GRID, ticks: TICKS }, y: { beginAtZero: true, grid: GRID, ticks: TICKS } } },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: false } },
+        scales: { x: { grid: GRID, ticks: TICKS }, y: { beginAtZero: true, grid: GRID, ticks: TICKS } },
+      },
     });
   }
 

@@ -50,7 +50,9 @@ async function saveDump(client: Redis, to: string, io: CliIo): Promise<void> {
   try {
     copyFileSync(join(dir, name), to);
   } catch (err) {
-    throw new UsageError(`cannot write ${to} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --save-rdb a path in a writable directory', { cause: err });
+    throw new UsageError(`cannot write ${to} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --save-rdb a path in a writable directory', {
+      cause: err,
+    });
   }
   io.stderr(`keywarden demo: the incident's dump written to ${to} (try: ${cliInvocation(io.env)} rdb ${shellArg(to)})\n`);
 }
@@ -70,7 +72,12 @@ async function runDemo(flags: DemoFlags, io: CliIo): Promise<number> {
     io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderScanTable(report, { color: io.isTTY && !io.env.NO_COLOR }));
     if (flags.keep) {
       // The same rewriting as doctor's suggestions: each command names the demo server.
-      const hints = runnableFix(['keywarden doctor', "keywarden fix --match 'session:*' --ttl 24h"], { target: server.url, hasPolicy: false, policyFile: 'keywarden.yml', cli: cliInvocation(io.env) });
+      const hints = runnableFix(['keywarden doctor', "keywarden fix --match 'session:*' --ttl 24h"], {
+        target: server.url,
+        hasPolicy: false,
+        policyFile: 'keywarden.yml',
+        cli: cliInvocation(io.env),
+      });
       io.stderr(`\nThe server keeps running at ${server.url} (Ctrl-C to stop it). Try:\n${hints.map((h) => `  ${h}\n`).join('')}`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     } else if (!flags.json) {

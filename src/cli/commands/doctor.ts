@@ -45,7 +45,9 @@ export function registerDoctor(program: Command, io: CliIo = processIo): void {
     .option('--growth-window <duration>', 'measure memory growth over at least this long, for the time-to-full estimate', '1s')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices([...SEVERITIES, 'none']).default('critical'))
     .option('--json', 'print the report as one JSON document (same as --format json)')
-    .addOption(new Option('--format <format>', 'output format (table is the same as text, as in scan)').choices(['text', 'table', 'markdown', 'json']).default('text'))
+    .addOption(
+      new Option('--format <format>', 'output format (table is the same as text, as in scan)').choices(['text', 'table', 'markdown', 'json']).default('text'),
+    )
     .action(async (url: string | undefined, flags: DoctorFlags, command: Command) => {
       finishWith(command, await runDoctor(url, flags, io));
     });
@@ -84,4 +86,3 @@ async function diagnoseOptions(flags: DoctorFlags): Promise<DiagnoseOptions> {
     growthWindowMs: flags.growthWindow ? durationFlag(flags.growthWindow, '--growth-window', { example: '1h' }) : undefined,
   };
 }
-

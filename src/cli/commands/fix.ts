@@ -69,10 +69,12 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
     await requireUnit(flags.maxTtl, '--max-ttl', 'd', io);
   }
   const policy = await policyFrom(flags);
-  if (flags.resume && !flags.journal) throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
+  if (flags.resume && !flags.journal)
+    throw new UsageError('--resume needs the journal of the run to continue', 'add --journal FILE (the file the interrupted run wrote)');
   if (flags.resume && !flags.apply) throw new UsageError('--resume continues an --apply run', 'add --apply');
   const spec = targetFrom(url, flags, io.env);
-  if (flags.apply && spec.replicas) throw new UsageError('fix --apply writes to the primaries; replicas are read-only', 'drop --replicas (a dry run may read the replicas)');
+  if (flags.apply && spec.replicas)
+    throw new UsageError('fix --apply writes to the primaries; replicas are read-only', 'drop --replicas (a dry run may read the replicas)');
   const options: FixOptions = {
     policy,
     db: spec.db,
@@ -91,12 +93,15 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
   const verb = flags.apply ? 'fixing' : 'planning';
   const progress =
     flags.progress && io.isTTY
-      ? progressBar(`${verb} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${flags.apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`, (p: FixProgress) => ({
-          keys: formatCount(p.keysSeen),
-          need: formatCount(p.needTtl),
-          applied: formatCount(p.applied),
-          rate: formatCount(p.keysPerSecond),
-        }))
+      ? progressBar(
+          `${verb} [{bar}] {percentage}% | {keys} keys | {need} need a TTL${flags.apply ? ' | {applied} set' : ''} | {rate} keys/s | ETA {eta_formatted}`,
+          (p: FixProgress) => ({
+            keys: formatCount(p.keysSeen),
+            need: formatCount(p.needTtl),
+            applied: formatCount(p.applied),
+            rate: formatCount(p.keysPerSecond),
+          }),
+        )
       : undefined;
   let report: FixReport;
   try {
@@ -105,7 +110,8 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
       signal: interrupt.signal,
       onProgress: progress?.update,
       // Before the first write, name what is about to change.
-      onStart: () => io.stderr(`keywarden: writing TTLs to ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'})\n`),
+      onStart: () =>
+        io.stderr(`keywarden: writing TTLs to ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'})\n`),
       onEvictionRisk: (risks) => {
         for (const r of risks) {
           io.stderr(
@@ -114,10 +120,16 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
         }
       },
       onResume: (r) => {
-        if (r.restarted.length > 0) io.stderr(`keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`);
+        if (r.restarted.length > 0)
+          io.stderr(
+            `keywarden: ${r.restarted.join(', ')} restarted since the checkpoint (SCAN cursors do not survive that): walking it again; keys already fixed are skipped\n`,
+          );
       },
       onReplicaLag: (e) => {
-        if (e.pausedMs === undefined) io.stderr(`keywarden: pausing writes to ${e.node}: replica ${e.replica} lags ${e.lagMs === Infinity ? '(not in sync)' : formatDuration(e.lagMs)} > ${flags.maxReplicaLag}\n`);
+        if (e.pausedMs === undefined)
+          io.stderr(
+            `keywarden: pausing writes to ${e.node}: replica ${e.replica} lags ${e.lagMs === Infinity ? '(not in sync)' : formatDuration(e.lagMs)} > ${flags.maxReplicaLag}\n`,
+          );
         else io.stderr(`keywarden: replicas of ${e.node} caught up after ${(e.pausedMs / 1000).toFixed(1)} s; writing again\n`);
       },
     });
@@ -131,11 +143,16 @@ async function runFix(url: string | undefined, flags: FixFlags, io: CliIo): Prom
 }
 
 async function policyFrom(flags: FixFlags) {
-  if (flags.policy && (flags.match || flags.ttl)) throw new UsageError('give either --policy or --match/--ttl, not both', 'put the extra rule in the policy file');
+  if (flags.policy && (flags.match || flags.ttl))
+    throw new UsageError('give either --policy or --match/--ttl, not both', 'put the extra rule in the policy file');
   if (flags.policy) return loadPolicy(flags.policy);
   if (flags.match && flags.ttl) return adHocPolicy(flags.match, flags.ttl);
-  if (flags.match || flags.ttl) throw new UsageError(`${flags.match ? '--match' : '--ttl'} needs ${flags.match ? '--ttl' : '--match'}`, 'for example --match "session:*" --ttl 24h');
-  throw new UsageError('fix needs rules: a policy file or an ad hoc rule', 'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION');
+  if (flags.match || flags.ttl)
+    throw new UsageError(`${flags.match ? '--match' : '--ttl'} needs ${flags.match ? '--ttl' : '--match'}`, 'for example --match "session:*" --ttl 24h');
+  throw new UsageError(
+    'fix needs rules: a policy file or an ad hoc rule',
+    'add --policy keywarden.yml (write one with `keywarden policy init`), or --match GLOB --ttl DURATION',
+  );
 }
 
 /**
@@ -146,8 +163,12 @@ async function requireUnit(value: string | undefined, flag: string, likely: stri
   // 0 is no TTL in any unit: the floor's own message says so.
   if (value === undefined || !/^\d+(?:\.\d+)?$/.test(value.trim()) || Number(value) === 0) return;
   const n = value.trim();
-  if (io.isTTY && process.stdin.isTTY && (await confirm(`keywarden: ${flag} ${n} is ${n} seconds (not ${n}${likely}). Write TTLs of ${n} seconds? [y/N] `))) return;
-  throw new UsageError(`${flag} ${n} has no unit: with --apply that would be ${n} seconds`, `write ${flag} ${n}s if you mean seconds (or ${flag} ${n}${likely}, ${flag} ${n}m…)`);
+  if (io.isTTY && process.stdin.isTTY && (await confirm(`keywarden: ${flag} ${n} is ${n} seconds (not ${n}${likely}). Write TTLs of ${n} seconds? [y/N] `)))
+    return;
+  throw new UsageError(
+    `${flag} ${n} has no unit: with --apply that would be ${n} seconds`,
+    `write ${flag} ${n}s if you mean seconds (or ${flag} ${n}${likely}, ${flag} ${n}m…)`,
+  );
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -43,7 +43,8 @@ export function registerLint(program: Command, io: CliIo): void {
     .action(async (paths: string[], flags: LintFlags, command: Command) => {
       const format = flags.json ? 'json' : (flags.format ?? 'text');
       const code = await runCommand(io, format === 'json', async () => {
-        if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not one of ${FORMATS.join(', ')}`, 'write --format text, --format json or --format sarif');
+        if (!(FORMATS as readonly string[]).includes(format))
+          throw new UsageError(`--format '${format}' is not one of ${FORMATS.join(', ')}`, 'write --format text, --format json or --format sarif');
         if (flags.staged && paths.length > 0) throw new UsageError('--staged lints the staged change, not paths', 'drop the paths, or drop --staged');
         const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
         const { report, sources } = await lint({ paths, policy, staged: flags.staged });

@@ -41,7 +41,8 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .option('--json', 'print the suggestion (rules and the YAML) as one JSON document')
     .action(async (url: string | undefined, flags: InitFlags, command: Command) => {
       const code = await runCommand(io, flags.json === true, async () => {
-        if (flags.out && existsSync(flags.out) && !flags.force) throw new UsageError(`${flags.out} already exists`, 'choose another --out, or add --force to overwrite it');
+        if (flags.out && existsSync(flags.out) && !flags.force)
+          throw new UsageError(`${flags.out} already exists`, 'choose another --out, or add --force to overwrite it');
         if (flags.out) checkOutputPath(flags.out, '--out');
         const spec = targetFrom(url, flags, io.env);
         const sampleKeys = intFlag(flags.sample, '--sample');

@@ -80,7 +80,9 @@ function limitsFromConfFile(path: string): EncodingLimits {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give the path of the redis.conf the server runs with', { cause: err });
+    throw new UsageError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give the path of the redis.conf the server runs with', {
+      cause: err,
+    });
   }
   const entries = text
     .split('\n')
@@ -94,10 +96,13 @@ async function runRdb(files: string[], flags: RdbFlags, io: CliIo): Promise<numb
   const format: ScanFormat = flags.json ? 'json' : flags.format;
   checkScanOutput(format, flags.out);
   if (flags.fetch !== undefined && files.length > 0) throw new UsageError('give dump files or --fetch, not both', 'drop the files, or drop --fetch');
-  if (flags.fetch === undefined && files.length === 0) throw new UsageError('no dump file given', 'keywarden rdb dump.rdb, or keywarden rdb --fetch redis://replica:6379');
-  if (flags.save !== undefined && flags.fetch === undefined) throw new UsageError('--save goes with --fetch', 'add --fetch redis://replica:6379, or drop --save');
+  if (flags.fetch === undefined && files.length === 0)
+    throw new UsageError('no dump file given', 'keywarden rdb dump.rdb, or keywarden rdb --fetch redis://replica:6379');
+  if (flags.save !== undefined && flags.fetch === undefined)
+    throw new UsageError('--save goes with --fetch', 'add --fetch redis://replica:6379, or drop --save');
   for (const f of files) {
-    if (!existsSync(f) || !statSync(f).isFile()) throw new UsageError(`no dump file at ${f}`, 'give the path of a dump.rdb (CONFIG GET dir and dbfilename on the server say where it is)');
+    if (!existsSync(f) || !statSync(f).isFile())
+      throw new UsageError(`no dump file at ${f}`, 'give the path of a dump.rdb (CONFIG GET dir and dbfilename on the server say where it is)');
   }
   const policy = flags.policy ? await loadPolicy(flags.policy) : undefined;
   const progress =

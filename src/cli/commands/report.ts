@@ -30,7 +30,10 @@ export function readScanReport(path: string): ScanReport {
   }
   const r = parsed as Partial<ScanReport> | null;
   if (!r || r.kind !== 'keywarden.scan' || r.schemaVersion !== 1 || !Array.isArray(r.patterns) || !r.totals || !r.coverage || !r.target) {
-    throw new UsageError(`${path} is not a keywarden scan report (kind "keywarden.scan", schemaVersion 1)`, 'give files written by keywarden scan --json or keywarden rdb --json');
+    throw new UsageError(
+      `${path} is not a keywarden scan report (kind "keywarden.scan", schemaVersion 1)`,
+      'give files written by keywarden scan --json or keywarden rdb --json',
+    );
   }
   return r as ScanReport;
 }

@@ -53,7 +53,11 @@ export function registerScan(program: Command, io: CliIo): void {
     .option('--max-patterns <n>', 'patterns to report before folding the rest into (other)', '200')
     .option('--policy <file>', 'keywarden.yml: rule globs win over inference; exit 1 when keys break their rule')
     .option('--json', 'print the report as one JSON document on stdout')
-    .addOption(new Option('--format <format>', 'output format (text is the same as table, as in doctor)').choices(['table', 'text', 'json', 'markdown', 'html']).default('table'))
+    .addOption(
+      new Option('--format <format>', 'output format (text is the same as table, as in doctor)')
+        .choices(['table', 'text', 'json', 'markdown', 'html'])
+        .default('table'),
+    )
     .option('--out <file>', 'write the report to this file (required for --format html)')
     .option('--no-progress', 'no progress bar, even on a terminal')
     .action(async (url: string | undefined, flags: ScanFlags, command: Command) => {

@@ -50,20 +50,31 @@ export function registerUndo(program: Command, io: CliIo): void {
         const interrupt = interruptOnSigint(io, 'stopping after the batch in flight; run the same undo again to finish');
         const progress =
           flags.progress && io.isTTY
-            ? progressBar(`${flags.dryRun ? 'checking' : 'undoing'} [{bar}] {percentage}% | {done} of {journaled} keys | {rate} keys/s | ETA {eta_formatted}`, (p: UndoProgress) => ({
-                // Not {total}: cli-progress fills that token itself (the bar's scale).
-                done: formatCount(p.done),
-                journaled: formatCount(p.total),
-                rate: formatCount(p.keysPerSecond),
-              }))
+            ? progressBar(
+                `${flags.dryRun ? 'checking' : 'undoing'} [{bar}] {percentage}% | {done} of {journaled} keys | {rate} keys/s | ETA {eta_formatted}`,
+                (p: UndoProgress) => ({
+                  // Not {total}: cli-progress fills that token itself (the bar's scale).
+                  done: formatCount(p.done),
+                  journaled: formatCount(p.total),
+                  rate: formatCount(p.keysPerSecond),
+                }),
+              )
             : undefined;
         let report: UndoReport;
         try {
-          report = await undoFix(target, { journal: flags.journal, dryRun: flags.dryRun, maxOps, fast: flags.fast, signal: interrupt.signal,
+          report = await undoFix(target, {
+            journal: flags.journal,
+            dryRun: flags.dryRun,
+            maxOps,
+            fast: flags.fast,
+            signal: interrupt.signal,
             onProgress: progress?.update,
             // Before the first write, name what is about to change.
             onStart: () => {
-              if (!flags.dryRun) io.stderr(`keywarden: undoing TTLs on ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'}) from journal ${flags.journal}\n`);
+              if (!flags.dryRun)
+                io.stderr(
+                  `keywarden: undoing TTLs on ${target.spec.display} (${target.mode}, ${target.nodes.length} node${target.nodes.length === 1 ? '' : 's'}) from journal ${flags.journal}\n`,
+                );
             },
           });
         } finally {

@@ -11,7 +11,10 @@ import { keyspaceLines } from './doctor-text.js';
 export function renderDoctorMarkdown(report: DoctorReport): string {
   const t = report.target;
   const out: string[] = ['# keywarden doctor', ''];
-  if (t.url) out.push(`- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`);
+  if (t.url)
+    out.push(
+      `- Target: \`${code(t.url)}\` (${t.mode ?? 'standalone'}, Redis ${code(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`,
+    );
   if (report.takenAt) out.push(`- ${takenAt(report.takenAt).replace(/^taken/, 'Taken')}`);
   if (t.config) out.push(`- Config: \`${code(t.config)}\``);
   if (t.keyspace) out.push(...keyspaceLines(t.keyspace, { text: cell, command: (c) => `\`${code(c)}\`` }).map((line) => `- ${line.trim()}`));

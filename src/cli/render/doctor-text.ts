@@ -29,7 +29,10 @@ export function renderDoctorText(report: DoctorReport): string {
 function header(report: DoctorReport): string {
   const t = report.target;
   const parts: string[] = [];
-  if (t.url) parts.push(`${safeText(t.url)} (${t.mode ?? 'standalone'}, Redis ${safeText(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`);
+  if (t.url)
+    parts.push(
+      `${safeText(t.url)} (${t.mode ?? 'standalone'}, Redis ${safeText(t.redisVersion ?? 'unknown')}, ${t.nodes.length} node${t.nodes.length === 1 ? '' : 's'})`,
+    );
   if (t.config) parts.push(`config ${safeText(t.config)}`);
   let line = `keywarden doctor — ${parts.join(' + ')}${report.takenAt ? `, ${takenAt(report.takenAt)}` : ''}`;
   if (t.keyspace) line += `\n${keyspaceLines(t.keyspace).join('\n')}`;
@@ -41,11 +44,16 @@ function header(report: DoctorReport): string {
  * "keyspace: all 50,001 keys read in 412 ms", or the sample, why, and what it can miss.
  * Shared with the Markdown renderer, which passes its own escaping for prose and for the command.
  */
-export function keyspaceLines(k: KeyspaceCoverage, escape: { text(t: string): string; command(c: string): string } = { text: safeText, command: safeText }): string[] {
+export function keyspaceLines(
+  k: KeyspaceCoverage,
+  escape: { text(t: string): string; command(c: string): string } = { text: safeText, command: safeText },
+): string[] {
   const t = escape.text;
   if (k.read === 'all') return [t(`keyspace: all ${formatCount(k.keysRead)} keys read in ${formatCount(k.durationMs)} ms`)];
   return [
-    t(`keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${k.reason ?? 'sampled'}`),
+    t(
+      `keyspace: sample of ${formatCount(k.keysRead)} of ${formatCount(k.dbsize)} keys (the same keys on every run), read in ${formatCount(k.durationMs)} ms: ${k.reason ?? 'sampled'}`,
+    ),
     `  ${t('estimates carry a 95% margin; big keys and expiry clusters come from the sample and may miss single keys (a big one outside it also moves the shares): ')}${escape.command(k.scanCommand)}${t(' reads every key')}`,
   ];
 }
@@ -70,10 +78,7 @@ function skipped(report: DoctorReport): string[] {
     entry.nodes++;
     byReason.set(key, entry);
   }
-  return [
-    `Skipped (${byReason.size}):`,
-    ...[...byReason.values()].map((s) => `  - ${s.id}: ${safeText(s.reason)}${s.nodes > 1 ? ` (${s.nodes} nodes)` : ''}`),
-  ];
+  return [`Skipped (${byReason.size}):`, ...[...byReason.values()].map((s) => `  - ${s.id}: ${safeText(s.reason)}${s.nodes > 1 ? ` (${s.nodes} nodes)` : ''}`)];
 }
 
 function summaryLine(report: DoctorReport): string {

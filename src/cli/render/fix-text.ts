@@ -21,9 +21,13 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
   const out: string[] = [];
   const t = r.totals;
   const verb = r.dryRun ? 'DRY RUN: nothing was written. Plan' : 'Applied';
-  out.push(`${verb} for ${r.target.url} (${r.target.mode}, ${r.target.nodes.length} node${r.target.nodes.length === 1 ? '' : 's'})${r.policy.file ? `, policy ${r.policy.file}` : ''}${r.resumed ? ', resumed' : ''}${r.takenAt ? `, ${takenAt(r.takenAt)}` : ''}`);
+  out.push(
+    `${verb} for ${r.target.url} (${r.target.mode}, ${r.target.nodes.length} node${r.target.nodes.length === 1 ? '' : 's'})${r.policy.file ? `, policy ${r.policy.file}` : ''}${r.resumed ? ', resumed' : ''}${r.takenAt ? `, ${takenAt(r.takenAt)}` : ''}`,
+  );
   out.push('');
-  const rows: string[][] = [['rule', 'ttl', 'matched', 'need TTL', r.dryRun ? 'will free' : 'applied', r.dryRun ? 'have TTL' : 'had TTL', ...(r.policy.maxTtl ? ['shortened'] : [])]];
+  const rows: string[][] = [
+    ['rule', 'ttl', 'matched', 'need TTL', r.dryRun ? 'will free' : 'applied', r.dryRun ? 'have TTL' : 'had TTL', ...(r.policy.maxTtl ? ['shortened'] : [])],
+  ];
   for (const rule of r.rules) {
     rows.push([
       rule.match,
@@ -40,14 +44,20 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
     if (rule.examples.length > 0) out.push(`  ${rule.match}: e.g. ${rule.examples.join(', ')}`);
   }
   out.push('');
-  out.push(`Left alone: ${formatCount(t.alreadyHadTtl)} already had a TTL${t.changedSinceScan ? `, ${formatCount(t.changedSinceScan)} deleted between scan and write` : ''}, ${formatCount(t.durable)} durable, ${formatCount(t.noRule)} matched no rule${t.noRuleExamples.length ? ` (e.g. ${t.noRuleExamples.join(', ')})` : ''}.`);
+  out.push(
+    `Left alone: ${formatCount(t.alreadyHadTtl)} already had a TTL${t.changedSinceScan ? `, ${formatCount(t.changedSinceScan)} deleted between scan and write` : ''}, ${formatCount(t.durable)} durable, ${formatCount(t.noRule)} matched no rule${t.noRuleExamples.length ? ` (e.g. ${t.noRuleExamples.join(', ')})` : ''}.`,
+  );
   const rate = `${formatCount(t.keysScanned)} keys scanned in ${(t.durationMs / 1000).toFixed(1)} s (${formatCount(t.keysPerSecond)} keys/s)`;
   out.push(`${rate}${t.replicaPauseMs > 0 ? `, ${(t.replicaPauseMs / 1000).toFixed(1)} s paused for replica lag` : ''}.`);
   if (r.dryRun) {
-    out.push(`${formatCount(t.needTtl)} keys need a TTL (${bytes(t.bytes, r)} to be freed as they expire)${r.policy.maxTtl ? `; ${formatCount(t.shortened)} TTLs above ${r.policy.maxTtl} would be shortened` : ''}.`);
+    out.push(
+      `${formatCount(t.needTtl)} keys need a TTL (${bytes(t.bytes, r)} to be freed as they expire)${r.policy.maxTtl ? `; ${formatCount(t.shortened)} TTLs above ${r.policy.maxTtl} would be shortened` : ''}.`,
+    );
     if (t.needTtl + t.shortened > 0) out.push('Run again with --apply to set them (EXPIRE … NX: an existing TTL is never overwritten).');
   } else {
-    out.push(`${formatCount(t.applied)} TTLs set${t.shortened ? `, ${formatCount(t.shortened)} shortened` : ''}; ${bytes(t.bytes, r)} will be freed as they expire.`);
+    out.push(
+      `${formatCount(t.applied)} TTLs set${t.shortened ? `, ${formatCount(t.shortened)} shortened` : ''}; ${bytes(t.bytes, r)} will be freed as they expire.`,
+    );
     if (r.journal) out.push(`Journal: ${r.journal}`, `Undo with: ${fixCommands(r, r.journal, options).undo}`);
   }
   if (!r.complete) {
@@ -68,7 +78,9 @@ export function renderFixText(r: FixReport, options: FixTextOptions = {}): strin
 export function fixCommands(r: FixReport, journal: string, options: FixTextOptions = {}): { undo: string; resume: string } {
   const cli = options.cli ?? 'keywarden';
   const target = targetArgument(options.target ?? r.target.url).arg;
-  const rules = r.policy.file ? ['--policy', shellArg(r.policy.file)] : r.rules.flatMap((rule) => ['--match', shellArg(rule.match), '--ttl', shellArg(rule.ttl ?? '')]);
+  const rules = r.policy.file
+    ? ['--policy', shellArg(r.policy.file)]
+    : r.rules.flatMap((rule) => ['--match', shellArg(rule.match), '--ttl', shellArg(rule.ttl ?? '')]);
   const maxTtl = r.policy.maxTtl ? ['--max-ttl', shellArg(r.policy.maxTtl)] : [];
   return {
     undo: `${cli} undo ${target} --journal ${shellArg(journal)}`,
@@ -94,7 +106,8 @@ export function renderUndoText(r: UndoReport): string {
   const out = [
     `${r.dryRun ? 'DRY RUN: would PERSIST' : 'PERSIST'} ${formatCount(r.persisted)} of ${formatCount(r.journaled)} journaled keys on ${r.target.url} (journal ${r.journal}, ${(r.durationMs / 1000).toFixed(1)} s${r.takenAt ? `, ${takenAt(r.takenAt)}` : ''}).`,
   ];
-  if (r.rerouted > 0) out.push(`${formatCount(r.rerouted)} keys had moved to another master since fix (resharding or failover) and were handled where they live now.`);
+  if (r.rerouted > 0)
+    out.push(`${formatCount(r.rerouted)} keys had moved to another master since fix (resharding or failover) and were handled where they live now.`);
   if (r.interrupted) out.push('Stopped early: run the same undo again to finish (keys already undone are skipped).');
   const skipped = (Object.keys(r.skipped) as UndoSkipReason[]).filter((k) => r.skipped[k] > 0);
   if (skipped.length > 0) out.push('Left alone:');
@@ -112,5 +125,10 @@ function bytes(n: number, r: FixReport): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd(),
+  );
 }

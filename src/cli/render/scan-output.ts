@@ -22,7 +22,8 @@ const REDIS_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 /** `--type`, lower-cased; a name that is no type would silently match nothing, so it is refused. */
 export function redisTypeFlag(type: string | undefined): string | undefined {
   if (type === undefined) return undefined;
-  if (!REDIS_TYPES.includes(type.toLowerCase())) throw new UsageError(`--type '${displayKey(type)}' is not a Redis type`, `use one of ${REDIS_TYPES.join(', ')}`);
+  if (!REDIS_TYPES.includes(type.toLowerCase()))
+    throw new UsageError(`--type '${displayKey(type)}' is not a Redis type`, `use one of ${REDIS_TYPES.join(', ')}`);
   return type.toLowerCase();
 }
 

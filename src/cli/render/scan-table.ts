@@ -34,7 +34,11 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
   const lines: string[] = [];
   const t = report.totals;
   const est = report.coverage.sampled ? '~' : '';
-  lines.push(c.bold(`keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}${report.takenAt ? `  ${takenAt(report.takenAt)}` : ''}`));
+  lines.push(
+    c.bold(
+      `keywarden scan  ${report.target.url}  ${report.target.mode}  Redis ${report.target.redisVersion}${report.takenAt ? `  ${takenAt(report.takenAt)}` : ''}`,
+    ),
+  );
   lines.push(
     `${est}${countOf(t.keys, 'key')}, ${est}${formatBytes(t.bytes)} in ${countOf(report.patterns.length, 'pattern')}; ` +
       noTtl(`${formatShare(t.noTtlBytes, t.bytes)} of bytes (${est}${countOf(t.noTtlKeys, 'key')}) have no TTL`, t.noTtlBytes / Math.max(t.bytes, 1), c),
@@ -49,14 +53,18 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
     for (const k of report.bigKeys) {
       const len = k.length >= 0 ? `  ${formatCount(k.length)} ${k.type === 'string' ? 'bytes long' : 'elements'}` : '';
       const big = isBigKey(k) ? c.red('BIG') : '   ';
-      lines.push(`  ${big} ${formatBytes(k.bytes).padStart(9)}  ${k.type.padEnd(6)}  ttl ${formatTtl(k.ttlMs).padEnd(6)}  ${k.key}${len}${report.target.nodes.length > 1 ? `  (${k.node})` : ''}`);
+      lines.push(
+        `  ${big} ${formatBytes(k.bytes).padStart(9)}  ${k.type.padEnd(6)}  ttl ${formatTtl(k.ttlMs).padEnd(6)}  ${k.key}${len}${report.target.nodes.length > 1 ? `  (${k.node})` : ''}`,
+      );
     }
   }
   if (report.expiryClusters.length > 0) {
     lines.push('', `${c.bold('Keys expiring in the same second (stampede risk)')} ${c.dim(`(${formatCount(clusterKeys(report))} keys or more)`)}`);
     if (caveat && report.bigKeys.length === 0) lines.push(c.yellow(`  ${caveat}`));
     for (const x of report.expiryClusters) {
-      lines.push(`  ${new Date(x.second * 1000).toISOString().replace('.000Z', 'Z')}  ${(est + formatCount(x.keys)).padStart(8)} keys  mostly ${displayPattern(x.topPattern)}`);
+      lines.push(
+        `  ${new Date(x.second * 1000).toISOString().replace('.000Z', 'Z')}  ${(est + formatCount(x.keys)).padStart(8)} keys  mostly ${displayPattern(x.topPattern)}`,
+      );
     }
   }
   if (report.policy) {
@@ -68,7 +76,13 @@ export function renderScanTable(report: ScanReport, options: TableOptions = {}):
         policyFile: report.policy.file ?? 'keywarden.yml',
         cli: options.cli,
       });
-      lines.push('', c.red(`${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): ${fix}`), ...notes);
+      lines.push(
+        '',
+        c.red(
+          `${est}${countOf(report.policy.violations, 'key')} ${report.policy.violations === 1 ? 'breaks its' : 'break their'} policy rule (no TTL, or a TTL longer than the rule's): ${fix}`,
+        ),
+        ...notes,
+      );
     } else lines.push('', 'Every key follows its policy rule.');
   }
   return `${lines.join('\n')}\n`;
@@ -86,14 +100,38 @@ function noTtl(text: string, ratio: number, c: ReturnType<typeof paint>): string
 function coverageNotes(report: ScanReport, c: ReturnType<typeof paint>): string[] {
   const cov = report.coverage;
   const notes: string[] = [];
-  if (cov.sampled) notes.push(c.yellow(`SAMPLED: ${formatShare(cov.keysSeen, cov.dbsize)} of ${formatCount(cov.dbsize)} keys read; figures marked ~ are estimates (95% intervals in --json).`));
-  if (cov.interrupted) notes.push(c.yellow(`INCOMPLETE: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys; figures cover only the keys read.`));
+  if (cov.sampled)
+    notes.push(
+      c.yellow(
+        `SAMPLED: ${formatShare(cov.keysSeen, cov.dbsize)} of ${formatCount(cov.dbsize)} keys read; figures marked ~ are estimates (95% intervals in --json).`,
+      ),
+    );
+  if (cov.interrupted)
+    notes.push(
+      c.yellow(`INCOMPLETE: ${cov.interrupted} after ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys; figures cover only the keys read.`),
+    );
   if (cov.unmeasured.length > 0) notes.push(c.yellow(`Not measured (this user may not run MEMORY USAGE): ${cov.unmeasured.join(', ')}.`));
-  for (const f of report.target.files ?? []) notes.push(c.dim(`${f.path}: ${f.format === 'valkey' ? 'VALKEY' : 'RDB '}${f.version}${f.writer ? ` from ${f.writer}` : ''}, TTLs judged at ${new Date(f.judgedAt).toISOString()} (${f.judgedFrom}).`));
-  if (cov.expired && cov.expired.keys > 0) notes.push(c.dim(`${formatCount(cov.expired.keys)} keys (${formatBytes(cov.expired.bytes)}) had already expired at that time: left out of every figure.`));
-  if (cov.goneDuringScan) notes.push(c.dim(`${countOf(cov.goneDuringScan, 'key')} fewer than DBSIZE counted at the start: expired or deleted while the scan ran (every key that existed throughout was read).`));
-  const read = cov.keysRead === undefined ? `${countOf(cov.keysSeen, 'key')} read` : `${countOf(cov.keysSeen, 'key')} matched of ${formatCount(cov.keysRead)} read`;
-  notes.push(c.dim(`${read} in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`));
+  for (const f of report.target.files ?? [])
+    notes.push(
+      c.dim(
+        `${f.path}: ${f.format === 'valkey' ? 'VALKEY' : 'RDB '}${f.version}${f.writer ? ` from ${f.writer}` : ''}, TTLs judged at ${new Date(f.judgedAt).toISOString()} (${f.judgedFrom}).`,
+      ),
+    );
+  if (cov.expired && cov.expired.keys > 0)
+    notes.push(c.dim(`${formatCount(cov.expired.keys)} keys (${formatBytes(cov.expired.bytes)}) had already expired at that time: left out of every figure.`));
+  if (cov.goneDuringScan)
+    notes.push(
+      c.dim(
+        `${countOf(cov.goneDuringScan, 'key')} fewer than DBSIZE counted at the start: expired or deleted while the scan ran (every key that existed throughout was read).`,
+      ),
+    );
+  const read =
+    cov.keysRead === undefined ? `${countOf(cov.keysSeen, 'key')} read` : `${countOf(cov.keysSeen, 'key')} matched of ${formatCount(cov.keysRead)} read`;
+  notes.push(
+    c.dim(
+      `${read} in ${(cov.durationMs / 1000).toFixed(1)} s (${formatCount(cov.keysPerSecond)} keys/s, ${cov.method})${cov.vanished ? `, ${formatCount(cov.vanished)} expired, deleted or moved to another node while scanning` : ''}.`,
+    ),
+  );
   return notes;
 }
 
@@ -111,7 +149,11 @@ function patternTable(report: ScanReport, limit: number, c: ReturnType<typeof pa
   if (rest.length > 0) {
     const keys = rest.reduce((s, p) => s + p.keys, 0);
     const bytes = rest.reduce((s, p) => s + p.bytes, 0);
-    lines.push(c.dim(`${`… ${rest.length} more ${rest.length === 1 ? 'pattern' : 'patterns'}`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(10)}  (see --json or --format html)`));
+    lines.push(
+      c.dim(
+        `${`… ${rest.length} more ${rest.length === 1 ? 'pattern' : 'patterns'}`.padEnd(width)}  ${formatCount(keys).padStart(11)}  ${formatBytes(bytes).padStart(10)}  (see --json or --format html)`,
+      ),
+    );
   }
   return lines;
 }
@@ -131,7 +173,8 @@ function patternRow(p: PatternStats, width: number, total: number, sampled: bool
   const share = p.bytes / total;
   const noTtlRatio = p.bytes > 0 ? p.noTtlBytes / p.bytes : p.keys > 0 ? p.noTtlKeys / p.keys : 0;
   const noTtlText = formatShare(p.noTtlBytes > 0 || p.bytes > 0 ? p.noTtlBytes : p.noTtlKeys, p.bytes > 0 ? p.bytes : p.keys).padStart(20);
-  const rule = typesWidth > 0 ? `  ${p.rule ? `${displayPattern(p.rule.match)}${p.violations ? c.red(` (${formatCount(p.violations)} violate)`) : ''}` : '(none)'}` : '';
+  const rule =
+    typesWidth > 0 ? `  ${p.rule ? `${displayPattern(p.rule.match)}${p.violations ? c.red(` (${formatCount(p.violations)} violate)`) : ''}` : '(none)'}` : '';
   const est = sampled ? '~' : '';
   return (
     `${name.padEnd(width)}  ${(est + formatCount(p.keys)).padStart(11)}  ${(est + formatBytes(p.bytes)).padStart(10)}  ${bar(share, 16)} ${formatShare(p.bytes, total).padStart(4)}  ` +

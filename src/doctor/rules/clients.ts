@@ -46,7 +46,10 @@ const rejectedConnections: NodeRule = {
     };
   },
   fix() {
-    return ['CLIENT LIST to find the clients holding connections; fix leaks in connection pools', 'raise maxclients (CONFIG SET maxclients <n>) within ulimit -n'];
+    return [
+      'CLIENT LIST to find the clients holding connections; fix leaks in connection pools',
+      'raise maxclients (CONFIG SET maxclients <n>) within ulimit -n',
+    ];
   },
 };
 
@@ -70,7 +73,10 @@ const hitRatioLow: NodeRule = {
     };
   },
   fix() {
-    return ['check which patterns are read: keywarden scan shows TTL distributions per pattern (TTLs shorter than the reuse interval never hit)', 'stop caching what is read once; the counters reset with CONFIG RESETSTAT after a change'];
+    return [
+      'check which patterns are read: keywarden scan shows TTL distributions per pattern (TTLs shorter than the reuse interval never hit)',
+      'stop caching what is read once; the counters reset with CONFIG RESETSTAT after a change',
+    ];
   },
 };
 

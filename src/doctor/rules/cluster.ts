@@ -33,7 +33,10 @@ const slotsUncovered: TargetRule = {
     };
   },
   fix() {
-    return ['redis-cli --cluster check <host:port> to list unassigned or failing slots', 'redis-cli --cluster fix <host:port> assigns uncovered slots; bring failed masters back or promote their replicas (CLUSTER FAILOVER on the replica)'];
+    return [
+      'redis-cli --cluster check <host:port> to list unassigned or failing slots',
+      'redis-cli --cluster fix <host:port> assigns uncovered slots; bring failed masters back or promote their replicas (CLUSTER FAILOVER on the replica)',
+    ];
   },
 };
 
@@ -50,13 +53,21 @@ const memoryImbalance: TargetRule = {
     if (ctx.mode !== 'cluster') return undefined;
     const masters = ctx.nodes.filter((n) => n.source === 'live' && n.role === 'master' && n.info);
     if (masters.length < 2) return undefined;
-    const sizes = masters.map((n) => ({ node: n.label, bytes: Number(n.info?.used_memory_dataset ?? n.info?.used_memory ?? 0) })).sort((a, b) => a.bytes - b.bytes);
+    const sizes = masters
+      .map((n) => ({ node: n.label, bytes: Number(n.info?.used_memory_dataset ?? n.info?.used_memory ?? 0) }))
+      .sort((a, b) => a.bytes - b.bytes);
     const median = sizes[Math.floor((sizes.length - 1) / 2)].bytes;
     const largest = sizes[sizes.length - 1];
     if (largest.bytes < median * IMBALANCE_RATIO || largest.bytes - median < IMBALANCE_BYTES) return undefined;
     return {
       detail: `${largest.node} holds ${formatBytes(largest.bytes)} of data, the median master ${formatBytes(median)}`,
-      evidence: { largestNode: largest.node, largestBytes: largest.bytes, medianBytes: median, nodes: sizes.map((s) => s.node), datasetBytes: sizes.map((s) => s.bytes) },
+      evidence: {
+        largestNode: largest.node,
+        largestBytes: largest.bytes,
+        medianBytes: median,
+        nodes: sizes.map((s) => s.node),
+        datasetBytes: sizes.map((s) => s.bytes),
+      },
     };
   },
   fix(hit) {

@@ -9,7 +9,30 @@ import type { NodeRule } from '../types.js';
 
 const BLOCKING = new Set(['KEYS', 'FLUSHALL', 'FLUSHDB']);
 /** Commands whose cost grows with the key (or keyspace) they touch. */
-const WHOLE_KEY = new Set(['HGETALL', 'HKEYS', 'HVALS', 'SMEMBERS', 'SUNION', 'SINTER', 'SDIFF', 'SUNIONSTORE', 'SINTERSTORE', 'SDIFFSTORE', 'LRANGE', 'ZRANGE', 'ZRANGEBYSCORE', 'ZREVRANGE', 'ZUNIONSTORE', 'ZINTERSTORE', 'SORT', 'DEL', 'XRANGE', 'LREM', 'LINDEX', 'LSET']);
+const WHOLE_KEY = new Set([
+  'HGETALL',
+  'HKEYS',
+  'HVALS',
+  'SMEMBERS',
+  'SUNION',
+  'SINTER',
+  'SDIFF',
+  'SUNIONSTORE',
+  'SINTERSTORE',
+  'SDIFFSTORE',
+  'LRANGE',
+  'ZRANGE',
+  'ZRANGEBYSCORE',
+  'ZREVRANGE',
+  'ZUNIONSTORE',
+  'ZINTERSTORE',
+  'SORT',
+  'DEL',
+  'XRANGE',
+  'LREM',
+  'LINDEX',
+  'LSET',
+]);
 
 const dangerousInSlowlog: NodeRule = {
   id: 'dangerous-commands-in-slowlog',
@@ -52,8 +75,10 @@ const dangerousInSlowlog: NodeRule = {
     const commands = hit.evidence.commands as string[];
     const lines: string[] = [];
     if (commands.includes('KEYS')) lines.push('replace KEYS with SCAN (cursor, COUNT 1000) in the application; for audits use keywarden scan');
-    if (commands.some((c) => c.startsWith('FLUSH'))) lines.push('FLUSHALL/FLUSHDB ASYNC if it must run; take it away from applications: ACL SETUSER <app> -flushall -flushdb');
-    if (commands.some((c) => WHOLE_KEY.has(c))) lines.push('read big keys incrementally (HSCAN, SSCAN, ZSCAN, LRANGE with bounds) and delete them with UNLINK; see big-keys');
+    if (commands.some((c) => c.startsWith('FLUSH')))
+      lines.push('FLUSHALL/FLUSHDB ASYNC if it must run; take it away from applications: ACL SETUSER <app> -flushall -flushdb');
+    if (commands.some((c) => WHOLE_KEY.has(c)))
+      lines.push('read big keys incrementally (HSCAN, SSCAN, ZSCAN, LRANGE with bounds) and delete them with UNLINK; see big-keys');
     lines.push('block them outright: redis.conf rename-command KEYS "" (or ACL -keys for application users)');
     return lines;
   },

@@ -56,7 +56,12 @@ const allkeysEvictsSessions: NodeRule = {
     return {
       severity: pressing ? 'critical' : 'warning',
       detail: `${policy} over ${top.join(', ')}${mem ? `; memory at ${formatPercent(mem.ratio)} of maxmemory` : ''}${evicted > 0 ? `; ${formatCount(evicted)} keys already evicted` : ''}`,
-      evidence: { policy, patterns: exposed.slice(0, 10).map(({ p }) => safeText(p.pattern)), usedRatio: mem ? Math.round(mem.ratio * 1000) / 1000 : null, evictedKeys: evicted },
+      evidence: {
+        policy,
+        patterns: exposed.slice(0, 10).map(({ p }) => safeText(p.pattern)),
+        usedRatio: mem ? Math.round(mem.ratio * 1000) / 1000 : null,
+        evictedKeys: evicted,
+      },
     };
   },
   fix(_hit, ctx) {

@@ -23,7 +23,12 @@ export const fixMakesKeysEvictable: NodeRule = {
     if (!coverage || coverage.noTtlShare <= 0) return undefined;
     return {
       detail: `${policy} at ${formatPercent(mem.ratio)} of maxmemory, no TTL on ${describeCoverage(coverage)}: the keys fix gives a TTL can be evicted as soon as it does`,
-      evidence: { policy, usedRatio: Math.round(mem.ratio * 1000) / 1000, noTtlRatio: Math.round(coverage.noTtlShare * 1000) / 1000, noTtlBasis: coverage.basis },
+      evidence: {
+        policy,
+        usedRatio: Math.round(mem.ratio * 1000) / 1000,
+        noTtlRatio: Math.round(coverage.noTtlShare * 1000) / 1000,
+        noTtlBasis: coverage.basis,
+      },
     };
   },
   fix(_hit, ctx) {

@@ -43,7 +43,9 @@ const fragmentationHigh: NodeRule = {
   fix(hit) {
     const jemalloc = String(hit.evidence.allocator ?? '').startsWith('jemalloc');
     return [
-      jemalloc ? 'CONFIG SET activedefrag yes (and redis.conf: activedefrag yes) — defragments in the background, bounded by active-defrag-cycle-max' : 'active defragmentation needs jemalloc: this build uses another allocator',
+      jemalloc
+        ? 'CONFIG SET activedefrag yes (and redis.conf: activedefrag yes) — defragments in the background, bounded by active-defrag-cycle-max'
+        : 'active defragmentation needs jemalloc: this build uses another allocator',
       'or restart the instance after a failover to a freshly synced replica (its memory is compact)',
       'avoid the cause: many keys deleted or expired together, or values that change size often',
     ];

@@ -27,7 +27,12 @@ function noTtlOffenders(ctx: TargetContext): { offenders: Offender[]; total: num
     return {
       offenders: patterns
         .sort((a, b) => b.noTtlBytes - a.noTtlBytes || b.noTtlKeys - a.noTtlKeys)
-        .map((p) => ({ pattern: p.pattern, noTtlKeys: p.noTtlKeys, noTtlBytes: p.noTtlBytes, ruleTtl: p.rule?.ttlMs ? formatDuration(p.rule.ttlMs) : undefined })),
+        .map((p) => ({
+          pattern: p.pattern,
+          noTtlKeys: p.noTtlKeys,
+          noTtlBytes: p.noTtlBytes,
+          ruleTtl: p.rule?.ttlMs ? formatDuration(p.rule.ttlMs) : undefined,
+        })),
       total: patterns.reduce((n, p) => n + p.noTtlKeys, 0),
       basis: cov.sampled ? `estimated from ${formatCount(cov.keysSeen)} of ${formatCount(cov.dbsize)} keys` : `all ${formatCount(cov.keysSeen)} keys read`,
       ...(cov.sampled && ci ? { interval: ci } : {}),
@@ -61,7 +66,9 @@ const keysWithoutTtl: TargetRule = {
     const againstPolicy = offenders.filter((o) => o.ruleTtl !== undefined);
     if (againstPolicy.length === 0 && total <= threshold) return undefined;
     const shown = (againstPolicy.length > 0 ? againstPolicy : offenders).slice(0, 5);
-    const names = shown.map((o) => `${safeText(o.pattern)} ${formatCount(o.noTtlKeys)} keys / ${formatBytes(o.noTtlBytes)}${o.ruleTtl ? ` (policy: ${o.ruleTtl})` : ''}`);
+    const names = shown.map(
+      (o) => `${safeText(o.pattern)} ${formatCount(o.noTtlKeys)} keys / ${formatBytes(o.noTtlBytes)}${o.ruleTtl ? ` (policy: ${o.ruleTtl})` : ''}`,
+    );
     return {
       detail: `${interval ? 'an estimated ' : ''}${formatCount(total)}${interval ? ` (${formatCount(interval[0])}–${formatCount(interval[1])})` : ''} keys without TTL (${basis}; threshold ${formatCount(threshold)})${names.length ? `; top: ${names.join(', ')}` : ''}`,
       evidence: {
@@ -92,7 +99,9 @@ const bigKeys: TargetRule = {
   check(ctx) {
     const big = needSample(ctx).bigKeys.filter(isBigKey);
     if (big.length === 0) return undefined;
-    const shown = big.slice(0, 5).map((k) => `${safeText(k.key)} (${k.type}, ${formatBytes(k.bytes)}, ${formatCount(k.length)} elements${ctx.mode === 'cluster' ? `, ${k.node}` : ''})`);
+    const shown = big
+      .slice(0, 5)
+      .map((k) => `${safeText(k.key)} (${k.type}, ${formatBytes(k.bytes)}, ${formatCount(k.length)} elements${ctx.mode === 'cluster' ? `, ${k.node}` : ''})`);
     const caveat = singleKeyCaveat(ctx.keyspace);
     return {
       detail: `${big.length} key(s) of ${BIG_KEY_TEXT} or more: ${shown.join(', ')}${caveat.text}`,
@@ -122,12 +131,19 @@ const expiryStampede: TargetRule = {
     const clusters = sample.expiryClusters.filter((c) => c.keys >= EXPIRY_CLUSTER_KEYS).sort((a, b) => b.keys - a.keys);
     if (clusters.length === 0) return undefined;
     const est = sample.coverage.sampled ? 'an estimated ' : '';
-    const shown = clusters.slice(0, 3).map((c) => `${est}${formatCount(c.keys)} keys at ${new Date(c.second * 1000).toISOString()} (mostly ${safeText(c.topPattern)})`);
+    const shown = clusters
+      .slice(0, 3)
+      .map((c) => `${est}${formatCount(c.keys)} keys at ${new Date(c.second * 1000).toISOString()} (mostly ${safeText(c.topPattern)})`);
     const caveat = singleKeyCaveat(ctx.keyspace);
     return {
       detail: `${shown.join('; ')}${caveat.text}`,
       coverage: caveat.coverage,
-      evidence: { seconds: clusters.length, largestKeys: clusters[0].keys, largestAt: clusters[0].second, topPatterns: clusters.slice(0, 5).map((c) => safeText(c.topPattern)) },
+      evidence: {
+        seconds: clusters.length,
+        largestKeys: clusters[0].keys,
+        largestAt: clusters[0].second,
+        topPatterns: clusters.slice(0, 5).map((c) => safeText(c.topPattern)),
+      },
     };
   },
   fix(hit, ctx) {

@@ -31,7 +31,11 @@ const maxmemoryUnset: NodeRule = {
     const system = Number(hit.evidence.totalSystemMemoryBytes ?? 0);
     // Leave a quarter of the host for fork copy-on-write during saves, buffers and the OS.
     const size = system > 0 ? confSize(system * 0.75) : '<75% of the memory Redis may use>';
-    return [`CONFIG SET maxmemory ${size}`, `redis.conf: maxmemory ${size}`, 'pick the eviction policy that fits the data (keywarden doctor reports on it once maxmemory is set)'];
+    return [
+      `CONFIG SET maxmemory ${size}`,
+      `redis.conf: maxmemory ${size}`,
+      'pick the eviction policy that fits the data (keywarden doctor reports on it once maxmemory is set)',
+    ];
   },
 };
 
@@ -49,7 +53,9 @@ const noevictionFullRisk: NodeRule = {
     const durableOnly = ctx.sample?.patterns.every((p) => p.noTtlKeys === 0 || p.rule?.role === 'durable') ?? false;
     const leaking = coverage !== undefined && coverage.noTtlShare > 0 && !durableOnly;
     const severity = mem && mem.ratio >= 0.8 ? 'critical' : leaking ? 'warning' : 'info';
-    const usedText = mem ? `used ${formatBytes(mem.used)} of ${formatBytes(mem.limit)} (${formatPercent(mem.ratio)})` : `maxmemory ${formatBytes(maxmemory(node))}`;
+    const usedText = mem
+      ? `used ${formatBytes(mem.used)} of ${formatBytes(mem.limit)} (${formatPercent(mem.ratio)})`
+      : `maxmemory ${formatBytes(maxmemory(node))}`;
     return {
       severity,
       detail: `noeviction, ${usedText}${coverage ? `; no TTL on ${describeCoverage(coverage)}` : ''}`,

@@ -15,14 +15,21 @@ const persistenceFailing: NodeRule = {
   why: 'Changes since the last good save are lost on restart; with stop-writes-on-bgsave-error yes (the default) Redis refuses every write after a failed RDB save.',
   check({ node }) {
     const info = need(node, 'info');
-    const failed = (['rdb_last_bgsave_status', 'aof_last_bgrewrite_status', 'aof_last_write_status'] as const).filter((f) => info[f] !== undefined && info[f] !== 'ok');
+    const failed = (['rdb_last_bgsave_status', 'aof_last_bgrewrite_status', 'aof_last_write_status'] as const).filter(
+      (f) => info[f] !== undefined && info[f] !== 'ok',
+    );
     if (failed.length === 0) return undefined;
     const lastSave = infoNumber(node, 'rdb_last_save_time');
     const changes = infoNumber(node, 'rdb_changes_since_last_save') ?? 0;
     const age = lastSave ? Date.now() / 1000 - lastSave : undefined;
     return {
       detail: `${failed.map((f) => `${f}:${info[f]}`).join(', ')}; ${formatCount(changes)} changes since the last successful save${age !== undefined ? ` ${formatSeconds(age)} ago` : ''}`,
-      evidence: { failed, changesSinceLastSave: changes, lastSaveTime: lastSave ?? null, stopWritesOnBgsaveError: node.config?.['stop-writes-on-bgsave-error'] ?? null },
+      evidence: {
+        failed,
+        changesSinceLastSave: changes,
+        lastSaveTime: lastSave ?? null,
+        stopWritesOnBgsaveError: node.config?.['stop-writes-on-bgsave-error'] ?? null,
+      },
     };
   },
   fix() {
@@ -55,7 +62,10 @@ const persistenceOff: NodeRule = {
     const dataLoss = held.some(({ role }) => role === 'durable' || role === 'queue');
     return {
       severity: dataLoss ? 'warning' : 'info',
-      detail: `save "" and appendonly no, while holding ${held.slice(0, 5).map(({ p, role }) => `${safeText(p.pattern)} (${role}, ${formatCount(p.keys)} keys)`).join(', ')}`,
+      detail: `save "" and appendonly no, while holding ${held
+        .slice(0, 5)
+        .map(({ p, role }) => `${safeText(p.pattern)} (${role}, ${formatCount(p.keys)} keys)`)
+        .join(', ')}`,
       evidence: { save: '', appendonly: aof, patterns: held.slice(0, 10).map(({ p }) => safeText(p.pattern)) },
     };
   },

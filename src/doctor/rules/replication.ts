@@ -20,7 +20,12 @@ function replicasOf(info: Record<string, string>): ReplicaLine[] {
     .filter(([k]) => /^slave\d+$/.test(k))
     .map(([, v]) => {
       const f = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
-      return { address: `${f.ip}:${f.port}`, state: f.state ?? 'unknown', lag: Number(f.lag ?? 0), behindBytes: Math.max(0, primaryOffset - Number(f.offset ?? 0)) };
+      return {
+        address: `${f.ip}:${f.port}`,
+        state: f.state ?? 'unknown',
+        lag: Number(f.lag ?? 0),
+        behindBytes: Math.max(0, primaryOffset - Number(f.offset ?? 0)),
+      };
     });
 }
 
@@ -36,7 +41,12 @@ const replicationLag: NodeRule = {
     if (behind.length === 0) return undefined;
     return {
       detail: behind.map((r) => `${r.address} ${r.state}, last ack ${r.lag}s ago, ${r.behindBytes} bytes behind`).join('; '),
-      evidence: { replicas: behind.map((r) => r.address), states: behind.map((r) => r.state), lagSeconds: behind.map((r) => r.lag), behindBytes: behind.map((r) => r.behindBytes) },
+      evidence: {
+        replicas: behind.map((r) => r.address),
+        states: behind.map((r) => r.state),
+        lagSeconds: behind.map((r) => r.lag),
+        behindBytes: behind.map((r) => r.behindBytes),
+      },
     };
   },
   fix() {
@@ -64,7 +74,10 @@ const replicaLinkDown: NodeRule = {
     };
   },
   fix(hit) {
-    return [`check the primary ${String(hit.evidence.primary)} is up and reachable from the replica (and masterauth matches)`, 'read the replica log for the reason: "Error condition on socket for SYNC", "MASTER aborted replication"'];
+    return [
+      `check the primary ${String(hit.evidence.primary)} is up and reachable from the replica (and masterauth matches)`,
+      'read the replica log for the reason: "Error condition on socket for SYNC", "MASTER aborted replication"',
+    ];
   },
 };
 

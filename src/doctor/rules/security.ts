@@ -110,7 +110,10 @@ const bindAll: NodeRule = {
     };
   },
   fix() {
-    return ['redis.conf: bind 127.0.0.1 <private address> (then restart; CONFIG SET bind works on Redis 7+)', 'and allow the port only from application hosts in the firewall or security group'];
+    return [
+      'redis.conf: bind 127.0.0.1 <private address> (then restart; CONFIG SET bind works on Redis 7+)',
+      'and allow the port only from application hosts in the firewall or security group',
+    ];
   },
 };
 

@@ -31,7 +31,12 @@ export function ttlCoverage(ctx: NodeContext): TtlCoverage | undefined {
     const estimate = (interval: Interval) => (sampled ? { estimate: { interval, keysRead: s.coverage.keysSeen, dbsize: s.coverage.dbsize } } : {});
     if (s.totals.bytes > 0 && !s.coverage.unmeasured.includes('bytes')) {
       const share = s.totals.noTtlBytes / s.totals.bytes;
-      return { noTtlShare: share, basis: sampled ? 'sampled bytes' : 'bytes', keys: s.totals.keys, ...estimate(s.totals.ci?.noTtlBytesShare ?? [share, share]) };
+      return {
+        noTtlShare: share,
+        basis: sampled ? 'sampled bytes' : 'bytes',
+        keys: s.totals.keys,
+        ...estimate(s.totals.ci?.noTtlBytesShare ?? [share, share]),
+      };
     }
     const share = s.totals.noTtlKeys / s.totals.keys;
     return { noTtlShare: share, basis: sampled ? 'sampled keys' : 'keys', keys: s.totals.keys, ...estimate(s.totals.ci?.noTtlKeysShare ?? [share, share]) };

@@ -345,7 +345,11 @@ function guardBatch(batch: IoBatch, planner: GuardPlanner, offset: number): IoBa
     changed = false;
     replan = false;
     // ioredis calls exec() again itself once a cluster is ready, with a non-function argument.
-    if (typeof callback === 'function') promise.then((r) => callback(null, r), (e: Error) => callback(e));
+    if (typeof callback === 'function')
+      promise.then(
+        (r) => callback(null, r),
+        (e: Error) => callback(e),
+      );
     return promise;
   };
   return view;

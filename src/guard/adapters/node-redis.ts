@@ -69,7 +69,12 @@ interface ClusterClient {
   _self: ClusterClient;
   _commandOptions?: CommandOptions;
   _execute(...args: unknown[]): Promise<unknown>;
-  _executeWithPolicies?(parser: Parser, isReadonly: boolean | undefined, options: CommandOptions | undefined, makeFn: (p: Parser) => NodeExecutor): Promise<unknown>;
+  _executeWithPolicies?(
+    parser: Parser,
+    isReadonly: boolean | undefined,
+    options: CommandOptions | undefined,
+    makeFn: (p: Parser) => NodeExecutor,
+  ): Promise<unknown>;
   sendCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: RedisArgs, options?: CommandOptions): Promise<unknown>;
 }
 
@@ -86,7 +91,10 @@ export function isNodeRedis(client: unknown): boolean {
 }
 
 function isCluster(client: unknown): boolean {
-  return typeof (client as { _execute?: unknown; getSlotMaster?: unknown })._execute === 'function' && typeof (client as { getSlotMaster?: unknown }).getSlotMaster === 'function';
+  return (
+    typeof (client as { _execute?: unknown; getSlotMaster?: unknown })._execute === 'function' &&
+    typeof (client as { getSlotMaster?: unknown }).getSlotMaster === 'function'
+  );
 }
 
 /** Names of the command methods node-redis attached to this client's class. */
@@ -160,7 +168,12 @@ function firstReply(replies: unknown[]): unknown {
 }
 
 /** `MULTI; cmd; PEXPIRE…; EXEC` as four `sendCommand`s, EXEC decoded with the caller's options. */
-export async function sendChained(node: Pick<NodeClient, 'sendCommand'>, args: RedisArgs, expires: Expires, options: CommandOptions | undefined): Promise<unknown> {
+export async function sendChained(
+  node: Pick<NodeClient, 'sendCommand'>,
+  args: RedisArgs,
+  expires: Expires,
+  options: CommandOptions | undefined,
+): Promise<unknown> {
   const chainId = Symbol('keywarden guard MULTI');
   node.sendCommand(['MULTI'], { chainId }).catch(ignore);
   const queued = node.sendCommand(args, { ...options, chainId });

@@ -191,7 +191,14 @@ function rawReplies(run: Promise<unknown[]>): Promise<unknown[]> {
 }
 
 /** One planned command on a v4 cluster. */
-function sendOnCluster(cluster: Cluster4, planner: GuardPlanner, firstKey: Arg | undefined, ro: boolean | undefined, args: RedisArgs, options: CommandOptions | undefined): Promise<unknown> {
+function sendOnCluster(
+  cluster: Cluster4,
+  planner: GuardPlanner,
+  firstKey: Arg | undefined,
+  ro: boolean | undefined,
+  args: RedisArgs,
+  options: CommandOptions | undefined,
+): Promise<unknown> {
   const name = String(args[0]);
   let fix: TtlFix;
   try {
@@ -255,7 +262,10 @@ export function guardNodeRedis4<T extends object>(client: T, planner: GuardPlann
   // Cluster command methods call `this.sendCommand(firstKey, …)` and nothing private.
   const clusterStandIn = cluster
     ? Object.create(client, {
-        sendCommand: { value: (firstKey: Arg | undefined, ro: boolean | undefined, args: RedisArgs, options?: CommandOptions) => sendOnCluster(real, planner, firstKey, ro, args, options) },
+        sendCommand: {
+          value: (firstKey: Arg | undefined, ro: boolean | undefined, args: RedisArgs, options?: CommandOptions) =>
+            sendOnCluster(real, planner, firstKey, ro, args, options),
+        },
       })
     : undefined;
 
@@ -280,7 +290,8 @@ export function guardNodeRedis4<T extends object>(client: T, planner: GuardPlann
   };
 
   function sendCommand(...a: unknown[]): Promise<unknown> {
-    if (cluster) return sendOnCluster(real, planner, a[0] as Arg | undefined, a[1] as boolean | undefined, a[2] as RedisArgs, a[3] as CommandOptions | undefined);
+    if (cluster)
+      return sendOnCluster(real, planner, a[0] as Arg | undefined, a[1] as boolean | undefined, a[2] as RedisArgs, a[3] as CommandOptions | undefined);
     return sendOnClient(real, planner, a[0] as RedisArgs, a[1] as CommandOptions | undefined);
   }
 

@@ -56,7 +56,8 @@ function settings<T>(options: CacheAsideOptions<T>): Settings<T> {
     waitMs: options.waitTimeout === undefined ? lockMs : durationOption(HELPER, 'waitTimeout', options.waitTimeout, 0),
     serialize: options.serialize ?? ((v) => JSON.stringify(v)),
     deserialize: options.deserialize ?? ((s) => JSON.parse(s) as T),
-    onRefreshError: options.onRefreshError ?? ((err) => process.emitWarning(`keywarden cacheAside: background refresh failed: ${String(err)}`, { code: 'KEYWARDEN_CACHE' })),
+    onRefreshError:
+      options.onRefreshError ?? ((err) => process.emitWarning(`keywarden cacheAside: background refresh failed: ${String(err)}`, { code: 'KEYWARDEN_CACHE' })),
   };
 }
 
@@ -99,7 +100,10 @@ export async function cacheAside<T>(client: object, key: string, loader: () => P
   const redis = helperClient(client);
   const token = randomUUID();
 
-  const [text, pttl] = (await redis.transaction(key, [['GET', key], ['PTTL', key]])) as [string | null, number];
+  const [text, pttl] = (await redis.transaction(key, [
+    ['GET', key],
+    ['PTTL', key],
+  ])) as [string | null, number];
   if (text !== null && text !== undefined) {
     const stale = s.staleMs > 0 && pttl >= 0 && pttl <= s.staleMs;
     if (stale && (await tryLock(redis, key, token, s.lockMs))) {

@@ -13,7 +13,8 @@ export function durationOption(helper: string, name: string, value: Duration, mi
   } catch (err) {
     throw new UsageError(`${helper}: ${name}: ${(err as KeywardenError).message}`, (err as KeywardenError).hint, { cause: err });
   }
-  if (ms < min) throw new UsageError(`${helper}: ${name} ${JSON.stringify(value)} is shorter than ${min} ms`, `give ${name} in seconds or as a duration such as '1h'`);
+  if (ms < min)
+    throw new UsageError(`${helper}: ${name} ${JSON.stringify(value)} is shorter than ${min} ms`, `give ${name} in seconds or as a duration such as '1h'`);
   return ms;
 }
 

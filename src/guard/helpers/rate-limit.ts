@@ -50,7 +50,11 @@ const sliding = luaScript('guard-sliding-window');
  */
 export async function rateLimit(client: object, key: string, options: RateLimitOptions): Promise<RateLimitResult> {
   const { limit } = options;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`rateLimit: limit ${String(limit)} is not a positive integer`, 'give limit as the number of requests allowed per window, e.g. limit: 100');
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new UsageError(
+      `rateLimit: limit ${String(limit)} is not a positive integer`,
+      'give limit as the number of requests allowed per window, e.g. limit: 100',
+    );
   const windowMs = durationOption(HELPER, 'window', options.window);
   const redis = helperClient(client);
 

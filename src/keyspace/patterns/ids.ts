@@ -124,8 +124,7 @@ function matchUrl(s: string, i: number): number {
   return s.length;
 }
 
-const isEmailLocal = (c: number): boolean =>
-  isAlnum(c) || c === Ch.Dot || c === 0x5f || c === 0x25 || c === 0x2b || c === Ch.Dash;
+const isEmailLocal = (c: number): boolean => isAlnum(c) || c === Ch.Dot || c === 0x5f || c === 0x25 || c === 0x2b || c === Ch.Dash;
 
 function matchEmail(s: string, i: number): number {
   const local = runOf(s, i, isEmailLocal, 64);

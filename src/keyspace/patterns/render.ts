@@ -117,7 +117,7 @@ export function renderGlob(p: string): string {
   const m = words.length;
   let out = '';
   if (m === 0) out = escapeText(delims[0]);
-  for (let a = 0; a < m; ) {
+  for (let a = 0; a < m;) {
     let b = a + 1;
     while (b < m && !isPrimaryDelimiter(delims[b])) b++;
     out += renderSegment(delims, words, a, b, b === m);

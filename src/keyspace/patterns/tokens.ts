@@ -101,7 +101,18 @@ export function classifyWord(s: string, start: number, end: number, strict: bool
  * `classifyWord` from the counts of the word's chars: digits, hex letters (a–f), other
  * letters, capitals, other chars, and where the first char that is not a letter sits.
  */
-function classifyCounts(s: string, start: number, end: number, strict: boolean, digits: number, hexLetters: number, otherLetters: number, upper: number, others: number, lead: number): number {
+function classifyCounts(
+  s: string,
+  start: number,
+  end: number,
+  strict: boolean,
+  digits: number,
+  hexLetters: number,
+  otherLetters: number,
+  upper: number,
+  others: number,
+  lead: number,
+): number {
   const len = end - start;
   if (len > MAX_LITERAL_WORD) return 0;
   if (digits === 0) {
@@ -119,7 +130,7 @@ function classifyCounts(s: string, start: number, end: number, strict: boolean, 
 
 function countLeadingLetters(s: string, start: number, end: number): number {
   let i = start;
-  while (i < end && ((s.charCodeAt(i) | 0x20) >= 0x61 && (s.charCodeAt(i) | 0x20) <= 0x7a)) i++;
+  while (i < end && (s.charCodeAt(i) | 0x20) >= 0x61 && (s.charCodeAt(i) | 0x20) <= 0x7a) i++;
   return i - start;
 }
 

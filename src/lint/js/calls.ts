@@ -38,7 +38,9 @@ function setGivesTtl(options: EsNode[]): boolean {
     const token = stringValue(n);
     if (token !== undefined) return TTL_TOKENS.has(token.toUpperCase());
     if (n.type === 'ObjectExpression') {
-      return (n.properties as EsNode[]).some((p) => p.type !== 'Property' || TTL_FIELDS.has(propName(p) ?? '') || TTL_FIELDS.has((propName(p) ?? '').toUpperCase()));
+      return (n.properties as EsNode[]).some(
+        (p) => p.type !== 'Property' || TTL_FIELDS.has(propName(p) ?? '') || TTL_FIELDS.has((propName(p) ?? '').toUpperCase()),
+      );
     }
     // A variable, spread or call: its value is unknown here, so give the benefit of the doubt.
     return n.type !== 'Literal';

@@ -77,7 +77,12 @@ export function clientByName(name: string, fileClient: string | undefined): Rece
   if ((lower.includes('redis') || lower.includes('valkey')) && !/(?:keys?|url|uri|config|options|opts|host|port|prefix)$/.test(lower)) {
     return { client: fileClient ?? (lower.includes('valkey') ? 'iovalkey' : 'redis'), kind: 'redis' };
   }
-  if (fileClient !== undefined && fileClient !== 'keyv' && fileClient !== 'cache-manager' && (lower === 'client' || lower === 'conn' || lower === 'connection')) {
+  if (
+    fileClient !== undefined &&
+    fileClient !== 'keyv' &&
+    fileClient !== 'cache-manager' &&
+    (lower === 'client' || lower === 'conn' || lower === 'connection')
+  ) {
     return { client: fileClient, kind: 'redis' };
   }
   return undefined;

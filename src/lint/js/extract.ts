@@ -28,7 +28,19 @@ export interface JsInput {
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 /** Fields that hold no code worth walking (positions, parents, types). */
-const SKIP_FIELDS = new Set(['type', 'start', 'end', 'range', 'loc', 'parent', 'typeAnnotation', 'returnType', 'typeParameters', 'typeArguments', 'superTypeArguments']);
+const SKIP_FIELDS = new Set([
+  'type',
+  'start',
+  'end',
+  'range',
+  'loc',
+  'parent',
+  'typeAnnotation',
+  'returnType',
+  'typeParameters',
+  'typeArguments',
+  'superTypeArguments',
+]);
 const CONST_INIT = new Set(['Literal', 'TemplateLiteral', 'BinaryExpression']);
 
 /** The client library a file imports or requires, if any (named after the first one found). */
@@ -99,7 +111,12 @@ class Walker {
       }
       case 'PropertyDefinition': {
         const key = node.key as EsNode;
-        if (key.type === 'Identifier') this.receivers.bind(`this.${key.name as string}`, this.valueOf(node.value as EsNode | undefined) ?? this.receivers.typed(node.typeAnnotation as EsNode), false);
+        if (key.type === 'Identifier')
+          this.receivers.bind(
+            `this.${key.name as string}`,
+            this.valueOf(node.value as EsNode | undefined) ?? this.receivers.typed(node.typeAnnotation as EsNode),
+            false,
+          );
         break;
       }
       case 'CallExpression':
@@ -155,7 +172,13 @@ class Walker {
 
   private toCall(shape: CallShape, batch: number | undefined, start: number, end: number): RedisCall {
     const { keyArg, at: _at, ...rest } = shape;
-    return { ...rest, key: keyExpr(keyArg, this.input.source, this.consts), span: this.lines.span(start, end), scope: this.scope, ...(batch !== undefined ? { batch } : {}) };
+    return {
+      ...rest,
+      key: keyExpr(keyArg, this.input.source, this.consts),
+      span: this.lines.span(start, end),
+      scope: this.scope,
+      ...(batch !== undefined ? { batch } : {}),
+    };
   }
 
   suppressions(): Suppression[] {

@@ -98,5 +98,8 @@ export const lastIdentifier = (text: string): string => /([A-Za-z_][A-Za-z0-9_]*
 /** Common "is this name a Redis client" rule: contains redis/valkey, and is not a key, URL or setting. */
 export function redisLikeName(name: string): boolean {
   const lower = name.toLowerCase();
-  return (lower.includes('redis') || lower.includes('valkey')) && !/(?:keys?|url|uri|config|conf|options|opts|host|port|prefix|settings|error|exception)$/.test(lower);
+  return (
+    (lower.includes('redis') || lower.includes('valkey')) &&
+    !/(?:keys?|url|uri|config|conf|options|opts|host|port|prefix|settings|error|exception)$/.test(lower)
+  );
 }

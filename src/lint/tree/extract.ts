@@ -120,7 +120,16 @@ class TreeWalker {
     for (const shape of this.d.classify(parts, on)) {
       const key = this.keyOf(shape.keyArg);
       const span = this.lines.span(parts.at.startIndex, node.endIndex);
-      this.calls.push({ command: shape.command, ttl: shape.ttl, client: on.client, key, span, scope: this.scope, ...(on.batch !== undefined ? { batch: on.batch } : {}), ...(shape.zeroHint ? { zeroHint: shape.zeroHint } : {}) });
+      this.calls.push({
+        command: shape.command,
+        ttl: shape.ttl,
+        client: on.client,
+        key,
+        span,
+        scope: this.scope,
+        ...(on.batch !== undefined ? { batch: on.batch } : {}),
+        ...(shape.zeroHint ? { zeroHint: shape.zeroHint } : {}),
+      });
     }
   }
 

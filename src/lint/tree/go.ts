@@ -49,7 +49,8 @@ function classify(parts: CallParts, _on: TreeReceiver): Shape[] {
   return shape ? [shape] : [];
 }
 
-const stringText = (node: TsNode): string => (node.type === 'raw_string_literal' ? node.text.slice(1, -1) : node.namedChildren.map((c) => (c ? c.text : '')).join(''));
+const stringText = (node: TsNode): string =>
+  node.type === 'raw_string_literal' ? node.text.slice(1, -1) : node.namedChildren.map((c) => (c ? c.text : '')).join('');
 
 function glob(node: TsNode, resolve: (name: string) => TsNode | undefined, depth: number): Glob {
   if (depth > 8) return UNKNOWN;
@@ -129,7 +130,15 @@ export const go: Dialect = {
   functionTypes: new Set(['function_declaration', 'method_declaration', 'func_literal']),
   commentTypes: new Set(['comment']),
   callTypes: new Set(['call_expression']),
-  bindingTypes: new Set(['short_var_declaration', 'assignment_statement', 'var_spec', 'const_spec', 'parameter_declaration', 'field_declaration', 'keyed_element']),
+  bindingTypes: new Set([
+    'short_var_declaration',
+    'assignment_statement',
+    'var_spec',
+    'const_spec',
+    'parameter_declaration',
+    'field_declaration',
+    'keyed_element',
+  ]),
   callParts,
   bindings,
   nameOf,

@@ -49,7 +49,9 @@ const ZERO_HINT = 'pass a positive Duration (Duration.ZERO means no expiry)';
 function callParts(node: TsNode): CallParts | undefined {
   const name = node.childForFieldName('name');
   if (!name) return undefined;
-  const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is TsNode => !!a && a.type !== 'line_comment' && a.type !== 'block_comment');
+  const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter(
+    (a): a is TsNode => !!a && a.type !== 'line_comment' && a.type !== 'block_comment',
+  );
   return { receiver: node.childForFieldName('object'), method: name.text, at: name, args, kwargs: new Map() };
 }
 
@@ -88,7 +90,8 @@ function glob(node: TsNode, resolve: (name: string) => TsNode | undefined, depth
     case 'method_invocation': {
       // String.format("session:%s", id)
       const first = node.childForFieldName('arguments')?.namedChildren[0];
-      if (node.childForFieldName('object')?.text === 'String' && node.childForFieldName('name')?.text === 'format' && first?.type === 'string_literal') return formatTemplate(stringText(first));
+      if (node.childForFieldName('object')?.text === 'String' && node.childForFieldName('name')?.text === 'format' && first?.type === 'string_literal')
+        return formatTemplate(stringText(first));
       return UNKNOWN;
     }
     case 'identifier': {
@@ -149,7 +152,8 @@ export const java: Dialect = {
       const made = TYPES[lastIdentifier(node.childForFieldName('type')?.text ?? '')];
       return made && made.batch === undefined ? made : undefined;
     }
-    if (node.type === 'method_invocation' && node.childForFieldName('object')?.text === 'RedisClient' && node.childForFieldName('name')?.text === 'create') return { client: 'lettuce', family: 'connection' };
+    if (node.type === 'method_invocation' && node.childForFieldName('object')?.text === 'RedisClient' && node.childForFieldName('name')?.text === 'create')
+      return { client: 'lettuce', family: 'connection' };
     return undefined;
   },
   typed(type) {
@@ -159,7 +163,8 @@ export const java: Dialect = {
   derive(method, on, call) {
     if (on.client === 'jedis' && (method === 'multi' || method === 'pipelined')) return { client: 'jedis', batch: call.startIndex };
     if (on.family === 'pool' && method === 'getResource') return { client: 'jedis' };
-    if (on.client === 'lettuce' && (method === 'connect' || method === 'sync' || method === 'async')) return { client: 'lettuce', family: method === 'connect' ? 'connection' : undefined };
+    if (on.client === 'lettuce' && (method === 'connect' || method === 'sync' || method === 'async'))
+      return { client: 'lettuce', family: method === 'connect' ? 'connection' : undefined };
     if (on.family === 'template' && Object.hasOwn(OPS, method)) return { client: on.client, family: OPS[method] };
     return undefined;
   },
@@ -167,10 +172,17 @@ export const java: Dialect = {
     if (node.type !== 'variable_declarator') return undefined;
     const name = node.childForFieldName('name');
     const value = node.childForFieldName('value');
-    return name && value && (value.type === 'string_literal' || value.type === 'binary_expression' || value.type === 'method_invocation') ? { name: name.text, value } : undefined;
+    return name && value && (value.type === 'string_literal' || value.type === 'binary_expression' || value.type === 'method_invocation')
+      ? { name: name.text, value }
+      : undefined;
   },
   glob,
   classify,
-  clientByName: (name) => (/(?:^|redis)template$/i.test(name) ? { client: 'spring-data-redis', family: 'template' } : redisLikeName(name) || /jedis/i.test(name) ? { client: 'jedis' } : undefined),
+  clientByName: (name) =>
+    /(?:^|redis)template$/i.test(name)
+      ? { client: 'spring-data-redis', family: 'template' }
+      : redisLikeName(name) || /jedis/i.test(name)
+        ? { client: 'jedis' }
+        : undefined,
   commentText: (node) => node.text.replace(/^\/\/|^\/\*|\*\/$/g, ''),
 };

@@ -37,7 +37,14 @@ function cacheShape(parts: CallParts): Shape[] {
   if (!['set', 'add', 'get_or_set', 'set_many'].includes(parts.method)) return [];
   const timeout = parts.kwargs.get('timeout') ?? parts.args[at];
   const keyArg = parts.method === 'set_many' ? undefined : (parts.args[0] ?? parts.kwargs.get('key'));
-  return [{ command: 'SET', ttl: isNone(timeout) ? 'zero' : 'given', keyArg, zeroHint: 'pass a timeout in seconds (None caches forever; leave it out for the default TIMEOUT)' }];
+  return [
+    {
+      command: 'SET',
+      ttl: isNone(timeout) ? 'zero' : 'given',
+      keyArg,
+      zeroHint: 'pass a timeout in seconds (None caches forever; leave it out for the default TIMEOUT)',
+    },
+  ];
 }
 
 function classify(parts: CallParts, on: TreeReceiver): Shape[] {
@@ -133,7 +140,9 @@ function bindings(node: TsNode): ReturnType<Dialect['bindings']> {
     case 'import_from_statement': {
       const module = node.childForFieldName('module_name')?.text;
       if (module !== 'django.core.cache') return [];
-      return node.childrenForFieldName('name').flatMap((n) => (n && (n.text === 'cache' || n.text.endsWith(' as cache')) ? [{ name: 'cache', type: 'django.core.cache' }] : []));
+      return node
+        .childrenForFieldName('name')
+        .flatMap((n) => (n && (n.text === 'cache' || n.text.endsWith(' as cache')) ? [{ name: 'cache', type: 'django.core.cache' }] : []));
     }
     default:
       return [];
@@ -178,7 +187,9 @@ export const python: Dialect = {
     if (node.type !== 'assignment') return undefined;
     const left = node.childForFieldName('left');
     const right = node.childForFieldName('right');
-    return left?.type === 'identifier' && right && (right.type === 'string' || right.type === 'binary_operator' || right.type === 'concatenated_string') ? { name: left.text, value: right } : undefined;
+    return left?.type === 'identifier' && right && (right.type === 'string' || right.type === 'binary_operator' || right.type === 'concatenated_string')
+      ? { name: left.text, value: right }
+      : undefined;
   },
   glob,
   classify,

@@ -118,7 +118,9 @@ export const ruby: Dialect = {
     if (node.type !== 'assignment') return undefined;
     const left = node.childForFieldName('left');
     const right = node.childForFieldName('right');
-    return left && (left.type === 'constant' || left.type === 'identifier') && right && (right.type === 'string' || right.type === 'binary') ? { name: left.text, value: right } : undefined;
+    return left && (left.type === 'constant' || left.type === 'identifier') && right && (right.type === 'string' || right.type === 'binary')
+      ? { name: left.text, value: right }
+      : undefined;
   },
   glob,
   classify,

@@ -62,7 +62,14 @@ export const ALERT_RULES = [
     evaluate(ctx) {
       const f = ctx.passFailure;
       if (!f || f.count < SCAN_FAILURES_TO_ALERT) return [];
-      return [{ labels: { reason: f.reason }, summary: `${f.count} passes over the keyspace failed in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: SCAN_FAILURES_TO_ALERT }];
+      return [
+        {
+          labels: { reason: f.reason },
+          summary: `${f.count} passes over the keyspace failed in a row since ${new Date(f.since).toISOString()}: ${f.error}`,
+          value: f.count,
+          threshold: SCAN_FAILURES_TO_ALERT,
+        },
+      ];
     },
   },
   {
@@ -73,7 +80,14 @@ export const ALERT_RULES = [
     evaluate(ctx) {
       const f = ctx.enforceFailure;
       if (!f) return [];
-      return [{ labels: {}, summary: `--enforce failed ${f.count} time${f.count === 1 ? '' : 's'} in a row since ${new Date(f.since).toISOString()}: ${f.error}`, value: f.count, threshold: 1 }];
+      return [
+        {
+          labels: {},
+          summary: `--enforce failed ${f.count} time${f.count === 1 ? '' : 's'} in a row since ${new Date(f.since).toISOString()}: ${f.error}`,
+          value: f.count,
+          threshold: 1,
+        },
+      ];
     },
   },
   {
@@ -118,7 +132,12 @@ export const ALERT_RULES = [
         const evicted = evictionsIn(samples, since);
         if (evicted > 0) {
           const policy = ctx.stats.find((s) => s.address === node)?.evictionPolicy ?? 'unknown';
-          out.push({ labels: { node }, summary: `${node} evicted ${evicted} keys in the last ${formatDuration(ctx.evictionWindowMs)} (maxmemory-policy ${policy})`, value: evicted, threshold: 0 });
+          out.push({
+            labels: { node },
+            summary: `${node} evicted ${evicted} keys in the last ${formatDuration(ctx.evictionWindowMs)} (maxmemory-policy ${policy})`,
+            value: evicted,
+            threshold: 0,
+          });
         }
       }
       return out;
@@ -138,7 +157,12 @@ export const ALERT_RULES = [
         const before = recent.slice(0, -1).map((h) => h.noTtl[pattern] ?? 0);
         const increase = now - Math.min(...before);
         if (increase >= growth.minIncrease) {
-          out.push({ labels: { pattern: displayPattern(pattern) }, summary: `${displayPattern(pattern)}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`, value: increase, threshold: growth.minIncrease });
+          out.push({
+            labels: { pattern: displayPattern(pattern) },
+            summary: `${displayPattern(pattern)}: ${increase} more keys without TTL within ${formatDuration(growth.window)} (now ${now})`,
+            value: increase,
+            threshold: growth.minIncrease,
+          });
         }
       }
       return out;

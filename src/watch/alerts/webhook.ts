@@ -60,7 +60,10 @@ export function alertJson(alert: AlertRecord) {
 const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function slackPayload(alert: AlertRecord, event: AlertEvent, target: string, dashboard?: string): object {
-  const head = alert.status === 'resolved' ? ':white_check_mark: [RESOLVED]' : `${alert.severity === 'critical' ? ':rotating_light:' : ':warning:'} [FIRING${event === 'repeat' ? ', still' : ''}]`;
+  const head =
+    alert.status === 'resolved'
+      ? ':white_check_mark: [RESOLVED]'
+      : `${alert.severity === 'critical' ? ':rotating_light:' : ':warning:'} [FIRING${event === 'repeat' ? ', still' : ''}]`;
   const lines = [`${head} *${alert.rule}* (${alert.severity}) on ${slackEscape(target)}`, slackEscape(alert.summary)];
   if (dashboard) lines.push(`<${dashboard}|dashboard>`);
   return { text: lines.join('\n') };
@@ -115,7 +118,10 @@ export function createWebhookNotifier(options: WebhookOptions): Notifier {
 
   return {
     send(alert, event) {
-      const payload = options.format === 'slack' ? slackPayload(alert, event, options.target, options.dashboard) : jsonPayload(alert, event, options.target, options.dashboard);
+      const payload =
+        options.format === 'slack'
+          ? slackPayload(alert, event, options.target, options.dashboard)
+          : jsonPayload(alert, event, options.target, options.dashboard);
       const body = JSON.stringify(payload);
       chain = chain.then(() =>
         post(body).then(
