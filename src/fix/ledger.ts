@@ -53,11 +53,6 @@ export function decideInto(group: WriteGroup, record: KeyRecord, o: PlanOptions 
   group.decisions.push(d);
 }
 
-/** Exponential smoothing of a cost per key, the one used to size write calls. */
-export function smooth(previous: number | undefined, sample: number): number {
-  return previous === undefined ? sample : previous * 0.7 + sample * 0.3;
-}
-
 export class WriteLedger {
   private readonly queue: Ticket[] = [];
   private readonly sample = new ByteSample();

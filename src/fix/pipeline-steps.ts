@@ -17,7 +17,8 @@ import { keysOnly } from '../keyspace/inspect.js';
 import type { KeyRecord } from '../keyspace/record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
 import { ReadSteps } from '../keyspace/walk/read-steps.js';
-import { decideInto, smooth, WriteLedger, type LedgerOptions, type WriteGroup } from './ledger.js';
+import { smooth } from '../keyspace/pace.js';
+import { decideInto, WriteLedger, type LedgerOptions, type WriteGroup } from './ledger.js';
 import type { PlanOptions } from './plan.js';
 import { createTtlWriter } from './writer.js';
 

@@ -100,7 +100,7 @@ export class Pacer {
       // Size the next call from a smoothed per-key cost, so one slow call (a big key, the
       // server descheduled for a moment) neither halves throughput nor is ignored.
       const perUnit = callMs / covered;
-      this.perUnitMs = this.perUnitMs === undefined ? perUnit : this.perUnitMs * 0.7 + perUnit * 0.3;
+      this.perUnitMs = smooth(this.perUnitMs, perUnit);
       const wanted = Math.min(this.targetCallMs, this.maxCallMs) / this.perUnitMs;
       this.batch = Math.round(Math.min(Math.max(wanted, MIN_BATCH), this.batch * 2, MAX_BATCH));
     }
@@ -175,4 +175,9 @@ class LatencyProbe {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** Exponential smoothing of a measured cost (0.7 of what was known, 0.3 of the new sample): one slow call moves it, none swings it. */
+export function smooth(previous: number | undefined, sample: number): number {
+  return previous === undefined ? sample : previous * 0.7 + sample * 0.3;
 }
