@@ -1,6 +1,6 @@
 /**
  * Turns the many ways a connection fails into one line that says what to do. The raw error
- * is kept as `cause` for --debug; the message only ever names the redacted target.
+ * is kept as `cause` (for the library's callers); the message only ever names the redacted target.
  */
 import { ConnectionError, KeywardenError, PermissionError } from '../errors.js';
 import { formatDuration } from '../policy/duration.js';

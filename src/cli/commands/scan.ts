@@ -100,7 +100,7 @@ async function runScan(url: string | undefined, flags: ScanFlags, io: CliIo): Pr
     // A node failed mid-scan: show what was read (marked incomplete) before the error line.
     // With --json the error document carries it as `partial` instead.
     progress?.stop();
-    if (err instanceof ScanFailedError && err.partial && format !== 'json') emit(err.partial as ScanReport, 'partial report');
+    if (err instanceof ScanFailedError && err.partial && format !== 'json') emit(err.partial, 'partial report');
     throw err;
   } finally {
     progress?.stop();
