@@ -1,12 +1,10 @@
 /**
  * Inspection with plain commands, for when a script cannot or should not do it: pipelined
- * commands per SCAN page (users who may not run EVAL), single commands for keys whose names
- * are so long that every lookup is costly, and a whole walk step without a script for nodes
- * that hold such names.
+ * commands per SCAN page (users who may not run EVAL), and single commands for keys whose
+ * names are so long that every lookup is costly.
  */
 import type { Redis } from 'ioredis';
-import { cursorPosition, scanPage } from './cursor.js';
-import type { Inspection, PageInspector, WalkRequest, WalkStep } from './inspection.js';
+import type { Inspection, PageInspector } from './inspection.js';
 import { NO_TTL, UNMEASURED } from './record.js';
 
 /** Collections larger than this are measured with SAMPLES instead of walking every element. */
@@ -14,53 +12,6 @@ export const EXACT_MEMORY_LIMIT = 5000;
 export const LARGE_KEY_SAMPLES = 1000;
 /** A key name longer than this is inspected with single commands (one lookup each), not in a script. */
 export const HEAVY_NAME_BYTES = 32 * 1024;
-
-/**
- * One step of the walk with plain commands, the same contract as scan-inspect.lua: a SCAN
- * page sized by the bytes of names seen per bucket, never a key at or past `stopAt` (a page
- * that runs past it is read again bucket by bucket), light keys inspected in a pipeline and
- * heavy ones one command at a time. Every server call is a single command on at most one
- * heavy name.
- */
-export async function walkWithCommands(client: Redis, r: WalkRequest, firstPage: number, measuresMemory: boolean): Promise<WalkStep & { nameBytes: number }> {
-  const started = performance.now();
-  const scan = async (from: string, count: number): Promise<[string, Buffer[]]> => {
-    const page = await scanPage(client, from, count, r);
-    return [page.next, page.keys];
-  };
-  // SCAN's returned cursor 0 means the walk is done: position 1.
-  const done = (c: string) => (c === '0' ? 1 : cursorPosition(c));
-  let count = firstPage;
-  if (r.stopAt < 1) count = Math.max(1, Math.min(count, Math.ceil((r.stopAt - cursorPosition(r.cursor)) * r.tableKeys)));
-  let asked = count;
-  let [next, keys] = await scan(r.cursor, count);
-  if (r.stopAt < 1 && done(next) > r.stopAt) {
-    keys = [];
-    let cur = r.cursor;
-    for (;;) {
-      const [after, one] = await scan(cur, 1);
-      asked++;
-      cur = after;
-      if (done(cur) > r.stopAt) break;
-      keys.push(...one);
-      if (done(cur) >= r.stopAt) break;
-    }
-    next = cur;
-  }
-  const light = keys.filter((k) => k.length <= HEAVY_NAME_BYTES);
-  const heavy = keys.filter((k) => k.length > HEAVY_NAME_BYTES);
-  const [a, b] = await Promise.all([new PipelineInspector(client, measuresMemory).inspect(light), inspectOneByOne(client, heavy, measuresMemory)]);
-  const inspection: Inspection = { records: [...a.records, ...b.records], vanished: a.vanished + b.vanished };
-  return {
-    next,
-    // No server clock here: the round trips count too, which only makes the pacer more careful.
-    serverMs: performance.now() - started,
-    keys: keys.length,
-    scanned: asked,
-    nameBytes: keys.reduce((sum, k) => sum + k.length, 0),
-    decode: () => inspection,
-  };
-}
 
 /**
  * Inspect keys with single commands awaited one by one: for names so long that every

@@ -2,10 +2,10 @@
  * The latency guard shared by scan, fix and watch. Two loops keep production safe:
  *
  * 1. Call size: each server-side call lasts about `targetCallMs`, never more than
- *    `maxCallMs` (~5 ms), even when keys are expensive to inspect. A scan-inspect.lua call
- *    gets a time budget it checks against the server's clock (`nextCall`); a call that
- *    cannot stop itself (a SCAN page, an EXPIRE batch) is sized in keys from the smoothed
- *    server time per key (`nextBatch`). Redis runs one command at a time, so our longest
+ *    `maxCallMs` (~5 ms), even when keys are expensive to inspect. Every call is sized in
+ *    keys from the smoothed server time per key (`nextBatch`), and a script call also gets
+ *    a time budget it checks against the server's clock (`nextCall`), so keys dearer than
+ *    the last ones cannot stretch it. Redis runs one command at a time, so our longest
  *    call bounds how long another client waits on us.
  * 2. Pace: unless `fast`, a probe connection PINGs the node every few ms while we work; when
  *    the median of those round trips rises above `targetP99Ms` (a server busy for whatever
@@ -77,10 +77,8 @@ export class Pacer {
    * - `'fixed'` (fix-step.lua): every page has the size given and pages are read until
    *   `budgetMs` is spent, so a page is a quarter of the call and the budget leaves room for
    *   the last one: the call ends within about a page of its target.
-   * - `'fill'` (scan-inspect.lua): the script sizes later pages to the budget left, so the
-   *   first page is three quarters of the call and the budget is the whole target. Every page
-   *   costs the server a fixed few microseconds (a SCAN reply, a TIME): one or two pages per
-   *   call cost about 5% less server time per key than four.
+   * - `'fill'` (inspect-keys.lua, which inspects the keys it is sent until its budget is
+   *   spent): the budget is the whole target.
    */
   nextCall(pages: 'fixed' | 'fill' = 'fixed'): { budgetMs: number; pageCount: number; maxKeys: number } {
     const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
@@ -101,7 +99,7 @@ export class Pacer {
       // server descheduled for a moment) neither halves throughput nor is ignored.
       const perUnit = callMs / covered;
       this.perUnitMs = smooth(this.perUnitMs, perUnit);
-      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / this.perUnitMs;
+      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight / this.perUnitMs;
       this.batch = Math.round(Math.min(Math.max(wanted, MIN_BATCH), this.batch * 2, MAX_BATCH));
     }
     if (this.probe) {

@@ -1,12 +1,13 @@
 /**
- * Read steps: each step reads keys and inspects them (type, TTL, bytes), either with
- * scan-inspect.lua (one self-timed call reads and inspects SCAN pages) or with SCAN pages
- * inspected by pipelined commands (or not at all: a keys-only walk). A table may be read as
- * stretches side by side (lanes), or as a sample of stretches spread over it.
+ * Read steps: each step reads a SCAN page with a plain SCAN and inspects its keys (type, TTL,
+ * bytes) with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). The
+ * client sees every name before anything inspects it, so pages are sized by the bytes of
+ * names they bring back as well as by time. A table may be read as stretches side by side
+ * (lanes), or as a sample of stretches spread over it.
  */
 import { permissionFailure } from '../../target/errors.js';
 import { cursorAt, cursorPosition, scanPage, type Stretch } from '../cursor.js';
-import type { Inspection, PageInspector, ScriptInspector, WalkStep } from '../inspect.js';
+import { NAME_BYTES_PER_CALL, type Inspection, type PageInspector } from '../inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from './node-walk.js';
 
@@ -14,19 +15,22 @@ export interface ReadStepOptions {
   match?: string;
   type?: string;
   fast?: boolean;
-  /** Stretches read side by side (Lua inspection only); checkpoints stay at the table's start with more than one. Default 1. */
+  /** Stretches read side by side (script inspection only); checkpoints stay at the table's start with more than one. Default 1. */
   lanes?: number;
   /** A sample's stretches of each table, read `lanes` at a time; default the whole table. */
   sample?: Stretch[];
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
 }
 
-/** One stretch of a table, read with one call in flight. */
+/** One stretch of a table, read with one inspection in flight. */
 interface Lane {
   walk: WalkState;
   stretch: Stretch;
   tableKeys: number;
 }
+
+/** SCAN COUNT of a page before anything is known of the names' size on this node. */
+const FIRST_PAGE = 16;
 
 type OnStep = (cursor: string, inspection: Inspection) => Promise<void>;
 
@@ -36,9 +40,11 @@ const MIN_LANE_KEYS = 10_000;
 export class ReadSteps implements WalkSteps {
   readonly inFlight: number;
   vanished = 0;
+  /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until a page came back. */
+  private bytesPerBucket: number | undefined;
 
   constructor(
-    readonly inspector: ScriptInspector | PageInspector,
+    readonly inspector: PageInspector,
     private readonly o: ReadStepOptions,
   ) {
     this.inFlight = o.lanes ?? 1;
@@ -90,53 +96,22 @@ export class ReadSteps implements WalkSteps {
   }
 
   private walkStretch(lane: Lane, from: string | undefined, onStep: OnStep): Promise<boolean> {
-    const cursor = from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start));
-    return this.inspector.method === 'lua' ? this.walkScripted(lane, this.inspector, cursor, onStep) : this.walkPages(lane, this.inspector, cursor, onStep);
+    return this.walkPages(lane, from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start)), onStep);
   }
 
   /**
-   * Walk one stretch with scan-inspect.lua: each call reads and inspects SCAN pages until
-   * its time budget is spent, and returns where it stopped. One call is in flight at a
-   * time, and the next is sent the moment a reply arrives, before that reply is decoded and
-   * aggregated: the server idles only for a loopback round trip between calls, and another
-   * client never waits behind more than one call of ours.
-   */
-  private async walkScripted({ walk, stretch, tableKeys }: Lane, lua: ScriptInspector, cursor: string, onStep: OnStep): Promise<boolean> {
-    const { pacer, stopped } = walk;
-    const request = (from: string) => {
-      const plan = pacer.nextCall('fill');
-      const step = lua.walk({ cursor: from, ...plan, stopAt: stretch.end, tableKeys, match: this.o.match, type: this.o.type });
-      return quiet(step.catch((err) => Promise.reject(permissionFailure(err, walk.address) ?? err)));
-    };
-    let call: Promise<WalkStep> | undefined = request(cursor);
-    let finished = false;
-    while (call) {
-      const step: WalkStep = await call;
-      call = undefined;
-      finished = step.next === '0' || (stretch.end < 1 && cursorPosition(step.next) >= stretch.end);
-      // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
-      // from many buckets, and pacing by keys would shrink every call to one tiny page.
-      pacer.record(step.serverMs, step.keys, step.scanned);
-      if (!finished && !stopped.aborted) {
-        await pacer.wait();
-        call = request(step.next);
-      }
-      await onStep(step.next, step.decode());
-    }
-    return finished && !stopped.aborted;
-  }
-
-  /**
-   * Walk one stretch reading SCAN pages here and inspecting each with `pages` (pipelined
-   * commands, or nothing at all for a keys-only walk). Pages and their inspections are
-   * pipelined: the next SCAN is sent as soon as a page arrives, and up to `depth`
-   * inspections stay in flight. Pages are handed to `onStep` in SCAN order, so a checkpoint
+   * Walk one stretch: SCAN pages read here, each inspected by the inspector. Pages and their
+   * inspections are pipelined: the next SCAN is sent as soon as a page arrives, so with
+   * script inspection the server has the next call queued while the client handles a reply.
+   * In flight per stretch: one script inspection (several stretches share the call budget),
+   * or `depth` pipelined ones. Pages are handed to `onStep` in SCAN order, so a checkpoint
    * cursor always means "every key before it is done".
    */
-  private async walkPages(lane: Lane, pages: PageInspector, cursor: string, onStep: OnStep): Promise<boolean> {
+  private async walkPages(lane: Lane, cursor: string, onStep: OnStep): Promise<boolean> {
     const { walk, stretch } = lane;
     const { pacer, stopped } = walk;
-    const depth = this.o.fast ? 3 : 2;
+    const pages = this.inspector;
+    const depth = pages.method === 'lua' ? 1 : this.o.fast ? 3 : 2;
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
     let page: Promise<ScanPage> | undefined = this.readPage(lane, cursor);
     let finished = false;
@@ -144,21 +119,25 @@ export class ReadSteps implements WalkSteps {
       const inspection = await p.inspection.catch((err) => {
         throw permissionFailure(err, walk.address) ?? err;
       });
-      pacer.record(pages.method === 'none' ? p.scanMs : performance.now() - p.sent, p.scanned, p.scanned);
+      // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
+      // from many buckets, and pacing by keys would shrink every call to one tiny page.
+      pacer.record(inspection.serverMs ?? (pages.method === 'none' ? p.scanMs : performance.now() - p.sent), p.scanned, p.scanned);
       await onStep(p.next, inspection);
     };
     try {
       while (page) {
         if (stopped.aborted) break;
-        const { next, keys, ms } = await page;
+        const { next, keys, asked, ms } = await page;
         finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
         page = undefined;
         if (!finished) {
           await pacer.wait();
           page = this.readPage(lane, next);
         }
-        if (keys.length > 0) pending.push({ next, scanned: keys.length, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys)) });
-        else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
+        if (keys.length > 0) {
+          const budgetMs = pacer.nextCall('fill').budgetMs;
+          pending.push({ next, scanned: asked, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys, budgetMs)) });
+        } else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
         while (pending.length >= depth || (finished && pending.length > 0)) await settle(pending.shift()!);
       }
       // Stopped early: finish what is already in flight so the checkpoint stays exact.
@@ -169,18 +148,62 @@ export class ReadSteps implements WalkSteps {
     }
   }
 
+  /**
+   * The next SCAN page of a stretch. COUNT is in buckets (a table has about as many buckets
+   * as keys): the pacer's size for a call, at most what the names seen so far on this node
+   * allow (NAME_BYTES_PER_CALL), and inside a stretch no more than what is left of it. A
+   * page that runs past the stretch's end is read again bucket by bucket, keeping the buckets
+   * before the end: stretches that touch (lanes) never read a key twice.
+   */
   private readPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
-    // COUNT is in buckets; a table has about as many buckets as keys. Inside a sample
-    // stretch, ask for no more than what is left of it, or every stretch would overshoot.
+    const { pacer } = walk;
     const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
-    const count = Math.max(1, Math.min(walk.pacer.nextBatch(), left));
+    const byBytes = this.bytesPerBucket === undefined ? FIRST_PAGE : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
+    const maxKeys = pacer.nextCall('fill').maxKeys || Infinity;
+    const count = Math.max(1, Math.min(pacer.nextBatch(), left, byBytes, maxKeys));
     const sent = performance.now();
+    const read = async (): Promise<ScanPage> => {
+      // SCAN's cursor 0 at the end means the walk is done: position 1.
+      const at = (c: string) => (c === '0' ? 1 : cursorPosition(c));
+      let { next, keys } = await scanPage(walk.conn, cursor, count, this.o);
+      let asked = count;
+      if (stretch.end < 1 && at(next) > stretch.end) {
+        // Read the rest of the stretch again in smaller pages, each sized to 90% of what is
+        // left at the keys per position the overshooting pages showed, keeping each page that
+        // stops short of the end and shrinking after one that does not. COUNT 1 stops at the
+        // first bucket holding a key: a single bucket still past the end is left to the next.
+        keys = [];
+        const from0 = cursorPosition(cursor);
+        let density = count / Math.max(at(next) - from0, Number.EPSILON);
+        let cap = count - 1;
+        for (let from = cursor; ;) {
+          const c = Math.max(1, Math.min(cap, Math.floor((stretch.end - cursorPosition(from)) * density * 0.9)));
+          const part = await scanPage(walk.conn, from, c, this.o);
+          asked += c;
+          if (at(part.next) > stretch.end) {
+            if (c === 1) {
+              next = part.next;
+              break;
+            }
+            density = c / Math.max(at(part.next) - cursorPosition(from), Number.EPSILON);
+            cap = c - 1;
+            continue;
+          }
+          keys.push(...part.keys);
+          from = next = part.next;
+          if (at(next) >= stretch.end) break;
+        }
+      }
+      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
+      // A peak that decays, not a mean: heavy names are rare (one bucket in a hundred), and a
+      // mean would size the next page for the light buckets around them.
+      this.bytesPerBucket = Math.max(bytes / Math.max(asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
+      return { next, keys, asked, ms: performance.now() - sent };
+    };
     return quiet(
-      scanPage(walk.conn, cursor, count, this.o)
-        .then((page) => ({ ...page, ms: performance.now() - sent }))
-        .catch((err) => {
-          throw permissionFailure(err, walk.address) ?? err;
-        }),
+      read().catch((err) => {
+        throw permissionFailure(err, walk.address) ?? err;
+      }),
     );
   }
 }
@@ -196,6 +219,8 @@ function laneStretches(lanes: number): Stretch[] {
 interface ScanPage {
   next: string;
   keys: Buffer[];
+  /** SCAN COUNT asked for in all (a page read again bucket by bucket asks for more). */
+  asked: number;
   /** Round trip of the SCAN itself: what sizes steps when nothing else is measured. */
   ms: number;
 }
