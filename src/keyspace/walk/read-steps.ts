@@ -101,17 +101,19 @@ export class ReadSteps implements WalkSteps {
 
   /**
    * Walk one stretch: SCAN pages read here, each inspected by the inspector. Pages and their
-   * inspections are pipelined: the next SCAN is sent as soon as a page arrives, so with
-   * script inspection the server has the next call queued while the client handles a reply.
-   * In flight per stretch: one script inspection (several stretches share the call budget),
-   * or `depth` pipelined ones. Pages are handed to `onStep` in SCAN order, so a checkpoint
-   * cursor always means "every key before it is done".
+   * inspections are pipelined: a page's inspection goes out with the next SCAN, and the page
+   * before it is decoded and aggregated only then, so the server never waits on this client
+   * while another of our calls is due. One inspection in flight per stretch (several
+   * stretches share the call budget). Pages are handed to `onStep` in SCAN order, so a
+   * checkpoint cursor always means "every key before it is done".
    */
   private async walkPages(lane: Lane, cursor: string, onStep: OnStep): Promise<boolean> {
     const { walk, stretch } = lane;
     const { pacer, stopped } = walk;
     const pages = this.inspector;
-    const depth = pages.method === 'lua' ? 1 : this.o.fast ? 3 : 2;
+    // Inspections sent and not yet handled: the one in flight and the one before it (being
+    // handled while the next runs); pipelined inspections go one deeper with --fast.
+    const lag = pages.method === 'pipeline' && this.o.fast ? 2 : 1;
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
     let page: Promise<ScanPage> | undefined = this.readPage(lane, cursor);
     let finished = false;
@@ -130,15 +132,21 @@ export class ReadSteps implements WalkSteps {
         const { next, keys, asked, ms } = await page;
         finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
         page = undefined;
-        if (!finished) {
-          await pacer.wait();
-          page = this.readPage(lane, next);
-        }
+        if (!finished) await pacer.wait();
+        // This page's inspection, then the next SCAN, in one write(2): on loopback the
+        // sender's syscall also delivers the data and wakes the server, and two per page cost
+        // this process more CPU than the page's keys. The next page arrives once this
+        // inspection is done, and the one before it is handled only after the next is sent.
+        const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
+        stream?.cork();
         if (keys.length > 0) {
           const budgetMs = pacer.nextCall('fill').budgetMs;
           pending.push({ next, scanned: asked, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys, budgetMs)) });
-        } else if (pending.length === 0) await onStep(next, { records: [], vanished: 0 });
-        while (pending.length >= depth || (finished && pending.length > 0)) await settle(pending.shift()!);
+        }
+        if (!finished) page = this.readPage(lane, next);
+        stream?.uncork();
+        if (keys.length === 0 && pending.length === 0) await onStep(next, { records: [], vanished: 0 });
+        while (pending.length > lag || (finished && pending.length > 0)) await settle(pending.shift()!);
       }
       // Stopped early: finish what is already in flight so the checkpoint stays exact.
       while (pending.length > 0) await settle(pending.shift()!);
