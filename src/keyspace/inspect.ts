@@ -11,11 +11,11 @@ import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { isPermissionDenied } from '../target/errors.js';
 import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector } from './inspect-commands.js';
-import type { Inspection, PageInspector } from './inspection.js';
+import type { Inspection, InspectStep, NextPage, PageInspector } from './inspection.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from './record.js';
 
 export { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, LARGE_KEY_SAMPLES } from './inspect-commands.js';
-export type { Inspection, InspectMethod, PageInspector } from './inspection.js';
+export type { Inspection, InspectMethod, InspectStep, NextPage, PageInspector } from './inspection.js';
 
 /**
  * No inspection at all: records carry only the key (type 'unknown', TTL_UNKNOWN). For
@@ -77,7 +77,7 @@ class LuaInspector implements PageInspector {
 
   /** Run the script on no keys: it proves this user may run it. */
   async probe(): Promise<void> {
-    await this.call(Buffer.alloc(0), 0);
+    await this.step([], 0);
   }
 
   async inspect(keys: Buffer[], budgetMs = DEFAULT_BUDGET_MS): Promise<Inspection> {
@@ -90,11 +90,13 @@ class LuaInspector implements PageInspector {
     const flush = async () => {
       // A call stops at its budget; the keys it did not reach go in the next.
       for (let from = 0; from < batch.length;) {
-        const rest = batch.slice(from);
-        const [blob, micros, done] = await this.call(pack(rest), budgetMs);
-        serverMs += micros / 1000;
-        vanished += decodeRecords(blob, rest.slice(0, done), records);
-        from += Math.max(done, 1);
+        const sent = from === 0 ? batch : batch.slice(from);
+        const step = await this.step(sent, budgetMs);
+        const decoded = step.sent(step.done === sent.length ? sent : sent.slice(0, step.done));
+        serverMs += step.serverMs;
+        vanished += decoded.vanished;
+        for (const r of decoded.records) records.push(r);
+        from += Math.max(step.done, 1);
       }
       batch = [];
       batchBytes = 0;
@@ -119,11 +121,49 @@ class LuaInspector implements PageInspector {
     return { records, vanished, serverMs };
   }
 
-  private async call(keys: Buffer, budgetMs: number): Promise<[Buffer, number, number]> {
-    const args = [this.measuresMemory ? '1' : '0', String(EXACT_MEMORY_LIMIT), String(LARGE_KEY_SAMPLES), String(Math.round(budgetMs * 1000)), keys];
-    const [blob, micros, done] = (await runScript(this.client, this.script, args)) as [Buffer, number, number];
-    return [blob, Number(micros), Number(done)];
+  /** One call of the script: `keys` (light names only, at most NAME_BYTES_PER_CALL of them) and then the page `next`. */
+  async step(keys: Buffer[], budgetMs: number, next?: NextPage): Promise<InspectStep> {
+    const args: Array<string | Buffer> = [
+      this.measuresMemory ? '1' : '0',
+      String(EXACT_MEMORY_LIMIT),
+      String(LARGE_KEY_SAMPLES),
+      String(Math.round(budgetMs * 1000)),
+      pack(keys),
+    ];
+    if (next) args.push(next.cursor, String(next.count), next.match ?? '', next.type ?? '', String(next.longest), String(next.bytes), String(next.most));
+    const reply = (await runScript(this.client, this.script, args)) as [Buffer, number, number, Buffer, Buffer, Buffer, number, number, number];
+    const cursor = reply[3].toString();
+    const decode = (blob: Buffer, keys: Buffer[]) => {
+      const records: Inspection['records'] = [];
+      return { records, vanished: decodeRecords(blob, keys, records) };
+    };
+    const step: InspectStep = { done: Number(reply[2]), serverMs: Number(reply[1]) / 1000, heavy: cursor === '-', sent: (sent) => decode(reply[0], sent) };
+    if (cursor.length > 0 && !step.heavy) {
+      const names = reply[4];
+      const found = Number(reply[8]);
+      step.page = {
+        next: cursor,
+        asked: Number(reply[7]),
+        found,
+        bytes: names.length - 4 * found,
+        done: Number(reply[6]),
+        keys: () => unpackKeys(names),
+        inspected: (keys) => decode(reply[5], keys),
+      };
+    }
+    return step;
   }
+}
+
+/** Keys packed by inspect-keys.lua (as `pack` packs them), as views of the reply: no copies. */
+function unpackKeys(blob: Buffer): Buffer[] {
+  const keys: Buffer[] = [];
+  for (let o = 0; o < blob.length;) {
+    const length = blob.readUInt32LE(o);
+    keys.push(blob.subarray(o + 4, o + 4 + length));
+    o += 4 + length;
+  }
+  return keys;
 }
 
 /** Keys packed for inspect-keys.lua: per key, its length ('<I4') and the key. */

@@ -1,8 +1,8 @@
 /**
- * The scanner's read path: plain SCAN pages read by the read steps (walk/read-steps.ts),
- * their keys inspected by inspect-keys.lua. The script inspects keys in order until its time
- * budget is spent, the inspector sends it the rest; stretches of one walk stop exactly at
- * their ends, so stretches that touch read every key once.
+ * The scanner's read path (walk/read-steps.ts): inspect-keys.lua inspects keys in order until
+ * its time budget is spent, the inspector sends it the rest; once a node's first keys, read
+ * with plain SCAN, showed only short names, the script reads the pages itself. Stretches of
+ * one walk stop exactly at their ends, so stretches that touch read every key once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -43,9 +43,9 @@ describe('inspect-keys.lua and the read steps', () => {
   }
 
   /** Read `stretches` of db 0 with the read steps; every key read, in order. */
-  async function read(options: { sample?: Stretch[]; lanes?: number; tableKeys?: number }): Promise<string[]> {
+  async function read(options: { sample?: Stretch[]; lanes?: number; tableKeys?: number; inspector?: PageInspector }): Promise<string[]> {
     const keys: string[] = [];
-    const steps = new ReadSteps(lua, {
+    const steps = new ReadSteps(options.inspector ?? lua, {
       sample: options.sample,
       lanes: options.lanes,
       onBatch: (records: KeyRecord[]) => void keys.push(...records.map((r) => r.key.toString())),
@@ -119,6 +119,50 @@ describe('inspect-keys.lua and the read steps', () => {
     // A table size guessed ten times too big: every last page overshoots, and is read again bucket by bucket.
     const wrong = await read({ sample: [{ start: 0, end: 0.5 }], tableKeys: KEYS * 10 });
     assert.deepEqual(wrong.sort(), a.sort());
+  });
+
+  it('reads pages inside the script once the first keys showed only short names; a long name sends the node back to plain SCAN', async () => {
+    /** The inspector, counting the keys of the pages the script read itself. */
+    const counting = () => {
+      const seen = { scriptKeys: 0 };
+      const inspector: PageInspector = {
+        method: lua.method,
+        measuresMemory: lua.measuresMemory,
+        inspect: (keys, budgetMs) => lua.inspect(keys, budgetMs),
+        step: async (keys, budgetMs, next) => {
+          const done = await lua.step!(keys, budgetMs, next);
+          seen.scriptKeys += done.page?.found ?? 0;
+          return done;
+        },
+      };
+      return { seen, inspector };
+    };
+    const light = counting();
+    const keys = await read({ lanes: 2, inspector: light.inspector });
+    assert.equal(new Set(keys).size, KEYS + 1);
+    assert.equal(keys.length, KEYS + 1);
+    assert.ok(light.seen.scriptKeys > KEYS * 0.8, `${light.seen.scriptKeys} of ${KEYS + 1} keys from pages the script read`);
+
+    // A page with a name over the script's limit comes back unread.
+    const dropped = await lua.step!([], 1000, { cursor: '0', count: 1000, longest: 3, bytes: 1 << 20, most: 0 });
+    assert.equal(dropped.heavy, true);
+    assert.equal(dropped.page, undefined);
+
+    // 1% of names are 2 KiB long: the first keys, read with plain SCAN, show them.
+    const long = (i: number) => Buffer.concat([Buffer.from(`long${i}:`), Buffer.alloc(2048, 99)]);
+    const p = client.pipeline();
+    for (let i = 0; i < 200; i++) p.set(long(i), 'v');
+    await p.exec();
+    try {
+      const heavy = counting();
+      const all = await read({ inspector: heavy.inspector, tableKeys: KEYS + 201 });
+      assert.equal(new Set(all).size, KEYS + 201);
+      assert.equal(all.length, KEYS + 201);
+      assert.equal(heavy.seen.scriptKeys, 0, 'no page read inside the script');
+    } finally {
+      for (let i = 0; i < 200; i++) await client.pexpire(long(i), 1);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   it('packs type, TTL, memory and length per key', async () => {

@@ -1,13 +1,15 @@
 /**
- * Read steps: each step reads a SCAN page with a plain SCAN and inspects its keys (type, TTL,
- * bytes) with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). The
- * client sees every name before anything inspects it, so pages are sized by the bytes of
- * names they bring back as well as by time. A table may be read as stretches side by side
- * (lanes), or as a sample of stretches spread over it.
+ * Read steps: each step reads a SCAN page and inspects its keys (type, TTL, bytes) with
+ * inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). Pages are read
+ * with plain SCAN, so the client sees every name before anything inspects it and pages are
+ * sized by the bytes of names they bring back as well as by time; once a node has shown only
+ * short names, the script reads the pages itself (one call per page, nothing to parse but
+ * packed names: `walkSteps`). A table may be read as stretches side by side (lanes), or as a
+ * sample of stretches spread over it.
  */
 import { permissionFailure } from '../../target/errors.js';
 import { cursorAt, cursorPosition, scanPage, type Stretch } from '../cursor.js';
-import { NAME_BYTES_PER_CALL, type Inspection, type PageInspector } from '../inspect.js';
+import { NAME_BYTES_PER_CALL, type Inspection, type NextPage, type PageInspector } from '../inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from './node-walk.js';
 
@@ -31,8 +33,15 @@ interface Lane {
 
 /** SCAN COUNT of a page before anything is known of the names' size on this node. */
 const FIRST_PAGE = 16;
+/** Keys of a node read with plain SCAN before the script may read pages (`scriptMayRead`). */
+const PROBE_KEYS = 2000;
+/** Longest name of a page the script may read; a longer one sends the node back to plain SCAN. */
+const LIGHT_NAME_BYTES = 1024;
 
 type OnStep = (cursor: string, inspection: Inspection) => Promise<void>;
+
+/** How a walk of a stretch ended: true at its end, false when stopped, or the cursor from which another kind of walk goes on. */
+type Outcome = boolean | { from: string };
 
 /** Tables smaller than this are walked in one lane: a few calls cover them anyway. */
 const MIN_LANE_KEYS = 10_000;
@@ -42,6 +51,10 @@ export class ReadSteps implements WalkSteps {
   vanished = 0;
   /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until a page came back. */
   private bytesPerBucket: number | undefined;
+  /** Keys of this node read so far (see `scriptMayRead`). */
+  private namesSeen = 0;
+  /** A name over LIGHT_NAME_BYTES was seen on this node. */
+  private longNames = false;
 
   constructor(
     readonly inspector: PageInspector,
@@ -95,8 +108,135 @@ export class ReadSteps implements WalkSteps {
     return true;
   }
 
-  private walkStretch(lane: Lane, from: string | undefined, onStep: OnStep): Promise<boolean> {
-    return this.walkPages(lane, from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start)), onStep);
+  private async walkStretch(lane: Lane, from: string | undefined, onStep: OnStep): Promise<boolean> {
+    let cursor = from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start));
+    const step = this.inspector.step?.bind(this.inspector);
+    if (!step) return (await this.walkPages(lane, cursor, onStep)) === true;
+    // Plain SCAN pages until the script may read them, and back if a long name shows up.
+    for (;;) {
+      const outcome = this.scriptMayRead()
+        ? await this.walkSteps(lane, cursor, onStep, step)
+        : await this.walkPages(lane, cursor, onStep, () => this.scriptMayRead());
+      if (typeof outcome === 'boolean') return outcome;
+      cursor = outcome.from;
+    }
+  }
+
+  /**
+   * Walk one stretch with an inspector that reads pages itself (inspect-keys.lua): each call
+   * inspects what is left of the page before and then reads and inspects the next page, until
+   * its budget is spent, so a page costs one call and its names are parsed here once, packed.
+   * The pages inspected are handed to `onStep` (in SCAN order) while the next call runs. The
+   * last page of a stretch (which must stop exactly at its end) is read here with a plain
+   * SCAN. Once a long name shows up, it returns where plain SCAN pages go on from.
+   */
+  private async walkSteps(lane: Lane, cursor: string, onStep: OnStep, step: Required<PageInspector>['step']): Promise<Outcome> {
+    const { walk, stretch, tableKeys } = lane;
+    const { pacer, stopped } = walk;
+    const at = (c: string) => (c === '0' ? 1 : cursorPosition(c));
+    /** A page read, as parts decoded only when it is handed on. */
+    type Parts = Array<() => Pick<Inspection, 'records' | 'vanished'>>;
+    /** The page being inspected: its keys not yet reached go in the next call. */
+    let open: { next: string; left: Buffer[]; parts: Parts; serverMs: number } | undefined;
+    const ready: Array<{ next: string; parts: Parts; serverMs: number }> = [];
+    let from = cursor;
+    let finished = false;
+    /** The page at `from` is one to read here: the stretch's last. */
+    let plain = false;
+    const moveTo = (next: string) => {
+      from = next;
+      finished = next === '0' || (stretch.end < 1 && at(next) >= stretch.end);
+      plain = false;
+    };
+    const settle = async () => {
+      for (let p = ready.shift(); p; p = ready.shift()) {
+        const inspection: Inspection = { records: [], vanished: 0, serverMs: p.serverMs };
+        for (const part of p.parts) {
+          const { records, vanished } = part();
+          for (const r of records) inspection.records.push(r);
+          inspection.vanished += vanished;
+        }
+        await onStep(p.next, inspection);
+      }
+    };
+    const failure = (err: unknown) => permissionFailure(err, walk.address) ?? err;
+    while (!stopped.aborted && (open || !finished)) {
+      if (!open && !this.scriptMayRead()) {
+        await settle();
+        return { from };
+      }
+      if (!finished) await pacer.wait();
+      const budgetMs = pacer.nextCall('fill').budgetMs;
+      if (!open && plain) {
+        const page = await this.readPage(lane, from);
+        const inspection = await this.inspector.inspect(page.keys, budgetMs).catch((err) => {
+          throw failure(err);
+        });
+        pacer.record(inspection.serverMs ?? 0, page.asked, page.asked);
+        await settle();
+        ready.push({ next: page.next, parts: [() => inspection], serverMs: inspection.serverMs ?? 0 });
+        moveTo(page.next);
+        continue;
+      }
+      const left = open?.left ?? [];
+      let next: NextPage | undefined;
+      if (!finished && this.scriptMayRead()) {
+        // The first page is most of the call (the script sizes the pages after it to what is
+        // left of the budget): a page that overruns it leaves keys to send back.
+        const plan = pacer.nextCall('fill');
+        const count = Math.min(this.pageCount(lane, from), plan.pageCount);
+        const inStretch = stretch.end < 1 ? Math.ceil((stretch.end - at(from)) * tableKeys) : Infinity;
+        if (count < inStretch) {
+          const most = Math.min(inStretch - 1, plan.maxKeys || Infinity);
+          const bytes = NAME_BYTES_PER_CALL - left.reduce((sum, k) => sum + k.length, 0);
+          next = { cursor: from, count, match: this.o.match, type: this.o.type, longest: LIGHT_NAME_BYTES, bytes, most: Number.isFinite(most) ? most : 0 };
+        } else if (!open) {
+          // A page that would reach the stretch's end is read here: it must stop exactly there.
+          plain = true;
+          continue;
+        }
+      }
+      const call = step(left, budgetMs, next);
+      call.catch(() => undefined);
+      // The pages inspected before are decoded and aggregated while this call runs.
+      await settle();
+      const done = await call.catch((err) => {
+        throw failure(err);
+      });
+      const read = done.page;
+      // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
+      // from many buckets, and pacing by keys would shrink every call to one tiny page.
+      const covered = done.done + (read?.asked ?? 0);
+      pacer.record(done.serverMs, covered, covered);
+      if (open) {
+        const inspected = left.slice(0, done.done);
+        open.parts.push(() => done.sent(inspected));
+        open.serverMs += done.serverMs;
+        open.left = left.slice(done.done);
+        if (open.left.length === 0) {
+          ready.push(open);
+          open = undefined;
+        }
+      }
+      if (done.heavy) this.longNames = true;
+      if (!read) continue;
+      if (stretch.end < 1 && at(read.next) > stretch.end) {
+        // Past the stretch's end: read here again, bucket by bucket at its end.
+        plain = true;
+        continue;
+      }
+      this.notePage(read.found, read.bytes, read.asked);
+      moveTo(read.next);
+      const serverMs = open ? 0 : done.serverMs;
+      if (read.done === read.found) {
+        ready.push({ next: read.next, parts: [() => read.inspected(read.keys())], serverMs });
+      } else {
+        const keys = read.keys();
+        open = { next: read.next, left: keys.slice(read.done), parts: [() => read.inspected(keys.slice(0, read.done))], serverMs };
+      }
+    }
+    await settle();
+    return !open && finished && !stopped.aborted;
   }
 
   /**
@@ -107,7 +247,7 @@ export class ReadSteps implements WalkSteps {
    * stretches share the call budget). Pages are handed to `onStep` in SCAN order, so a
    * checkpoint cursor always means "every key before it is done".
    */
-  private async walkPages(lane: Lane, cursor: string, onStep: OnStep): Promise<boolean> {
+  private async walkPages(lane: Lane, cursor: string, onStep: OnStep, until?: () => boolean): Promise<Outcome> {
     const { walk, stretch } = lane;
     const { pacer, stopped } = walk;
     const pages = this.inspector;
@@ -117,6 +257,8 @@ export class ReadSteps implements WalkSteps {
     const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
     let page: Promise<ScanPage> | undefined = this.readPage(lane, cursor);
     let finished = false;
+    /** Where `until` said to stop: the pages from there are for another walk. */
+    let switchAt: string | undefined;
     const settle = async (p: (typeof pending)[number]): Promise<void> => {
       const inspection = await p.inspection.catch((err) => {
         throw permissionFailure(err, walk.address) ?? err;
@@ -143,13 +285,15 @@ export class ReadSteps implements WalkSteps {
           const budgetMs = pacer.nextCall('fill').budgetMs;
           pending.push({ next, scanned: asked, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys, budgetMs)) });
         }
-        if (!finished) page = this.readPage(lane, next);
+        if (!finished && until?.()) switchAt = next;
+        else if (!finished) page = this.readPage(lane, next);
         stream?.uncork();
         if (keys.length === 0 && pending.length === 0) await onStep(next, { records: [], vanished: 0 });
         while (pending.length > lag || (finished && pending.length > 0)) await settle(pending.shift()!);
       }
       // Stopped early: finish what is already in flight so the checkpoint stays exact.
       while (pending.length > 0) await settle(pending.shift()!);
+      if (switchAt !== undefined && !stopped.aborted) return { from: switchAt };
       return finished && !stopped.aborted;
     } finally {
       if (page) void page.catch(() => undefined);
@@ -157,18 +301,13 @@ export class ReadSteps implements WalkSteps {
   }
 
   /**
-   * The next SCAN page of a stretch. COUNT is in buckets (a table has about as many buckets
-   * as keys): the pacer's size for a call, at most what the names seen so far on this node
-   * allow (NAME_BYTES_PER_CALL), and inside a stretch no more than what is left of it. A
-   * page that runs past the stretch's end is read again bucket by bucket, keeping the buckets
+   * The next SCAN page of a stretch, read with a plain SCAN of `pageCount` buckets. A page
+   * that runs past the stretch's end is read again in smaller pages, keeping the buckets
    * before the end: stretches that touch (lanes) never read a key twice.
    */
-  private readPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
-    const { pacer } = walk;
-    const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
-    const byBytes = this.bytesPerBucket === undefined ? FIRST_PAGE : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
-    const maxKeys = pacer.nextCall('fill').maxKeys || Infinity;
-    const count = Math.max(1, Math.min(pacer.nextBatch(), left, byBytes, maxKeys));
+  private readPage(lane: Lane, cursor: string): Promise<ScanPage> {
+    const { walk, stretch } = lane;
+    const count = this.pageCount(lane, cursor);
     const sent = performance.now();
     const read = async (): Promise<ScanPage> => {
       // SCAN's cursor 0 at the end means the walk is done: position 1.
@@ -202,10 +341,13 @@ export class ReadSteps implements WalkSteps {
           if (at(next) >= stretch.end) break;
         }
       }
-      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
-      // A peak that decays, not a mean: heavy names are rare (one bucket in a hundred), and a
-      // mean would size the next page for the light buckets around them.
-      this.bytesPerBucket = Math.max(bytes / Math.max(asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
+      let bytes = 0;
+      let longest = 0;
+      for (const k of keys) {
+        bytes += k.length;
+        longest = Math.max(longest, k.length);
+      }
+      this.notePage(keys.length, bytes, asked, longest);
       return { next, keys, asked, ms: performance.now() - sent };
     };
     return quiet(
@@ -213,6 +355,41 @@ export class ReadSteps implements WalkSteps {
         throw permissionFailure(err, walk.address) ?? err;
       }),
     );
+  }
+
+  /**
+   * SCAN COUNT of the next page (in buckets: a table has about as many buckets as keys): the
+   * pacer's size for a call, at most what the names seen so far on this node allow
+   * (NAME_BYTES_PER_CALL), and inside a stretch no more than what is left of it.
+   */
+  private pageCount({ walk, stretch, tableKeys }: Lane, cursor: string): number {
+    const { pacer } = walk;
+    const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
+    const byBytes = this.bytesPerBucket === undefined ? FIRST_PAGE : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
+    const maxKeys = pacer.nextCall('fill').maxKeys || Infinity;
+    return Math.max(1, Math.min(pacer.nextBatch(), left, byBytes, maxKeys));
+  }
+
+  /**
+   * May the script read pages itself? Only once this node's first PROBE_KEYS keys, read with
+   * plain SCAN, showed no name over LIGHT_NAME_BYTES, and while none has been seen since.
+   * SCAN inside a script copies every name of its page into Lua: one 1 MB name costs such a
+   * call 2–4 ms, where a plain SCAN returns it in well under one. Names are spread over the
+   * walk by their hash, so a keyspace holding long names at a rate that could put two in one
+   * page shows one in its first PROBE_KEYS keys all but surely; a page of the script's that
+   * meets one anyway is dropped unread and the node is read with plain SCAN from then on.
+   */
+  private scriptMayRead(): boolean {
+    return !this.longNames && this.namesSeen >= PROBE_KEYS;
+  }
+
+  /** Names of a page read: their bytes per bucket size the pages after it. */
+  private notePage(keys: number, bytes: number, asked: number, longest = 0): void {
+    if (longest > LIGHT_NAME_BYTES) this.longNames = true;
+    this.namesSeen += keys;
+    // A peak that decays, not a mean: heavy names are rare (one bucket in a hundred), and a
+    // mean would size the next page for the light buckets around them.
+    this.bytesPerBucket = Math.max(bytes / Math.max(asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
   }
 }
 
