@@ -128,27 +128,33 @@ class LuaInspector implements PageInspector {
       String(EXACT_MEMORY_LIMIT),
       String(LARGE_KEY_SAMPLES),
       String(Math.round(budgetMs * 1000)),
-      pack(keys),
+      // No Buffer argument when there is nothing to send: ioredis writes a command with one as several chunks.
+      keys.length > 0 ? pack(keys) : '',
     ];
     if (next) args.push(next.cursor, String(next.count), next.match ?? '', next.type ?? '', String(next.longest), String(next.bytes), String(next.most));
-    const reply = (await runScript(this.client, this.script, args)) as [Buffer, number, number, Buffer, Buffer, Buffer, number, number, number];
+    const reply = (await runScript(this.client, this.script, args)) as [Buffer, number, number, Buffer, Buffer, number, Buffer, number, number, number];
     const cursor = reply[3].toString();
-    const decode = (blob: Buffer, keys: Buffer[]) => {
-      const records: Inspection['records'] = [];
-      return { records, vanished: decodeRecords(blob, keys, records) };
+    const step: InspectStep = {
+      done: Number(reply[2]),
+      serverMs: Number(reply[1]) / 1000,
+      heavy: cursor === '-',
+      sent(sent) {
+        const records: Inspection['records'] = [];
+        return { records, vanished: decodeRecords(reply[0], sent, records) };
+      },
     };
-    const step: InspectStep = { done: Number(reply[2]), serverMs: Number(reply[1]) / 1000, heavy: cursor === '-', sent: (sent) => decode(reply[0], sent) };
     if (cursor.length > 0 && !step.heavy) {
-      const names = reply[4];
-      const found = Number(reply[8]);
       step.page = {
         next: cursor,
         asked: Number(reply[7]),
-        found,
-        bytes: names.length - 4 * found,
-        done: Number(reply[6]),
-        keys: () => unpackKeys(names),
-        inspected: (keys) => decode(reply[5], keys),
+        found: Number(reply[8]),
+        bytes: Number(reply[9]),
+        done: Number(reply[5]),
+        inspected() {
+          const records: Inspection['records'] = [];
+          return { records, vanished: decodeNamedRecords(reply[4], records) };
+        },
+        left: () => unpackKeys(reply[6]),
       };
     }
     return step;
@@ -184,6 +190,33 @@ const TYPE_CODES = ['', 'string', 'list', 'set', 'zset', 'hash', 'stream'];
 /** struct '<Bddd': type code, pttl, bytes, length. */
 const HEADER = 25;
 const MODULE_TYPE = 7;
+
+/**
+ * Decode inspect-keys.lua's page records, each with its key's length before and the key
+ * after (layout in the script's header), into `records`; returns how many keys were gone.
+ * The keys are views of the blob: no copies.
+ */
+export function decodeNamedRecords(blob: Buffer, records: Inspection['records']): number {
+  let vanished = 0;
+  for (let o = 0; o < blob.length;) {
+    const keyLength = blob.readUInt32LE(o);
+    const code = blob[o + 4];
+    const pttl = blob.readDoubleLE(o + 5);
+    const bytes = blob.readDoubleLE(o + 13);
+    const length = blob.readDoubleLE(o + 21);
+    o += 4 + HEADER;
+    let type = TYPE_CODES[code];
+    if (code === MODULE_TYPE) {
+      type = blob.toString('latin1', o + 1, o + 1 + blob[o]);
+      o += 1 + blob[o];
+    }
+    const key = blob.subarray(o, o + keyLength);
+    o += keyLength;
+    if (code === 0 || pttl === -2) vanished++;
+    else records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes, length });
+  }
+  return vanished;
+}
 
 /**
  * Decode inspect-keys.lua's packed records (layout in the script's header), one per key of

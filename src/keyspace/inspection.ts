@@ -67,7 +67,8 @@ export interface ReadPages {
   found: number;
   bytes: number;
   done: number;
-  keys(): Buffer[];
   /** Records of the first `done` keys. */
-  inspected(keys: Buffer[]): Pick<Inspection, 'records' | 'vanished'>;
+  inspected(): Pick<Inspection, 'records' | 'vanished'>;
+  /** The keys after the first `done`, not inspected. */
+  left(): Buffer[];
 }

@@ -26,18 +26,18 @@ ARGV[6…] optional, pages to read and inspect once those are all inspected: cur
          holding a name longer than `longest`, or taking the names read past `bytes`, is
          dropped unread: the client reads it itself with a plain SCAN
 Returns { records, microseconds this call ran (from TIME), keys of ARGV[5] inspected, next
-cursor, names, page records, page keys inspected, SCAN COUNT asked for in all, keys in
-names }. next cursor
-is '' when no page was read (not asked for, or the sent keys used the budget) and '-' when
-the first page was too heavy; names are the keys of the pages read, packed as in ARGV[5];
-the first `page keys inspected` of them have records, the others are the client's to send
-again. records are binary strings, per key inspected, in order: struct '<Bddd' (type code,
-pttl, bytes, length), then for type code 7 (a module type) a byte with the type name's
-length and the name. Type codes: 1 string, 2 list, 3 set, 4 zset, 5 hash, 6 stream, 0 gone.
-pttl as PTTL returns it (-1 none, -2 gone: deleted, expired, or of a slot this cluster node
-does not serve); bytes and length -1 when not measured (strings get a length only above
-1 KB). One packed string instead of five reply elements per key: building and parsing
-thousands of small replies cost more than the inspection itself.
+cursor, page records, page keys inspected, names left, SCAN COUNT asked for in all, keys the
+pages held, bytes of their names }. next cursor is '' when no page was read (not asked for,
+or the sent keys used the budget) and '-' when the first page was too heavy. records are
+binary strings, per key inspected, in order: struct '<Bddd' (type code, pttl, bytes,
+length), then for type code 7 (a module type) a byte with the type name's length and the
+name; page records are the same with struct '<I4' (the name's length) before and the name
+after each. Names left: the pages' keys not inspected (the budget ran out), packed as in
+ARGV[5], for the client to send again. Type codes: 1 string, 2 list, 3 set, 4 zset, 5 hash,
+6 stream, 0 gone. pttl as PTTL returns it (-1 none, -2 gone: deleted, expired, or of a slot
+this cluster node does not serve); bytes and length -1 when not measured (strings get a
+length only above 1 KB). One packed string instead of five reply elements per key: building
+and parsing thousands of small replies cost more than the inspection itself.
 ]]
 local call = redis.call
 local pack = struct.pack
@@ -58,7 +58,7 @@ local function elapsed()
   return (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
 end
 
--- One key's record.
+-- One key's type code, pttl, bytes and length, and its type's name for a module type.
 local function inspect(k)
   local reply = redis.pcall('TYPE', k)
   local t = reply.ok
@@ -69,7 +69,7 @@ local function inspect(k)
     if not string.find(reply.err, 'non local key', 1, true) then error(reply) end
     t = 'none'
   end
-  if t == 'none' then return pack('<Bddd', 0, -2, -1, -1) end
+  if t == 'none' then return 0, -2, -1, -1 end
   local len = -1
   local bytes = -1
   local c = card[t]
@@ -85,8 +85,8 @@ local function inspect(k)
   end
   if t == 'string' and bytes > 1024 then len = call('STRLEN', k) end
   local tc = code[t]
-  if tc then return pack('<Bddd', tc, call('PTTL', k), bytes, len) end
-  return pack('<BdddB', 7, call('PTTL', k), bytes, len, #t) .. t
+  if tc then return tc, call('PTTL', k), bytes, len end
+  return 7, call('PTTL', k), bytes, len, t
 end
 
 -- 1. The keys sent.
@@ -103,18 +103,19 @@ while o <= #sent do
   local k = sub(sent, o + 4, o + 3 + length)
   o = o + 4 + length
   n = n + 1
-  out[n] = inspect(k)
+  local tc, pttl, size, len, module = inspect(k)
+  out[n] = module and pack('<BdddB', 7, pttl, size, len, #module) .. module or pack('<Bddd', tc, pttl, size, len)
 end
 
 -- 2. Pages from the cursor, while the budget lasts.
-local next, parts, page, m, asked, found = '', {}, {}, 0, 0, 0
+local next, page, left, m, asked, found, total = '', {}, {}, 0, 0, 0, 0
 if ARGV[6] and not spent and (n == 0 or elapsed() < budget) then
   local first = tonumber(ARGV[7])
   local longest, cap, most = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
   local scan = { 'SCAN', ARGV[6], 'COUNT', first }
   if ARGV[8] ~= '' then scan[#scan + 1] = 'MATCH'; scan[#scan + 1] = ARGV[8] end
   if ARGV[9] ~= '' then scan[#scan + 1] = 'TYPE'; scan[#scan + 1] = ARGV[9] end
-  local cursor, count, total = ARGV[6], first, 0
+  local cursor, count, p = ARGV[6], first, 0
   repeat
     scan[2] = cursor
     scan[4] = count
@@ -140,17 +141,22 @@ if ARGV[6] and not spent and (n == 0 or elapsed() < budget) then
     asked = asked + count
     cursor = read[1]
     next = cursor
-    -- Length and name side by side, joined once by table.concat (no string per key).
+    found = found + #keys
     for i = 1, #keys do
       local k = keys[i]
-      found = found + 1
-      parts[2 * found - 1] = pack('<I4', #k)
-      parts[2 * found] = k
-    end
-    for i = 1, #keys do
-      if m > 0 and m % 16 == 0 and elapsed() >= budget then break end
+      if m > 0 and m % 16 == 0 and elapsed() >= budget then
+        -- Out of budget: the rest of the page goes back as names only.
+        for j = i, #keys do
+          left[#left + 1] = pack('<I4', #keys[j])
+          left[#left + 1] = keys[j]
+        end
+        break
+      end
       m = m + 1
-      page[m] = inspect(keys[i])
+      local tc, pttl, size, len, module = inspect(k)
+      page[p + 1] = module and pack('<I4BdddB', #k, 7, pttl, size, len, #module) .. module or pack('<I4Bddd', #k, tc, pttl, size, len)
+      page[p + 2] = k
+      p = p + 2
     end
     if m < found then break end
     -- The next page fills the budget left at this call's cost per bucket so far; less than
@@ -160,4 +166,4 @@ if ARGV[6] and not spent and (n == 0 or elapsed() < budget) then
     if most > 0 then count = math.min(count, most - asked) end
   until cursor == '0' or count < first / 4 or count < 1
 end
-return { table.concat(out), elapsed(), n, next, table.concat(parts), table.concat(page), m, asked, found }
+return { table.concat(out), elapsed(), n, next, table.concat(page), m, table.concat(left), asked, found, total }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { Stretch } from '../../src/keyspace/cursor.js';
-import { createInspector, decodeRecords, NAME_BYTES_PER_CALL, type PageInspector } from '../../src/keyspace/inspect.js';
+import { createInspector, decodeNamedRecords, decodeRecords, NAME_BYTES_PER_CALL, type PageInspector } from '../../src/keyspace/inspect.js';
 import { Pacer } from '../../src/keyspace/pace.js';
 import type { KeyRecord } from '../../src/keyspace/record.js';
 import type { WalkState } from '../../src/keyspace/walk/node-walk.js';
@@ -142,6 +142,17 @@ describe('inspect-keys.lua and the read steps', () => {
     assert.equal(new Set(keys).size, KEYS + 1);
     assert.equal(keys.length, KEYS + 1);
     assert.ok(light.seen.scriptKeys > KEYS * 0.8, `${light.seen.scriptKeys} of ${KEYS + 1} keys from pages the script read`);
+    // Out of budget 16 keys into a page: the rest of it comes back as names, for the next call.
+    const cut = await lua.step!([], 0, { cursor: '0', count: 200, longest: 1024, bytes: 1 << 20, most: 0 });
+    assert.ok(cut.page && cut.page.found > 100, 'a page was read');
+    assert.equal(cut.page.done, 16);
+    const rest = cut.page.left();
+    assert.equal(rest.length, cut.page.found - 16);
+    const first = cut.page.inspected().records.map((r) => r.key.toString());
+    const then = await lua.step!(rest, 1000);
+    assert.equal(then.done, rest.length);
+    const all = [...first, ...then.sent(rest).records.map((r) => r.key.toString())];
+    assert.equal(new Set(all).size, cut.page.found);
 
     // A page with a name over the script's limit comes back unread.
     const dropped = await lua.step!([], 1000, { cursor: '0', count: 1000, longest: 3, bytes: 1 << 20, most: 0 });
@@ -206,6 +217,28 @@ describe('decodeRecords', () => {
     assert.deepEqual(records, [
       { key, type: 'ReJSON-R', ttlMs: -1, bytes: 120, length: -1 },
       { key: Buffer.alloc(0), type: 'string', ttlMs: 5000, bytes: 48, length: -1 },
+    ]);
+  });
+
+  it('decodes page records with their names inline: module types, binary keys, keys gone', () => {
+    const key = Buffer.from([0, 0x1b, 0x0a, 0xff]);
+    const named = (k: Buffer, head: Buffer, module = Buffer.alloc(0)) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(k.length);
+      return Buffer.concat([length, head, module, k]);
+    };
+    const blob = Buffer.concat([
+      named(key, header(7, -1, 120, -1), Buffer.concat([Buffer.from([8]), Buffer.from('ReJSON-R')])),
+      named(Buffer.alloc(0), header(1, 5000, 48, -1)),
+      named(Buffer.from('old'), header(0, -2, -1, -1)),
+      named(Buffer.from('h'), header(5, -1, 90, 2)),
+    ]);
+    const records: Parameters<typeof decodeNamedRecords>[1] = [];
+    assert.equal(decodeNamedRecords(blob, records), 1);
+    assert.deepEqual(records, [
+      { key, type: 'ReJSON-R', ttlMs: -1, bytes: 120, length: -1 },
+      { key: Buffer.alloc(0), type: 'string', ttlMs: 5000, bytes: 48, length: -1 },
+      { key: Buffer.from('h'), type: 'hash', ttlMs: -1, bytes: 90, length: 2 },
     ]);
   });
 });

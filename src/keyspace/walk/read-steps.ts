@@ -228,12 +228,8 @@ export class ReadSteps implements WalkSteps {
       this.notePage(read.found, read.bytes, read.asked);
       moveTo(read.next);
       const serverMs = open ? 0 : done.serverMs;
-      if (read.done === read.found) {
-        ready.push({ next: read.next, parts: [() => read.inspected(read.keys())], serverMs });
-      } else {
-        const keys = read.keys();
-        open = { next: read.next, left: keys.slice(read.done), parts: [() => read.inspected(keys.slice(0, read.done))], serverMs };
-      }
+      if (read.done === read.found) ready.push({ next: read.next, parts: [() => read.inspected()], serverMs });
+      else open = { next: read.next, left: read.left(), parts: [() => read.inspected()], serverMs };
     }
     await settle();
     return !open && finished && !stopped.aborted;
