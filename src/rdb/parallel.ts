@@ -1,15 +1,21 @@
 /**
  * Several dumps (one per cluster shard) read at once: one worker thread per file, as many
  * at a time as there are cores, each producing its own report; the reports are merged into
- * one keyspace with per-node (per-file) figures. One file is read on the calling thread.
+ * one keyspace with per-node (per-file) figures. One file is read on the calling thread, and
+ * when a core is idle its keys are aggregated on a second one (`auditDumpFileThreaded`).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { KeywardenError } from '../errors.js';
+import type { Aggregation } from '../keyspace/aggregate.js';
 import { mergeReports } from '../keyspace/merge.js';
 import type { ScanReport } from '../keyspace/report.js';
-import { auditDumpFile, type AuditDumpOptions } from './audit.js';
+import type { AggregateJob } from './aggregate-worker.js';
+import { auditDumpFile, dumpReport, readDump, type AuditDumpOptions, type DumpRead } from './audit.js';
 import { RdbFormatError } from './errors.js';
+import { abortHandoff, CONTROL_BYTES, HandoffWriter, type HandoffReply } from './handoff.js';
+import { readRdbFile } from './reader.js';
 import { startWorker } from './thread.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
@@ -42,12 +48,90 @@ function runWorker(job: WorkerJob, onProgress: (bytes: number) => void): Promise
   });
 }
 
+/** Smaller dumps are read on one thread: a second one would take longer to start than it saves. */
+const THREADED_MIN_BYTES = 16 << 20;
+
+/**
+ * Audit one dump file on two threads: this one parses it, a worker thread aggregates its keys
+ * as they are handed over in batches (handoff.ts). The same report as `auditDumpFile`; sooner
+ * when a second core is idle, later when none is (the two threads then take turns).
+ * @throws RdbFormatError (with the byte offset) or RdbVersionError, as auditDumpFile.
+ */
+export async function auditDumpFileThreaded(path: string, options: AuditDumpOptions = {}): Promise<ScanReport> {
+  const started = performance.now();
+  const mtime = statSync(path).mtimeMs;
+  const { port1, port2 } = new MessageChannel();
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const { policy, top, maxPatterns, clusterMin } = options;
+  const job: AggregateJob = { port: port2, control, node: path, options: { policy, top, maxPatterns, clusterMin } };
+  const worker = startWorker('aggregate-worker', job, [port2]);
+  let dump: DumpRead;
+  try {
+    const writer = new HandoffWriter(port1, control);
+    dump = readDump(
+      path,
+      mtime,
+      (o) => readRdbFile(path, o),
+      options,
+      () => writer,
+    );
+    writer.end();
+  } catch (err) {
+    abortHandoff(control);
+    port1.close();
+    void worker.terminate();
+    throw err;
+  }
+  try {
+    const agg = await new Promise<Aggregation>((resolve, reject) => {
+      const settle = (reply: HandoffReply<Aggregation>) =>
+        'result' in reply ? resolve(reply.result) : reject(new Error(`aggregating thread: ${reply.error.message}`));
+      port1.once('message', settle);
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        // The answer may still be queued when the thread's exit is seen.
+        const reply = receiveMessageOnPort(port1)?.message as HandoffReply<Aggregation> | undefined;
+        if (reply) settle(reply);
+        else reject(new Error(`the aggregating thread for ${path} exited with code ${code}`));
+      });
+    });
+    return dumpReport(path, dump, agg, performance.now() - started, options);
+  } finally {
+    port1.close();
+  }
+}
+
+/**
+ * True when a core is idle beside this thread, so a second thread runs beside it instead of
+ * taking turns with it: on Linux, the count of runnable threads (fourth field of
+ * /proc/loadavg, this one included) is below the cores. False elsewhere and when unknown.
+ */
+export function idleCore(cores = availableParallelism(), loadavg = readLoadavg): boolean {
+  if (cores < 2) return false;
+  const text = loadavg();
+  const runnable = text === undefined ? NaN : Number(/^\S+ \S+ \S+ (\d+)\//.exec(text)?.[1]);
+  return runnable < cores;
+}
+
+function readLoadavg(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return readFileSync('/proc/loadavg', 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Audit dump files (in parallel when more than one) into one report. */
 export async function auditDumps(paths: readonly string[], options: AuditDumpsOptions = {}): Promise<ScanReport> {
   const { onProgress, threads, ...rest } = options;
   const sizes = paths.map((p) => statSync(p).size);
   const total = sizes.reduce((a, b) => a + b, 0);
-  if (paths.length === 1) return auditDumpFile(paths[0], { ...rest, onProgress: (b) => onProgress?.(b, total) });
+  if (paths.length === 1) {
+    const one = { ...rest, onProgress: (b: number) => onProgress?.(b, total) };
+    const two = threads === undefined ? sizes[0] >= THREADED_MIN_BYTES && idleCore() : threads >= 2;
+    return two ? auditDumpFileThreaded(paths[0], one) : auditDumpFile(paths[0], one);
+  }
   const done = paths.map(() => 0);
   const report = (i: number, bytes: number) => {
     done[i] = bytes;
