@@ -38,6 +38,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Expiry clusters are looked for in the next day: stampedes that matter are near. */
 const CLUSTER_HORIZON_MS = DAY;
+/** Seconds either side of the first expiry second seen that are counted in a typed array. */
+const NEAR_SECONDS = CLUSTER_HORIZON_MS / 1000;
 
 export interface AggregateOptions {
   policy?: Policy;
@@ -149,8 +151,15 @@ export class Aggregator {
   private lastRule: PolicyRule | undefined;
   private readonly top: number;
   private readonly big: KeyRecord[] = [];
-  /** Keys expiring per second (keyed by seconds after `secondsBase`); examples in latin1. */
-  private readonly expiries = new Map<number, { keys: number; example: string }>();
+  /**
+   * Keys expiring per second, keyed by seconds after `secondsBase` (examples in latin1): within
+   * a day either side of it (all of a dump's, most of a scan's), counts in a typed array (no
+   * Map lookup per key) and the first key of each second in `nearExamples`; further out, in
+   * `farExpiries` (a long scan anchors its seconds at each batch's arrival).
+   */
+  private near: Int32Array | undefined;
+  private readonly nearExamples = new Map<number, string>();
+  private readonly farExpiries = new Map<number, { keys: number; example: string }>();
   private secondsBase: number | undefined;
   keysSeen = 0;
 
@@ -212,9 +221,14 @@ export class Aggregator {
       const second = Math.floor((now + ttlMs) / 1000);
       if (this.secondsBase === undefined) this.secondsBase = second;
       const offset = second - this.secondsBase;
-      const slot = this.expiries.get(offset);
-      if (slot) slot.keys++;
-      else this.expiries.set(offset, { keys: 1, example: key.toString('latin1', start, end) });
+      if (offset > -NEAR_SECONDS && offset < NEAR_SECONDS) {
+        const near = (this.near ??= new Int32Array(2 * NEAR_SECONDS));
+        if (near[offset + NEAR_SECONDS]++ === 0) this.nearExamples.set(offset, key.toString('latin1', start, end));
+      } else {
+        const slot = this.farExpiries.get(offset);
+        if (slot) slot.keys++;
+        else this.farExpiries.set(offset, { keys: 1, example: key.toString('latin1', start, end) });
+      }
     }
   }
 
@@ -292,8 +306,14 @@ export class Aggregator {
   private clusters(scale: number): ExpiryCluster[] {
     const min = this.options.clusterMin ?? EXPIRY_CLUSTER_KEYS;
     const base = this.secondsBase ?? 0;
-    return [...this.expiries.entries()]
-      .map(([offset, v]) => ({ second: base + offset, keys: Math.round(v.keys * scale), example: v.example }))
+    const seconds: Array<{ second: number; keys: number; example: string }> = [];
+    const near = this.near ?? new Int32Array(0);
+    for (let i = 0; i < near.length; i++) {
+      if (near[i] > 0)
+        seconds.push({ second: base + i - NEAR_SECONDS, keys: Math.round(near[i] * scale), example: this.nearExamples.get(i - NEAR_SECONDS) ?? '' });
+    }
+    for (const [offset, v] of this.farExpiries) seconds.push({ second: base + offset, keys: Math.round(v.keys * scale), example: v.example });
+    return seconds
       .filter((c) => c.keys >= min)
       .sort((a, b) => b.keys - a.keys || a.second - b.second)
       .slice(0, 10)

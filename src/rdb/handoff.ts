@@ -46,8 +46,12 @@ export interface Batch {
 
 export type HandoffMessage = { batch: Batch } | { end: true };
 
-/** What the aggregating thread answers: the aggregation, or why it failed. */
-export type HandoffReply<T> = { result: T } | { error: { message: string; stack?: string } };
+/**
+ * What the aggregating thread sends back: each batch's buffer once its keys are taken (the
+ * parsing side refills it: a fresh one would cost page faults), then the aggregation, or why
+ * it failed.
+ */
+export type HandoffReply<T> = { free: ArrayBuffer } | { result: T } | { error: { message: string; stack?: string } };
 
 const pad8 = (n: number): number => (n + 7) & ~7;
 
@@ -62,6 +66,10 @@ export class HandoffWriter implements Pick<Aggregator, 'addKey'> {
   private posted = 0;
   private now = 0;
   private readonly typeIds = new Map<string, number>();
+  /** Buffers sent back, to fill again. */
+  private readonly spare: ArrayBuffer[] = [];
+  /** The aggregating thread's error, when it sent one. */
+  private failure: { message: string } | undefined;
   private newTypes: string[] = [];
   private lastType = '';
   private lastTypeId = -1;
@@ -75,7 +83,8 @@ export class HandoffWriter implements Pick<Aggregator, 'addKey'> {
   }
 
   private open(size: number): void {
-    this.buffer = new ArrayBuffer(size);
+    if (size === BATCH_BYTES) this.takeReplies();
+    this.buffer = (size === BATCH_BYTES ? this.spare.pop() : undefined) ?? new ArrayBuffer(size);
     this.bytes = Buffer.from(this.buffer);
     this.f64 = new Float64Array(this.buffer);
     this.i32 = new Int32Array(this.buffer);
@@ -141,11 +150,21 @@ export class HandoffWriter implements Pick<Aggregator, 'addKey'> {
     this.open(BATCH_BYTES);
   }
 
+  /** What the aggregating thread sent so far: buffers to reuse, or its error. */
+  private takeReplies(): void {
+    for (;;) {
+      const reply = receiveMessageOnPort(this.port)?.message as HandoffReply<unknown> | undefined;
+      if (reply === undefined) return;
+      if ('free' in reply) this.spare.push(reply.free);
+      else if ('error' in reply) this.failure = reply.error;
+    }
+  }
+
   /** Throw the aggregating thread's error if it failed. */
   private check(): void {
     if (Atomics.load(this.ctl, STATE) !== FAILED) return;
-    const reply = receiveMessageOnPort(this.port)?.message as HandoffReply<unknown> | undefined;
-    throw new Error(reply && 'error' in reply ? `aggregating thread: ${reply.error.message}` : 'the aggregating thread failed');
+    this.takeReplies();
+    throw new Error(this.failure ? `aggregating thread: ${this.failure.message}` : 'the aggregating thread failed');
   }
 
   /** The last batch, then the end. */
@@ -204,6 +223,7 @@ export function takeBatches(port: MessagePort, control: SharedArrayBuffer, sink:
       sink(bytes, start, start + keyLength, i32[w + 6], types[i32[w + 7]], f64[f], f64[f + 1], f64[f + 2], now);
       at += pad8(HEADER + keyLength);
     }
+    if (buffer.byteLength === BATCH_BYTES) port.postMessage({ free: buffer } satisfies HandoffReply<never>, [buffer]);
     Atomics.store(ctl, TAKEN, taken);
     Atomics.notify(ctl, TAKEN);
   }

@@ -84,15 +84,17 @@ export async function auditDumpFileThreaded(path: string, options: AuditDumpOpti
   }
   try {
     const agg = await new Promise<Aggregation>((resolve, reject) => {
-      const settle = (reply: HandoffReply<Aggregation>) =>
-        'result' in reply ? resolve(reply.result) : reject(new Error(`aggregating thread: ${reply.error.message}`));
-      port1.once('message', settle);
+      // Buffers sent back after the last batch are of no use any more.
+      const settle = (reply: HandoffReply<Aggregation>) => {
+        if ('result' in reply) resolve(reply.result);
+        else if ('error' in reply) reject(new Error(`aggregating thread: ${reply.error.message}`));
+      };
+      port1.on('message', settle);
       worker.once('error', reject);
       worker.once('exit', (code) => {
         // The answer may still be queued when the thread's exit is seen.
-        const reply = receiveMessageOnPort(port1)?.message as HandoffReply<Aggregation> | undefined;
-        if (reply) settle(reply);
-        else reject(new Error(`the aggregating thread for ${path} exited with code ${code}`));
+        for (let got = receiveMessageOnPort(port1); got; got = receiveMessageOnPort(port1)) settle(got.message as HandoffReply<Aggregation>);
+        reject(new Error(`the aggregating thread for ${path} exited with code ${code}`));
       });
     });
     return dumpReport(path, dump, agg, performance.now() - started, options);

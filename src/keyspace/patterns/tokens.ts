@@ -142,7 +142,7 @@ function countLeadingLetters(s: Uint8Array, start: number, end: number): number 
  * bytes in place (a key in a dump reader's buffer needs no copy and no string): the grouper
  * finds a known form without building its string (see `provisionalForm` for the string).
  */
-export function formPieces(key: Uint8Array, start: number, end: number, strict: boolean, out: Int32Array): number {
+export function formPieces(key: Uint8Array, start: number, end: number, strict: boolean, out: Int32Array, knownHints = -1): number {
   // Past this many bytes a key is a blob: its tail becomes a wildcard, so a 1 MB key costs
   // no more than a 512-byte one and never yields a 1 MB pattern.
   const s = key;
@@ -150,7 +150,12 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
   let w = 0;
   let last = start;
   let i = start;
-  const hints = keyHints(s, start, n);
+  // The e-mail and URL recognisers run only for keys that hold `@` or `://` (keyHints). Rather
+  // than a pass over every key to find out, the form is made without them and made again in
+  // the rare key where one of those turns up: every byte is seen by the loops below, either
+  // as a delimiter or inside a recognised id (rescanned then), and never inside a word.
+  const hints = knownHints < 0 ? 0 : knownHints;
+  let hinted = knownHints >= 0;
   while (i < n) {
     // Delimiter run (binary bytes included).
     while (i < n) {
@@ -158,6 +163,11 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
       const cls = CLASS[c];
       if (cls === PRIMARY || cls === SECONDARY) {
         if (c === 0x7b && matchJson(s, i, n) > 0) break;
+        if (!hinted && (c === 0x40 || (c === 0x3a && isUrlSeparator(s, i, n)))) {
+          const all = keyHints(s, start, n);
+          if (all !== 0) return formPieces(key, start, end, strict, out, all);
+          hinted = true;
+        }
         i++;
       } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i, n) === 0)) {
         w = emit(out, w, last, i, BINARY_CODE);
@@ -168,6 +178,11 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     if (i >= n) break;
     const composite = matchCompositeId(s, i, n, hints);
     if (composite > 0) {
+      if (!hinted && holdsHintBytes(s, i, composite, n)) {
+        const all = keyHints(s, start, n);
+        if (all !== 0) return formPieces(key, start, end, strict, out, all);
+        hinted = true;
+      }
       w = emit(out, w, last, i, ID_CODE);
       last = i = composite;
       continue;
@@ -220,6 +235,17 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     out[w++] = ID_CODE;
   }
   return w;
+}
+
+/** `://` at s[i] (a `:`), within s[.., n). */
+function isUrlSeparator(s: Uint8Array, i: number, n: number): boolean {
+  return i + 2 < n && s[i + 1] === 0x2f && s[i + 2] === 0x2f;
+}
+
+/** Whether an `@` or a `://` starts in s[from, to) (the bytes of a recognised id). */
+function holdsHintBytes(s: Uint8Array, from: number, to: number, n: number): boolean {
+  for (let i = from; i < to; i++) if (s[i] === 0x40 || (s[i] === 0x3a && isUrlSeparator(s, i, n))) return true;
+  return false;
 }
 
 /** Writes the slice [from, to) (when not empty) and a marker at out[w]; returns the new w. */
