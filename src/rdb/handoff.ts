@@ -19,8 +19,11 @@ import type { Aggregator } from '../keyspace/aggregate.js';
 
 /** Bytes of a batch (a record that does not fit gets a batch of its own size). */
 export const BATCH_BYTES = 256 << 10;
-/** Batches posted and not yet taken before the parsing thread waits. */
-export const MAX_IN_FLIGHT = 16;
+/**
+ * Batches posted and not yet taken before the parsing thread waits (8 MB): enough for the
+ * parse to go on while the aggregating thread starts (tens of ms), where it would wait.
+ */
+export const MAX_IN_FLIGHT = 32;
 const HEADER = 36;
 
 /** Control words (an Int32Array over a SharedArrayBuffer of CONTROL_BYTES). */

@@ -115,6 +115,18 @@ export function idleCore(cores = availableParallelism(), loadavg = readLoadavg):
   return runnable < cores;
 }
 
+/**
+ * `idleCore`, looked at a few times a millisecond apart: the count is of this instant, and
+ * this process' own helper threads (V8's compiler and GC) may be running at it.
+ */
+async function idleCoreNow(): Promise<boolean> {
+  for (let i = 0; i < 3; i++) {
+    if (idleCore()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return false;
+}
+
 function readLoadavg(): string | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
@@ -131,7 +143,7 @@ export async function auditDumps(paths: readonly string[], options: AuditDumpsOp
   const total = sizes.reduce((a, b) => a + b, 0);
   if (paths.length === 1) {
     const one = { ...rest, onProgress: (b: number) => onProgress?.(b, total) };
-    const two = threads === undefined ? sizes[0] >= THREADED_MIN_BYTES && idleCore() : threads >= 2;
+    const two = threads === undefined ? sizes[0] >= THREADED_MIN_BYTES && (await idleCoreNow()) : threads >= 2;
     return two ? auditDumpFileThreaded(paths[0], one) : auditDumpFile(paths[0], one);
   }
   const done = paths.map(() => 0);
