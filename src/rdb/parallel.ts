@@ -22,7 +22,11 @@ import type { WorkerJob, WorkerMessage } from './worker.js';
 export interface AuditDumpsOptions extends Omit<AuditDumpOptions, 'onProgress'> {
   /** Bytes read over all files, and their total size. */
   onProgress?(bytesRead: number, totalBytes: number): void;
-  /** Threads at once (default: the cores available). */
+  /**
+   * Threads at once (default: the cores available). For one file, 2 or more parses it on one
+   * thread and aggregates it on another; by default that happens when the file is big enough
+   * and a core is idle.
+   */
   threads?: number;
 }
 
