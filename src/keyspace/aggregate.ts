@@ -38,6 +38,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Expiry clusters are looked for in the next day: stampedes that matter are near. */
 const CLUSTER_HORIZON_MS = DAY;
+/** Seconds either side of the first expiry second seen that are counted in a typed array. */
+const NEAR_SECONDS = CLUSTER_HORIZON_MS / 1000;
 
 export interface AggregateOptions {
   policy?: Policy;
@@ -84,7 +86,7 @@ function mergeAcc(into: Acc, from: Acc): void {
   into.violations += from.violations;
   for (let i = 0; i < from.typeNames.length; i++) countType(into, from.typeNames[i], from.typeCounts[i]);
   for (let i = 0; i < 6; i++) into.ttl[i] += from.ttl[i];
-  for (const k of from.examples) addExample(into, k);
+  for (const k of from.examples) addExampleText(into, k);
 }
 
 function countType(acc: Acc, type: string, n: number): void {
@@ -100,11 +102,35 @@ function countType(acc: Acc, type: string, n: number): void {
 }
 
 /** Keep the smallest few keys (latin1): the same examples whatever order keys arrive in. */
-function addExample(acc: Acc, key: string): void {
+function addExampleText(acc: Acc, key: string): void {
   const ex = acc.examples;
   if (ex.length === EXAMPLES && key >= ex[EXAMPLES - 1]) return;
   if (ex.includes(key)) return;
   ex.push(key);
+  ex.sort();
+  if (ex.length > EXAMPLES) ex.pop();
+}
+
+/**
+ * The order of key[start, end) against a latin1 string (one char per byte): negative, 0 or
+ * positive, as `<` orders latin1 strings (and Buffer.compare the bytes).
+ */
+function compareKey(key: Uint8Array, start: number, end: number, text: string): number {
+  const len = end - start;
+  const n = len < text.length ? len : text.length;
+  for (let i = 0; i < n; i++) {
+    const d = key[start + i] - text.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return len - text.length;
+}
+
+/** `addExampleText` for key[start, end): the string is made only when the key is kept. */
+function addExample(acc: Acc, key: Buffer, start: number, end: number): void {
+  const ex = acc.examples;
+  if (ex.length === EXAMPLES && compareKey(key, start, end, ex[EXAMPLES - 1]) >= 0) return;
+  for (let i = 0; i < ex.length; i++) if (compareKey(key, start, end, ex[i]) === 0) return;
+  ex.push(key.toString('latin1', start, end));
   ex.sort();
   if (ex.length > EXAMPLES) ex.pop();
 }
@@ -125,8 +151,15 @@ export class Aggregator {
   private lastRule: PolicyRule | undefined;
   private readonly top: number;
   private readonly big: KeyRecord[] = [];
-  /** Keys expiring per second (keyed by seconds after `secondsBase`); examples in latin1. */
-  private readonly expiries = new Map<number, { keys: number; example: string }>();
+  /**
+   * Keys expiring per second, keyed by seconds after `secondsBase` (examples in latin1): within
+   * a day either side of it (all of a dump's, most of a scan's), counts in a typed array (no
+   * Map lookup per key) and the first key of each second in `nearExamples`; further out, in
+   * `farExpiries` (a long scan anchors its seconds at each batch's arrival).
+   */
+  private near: Int32Array | undefined;
+  private readonly nearExamples = new Map<number, string>();
+  private readonly farExpiries = new Map<number, { keys: number; example: string }>();
   private secondsBase: number | undefined;
   keysSeen = 0;
 
@@ -151,18 +184,18 @@ export class Aggregator {
     // TTLs are relative to when they were read: anchor expiry seconds at arrival, not at
     // the start of a long scan, or one second's keys would smear over several.
     const now = this.options.now ?? Date.now();
-    for (const r of records) this.addKey(r.key.toString('latin1'), r.key, r.db, r.node, r.type, r.ttlMs, r.bytes, r.length, now);
+    for (const r of records) this.addKey(r.key, 0, r.key.length, r.db, r.node, r.type, r.ttlMs, r.bytes, r.length, now);
   }
 
   /**
-   * One key, without a KeyRecord: `text` is the key as a latin1 string (one char per byte);
-   * `key`, its bytes, when the caller has them (made from `text` only when needed). The dump
-   * reader's path, where most keys never need a Buffer. `now` as in `add`.
+   * One key, without a KeyRecord: the key is key[start, end), read in place and not kept (the
+   * dump reader hands a slice of its read buffer): strings and copies are made only for what
+   * the report keeps (examples, big keys, expiry seconds). `now` as in `add`.
    */
-  addKey(text: string, key: Buffer | undefined, db: number, node: string, type: string, ttlMs: number, bytes: number, length: number, now: number): void {
+  addKey(key: Buffer, start: number, end: number, db: number, node: string, type: string, ttlMs: number, bytes: number, length: number, now: number): void {
     this.keysSeen++;
     this.lastRule = undefined;
-    const acc = this.grouper.bucket(key, text);
+    const acc = this.grouper.bucket(key, start, end);
     const b = bytes > 0 ? bytes : 0;
     acc.keys++;
     acc.bytes += b;
@@ -177,19 +210,25 @@ export class Aggregator {
     if (rule?.ttlMs !== undefined && (ttlMs < 0 || ttlMs > rule.ttlMs)) acc.violations++;
     countType(acc, type, 1);
     acc.ttl[ttlBucket(ttlMs)]++;
-    addExample(acc, text);
+    addExample(acc, key, start, end);
     const big = this.big;
     if (big.length < this.top || (big.length > 0 && bytes > big[big.length - 1].bytes)) {
-      this.trackBig({ key: key ?? Buffer.from(text, 'latin1'), db, node, type, ttlMs, bytes, length });
+      // A copy: the caller's buffer is reused.
+      this.trackBig({ key: Buffer.from(key.subarray(start, end)), db, node, type, ttlMs, bytes, length });
     }
     if (ttlMs >= 0 && ttlMs < CLUSTER_HORIZON_MS) {
       // Seconds from the first one seen: small integers, which a Map hashes without boxing.
       const second = Math.floor((now + ttlMs) / 1000);
       if (this.secondsBase === undefined) this.secondsBase = second;
       const offset = second - this.secondsBase;
-      const slot = this.expiries.get(offset);
-      if (slot) slot.keys++;
-      else this.expiries.set(offset, { keys: 1, example: text });
+      if (offset > -NEAR_SECONDS && offset < NEAR_SECONDS) {
+        const near = (this.near ??= new Int32Array(2 * NEAR_SECONDS));
+        if (near[offset + NEAR_SECONDS]++ === 0) this.nearExamples.set(offset, key.toString('latin1', start, end));
+      } else {
+        const slot = this.farExpiries.get(offset);
+        if (slot) slot.keys++;
+        else this.farExpiries.set(offset, { keys: 1, example: key.toString('latin1', start, end) });
+      }
     }
   }
 
@@ -267,8 +306,14 @@ export class Aggregator {
   private clusters(scale: number): ExpiryCluster[] {
     const min = this.options.clusterMin ?? EXPIRY_CLUSTER_KEYS;
     const base = this.secondsBase ?? 0;
-    return [...this.expiries.entries()]
-      .map(([offset, v]) => ({ second: base + offset, keys: Math.round(v.keys * scale), example: v.example }))
+    const seconds: Array<{ second: number; keys: number; example: string }> = [];
+    const near = this.near ?? new Int32Array(0);
+    for (let i = 0; i < near.length; i++) {
+      if (near[i] > 0)
+        seconds.push({ second: base + i - NEAR_SECONDS, keys: Math.round(near[i] * scale), example: this.nearExamples.get(i - NEAR_SECONDS) ?? '' });
+    }
+    for (const [offset, v] of this.farExpiries) seconds.push({ second: base + offset, keys: Math.round(v.keys * scale), example: v.example });
+    return seconds
       .filter((c) => c.keys >= min)
       .sort((a, b) => b.keys - a.keys || a.second - b.second)
       .slice(0, 10)

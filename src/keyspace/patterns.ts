@@ -20,5 +20,5 @@ export type { PatternGroup, PatternGrouper, PatternGrouperOptions } from './patt
  */
 export function inferPattern(key: Buffer | string): string {
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-  return renderGlob(provisionalForm(bytes.toString('latin1'), true));
+  return renderGlob(provisionalForm(bytes, true));
 }

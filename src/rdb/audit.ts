@@ -6,7 +6,7 @@
  * field, since the key disappears with it.
  */
 import { statSync } from 'node:fs';
-import { Aggregator, type AggregateOptions } from '../keyspace/aggregate.js';
+import { Aggregator, type AggregateOptions, type Aggregation } from '../keyspace/aggregate.js';
 import { NO_TTL } from '../keyspace/record.js';
 import type { DumpFileInfo, ScanReport } from '../keyspace/report.js';
 import { compileGlob } from '../policy/glob.js';
@@ -54,26 +54,50 @@ export function auditDumpStream(name: string, source: ByteSource, options: Audit
   return auditDump(name, Date.now(), (o) => readRdb(source, { ...o, file: name }), options);
 }
 
-type Read = (options: Omit<ReadRdbOptions, 'file'>) => RdbSummary;
+export type Read = (options: Omit<ReadRdbOptions, 'file'>) => RdbSummary;
+
+/** Where the keys of a dump go: an Aggregator on this thread, or the handoff to another one. */
+export type KeySink = Pick<Aggregator, 'addKey'>;
+
+/** What reading a dump gives besides the keys handed to the sink. */
+export interface DumpRead {
+  summary: RdbSummary;
+  file: DumpFileInfo;
+  judgedAt: number;
+  keysSeen: number;
+  expired: { keys: number; bytes: number };
+  dbs: number[];
+}
 
 function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOptions): ScanReport {
   const started = performance.now();
+  let aggregator: Aggregator | undefined;
+  const dump = readDump(path, mtime, read, options, (now) => (aggregator = new Aggregator({ ...options, now })));
+  aggregator ??= new Aggregator({ ...options, now: dump.judgedAt });
+  return dumpReport(path, dump, aggregator.finish(), performance.now() - started, options);
+}
+
+/**
+ * Read a dump, judging TTLs at its time and filtering by --match and --type, and hand every
+ * key kept to the sink made by `sinkAt` (with the time TTLs are judged at) at the first key.
+ */
+export function readDump(path: string, mtime: number, read: Read, options: AuditDumpOptions, sinkAt: (judgedAt: number) => KeySink): DumpRead {
   let ctime: number | undefined;
   let judgedAt = 0;
-  let aggregator: Aggregator | undefined;
+  let sink: KeySink | undefined;
   const matches = options.match ? compileGlob(options.match) : undefined;
   const expired = { keys: 0, bytes: 0 };
   const dbs = new Set<number>();
   let lastDb = -1;
   let seen = 0;
 
-  const onEntry = (text: string, db: number, expireAtMs: number, value: RdbValue, totalBytes: number) => {
+  const onEntry = (key: Buffer, start: number, end: number, db: number, expireAtMs: number, value: RdbValue, totalBytes: number) => {
     seen++;
-    if (!aggregator) {
+    if (sink === undefined) {
       judgedAt = options.now ?? ctime ?? Math.floor(mtime);
-      aggregator = new Aggregator({ ...options, now: judgedAt });
+      sink = sinkAt(judgedAt);
     }
-    if (matches && !matches(Buffer.from(text, 'latin1'))) return;
+    if (matches && !matches(key.subarray(start, end))) return;
     if (options.type && value.type !== options.type) return;
     const ttlMs = ttlOf(expireAtMs, value, judgedAt);
     if (ttlMs === undefined) {
@@ -82,7 +106,7 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
       return;
     }
     if (db !== lastDb) dbs.add((lastDb = db));
-    aggregator.addKey(text, undefined, db, path, value.type, ttlMs, totalBytes, value.length, judgedAt);
+    sink.addKey(key, start, end, db, path, value.type, ttlMs, totalBytes, value.length, judgedAt);
   };
   const summary = read({
     onEntry,
@@ -93,19 +117,8 @@ function auditDump(path: string, mtime: number, read: Read, options: AuditDumpOp
     limits: options.limits,
   });
   judgedAt ||= options.now ?? ctime ?? Math.floor(mtime);
-  aggregator ??= new Aggregator({ ...options, now: judgedAt });
   const file: DumpFileInfo = fileInfo(path, summary, judgedAt, options.now !== undefined ? 'now-flag' : ctime !== undefined ? 'ctime' : 'mtime');
-  return dumpReport(
-    path,
-    summary,
-    file,
-    aggregator,
-    seen,
-    expired,
-    [...dbs].sort((a, b) => a - b),
-    performance.now() - started,
-    options,
-  );
+  return { summary, file, judgedAt, keysSeen: seen, expired, dbs: [...dbs].sort((a, b) => a - b) };
 }
 
 function fileInfo(path: string, summary: RdbSummary, judgedAt: number, judgedFrom: DumpFileInfo['judgedFrom']): DumpFileInfo {
@@ -123,18 +136,9 @@ function fileInfo(path: string, summary: RdbSummary, judgedAt: number, judgedFro
   };
 }
 
-function dumpReport(
-  path: string,
-  summary: RdbSummary,
-  file: DumpFileInfo,
-  aggregator: Aggregator,
-  keysSeen: number,
-  expired: { keys: number; bytes: number },
-  dbs: number[],
-  durationMs: number,
-  options: AuditDumpOptions,
-): ScanReport {
-  const agg = aggregator.finish();
+/** The report of one dump from what reading it gave and the aggregation of its keys. */
+export function dumpReport(path: string, dump: DumpRead, agg: Aggregation, durationMs: number, options: AuditDumpOptions): ScanReport {
+  const { summary, file, keysSeen, expired, dbs } = dump;
   const report: ScanReport = {
     kind: 'keywarden.scan',
     schemaVersion: 1,

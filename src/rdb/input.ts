@@ -44,11 +44,8 @@ export function bufferSource(data: Buffer): ByteSource {
 }
 
 const WINDOW = 1 << 20;
+const EMPTY = Buffer.alloc(0);
 
-/** Node's Buffer method behind `toString('latin1', start, end)`, without its argument checks. */
-interface LatinSlicer {
-  latin1Slice(start: number, end: number): string;
-}
 /** Largest single value materialised from a stream of unknown size (Redis' proto-max-bulk-len). */
 export const MAX_TAKE = 512 * 1024 * 1024;
 
@@ -62,6 +59,16 @@ export class ByteInput {
   readonly crc = new Crc64();
   /** Bytes read from the source so far (progress). */
   bytesRead = 0;
+  /**
+   * The key `pinKey` read: pinned[pinStart, pinEnd), valid until `unpin` whatever is read
+   * after it. It stays where it is in the window, and is copied out (into `spill`) only when
+   * the window moves under it: once per window refill, not once per key.
+   */
+  pinned: Buffer = EMPTY;
+  pinStart = 0;
+  pinEnd = 0;
+  private pinnedInWindow = false;
+  private spill = EMPTY;
 
   constructor(
     private readonly source: ByteSource,
@@ -85,6 +92,7 @@ export class ByteInput {
 
   /** Make `n` bytes available at `pos`, compacting or growing the window. */
   private fill(n: number): void {
+    if (this.pinnedInWindow) this.spillPin();
     this.crc.update(this.buf, this.crcPos, this.pos);
     const left = this.end - this.pos;
     if (n > this.buf.length) {
@@ -107,6 +115,7 @@ export class ByteInput {
   /** True when no byte is left (the source is drained). */
   atEnd(): boolean {
     if (this.pos < this.end) return false;
+    if (this.pinnedInWindow) this.spillPin();
     this.crc.update(this.buf, this.crcPos, this.pos);
     this.base += this.pos;
     this.pos = this.end = this.crcPos = 0;
@@ -215,16 +224,42 @@ export class ByteInput {
   }
 
   /**
-   * The next `n` bytes (checked first) as a latin1 string, one char per byte: the audit path's
-   * keys, without a Buffer per key.
+   * Consume the next `n` bytes (checked first) and pin them where they are: the audit path's
+   * keys, with no copy, Buffer nor string per key. See `pinned`.
    */
-  latin1(n: number, what: string, at = this.offset): string {
+  pinKey(n: number, what: string, at = this.offset): void {
     this.checkLength(n, what, at);
     if (n > this.maxTake) this.fail(`${what}: ${n} bytes is above the ${this.maxTake}-byte limit for one value`);
     if (this.end - this.pos < n) this.fill(n);
-    const v = (this.buf as unknown as LatinSlicer).latin1Slice(this.pos, this.pos + n);
+    this.pinned = this.buf;
+    this.pinStart = this.pos;
+    this.pinEnd = this.pos + n;
+    this.pinnedInWindow = true;
     this.pos += n;
-    return v;
+  }
+
+  /** Pin a Buffer of its own (a key that was encoded: an integer or LZF). */
+  pinCopy(key: Buffer): void {
+    this.pinned = key;
+    this.pinStart = 0;
+    this.pinEnd = key.length;
+    this.pinnedInWindow = false;
+  }
+
+  /** The pinned key is no longer needed. */
+  unpin(): void {
+    this.pinnedInWindow = false;
+  }
+
+  /** The window is about to move: copy the pinned key out of it. */
+  private spillPin(): void {
+    const n = this.pinEnd - this.pinStart;
+    if (this.spill.length < n) this.spill = Buffer.allocUnsafe(Math.max(n, 2 * this.spill.length, 256));
+    this.buf.copy(this.spill, 0, this.pinStart, this.pinEnd);
+    this.pinned = this.spill;
+    this.pinStart = 0;
+    this.pinEnd = n;
+    this.pinnedInWindow = false;
   }
 
   /** Move past `n` bytes without keeping them (they still count in the checksum). */

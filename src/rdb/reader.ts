@@ -1,7 +1,7 @@
 /**
  * The streaming RDB reader: header, opcodes, then one `RdbKey` per key, handed to `onKey`
- * as soon as its value has been walked (or, on the audit path, `onEntry` with the key as a
- * latin1 string and no object per key). Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
+ * as soon as its value has been walked (or, on the audit path, `onEntry` with the key's
+ * bytes in place in the read buffer and no object per key). Reads RDB versions 1 to 12 (Redis 2.0 to 8.x) and
  * Valkey's VALKEY080; verifies the CRC64 trailer; reads the RDB preamble of an AOF and
  * reports the size of the AOF tail it does not replay.
  */
@@ -49,10 +49,11 @@ export interface ReadRdbOptions {
   /** Called per key (one of `onKey` and `onEntry` is given). */
   onKey?(key: RdbKey): void;
   /**
-   * The audit path, instead of `onKey`: the key as a latin1 string (one char per byte, so any
-   * binary key round-trips) and its value, with no key Buffer nor RdbKey object per key.
+   * The audit path, instead of `onKey`: the key as key[start, end), in place in the reader's
+   * buffer (valid only during the call: copy what is kept), and its value, with no key
+   * Buffer, string nor RdbKey object per key.
    */
-  onEntry?(key: string, db: number, expireAtMs: number, value: RdbValue, totalBytes: number): void;
+  onEntry?(key: Buffer, start: number, end: number, db: number, expireAtMs: number, value: RdbValue, totalBytes: number): void;
   /** The server's small-encoding limits, for the memory model (default: Redis 7's). */
   limits?: EncodingLimits;
   /** Return the content of every value (tests, conformance); never on the audit path. */
@@ -179,11 +180,12 @@ function readAll(input: ByteInput, options: ReadRdbOptions): RdbSummary {
     const read = readerFor(op, ctx.valkey);
     if (!read) input.fail(`unknown value type or opcode ${op}`, at);
     if (onEntry) {
-      const text = s.latin1();
+      s.key();
       const value = read(ctx);
       if (value.length === 0 && COLLECTIONS.has(value.type)) input.fail(`empty ${value.type} value for a key (Redis never writes one)`, at);
-      const total = Math.round(value.bytes + keyBytes(text.length));
-      onEntry(text, db, expireAtMs, value, total);
+      const total = Math.round(value.bytes + keyBytes(input.pinEnd - input.pinStart));
+      onEntry(input.pinned, input.pinStart, input.pinEnd, db, expireAtMs, value, total);
+      input.unpin();
       summary.keys++;
       summary.bytes += total;
       expireAtMs = -1;

@@ -183,16 +183,19 @@ export class RdbStrings {
     return this.bytes;
   }
 
-  /** A whole string as a latin1 string (one char per byte): keys on the audit path. */
-  latin1(): string {
+  /** A key on the audit path, pinned in the input: input.pinned[pinStart, pinEnd) (see ByteInput.pinKey). */
+  key(): void {
     const inp = this.input;
     const at = inp.offset;
-    if (inp.peekU8() >> 6 === 3) return this.string().toString('latin1');
+    if (inp.peekU8() >> 6 === 3) {
+      inp.pinCopy(this.string());
+      return;
+    }
     const n = this.lenOrSpecial();
     this.len = n;
     this.int = undefined;
     this.bytes = undefined;
-    return inp.latin1(n, 'string', at);
+    inp.pinKey(n, 'string', at);
   }
 
   /** Skip a string; returns its logical length. */

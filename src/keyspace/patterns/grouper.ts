@@ -18,13 +18,12 @@ export interface PatternGroup<S> {
 
 export interface PatternGrouper<S> {
   /**
-   * Accumulator for this key's group; called once per scanned key, must be fast. The
-   * returned object is valid until the next call (a later call may merge groups).
-   * `latin1` is `key.toString('latin1')` when the caller already has it; with it, `key` may
-   * be left out (it is then made from `latin1` only when a policy needs the bytes).
+   * Accumulator for the group of the key key[start, end) (default: the whole Buffer); called
+   * once per scanned key, must be fast. The bytes are read in place and not kept (a dump
+   * reader hands a slice of its read buffer): a string is made only for a form not seen yet.
+   * The returned object is valid until the next call (a later call may merge groups).
    */
-  bucket(key: Buffer, latin1?: string): S;
-  bucket(key: Buffer | undefined, latin1: string): S;
+  bucket(key: Buffer, start?: number, end?: number): S;
   /**
    * Final groups: merges provisional groups into their collapsed pattern, folds the tail
    * into '(other)'. Sorted by keys (descending), then pattern; '(other)' last. Call once.
@@ -145,20 +144,20 @@ interface Known<S> {
 }
 
 /** FNV-1a over the chars the pieces spell. */
-function hashPieces(key: string, pieces: Int32Array, count: number): number {
+function hashPieces(key: Uint8Array, pieces: Int32Array, count: number): number {
   let h = 0x811c9dc5;
   for (let k = 0; k < count; k += 2) {
     const a = pieces[k];
     const b = pieces[k + 1];
     if (a < 0) h = Math.imul(h ^ b, 16777619);
-    else for (let i = a; i < b; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+    else for (let i = a; i < b; i++) h = Math.imul(h ^ key[i], 16777619);
   }
   // 30 bits: a small integer (Smi) for V8, which a Map hashes without boxing a number.
   return h & 0x3fffffff;
 }
 
 /** True when the pieces spell `form`. */
-function samePieces(form: string, key: string, pieces: Int32Array, count: number): boolean {
+function samePieces(form: string, key: Uint8Array, pieces: Int32Array, count: number): boolean {
   let j = 0;
   for (let k = 0; k < count; k += 2) {
     const a = pieces[k];
@@ -167,7 +166,7 @@ function samePieces(form: string, key: string, pieces: Int32Array, count: number
       if (form.charCodeAt(j++) !== b) return false;
     } else {
       if (j + b - a > form.length) return false;
-      for (let i = a; i < b; i++) if (form.charCodeAt(j++) !== key.charCodeAt(i)) return false;
+      for (let i = a; i < b; i++) if (form.charCodeAt(j++) !== key[i]) return false;
     }
   }
   return j === form.length;
@@ -224,20 +223,19 @@ export function createPatternGrouper<S>(options: PatternGrouperOptions<S>): Patt
   };
 
   return {
-    bucket(key: Buffer | undefined, latin1?: string): S {
+    bucket(key: Buffer, start = 0, end = key.length): S {
       const fixedPattern = options.fixedPattern;
-      const glob = fixedPattern ? fixedPattern(key ?? Buffer.from(latin1 as string, 'latin1')) : undefined;
+      const glob = fixedPattern ? fixedPattern(start === 0 && end === key.length ? key : key.subarray(start, end)) : undefined;
       let slot: Slot<S>;
       if (glob !== undefined) slot = slotFor(fixed, glob);
       else {
-        const text = latin1 ?? (key as Buffer).toString('latin1');
-        const count = formPieces(text, false, pieces);
-        const h = hashPieces(text, pieces, count);
+        const count = formPieces(key, start, end, false, pieces);
+        const h = hashPieces(key, pieces, count);
         let k = known.get(h);
-        while (k !== undefined && !samePieces(k.form, text, pieces, count)) k = k.next;
+        while (k !== undefined && !samePieces(k.form, key, pieces, count)) k = k.next;
         if (k !== undefined) slot = k.slot;
         else {
-          const form = piecesToString(text, pieces, count);
+          const form = piecesToString(key, pieces, count);
           slot = slots.get(form) ?? newSlot(form);
           // Only forms that are keys of `slots` (not those folded into a collapsed one), so
           // this index stays as bounded as `slots`.

@@ -32,18 +32,18 @@ for (let c = 0; c < 256; c++) {
 for (const ch of ':{}') CLASS[ch.charCodeAt(0)] = PRIMARY;
 for (const ch of '/.|-_~,;=&?#@+ ') CLASS[ch.charCodeAt(0)] = SECONDARY;
 
-/** Length of the valid UTF-8 sequence at i (2–4), or 0 when the bytes are not text. */
-export function utf8Length(s: string, i: number): number {
-  const b = s.charCodeAt(i);
-  const n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-  if (n === 0 || i + n > s.length) return 0;
-  for (let k = 1; k < n; k++) {
-    const c = s.charCodeAt(i + k);
+/** Length of the valid UTF-8 sequence at s[i] (2–4) within s[.., n), or 0 when the bytes are not text. */
+export function utf8Length(s: Uint8Array, i: number, n: number): number {
+  const b = s[i];
+  const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+  if (len === 0 || i + len > n) return 0;
+  for (let k = 1; k < len; k++) {
+    const c = s[i + k];
     if (c < 0x80 || c > 0xbf) return 0;
   }
   // C1 controls (U+0080–U+009F) include CSI: never let them through as text.
-  if (b === 0xc2 && s.charCodeAt(i + 1) < 0xa0) return 0;
-  return n;
+  if (b === 0xc2 && s[i + 1] < 0xa0) return 0;
+  return len;
 }
 
 /** True when char code c is a delimiter of either kind (markers included). */
@@ -67,12 +67,13 @@ const MAX_SCANNED = 512;
 const MAX_LITERAL_WORD = 64;
 
 /**
- * Classifies the word s[start, end). Returns -1 when the word is a literal, otherwise the
- * length of its literal prefix before the variable part (0 for a plain id). `strict`
- * (single-key inference) also turns weak ids such as `7` or `v2` into `*`; the grouper keeps
- * them literal until it sees siblings, because `:1:` is usually a version, not an id.
+ * Classifies the word s[start, end) (key bytes). Returns -1 when the word is a literal,
+ * otherwise the length of its literal prefix before the variable part (0 for a plain id).
+ * `strict` (single-key inference) also turns weak ids such as `7` or `v2` into `*`; the
+ * grouper keeps them literal until it sees siblings, because `:1:` is usually a version,
+ * not an id.
  */
-export function classifyWord(s: string, start: number, end: number, strict: boolean): number {
+export function classifyWord(s: Uint8Array, start: number, end: number, strict: boolean): number {
   if (end - start > MAX_LITERAL_WORD) return 0;
   let digits = 0;
   let hexLetters = 0;
@@ -81,7 +82,7 @@ export function classifyWord(s: string, start: number, end: number, strict: bool
   let others = 0;
   let lead = -1;
   for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
+    const c = s[i];
     if (c >= 0x30 && c <= 0x39) {
       digits++;
       if (lead < 0) lead = i - start;
@@ -98,11 +99,11 @@ export function classifyWord(s: string, start: number, end: number, strict: bool
 }
 
 /**
- * `classifyWord` from the counts of the word's chars: digits, hex letters (a–f), other
- * letters, capitals, other chars, and where the first char that is not a letter sits.
+ * `classifyWord` from the counts of the word's bytes: digits, hex letters (a–f), other
+ * letters, capitals, other bytes, and where the first byte that is not a letter sits.
  */
 function classifyCounts(
-  s: string,
+  s: Uint8Array,
   start: number,
   end: number,
   strict: boolean,
@@ -128,50 +129,66 @@ function classifyCounts(
   return lead >= 3 && lead === countLeadingLetters(s, start, end) ? lead : 0;
 }
 
-function countLeadingLetters(s: string, start: number, end: number): number {
+function countLeadingLetters(s: Uint8Array, start: number, end: number): number {
   let i = start;
-  while (i < end && (s.charCodeAt(i) | 0x20) >= 0x61 && (s.charCodeAt(i) | 0x20) <= 0x7a) i++;
+  while (i < end && (s[i] | 0x20) >= 0x61 && (s[i] | 0x20) <= 0x7a) i++;
   return i - start;
 }
 
 /**
- * The provisional form of a latin1 key as pieces written to `out` (two ints each): a slice
- * [a, b) of the key's first MAX_SCANNED chars when a >= 0, or the marker char b when a < 0.
- * Returns the number of ints written. Lets the grouper find a known form without building
- * its string (see `provisionalForm` for the string).
+ * The provisional form of the key bytes key[start, end) as pieces written to `out` (two ints
+ * each): a slice [a, b) of the key's first MAX_SCANNED bytes (indices into `key`) when
+ * a >= 0, or the marker char b when a < 0. Returns the number of ints written. Works on the
+ * bytes in place (a key in a dump reader's buffer needs no copy and no string): the grouper
+ * finds a known form without building its string (see `provisionalForm` for the string).
  */
-export function formPieces(key: string, strict: boolean, out: Int32Array): number {
+export function formPieces(key: Uint8Array, start: number, end: number, strict: boolean, out: Int32Array, knownHints = -1): number {
   // Past this many bytes a key is a blob: its tail becomes a wildcard, so a 1 MB key costs
   // no more than a 512-byte one and never yields a 1 MB pattern.
-  const s = key.length > MAX_SCANNED ? key.slice(0, MAX_SCANNED) : key;
-  const n = s.length;
+  const s = key;
+  const n = end - start > MAX_SCANNED ? start + MAX_SCANNED : end;
   let w = 0;
-  let last = 0;
-  let i = 0;
-  const hints = keyHints(s);
+  let last = start;
+  let i = start;
+  // The e-mail and URL recognisers run only for keys that hold `@` or `://` (keyHints). Rather
+  // than a pass over every key to find out, the form is made without them and made again in
+  // the rare key where one of those turns up: every byte is seen by the loops below, either
+  // as a delimiter or inside a recognised id (rescanned then), and never inside a word.
+  const hints = knownHints < 0 ? 0 : knownHints;
+  let hinted = knownHints >= 0;
   while (i < n) {
     // Delimiter run (binary bytes included).
     while (i < n) {
-      const c = s.charCodeAt(i);
+      const c = s[i];
       const cls = CLASS[c];
       if (cls === PRIMARY || cls === SECONDARY) {
-        if (c === 0x7b && matchJson(s, i) > 0) break;
+        if (c === 0x7b && matchJson(s, i, n) > 0) break;
+        if (!hinted && (c === 0x40 || (c === 0x3a && isUrlSeparator(s, i, n)))) {
+          const all = keyHints(s, start, n);
+          if (all !== 0) return formPieces(key, start, end, strict, out, all);
+          hinted = true;
+        }
         i++;
-      } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i) === 0)) {
+      } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i, n) === 0)) {
         w = emit(out, w, last, i, BINARY_CODE);
-        while (i < n && (CLASS[s.charCodeAt(i)] === NON_TEXT || (CLASS[s.charCodeAt(i)] === HIGH && utf8Length(s, i) === 0))) i++;
+        while (i < n && (CLASS[s[i]] === NON_TEXT || (CLASS[s[i]] === HIGH && utf8Length(s, i, n) === 0))) i++;
         last = i;
       } else break;
     }
     if (i >= n) break;
-    const composite = matchCompositeId(s, i, hints);
+    const composite = matchCompositeId(s, i, n, hints);
     if (composite > 0) {
+      if (!hinted && holdsHintBytes(s, i, composite, n)) {
+        const all = keyHints(s, start, n);
+        if (all !== 0) return formPieces(key, start, end, strict, out, all);
+        hinted = true;
+      }
       w = emit(out, w, last, i, ID_CODE);
       last = i = composite;
       continue;
     }
     // The word, classified as it is scanned (classifyWord's counts, in the same pass).
-    const start = i;
+    const word = i;
     let digits = 0;
     let hexLetters = 0;
     let otherLetters = 0;
@@ -179,33 +196,33 @@ export function formPieces(key: string, strict: boolean, out: Int32Array): numbe
     let others = 0;
     let lead = -1;
     while (i < n) {
-      const c = s.charCodeAt(i);
+      const c = s[i];
       const cls = CLASS[c];
       if (cls === WORD) {
         if (c >= 0x30 && c <= 0x39) {
           digits++;
-          if (lead < 0) lead = i - start;
+          if (lead < 0) lead = i - word;
         } else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) {
           if ((c | 0x20) <= 0x66) hexLetters++;
           else otherLetters++;
           if (c < 0x61) upper++;
         } else {
           others++;
-          if (lead < 0) lead = i - start;
+          if (lead < 0) lead = i - word;
         }
         i++;
       } else if (cls === HIGH) {
         // Every byte of a UTF-8 sequence counts as an "other" char.
-        const len = utf8Length(s, i);
+        const len = utf8Length(s, i, n);
         if (len === 0) break;
         others += len;
-        if (lead < 0) lead = i - start;
+        if (lead < 0) lead = i - word;
         i += len;
       } else break;
     }
-    const prefix = classifyCounts(s, start, i, strict, digits, hexLetters, otherLetters, upper, others, lead);
+    const prefix = classifyCounts(s, word, i, strict, digits, hexLetters, otherLetters, upper, others, lead);
     if (prefix >= 0) {
-      w = emit(out, w, last, start + prefix, ID_CODE);
+      w = emit(out, w, last, word + prefix, ID_CODE);
       last = i;
     }
   }
@@ -213,11 +230,22 @@ export function formPieces(key: string, strict: boolean, out: Int32Array): numbe
     out[w++] = last;
     out[w++] = n;
   }
-  if (key.length > MAX_SCANNED) {
+  if (end - start > MAX_SCANNED) {
     out[w++] = -1;
     out[w++] = ID_CODE;
   }
   return w;
+}
+
+/** `://` at s[i] (a `:`), within s[.., n). */
+function isUrlSeparator(s: Uint8Array, i: number, n: number): boolean {
+  return i + 2 < n && s[i + 1] === 0x2f && s[i + 2] === 0x2f;
+}
+
+/** Whether an `@` or a `://` starts in s[from, to) (the bytes of a recognised id). */
+function holdsHintBytes(s: Uint8Array, from: number, to: number, n: number): boolean {
+  for (let i = from; i < to; i++) if (s[i] === 0x40 || (s[i] === 0x3a && isUrlSeparator(s, i, n))) return true;
+  return false;
 }
 
 /** Writes the slice [from, to) (when not empty) and a marker at out[w]; returns the new w. */
@@ -237,21 +265,19 @@ const BINARY_CODE = BINARY.charCodeAt(0);
 export const MAX_PIECES = 4 * MAX_SCANNED + 8;
 const scratch = new Int32Array(MAX_PIECES);
 
-/** The string the pieces spell. */
-export function piecesToString(key: string, pieces: Int32Array, count: number): string {
-  if (count === 2 && pieces[0] === 0 && pieces[1] === key.length) return key;
+/** The string the pieces spell (key bytes as latin1, one char per byte; markers above 0xff). */
+export function piecesToString(key: Buffer, pieces: Int32Array, count: number): string {
   let out = '';
-  for (let k = 0; k < count; k += 2) out += pieces[k] < 0 ? String.fromCharCode(pieces[k + 1]) : key.slice(pieces[k], pieces[k + 1]);
+  for (let k = 0; k < count; k += 2) out += pieces[k] < 0 ? String.fromCharCode(pieces[k + 1]) : key.toString('latin1', pieces[k], pieces[k + 1]);
   return out;
 }
 
 /**
- * The provisional form of a latin1 key: delimiters kept verbatim, non-text runs replaced by
- * BINARY, id-like words by ID (keeping a glued literal prefix). Returns the input itself
- * when nothing was replaced.
+ * The provisional form of a key: delimiters kept verbatim (as latin1 chars), non-text runs
+ * replaced by BINARY, id-like words by ID (keeping a glued literal prefix).
  */
-export function provisionalForm(key: string, strict: boolean): string {
-  const count = formPieces(key, strict, scratch);
+export function provisionalForm(key: Buffer, strict: boolean): string {
+  const count = formPieces(key, 0, key.length, strict, scratch);
   return piecesToString(key, scratch, count);
 }
 
