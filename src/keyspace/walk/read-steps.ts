@@ -1,15 +1,13 @@
 /**
- * Read steps: each step reads a SCAN page with a plain SCAN and inspects its keys (type, TTL,
- * bytes) with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). The
- * client sees every name before anything inspects it, so pages are sized by the bytes of
- * names they bring back as well as by time. A table may be read as stretches side by side
- * (lanes), or as a sample of stretches spread over it.
+ * Read steps: each step reads a SCAN page (pages.ts) and inspects its keys (type, TTL, bytes)
+ * with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). A table may
+ * be read as stretches side by side (lanes), or as a sample of stretches spread over it.
  */
-import { permissionFailure } from '../../target/errors.js';
-import { cursorAt, cursorPosition, scanPage, type Stretch } from '../cursor.js';
-import { NAME_BYTES_PER_CALL, type Inspection, type PageInspector } from '../inspect.js';
+import { cursorAt, cursorPosition, type Stretch } from '../cursor.js';
+import type { Inspection, PageInspector } from '../inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from './node-walk.js';
+import { Pages, type Lane } from './pages.js';
 
 export interface ReadStepOptions {
   match?: string;
@@ -22,16 +20,6 @@ export interface ReadStepOptions {
   onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
 }
 
-/** One stretch of a table, read with one inspection in flight. */
-interface Lane {
-  walk: WalkState;
-  stretch: Stretch;
-  tableKeys: number;
-}
-
-/** SCAN COUNT of a page before anything is known of the names' size on this node. */
-const FIRST_PAGE = 16;
-
 type OnStep = (cursor: string, inspection: Inspection) => Promise<void>;
 
 /** Tables smaller than this are walked in one lane: a few calls cover them anyway. */
@@ -40,14 +28,14 @@ const MIN_LANE_KEYS = 10_000;
 export class ReadSteps implements WalkSteps {
   readonly inFlight: number;
   vanished = 0;
-  /** Recent peak of key-name bytes per SCAN bucket on this node; unknown until a page came back. */
-  private bytesPerBucket: number | undefined;
+  private readonly pages: Pages;
 
   constructor(
     readonly inspector: PageInspector,
     private readonly o: ReadStepOptions,
   ) {
     this.inFlight = o.lanes ?? 1;
+    this.pages = new Pages(o);
   }
 
   async walkDb(walk: WalkState, d: DbWalk): Promise<boolean> {
@@ -95,124 +83,17 @@ export class ReadSteps implements WalkSteps {
     return true;
   }
 
+  /** One stretch, each page inspected with one inspection in flight (pipelined ones one deeper with --fast). */
   private walkStretch(lane: Lane, from: string | undefined, onStep: OnStep): Promise<boolean> {
-    return this.walkPages(lane, from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start)), onStep);
-  }
-
-  /**
-   * Walk one stretch: SCAN pages read here, each inspected by the inspector. Pages and their
-   * inspections are pipelined: a page's inspection goes out with the next SCAN, and the page
-   * before it is decoded and aggregated only then, so the server never waits on this client
-   * while another of our calls is due. One inspection in flight per stretch (several
-   * stretches share the call budget). Pages are handed to `onStep` in SCAN order, so a
-   * checkpoint cursor always means "every key before it is done".
-   */
-  private async walkPages(lane: Lane, cursor: string, onStep: OnStep): Promise<boolean> {
-    const { walk, stretch } = lane;
-    const { pacer, stopped } = walk;
-    const pages = this.inspector;
-    // Inspections sent and not yet handled: the one in flight and the one before it (being
-    // handled while the next runs); pipelined inspections go one deeper with --fast.
-    const lag = pages.method === 'pipeline' && this.o.fast ? 2 : 1;
-    const pending: Array<{ next: string; scanned: number; sent: number; scanMs: number; inspection: Promise<Inspection> }> = [];
-    let page: Promise<ScanPage> | undefined = this.readPage(lane, cursor);
-    let finished = false;
-    const settle = async (p: (typeof pending)[number]): Promise<void> => {
-      const inspection = await p.inspection.catch((err) => {
-        throw permissionFailure(err, walk.address) ?? err;
-      });
-      // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
-      // from many buckets, and pacing by keys would shrink every call to one tiny page.
-      pacer.record(inspection.serverMs ?? (pages.method === 'none' ? p.scanMs : performance.now() - p.sent), p.scanned, p.scanned);
-      await onStep(p.next, inspection);
-    };
-    try {
-      while (page) {
-        if (stopped.aborted) break;
-        const { next, keys, asked, ms } = await page;
-        finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
-        page = undefined;
-        if (!finished) await pacer.wait();
-        // This page's inspection, then the next SCAN, in one write(2): on loopback the
-        // sender's syscall also delivers the data and wakes the server, and two per page cost
-        // this process more CPU than the page's keys. The next page arrives once this
-        // inspection is done, and the one before it is handled only after the next is sent.
-        const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
-        stream?.cork();
-        if (keys.length > 0) {
-          const budgetMs = pacer.nextCall('fill').budgetMs;
-          pending.push({ next, scanned: asked, sent: performance.now(), scanMs: ms, inspection: quiet(pages.inspect(keys, budgetMs)) });
-        }
-        if (!finished) page = this.readPage(lane, next);
-        stream?.uncork();
-        if (keys.length === 0 && pending.length === 0) await onStep(next, { records: [], vanished: 0 });
-        while (pending.length > lag || (finished && pending.length > 0)) await settle(pending.shift()!);
-      }
-      // Stopped early: finish what is already in flight so the checkpoint stays exact.
-      while (pending.length > 0) await settle(pending.shift()!);
-      return finished && !stopped.aborted;
-    } finally {
-      if (page) void page.catch(() => undefined);
-    }
-  }
-
-  /**
-   * The next SCAN page of a stretch. COUNT is in buckets (a table has about as many buckets
-   * as keys): the pacer's size for a call, at most what the names seen so far on this node
-   * allow (NAME_BYTES_PER_CALL), and inside a stretch no more than what is left of it. A
-   * page that runs past the stretch's end is read again bucket by bucket, keeping the buckets
-   * before the end: stretches that touch (lanes) never read a key twice.
-   */
-  private readPage({ walk, stretch, tableKeys }: Lane, cursor: string): Promise<ScanPage> {
-    const { pacer } = walk;
-    const left = stretch.end < 1 ? Math.ceil((stretch.end - cursorPosition(cursor)) * tableKeys) : Infinity;
-    const byBytes = this.bytesPerBucket === undefined ? FIRST_PAGE : Math.floor((NAME_BYTES_PER_CALL * 0.75) / Math.max(this.bytesPerBucket, 1));
-    const maxKeys = pacer.nextCall('fill').maxKeys || Infinity;
-    const count = Math.max(1, Math.min(pacer.nextBatch(), left, byBytes, maxKeys));
-    const sent = performance.now();
-    const read = async (): Promise<ScanPage> => {
-      // SCAN's cursor 0 at the end means the walk is done: position 1.
-      const at = (c: string) => (c === '0' ? 1 : cursorPosition(c));
-      let { next, keys } = await scanPage(walk.conn, cursor, count, this.o);
-      let asked = count;
-      if (stretch.end < 1 && at(next) > stretch.end) {
-        // Read the rest of the stretch again in smaller pages, each sized to 90% of what is
-        // left at the keys per position the overshooting pages showed, keeping each page that
-        // stops short of the end and shrinking after one that does not. COUNT 1 stops at the
-        // first bucket holding a key: a single bucket still past the end is left to the next.
-        keys = [];
-        const from0 = cursorPosition(cursor);
-        let density = count / Math.max(at(next) - from0, Number.EPSILON);
-        let cap = count - 1;
-        for (let from = cursor; ;) {
-          const c = Math.max(1, Math.min(cap, Math.floor((stretch.end - cursorPosition(from)) * density * 0.9)));
-          const part = await scanPage(walk.conn, from, c, this.o);
-          asked += c;
-          if (at(part.next) > stretch.end) {
-            if (c === 1) {
-              next = part.next;
-              break;
-            }
-            density = c / Math.max(at(part.next) - cursorPosition(from), Number.EPSILON);
-            cap = c - 1;
-            continue;
-          }
-          keys.push(...part.keys);
-          from = next = part.next;
-          if (at(next) >= stretch.end) break;
-        }
-      }
-      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
-      // A peak that decays, not a mean: heavy names are rare (one bucket in a hundred), and a
-      // mean would size the next page for the light buckets around them.
-      this.bytesPerBucket = Math.max(bytes / Math.max(asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
-      return { next, keys, asked, ms: performance.now() - sent };
-    };
-    return quiet(
-      read().catch((err) => {
-        throw permissionFailure(err, walk.address) ?? err;
-      }),
-    );
+    const { inspector } = this;
+    return this.pages.walk(lane, from ?? (lane.stretch.start === 0 ? '0' : cursorAt(lane.stretch.start)), {
+      lag: inspector.method === 'pipeline' && this.o.fast ? 2 : 1,
+      prepare: (keys: Buffer[]) => keys,
+      // A keys-only walk sends nothing: its steps are paced by SCAN's round trip.
+      send: (keys, budgetMs) => (inspector.method === 'none' ? undefined : inspector.inspect(keys, budgetMs)),
+      handle: async (next, keys, inspection: Inspection | undefined) =>
+        onStep(next, inspection ?? (keys ? await inspector.inspect(keys) : { records: [], vanished: 0 })),
+    });
   }
 }
 
@@ -222,19 +103,4 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 function laneStretches(lanes: number): Stretch[] {
   return Array.from({ length: lanes }, (_, i) => ({ start: i / lanes, end: (i + 1) / lanes }));
-}
-
-interface ScanPage {
-  next: string;
-  keys: Buffer[];
-  /** SCAN COUNT asked for in all (a page read again bucket by bucket asks for more). */
-  asked: number;
-  /** Round trip of the SCAN itself: what sizes steps when nothing else is measured. */
-  ms: number;
-}
-
-/** Mark a promise as handled now (it is awaited later, in order), so an early rejection is not "unhandled". */
-export function quiet<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
