@@ -3,12 +3,11 @@
  * that need one a TTL. The plan streams inspected KeyRecords (type, TTL, bytes) from the
  * live scanner. Apply reads nothing before writing: it walks keys only, matches rules here,
  * and sends every key a rule gives a TTL, letting the server's `PEXPIRE … NX` answer whether
- * it had one. Where scripts may run, one fix-step.lua call per node at a time both writes the
- * keys decided from earlier pages and reads the next ones (script-steps.ts); otherwise the
- * scanner reads SCAN pages and a NodeWriter sends pipelined writes. Both run on the walk
- * engine (keyspace/walk/) and journal through one ledger (ledger.ts). Writes are `PEXPIRE … NX`
- * (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is sent, with a
- * checkpoint after it is answered.
+ * it had one. The write steps (write-steps.ts) run on the walk engine (keyspace/walk/): plain
+ * SCAN pages, each page's keys written with fix-expire.lua (pipelined MULTI/EXEC where this
+ * user may not run scripts) and journaled through the ledger (ledger.ts). Writes are
+ * `PEXPIRE … NX` (and `… LT` for `maxTtlMs`) only; every batch is journaled before it is
+ * sent, with a checkpoint after it is answered.
  */
 import type { Redis } from 'ioredis';
 import { scanRecords, type NodeCheckpoint, type ScanProgress } from '../keyspace/scanner.js';
@@ -20,18 +19,16 @@ import { evictionRisks, type EvictionRisk } from './eviction-risk.js';
 import { FixInterruptedError, runFailure } from './errors.js';
 import { checkTtls, checkWritable } from './preflight.js';
 import { openJournal, type JournalWriter } from './journal.js';
-import { PipelineSteps } from './pipeline-steps.js';
 import { decideKey, FixTally } from './plan.js';
 import { ReplicaLagBrake } from './replica-lag.js';
-import { ScriptSteps } from './script-steps.js';
-import { StepScript } from './step-script.js';
+import { WriteSteps } from './write-steps.js';
 import type { FixOptions, FixReport } from './types.js';
 
 export type { FixOptions, FixProgress } from './types.js';
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
 const DEFAULT_TARGET_P99_MS = 1;
-const KEYS_ONLY_SCAN_MS = 2;
+const UNSCRIPTED_STEP_MS = 2;
 
 /** Scan and report what `applyFix` would do, without writing anything (the server sees only SCAN and reads). */
 export function planFix(target: Target, options: Omit<FixOptions, 'journal' | 'resume'>): Promise<FixReport> {
@@ -79,12 +76,27 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
       // Writes get a connection of their own: the target's moves between databases, and the brake reads INFO on it.
       conns.set(node.address, await openNodeConnection(target, node));
     }
+    const steps = new Map(
+      [...conns].map(([address, conn]) => [
+        address,
+        new WriteSteps(conn, {
+          ...options,
+          mode: target.mode,
+          tally: state.tally,
+          journal: state.journal,
+          brake: brakes.get(address),
+          measure: options.measureMemory !== false,
+          match: singleRule(options.policy),
+          onUnmeasured: () => (state.unmeasured = true),
+        }),
+      ]),
+    );
     const scripted = (
-      await Promise.all([...conns.values()].map((c) => new StepScript(c).available())).catch((err: unknown) => {
+      await Promise.all([...steps.values()].map((s) => s.writer.scripted())).catch((err: unknown) => {
         throw runFailure(err, target.spec.display).error;
       })
     ).every(Boolean);
-    return await runWalk(target, options, state, (o) => walkWrites(target, o, state, conns, brakes, scripted), true, [...brakes.values()]);
+    return await runWalk(target, options, state, (o) => walkWrites(target, o, state, steps, scripted), true, [...brakes.values()]);
   } finally {
     for (const c of conns.values()) c.disconnect();
     journal?.close();
@@ -166,48 +178,24 @@ function progress(options: FixOptions, tally: FixTally): (p: ScanProgress) => vo
 }
 
 /**
- * --apply: every node walked with write steps, on its own connection with its replica-lag
- * brake: fix-step.lua where scripts may run (script-steps.ts), else a keys-only SCAN walk
- * whose keys a NodeWriter sends as pipelined writes (pipeline-steps.ts). When one node fails,
- * the others stop reading, finish the writes already journaled, and the failure is thrown.
+ * --apply: every node walked with write steps (write-steps.ts), on its own connection with its
+ * replica-lag brake. When one node fails, the others stop reading, finish the writes already
+ * journaled, and the failure is thrown.
  */
-async function walkWrites(
-  target: Target,
-  options: FixOptions,
-  state: RunState,
-  conns: Map<string, Redis>,
-  brakes: Map<string, ReplicaLagBrake>,
-  scripted: boolean,
-): Promise<Walk> {
+async function walkWrites(target: Target, options: FixOptions, state: RunState, steps: Map<string, WriteSteps>, scripted: boolean): Promise<Walk> {
   const pace = {
     ...options,
     db: options.db ?? target.spec.db,
     resume: state.resumeFrom,
     onProgress: progress(options, state.tally),
-    // A keys-only walk is paced from SCAN's round trip, which on a busy host is mostly
-    // queueing: aimed at the default 0.5 ms it gives pages of a few dozen keys whose SCAN
-    // costs ~0.05 ms of server time. Aiming the round trip at 2 ms gives SCAN calls of
-    // ~0.4 ms server time (INFO commandstats, bench:fix), still under the guard's budget.
-    ...(!scripted && !options.fast && options.targetCallMs === undefined ? { targetCallMs: KEYS_ONLY_SCAN_MS } : {}),
+    // Without scripts a step is paced from its round trip, which on a busy host is mostly
+    // queueing: aimed at the default 0.5 ms it gives pages of a few dozen keys. Aiming the
+    // round trip at 2 ms gives calls of ~0.4 ms server time (INFO commandstats, bench:fix),
+    // still under the guard's budget.
+    ...(!scripted && !options.fast && options.targetCallMs === undefined ? { targetCallMs: UNSCRIPTED_STEP_MS } : {}),
   };
-  const writes = (address: string) => ({
-    ...options,
-    mode: target.mode,
-    tally: state.tally,
-    journal: state.journal,
-    brake: brakes.get(address),
-    measure: options.measureMemory !== false,
-    match: singleRule(options.policy),
-    onUnmeasured: () => (state.unmeasured = true),
-  });
-  const run = await walkTarget(target, pace, () => ({
-    // fix-step.lua reads and writes on the node's own connection; without scripts the target's reads.
-    steps: ({ node: { address } }) =>
-      scripted ? new ScriptSteps(conns.get(address)!, writes(address)) : new PipelineSteps(address, conns.get(address)!, writes(address)),
-  }));
+  const run = await walkTarget(target, pace, () => ({ steps: ({ node }) => steps.get(node.address)! }));
   const failed = run.nodes.find((n) => n.failure);
-  // Without scripts, complete or stopped (Ctrl-C): write what is gathered, so its checkpoint is journaled.
-  for (const { steps } of run.nodes) if (steps instanceof PipelineSteps) await (failed ? steps.writer.settle() : steps.writer.finish());
   // The scripted walk's failure as the server said it; the pipelined one's named by node, as the scanner's always was.
   if (failed) throw scripted ? failed.error : failed.failure;
   return { nodes: run.nodes, ...(run.interrupted ? { interrupted: run.interrupted } : {}) };

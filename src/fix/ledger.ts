@@ -1,11 +1,11 @@
 /**
- * The journaled writes of one node, whichever step strategy sends them: a `set` line before a
- * batch is sent, its `done` line (the server's answers and expiries) after, and a checkpoint
- * only once every key read before it is answered: batches are ticketed in the order their
- * keys were read and their checkpoints journaled in that order. Keys NX refused because they
- * had a TTL get, with --max-ttl, their LT write before the batch counts as answered.
- * Lines are gathered and written with one write(2) at `flush`, which a strategy calls before
- * it sends a call (write-ahead) and after each reply.
+ * The journaled writes of one node: a `set` line before a batch is sent, its `done` line (the
+ * server's answers and expiries) after, and a checkpoint only once every key read before it
+ * is answered: batches are ticketed in the order their keys were read and their checkpoints
+ * journaled in that order. Keys NX refused because they had a TTL get, with --max-ttl, their
+ * LT write before the batch counts as answered. Lines are gathered and written with one
+ * write(2) at `flush`, which the write steps call before they send a call (write-ahead) and
+ * after each reply.
  */
 import type { KeyRecord } from '../keyspace/record.js';
 import type { NodeCheckpoint, WalkState } from '../keyspace/walk/node-walk.js';
@@ -40,7 +40,7 @@ export interface LedgerOptions {
 export interface Ticket {
   b: string;
   answered: boolean;
-  cp?: NodeCheckpoint;
+  cp: NodeCheckpoint;
 }
 
 /** Decide one key read: the tally counts it, and a key a rule gives a TTL joins `group`. */
@@ -73,9 +73,9 @@ export class WriteLedger {
     return this.o.measure && this.sample.mask(decisions);
   }
 
-  /** A batch read now, to be written later: its `set` line is journaled at the next flush. */
-  open(db: number, group: Pick<WriteGroup, 'keys' | 'ttls'>): Ticket {
-    const ticket: Ticket = { b: this.set('NX', db, group), answered: false };
+  /** A batch read now, to be written later: its `set` line is journaled at the next flush, `cp` once it is answered. */
+  open(db: number, group: Pick<WriteGroup, 'keys' | 'ttls'>, cp: NodeCheckpoint): Ticket {
+    const ticket: Ticket = { b: this.set('NX', db, group), answered: false, cp };
     this.queue.push(ticket);
     return ticket;
   }
@@ -142,26 +142,16 @@ export class WriteLedger {
     this.settle(ticket);
   }
 
-  /** NX, then with --max-ttl LT for the keys that had a TTL: the whole write of one ticket. */
-  async write(ticket: Ticket, db: number, group: WriteGroup): Promise<WriteResult> {
-    this.flush();
-    const result = await this.writer.write('NX', group.keys, group.ttls, this.measure(group.decisions));
-    const shorten = this.answered(ticket, group, result);
-    if (shorten) await this.shorten(ticket, db, shorten);
-    this.flush();
-    return result;
-  }
-
   /** A ticket is answered: the checkpoints of every answered ticket at the front of the queue are reached. */
   private settle(ticket: Ticket): void {
     ticket.answered = true;
     let cp: NodeCheckpoint | undefined;
-    while (this.queue.length > 0 && this.queue[0].answered) cp = this.queue.shift()!.cp ?? cp;
+    while (this.queue.length > 0 && this.queue[0].answered) cp = this.queue.shift()!.cp;
     if (cp) this.reached(cp, true);
   }
 
   /** Every key before `cp` is answered: journal it now, or now and then when alone. */
-  reached(cp: NodeCheckpoint, now: boolean): void {
+  private reached(cp: NodeCheckpoint, now: boolean): void {
     this.checkpoint = cp;
     this.walk.checkpoint = cp;
     const at = performance.now();

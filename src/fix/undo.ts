@@ -9,8 +9,9 @@
  * the node that answers.
  */
 import { displayKey } from '../keyspace/display.js';
-import { Pacer, type PaceOptions } from '../keyspace/pace.js';
-import type { Target } from '../target/connect.js';
+import type { PaceOptions } from '../keyspace/pace.js';
+import { onNode, type NodeOutcome, type WalkState } from '../keyspace/walk/node-walk.js';
+import type { RedisNode, Target } from '../target/connect.js';
 import { ConnectionError, KeywardenError } from '../errors.js';
 import { FixInterruptedError, runFailure } from './errors.js';
 import { journalState, readJournal, type JournalDone, type JournalSet, type JournalState } from './journal.js';
@@ -43,6 +44,8 @@ const EXAMPLES = 3;
 const MIGRATED_SLACK_MS = 1000;
 /** Placements per key: a slot that keeps moving while undo runs is reported, not chased. */
 const MAX_ATTEMPTS = 3;
+/** How long a key handed back while its slot moves waits before it is placed again. */
+const MIGRATION_WAIT_MS = 250;
 const PROGRESS_EVERY_MS = 100;
 const CODES: Record<string, UndoSkipReason | 'undone'> = { u: 'undone', g: 'gone', p: 'noTtl', l: 'longerTtl', s: 'otherTtl' };
 
@@ -54,11 +57,43 @@ interface UndoItem {
   node: string;
   db: number;
   attempts: number;
+  /** Where it is sent now. */
+  route?: UndoRoute;
 }
 
-interface Batch {
-  route: UndoRoute;
-  items: UndoItem[];
+/** Resolves the waiters of one condition when it may have changed. */
+class Wake {
+  private waiters: Array<() => void> = [];
+  wait(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  fire(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
+
+/** The keys waiting for one node, sent a batch at a time by the node's worker (one call in flight). */
+class NodeQueue {
+  readonly items: UndoItem[] = [];
+  /** Keys per call, as the node's pacer sizes them: the journal is read at most two calls ahead. */
+  want = 1;
+  /** Keys arrived (or the run moved on): the worker looks again. */
+  readonly ready = new Wake();
+  /** Keys left (or the worker ended): the journal reader looks again. */
+  readonly room = new Wake();
+
+  /** Up to `n` keys of one database (the first waiting key's). */
+  take(n: number): UndoItem[] {
+    const db = this.items[0].route!.db;
+    const batch: UndoItem[] = [];
+    const rest: UndoItem[] = [];
+    for (const it of this.items) (batch.length < n && it.route!.db === db ? batch : rest).push(it);
+    this.items.splice(0, this.items.length, ...rest);
+    this.room.fire();
+    return batch;
+  }
 }
 
 /**
@@ -92,25 +127,32 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
   }
 }
 
-/** One pass over the journal: keys are placed on the node that serves them, sent a batch per node. */
+/**
+ * One pass over the journal: each key is placed on the node that serves it, in that node's
+ * queue, and every node's queue is sent by a worker of its own on the walk engine (`onNode`:
+ * pacing with the latency probe, --max-ops, stop and failure per node).
+ */
 class UndoRun {
   readonly report: UndoReport;
   private readonly started = performance.now();
-  private readonly pacer: Pacer;
   private readonly persister: UndoPersister;
   private readonly unconfirmed = new Map<string, 'nx' | 'lt'>();
-  private readonly pending = new Map<string, Batch>();
-  /** Keys a failed call handed back, to be placed again (the slot map was reread). */
-  private readonly retry: UndoItem[] = [];
+  private readonly queues = new Map<string, NodeQueue>();
+  private readonly workers: Array<Promise<NodeOutcome>> = [];
+  /** A node failed: the others stop after their call in flight, and the journal is read no further. */
+  private readonly failed = new AbortController();
+  private reading = true;
+  /** Batches taken and not yet answered, and keys waiting for a slot to move: they may yet be placed again. */
+  private busy = 0;
+  private readonly moving: UndoItem[] = [];
   private lastProgress = 0;
 
   constructor(
-    target: Target,
+    private readonly target: Target,
     private readonly options: UndoOptions,
     private readonly state: JournalState,
     private readonly router: UndoRouter,
   ) {
-    this.pacer = new Pacer(options);
     this.persister = new UndoPersister(target.mode === 'cluster');
     this.report = {
       kind: 'keywarden.undo',
@@ -129,12 +171,33 @@ class UndoRun {
   }
 
   async run(): Promise<UndoReport> {
+    try {
+      await this.read();
+    } catch (err) {
+      this.failed.abort();
+      throw err;
+    } finally {
+      // What is gathered is sent even when interrupted: those keys are already counted as journaled.
+      this.reading = false;
+      this.wakeAll();
+      await Promise.allSettled(this.workers);
+    }
+    const outcomes = await Promise.all(this.workers);
+    const failed = outcomes.find((o) => o.failure);
+    if (failed) throw failed.error;
+    this.report.durationMs = Math.round(performance.now() - this.started);
+    this.progress(true);
+    return this.report;
+  }
+
+  private async read(): Promise<void> {
     // A set line waits for its done line, which holds the expiry each key was given.
     const waiting = new Map<string, JournalSet>();
     // Keys of calls the run died with in flight (base64 → op). A later run that set the same
     // key's TTL (NX took) shows the dead call's TTL is not there: the key is counted there, once.
     const unconfirmed = this.unconfirmed;
     for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"') || raw.startsWith('{"t":"done"'))) {
+      if (this.failed.signal.aborted) return;
       if (this.options.signal?.aborted) {
         this.report.interrupted = true;
         break;
@@ -151,7 +214,6 @@ class UndoRun {
       if (!set) continue;
       waiting.delete(line.b);
       await this.take(set, line);
-      await this.drainRetries();
       this.progress();
     }
     // Calls the run died with in flight: whether each TTL is fix's cannot be known.
@@ -161,14 +223,6 @@ class UndoRun {
         this.leaveAlone(op === 'lt' ? 'shortened' : 'unconfirmed', Buffer.from(key, 'base64'));
       }
     }
-    // What is gathered is sent even when interrupted: those keys are already counted as journaled.
-    while (this.pending.size > 0 || this.retry.length > 0) {
-      for (const id of [...this.pending.keys()]) await this.send(id);
-      await this.drainRetries();
-    }
-    this.report.durationMs = Math.round(performance.now() - this.started);
-    this.progress(true);
-    return this.report;
   }
 
   private async take(line: JournalSet, done: JournalDone): Promise<void> {
@@ -182,29 +236,79 @@ class UndoRun {
       this.report.journaled++;
       if (line.op === 'lt') this.leaveAlone('shortened', key);
       else if (refused.has(i)) this.leaveAlone('refused', key);
-      else await this.place({ key, expiry: done.exp?.[i] ?? 0, node: line.node, db: line.db, attempts: 0 });
+      else {
+        const queue = this.place({ key, expiry: done.exp?.[i] ?? 0, node: line.node, db: line.db, attempts: 0 });
+        // The journal is read at most two calls ahead of the node's worker.
+        while (queue && queue.items.length >= 2 * queue.want && !this.failed.signal.aborted) await queue.room.wait();
+      }
     }
   }
 
-  /** Queue a key for the node that serves it now (or skip it), sending a batch once it is full. */
-  private async place(item: UndoItem): Promise<void> {
+  /** Queue a key for the node that serves it now (or skip it); a node's first key starts its worker. */
+  private place(item: UndoItem): NodeQueue | undefined {
     const route = this.router.route(item.key, item.node, item.db);
-    if (typeof route === 'string') return this.leaveAlone(route, item.key);
+    if (typeof route === 'string') {
+      this.leaveAlone(route, item.key);
+      return undefined;
+    }
     // Standalone: the same server under another spelling (localhost for 127.0.0.1) is no move.
     if (this.report.target.mode === 'standalone') item.node = route.node;
-    const id = `${route.node}\n${route.db}`;
-    let batch = this.pending.get(id);
-    if (!batch) this.pending.set(id, (batch = { route, items: [] }));
-    batch.items.push(item);
-    if (batch.items.length >= this.pacer.nextBatch()) await this.send(id);
+    item.route = route;
+    let queue = this.queues.get(route.node);
+    if (!queue) {
+      this.queues.set(route.node, (queue = new NodeQueue()));
+      this.workers.push(this.work(route, queue));
+    }
+    queue.items.push(item);
+    if (queue.items.length >= queue.want) queue.ready.fire();
+    return queue;
   }
 
-  private async send(id: string): Promise<void> {
-    const batch = this.pending.get(id);
-    if (!batch) return;
-    this.pending.delete(id);
-    const { route, items } = batch;
-    await this.pacer.wait();
+  /** The worker of one node: its queue sent a batch at a time until the journal is read and every key decided. */
+  private work(route: UndoRoute, queue: NodeQueue): Promise<NodeOutcome> {
+    const node: RedisNode = { address: route.node, role: 'master', client: route.client };
+    const outcome = onNode(this.target, node, { ...this.options, signal: this.failed.signal }, async (walk) => {
+      while (!walk.stopped.aborted) {
+        if (queue.want !== walk.pacer.nextBatch()) {
+          queue.want = walk.pacer.nextBatch();
+          queue.room.fire();
+        }
+        if (queue.items.length >= queue.want || (!this.reading && queue.items.length > 0)) {
+          const batch = queue.take(queue.want);
+          this.busy++;
+          try {
+            await this.send(walk, batch);
+          } finally {
+            this.busy--;
+            this.wakeAll();
+          }
+        } else if (!this.reading && this.busy === 0 && [...this.queues.values()].every((q) => q.items.length === 0)) return;
+        else await queue.ready.wait();
+      }
+    }).then(
+      (o) => {
+        if (o.failure) this.failed.abort();
+        return o;
+      },
+      (err: unknown) => {
+        this.failed.abort();
+        throw err;
+      },
+    );
+    void outcome.finally(() => this.wakeAll()).catch(() => undefined);
+    return outcome;
+  }
+
+  private wakeAll(): void {
+    for (const q of this.queues.values()) {
+      q.ready.fire();
+      q.room.fire();
+    }
+  }
+
+  private async send(walk: WalkState, items: UndoItem[]): Promise<void> {
+    const route = items[0].route!;
+    await walk.pacer.wait();
     const t0 = performance.now();
     let reply: string;
     try {
@@ -222,13 +326,10 @@ class UndoRun {
     } catch (err) {
       // Rejects unless rereading the slot map can explain it; then every key is placed again.
       await this.router.failed(route, err);
-      for (const it of items) {
-        if (++it.attempts >= MAX_ATTEMPTS) this.leaveAlone('migrating', it.key);
-        else this.retry.push(it);
-      }
+      for (const it of items) this.again(it);
       return;
     }
-    this.pacer.record(performance.now() - t0, items.length, items.length);
+    walk.pacer.record(performance.now() - t0, items.length, items.length);
     // "Gone" may mean "migrated a moment ago": those keys are placed again by the new map.
     const gone = items.flatMap((it, i) => (CODES[reply[i]] === 'gone' ? [i] : []));
     const moved =
@@ -243,8 +344,7 @@ class UndoRun {
     if (again.size > moved.size && moved.size === 0) await this.router.refresh();
     for (let i = 0; i < items.length; i++) {
       if (again.has(i)) {
-        if (++items[i].attempts >= MAX_ATTEMPTS) this.leaveAlone('migrating', items[i].key);
-        else this.retry.push(items[i]);
+        this.again(items[i]);
         continue;
       }
       const code = CODES[reply[i]];
@@ -255,8 +355,24 @@ class UndoRun {
     this.progress();
   }
 
-  private async drainRetries(): Promise<void> {
-    while (this.retry.length > 0) await this.place(this.retry.shift() as UndoItem);
+  /** A key its node handed back (the slot map was reread): placed again, or skipped after a few tries. */
+  private again(item: UndoItem): void {
+    if (++item.attempts >= MAX_ATTEMPTS) return this.leaveAlone('migrating', item.key);
+    if (this.router.route(item.key, item.node, item.db) !== 'migrating') return void this.place(item);
+    // Its slot is being moved right now (another node's call can run while it moves): placed
+    // again once the slot map is read anew in a moment, as a slot's keys move in milliseconds.
+    if (this.moving.push(item) > 1) return;
+    this.busy++;
+    setTimeout(() => {
+      void this.router
+        .refresh()
+        .catch(() => undefined)
+        .then(() => {
+          for (const it of this.moving.splice(0)) this.again(it);
+          this.busy--;
+          this.wakeAll();
+        });
+    }, MIGRATION_WAIT_MS);
   }
 
   /** Count a key undo leaves as it is, and why (the report's `skipped`). */

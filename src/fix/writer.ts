@@ -1,16 +1,17 @@
 /**
  * Sends one batch of TTL writes to one node: `fix-expire.lua` (one round trip, one bounded
- * call, allowed over maxmemory), or, where this user may not run scripts, pipelined
- * `PEXPIRE key ms NX|LT` commands. Either way the server decides atomically per key, so
- * a TTL that appeared after the scan is never overwritten. The keys were not read before
- * (keys-only SCAN): the reply is what says which had a TTL, and only the keys written are
- * measured (MEMORY USAGE, the memory their TTL will free): every one, or those of a sample
- * (`Measure`), whose figures the tally scales to the keys written.
+ * call, allowed over maxmemory; the keys packed in one argument), or, where this user may not
+ * run scripts, pipelined `PEXPIRE key ms NX|LT` commands in MULTI/EXEC. Either way the server
+ * decides atomically per key, so a TTL that appeared after the scan is never overwritten. The
+ * keys were not read before (keys-only SCAN): the reply is what says which had a TTL, and only
+ * the keys written are measured (MEMORY USAGE, the memory their TTL will free): every one, or
+ * those of a sample (`Measure`), whose figures the tally scales to the keys written. No call
+ * carries more than NAME_BYTES_PER_CALL of names, and a name over HEAVY_NAME_BYTES goes alone.
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { assertKeyTtl } from '../policy/index.js';
-import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
+import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
@@ -20,7 +21,7 @@ export type WriteStatus = 'set' | 'refused' | 'gone';
 
 /**
  * Which keys whose TTL is set get MEMORY USAGE: true every one, false none, or a mask of one
- * character per key ('1' measure it, '0' not), as fix-expire.lua and fix-step.lua take it.
+ * character per key ('1' measure it, '0' not), as fix-expire.lua takes it.
  */
 export type Measure = boolean | string;
 
@@ -45,14 +46,33 @@ export interface WriteResult {
 }
 
 export interface TtlWriter {
+  /** Write `keys`; the first call goes to the connection before this returns (a caller may send it with another command). */
   write(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult>;
+  /** False when this user may not run fix-expire.lua here (the writes then go as pipelined commands). */
+  scripted(): Promise<boolean>;
 }
 
 const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command/i;
 
-/** The script argument for `measure`: '1' every key, '0' none, or the mask itself. */
-export function measureArg(measure: Measure): string {
-  return measure === true ? '1' : measure === false ? '0' : measure;
+/**
+ * fix-expire.lua's arguments: the mode, which keys to measure ('1' every key, '0' none, or the
+ * mask itself), the TTL of every key or '*', and the keys packed in one string (one argument
+ * is far cheaper to send and parse than hundreds): per key, struct '<I4' (its length), with
+ * '*' then '<d' (its TTL), then the key.
+ */
+export function expireArgs(mode: WriteMode, keys: Buffer[], ttls: number[], measure: Measure): Array<string | Buffer> {
+  const uniform = ttls.every((t) => t === ttls[0]);
+  const header = uniform ? 4 : 12;
+  let size = 0;
+  for (const k of keys) size += header + k.length;
+  const blob = Buffer.allocUnsafe(size);
+  let o = 0;
+  keys.forEach((k, i) => {
+    o = blob.writeUInt32LE(k.length, o);
+    if (!uniform) o = blob.writeDoubleLE(ttls[i], o);
+    o += k.copy(blob, o);
+  });
+  return [mode, measure === true ? '1' : measure === false ? '0' : measure, uniform ? String(ttls[0] ?? 0) : '*', blob];
 }
 
 /** Whether key `i` of a call was to be measured (a mask of one key reads as '1' or '0' either way). */
@@ -106,12 +126,7 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
   let useScript = true;
 
   async function viaScript(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
-    // One TTL for the whole call when every key gets the same (rules without jitter): half the arguments.
-    const uniform = ttlMs.every((t) => t === ttlMs[0]);
-    const args: Array<string | Buffer> = [mode, measureArg(measure), uniform ? String(ttlMs[0]) : '*'];
-    if (uniform) args.push(...keys);
-    else keys.forEach((k, i) => args.push(k, String(ttlMs[i])));
-    const [tokens, micros] = (await runScript(client, script, args)) as [Buffer, number];
+    const [tokens, micros] = (await runScript(client, script, expireArgs(mode, keys, ttlMs, measure))) as [Buffer, number];
     return { ...decodeWriteReply(tokens.toString('latin1'), keys.length, mode === 'NX' ? measure : true), serverMs: Number(micros) / 1000 };
   }
 
@@ -166,46 +181,69 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
   }
 
   async function writeLight(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
-    if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
     if (useScript) {
       try {
         return await viaScript(mode, keys, ttlMs, measure);
       } catch (err) {
-        if (!isPermissionDenied(err) && !SCRIPTS_UNAVAILABLE.test((err as Error).message)) throw err;
-        useScript = false;
+        refused(err);
       }
     }
     return viaPipeline(mode, keys, ttlMs, measure);
   }
 
+  /** Scripts are refused here (rethrows anything else): the pipeline from now on. */
+  function refused(err: unknown): void {
+    if (!isPermissionDenied(err) && !SCRIPTS_UNAVAILABLE.test((err as Error).message)) throw err;
+    useScript = false;
+  }
+
   return {
+    async scripted() {
+      // A call on no keys: it writes nothing and proves EVAL of the script.
+      if (useScript) await viaScript('NX', [], [], false).catch(refused);
+      return useScript;
+    },
     async write(mode, keys, ttlMs, measure) {
       if (keys.length === 0) return { status: [], bytes: [], expiry: [] };
       for (const t of ttlMs) assertKeyTtl(t, 'fix');
-      const heavy = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : []));
-      if (heavy.length === 0) return writeLight(mode, keys, ttlMs, measure);
-      // A heavy name is never handed to a script: its write and the read of its expiry are one
-      // MULTI/EXEC of its own, so every server call touches at most one such name.
-      const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
+      const calls = callsOf(keys);
+      if (calls.length === 1 && keys[0].length <= HEAVY_NAME_BYTES) return writeLight(mode, keys, ttlMs, measure);
+      // One call at a time: a heavy name is never handed to a script (its write and the read
+      // of its expiry are one MULTI/EXEC of its own), and no call carries more than
+      // NAME_BYTES_PER_CALL of names.
       const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
-      const [a, b] = await Promise.all([
-        writeLight(
-          mode,
-          light.map((i) => keys[i]),
-          light.map((i) => ttlMs[i]),
-          part(light),
-        ),
-        viaPipeline(
-          mode,
-          heavy.map((i) => keys[i]),
-          heavy.map((i) => ttlMs[i]),
-          part(heavy),
-          true,
-        ),
-      ]);
-      return mergeWrites(keys.length, [light, a], [heavy, b]);
+      const parts: Array<[number[], WriteResult]> = [];
+      let serverMs: number | undefined = 0;
+      for (const indexes of calls) {
+        const some = indexes.map((i) => keys[i]);
+        const ttls = indexes.map((i) => ttlMs[i]);
+        const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes), true) : writeLight(mode, some, ttls, part(indexes)));
+        serverMs = serverMs === undefined || r.serverMs === undefined ? undefined : serverMs + r.serverMs;
+        parts.push([indexes, r]);
+      }
+      return { ...mergeWrites(keys.length, ...parts), ...(serverMs !== undefined ? { serverMs } : {}) };
     },
   };
+}
+
+/** The calls a batch goes in, as indexes of its keys: light names up to NAME_BYTES_PER_CALL a call, then each heavy name alone. */
+function callsOf(keys: Buffer[]): number[][] {
+  const calls: number[][] = [];
+  const heavy: number[][] = [];
+  let call: number[] = [];
+  let bytes = 0;
+  keys.forEach((k, i) => {
+    if (k.length > HEAVY_NAME_BYTES) return void heavy.push([i]);
+    if (bytes + k.length > NAME_BYTES_PER_CALL && call.length > 0) {
+      calls.push(call);
+      call = [];
+      bytes = 0;
+    }
+    call.push(i);
+    bytes += k.length;
+  });
+  if (call.length > 0) calls.push(call);
+  return [...calls, ...heavy];
 }
 
 /** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */

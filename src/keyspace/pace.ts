@@ -73,19 +73,14 @@ export class Pacer {
   }
 
   /**
-   * The next self-timed call. How it is planned depends on how the script reads its pages:
-   * - `'fixed'` (fix-step.lua): every page has the size given and pages are read until
-   *   `budgetMs` is spent, so a page is a quarter of the call and the budget leaves room for
-   *   the last one: the call ends within about a page of its target.
-   * - `'fill'` (inspect-keys.lua, which inspects the keys it is sent until its budget is
-   *   spent): the budget is the whole target.
+   * The next self-timed call (inspect-keys.lua inspects the keys it is sent until its budget
+   * is spent): its time budget; the keys of a first page that fills three quarters of it at
+   * the cost per key so far (the script sizes the pages after it to what is left); and with
+   * an ops cap the most keys it may cover.
    */
-  nextCall(pages: 'fixed' | 'fill' = 'fixed'): { budgetMs: number; pageCount: number; maxKeys: number } {
-    const target = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
-    const perUnit = this.perUnitMs ?? 0.005;
-    const firstPage = pages === 'fill' ? 0.75 : 0.25;
-    const pageCount = Math.round(Math.min(Math.max((target * firstPage) / perUnit, MIN_BATCH), MAX_BATCH));
-    const budgetMs = pages === 'fill' ? target : Math.max(target - pageCount * perUnit, 0);
+  nextCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
+    const budgetMs = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
+    const pageCount = Math.round(Math.min(Math.max((budgetMs * 0.75) / (this.perUnitMs ?? 0.005), MIN_BATCH), MAX_BATCH));
     // With an ops cap, keep calls small enough that the cap paces smoothly (~20 calls/s).
     const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
     return { budgetMs, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };

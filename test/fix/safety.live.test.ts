@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis as RedisClient } from 'ioredis';
 import { Redis } from 'ioredis';
 import { applyFix } from '../../src/fix/index.js';
+import { expireArgs } from '../../src/fix/writer.js';
 import { guard } from '../../src/index.js';
 import { luaScript, runScript } from '../../src/lua/index.js';
 import { adHocPolicy, compileGlob, parsePolicy } from '../../src/policy/index.js';
@@ -78,8 +79,9 @@ describe('data safety of fix and undo (issue #13)', () => {
       assert.equal(await writes(), 0, 'a write reached the server');
       assert.equal(await c.dbsize(), 2_500);
       // The scripts themselves refuse a TTL below 1 s before writing anything.
-      await assert.rejects(runScript(c, luaScript('fix-expire'), ['NX', '0', '0', 'session:1']), /TTL below 1000 ms refused/);
-      await assert.rejects(runScript(c, luaScript('fix-expire'), ['NX', '0', '*', 'session:1', '5000', 'session:2', '999']), /TTL below 1000 ms refused/);
+      const session = (i: number) => Buffer.from(`session:${i}`);
+      await assert.rejects(runScript(c, luaScript('fix-expire'), expireArgs('NX', [session(1)], [0], false)), /TTL below 1000 ms refused/);
+      await assert.rejects(runScript(c, luaScript('fix-expire'), expireArgs('NX', [session(1), session(2)], [5000, 999], false)), /TTL below 1000 ms refused/);
       assert.equal(await c.pttl('session:1'), -1);
       assert.equal(await c.dbsize(), 2_500);
       // guard() shares the floor.

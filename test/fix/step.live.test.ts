@@ -1,10 +1,10 @@
 /**
- * fix-step.lua and the walk that drives it, against a real redis-server: the script keeps to
- * its time budget (and to the write cost it is told to reserve), reports each write like
- * fix-expire.lua; the walk keeps one call in flight, journals each key before the call that
- * writes it, writes every key read exactly once before reading much further, and only
- * checkpoints cursors whose keys are all answered. Without EVAL, fix falls back to SCAN and
- * pipelined writes.
+ * fix's write steps against a real redis-server: fix-expire.lua (the one NX write loop) reports
+ * each write, binary keys and per-key TTLs packed in one argument; the walk keeps one step (a
+ * plain SCAN and the write of an earlier page) in flight, journals each key before the call
+ * that writes it, writes every key read exactly once two steps after it was read, and only
+ * checkpoints cursors whose keys are all answered. Without EVAL, fix writes with pipelined
+ * MULTI/EXEC.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,9 +15,11 @@ import type { Redis } from 'ioredis';
 import { applyFix } from '../../src/fix/index.js';
 import { JournalWriter, type JournalLine } from '../../src/fix/journal.js';
 import { FixTally } from '../../src/fix/plan.js';
-import { NO_WRITES, packKeys, StepScript, unpackKeys, type StepRequest } from '../../src/fix/step-script.js';
-import { ScriptSteps } from '../../src/fix/script-steps.js';
+import { createTtlWriter } from '../../src/fix/writer.js';
+import { WriteSteps } from '../../src/fix/write-steps.js';
+import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../../src/keyspace/inspect.js';
 import { walkNode } from '../../src/keyspace/walk/node-walk.js';
+import { luaScript } from '../../src/lua/index.js';
 import { adHocPolicy } from '../../src/policy/index.js';
 import { connectTarget } from '../../src/target/connect.js';
 import { resolveTarget } from '../../src/target/spec.js';
@@ -26,7 +28,7 @@ import { calls, fill, ttlCounts } from './support.js';
 
 const DAY = 86_400_000;
 
-describe('fix-step.lua and the stepped walk', () => {
+describe('fix-expire.lua and the write steps', () => {
   let server: RedisServer;
   let client: Redis;
   let dir: string;
@@ -41,66 +43,19 @@ describe('fix-step.lua and the stepped walk', () => {
     await server.stop();
   });
 
-  const read = (overrides: Partial<StepRequest> = {}): StepRequest => ({
-    cursor: '0',
-    pageCount: 10,
-    budgetMs: 1,
-    maxKeys: 0,
-    writeMsPerKey: 0,
-    measure: true,
-    writes: NO_WRITES,
-    ...overrides,
-  });
-
-  it('reads until its budget is spent, reserving the writes of what it read; a budget of 0 reads one page', async () => {
-    const c = server.client({ db: 1 });
-    await c.flushdb();
-    await fill(c, 'big:', 100_000);
-    const script = new StepScript(c);
-    try {
-      const times: number[] = [];
-      let cursor = '0';
-      for (let i = 0; i < 30; i++) {
-        const step = await script.step(read({ cursor, budgetMs: 1 }));
-        assert.ok(step.next !== undefined && step.next !== '0', 'a 1 ms step read the whole table');
-        assert.ok(step.pages > 1);
-        times.push(step.serverMs);
-        cursor = step.next;
-      }
-      times.sort((a, b) => a - b);
-      const median = times[15];
-      assert.ok(median >= 1 && median <= 1.5, `median step of a 1 ms budget took ${median} ms`);
-
-      const one = await script.step(read({ budgetMs: 0, pageCount: 10 }));
-      assert.equal(one.pages, 1);
-      // Each key read counts 50 µs of its future write against the budget: ~20 keys, plus one page.
-      const reserved = await script.step(read({ budgetMs: 1, pageCount: 5, writeMsPerKey: 0.05 }));
-      const keys = unpackKeys(reserved.keys).length;
-      assert.ok(keys >= 10 && keys <= 20 + 15, `${keys} keys read with 50 µs reserved per key in 1 ms`);
-      const capped = await script.step(read({ budgetMs: 5, pageCount: 5, maxKeys: 7 }));
-      const n = unpackKeys(capped.keys).length;
-      assert.ok(n >= 7 && n < 7 + 20, `maxKeys 7 read ${n} keys`);
-    } finally {
-      c.disconnect();
-    }
-  });
-
-  it('writes first, as fix-expire.lua reports: set (with bytes), refused (had a TTL), gone; a write-only step reads nothing', async () => {
+  it('fix-expire.lua reports set (with bytes), refused (had a TTL) and gone; binary keys and per-key TTLs', async () => {
     const c = server.client({ db: 2 });
     await c.flushdb();
     await c.set('k:none', 'v');
     await c.set('k:ttl', 'v', 'EX', 100);
     const bin = Buffer.from([0x6b, 0x3a, 0x00, 0xff, 0x0a]);
     await c.set(bin, 'v');
-    const script = new StepScript(c);
     try {
       const keys = [Buffer.from('k:none'), Buffer.from('k:ttl'), Buffer.from('k:missing'), bin];
-      const step = await script.step(read({ cursor: undefined, writes: packKeys(keys, [DAY, DAY, DAY, 2 * DAY]) }));
-      assert.deepEqual(step.writes().status, ['set', 'refused', 'gone', 'set']);
-      assert.ok(step.writes().bytes[0] > 0 && step.writes().bytes[3] > 0);
-      assert.equal(step.next, undefined);
-      assert.equal(step.pages, 0);
-      assert.equal(step.keys.length, 0);
+      const written = await createTtlWriter(c).write('NX', keys, [DAY, DAY, DAY, 2 * DAY], true);
+      assert.deepEqual(written.status, ['set', 'refused', 'gone', 'set']);
+      assert.ok(written.bytes[0] > 0 && written.bytes[3] > 0);
+      assert.ok(written.serverMs !== undefined && written.serverMs > 0, 'the script times itself');
       assert.ok((await c.pttl('k:none')) > DAY - 60_000);
       assert.ok((await c.ttl('k:ttl')) <= 100);
       assert.ok((await c.pttl(bin)) > 2 * DAY - 60_000, 'per-key TTLs (jitter) and binary keys');
@@ -110,12 +65,41 @@ describe('fix-step.lua and the stepped walk', () => {
     }
   });
 
-  it('one call in flight; every key journaled before the call that writes it, written exactly once, two calls after it was read; checkpoints only behind answered keys', async () => {
+  it('no script call carries more than NAME_BYTES_PER_CALL of names; a name over HEAVY_NAME_BYTES goes alone, in a MULTI/EXEC', async () => {
+    const c = server.client({ db: 6 });
+    try {
+      await c.flushdb();
+      const light = Array.from({ length: 40 }, (_, i) => Buffer.concat([Buffer.from(`light${i}:`), Buffer.alloc(10 * 1024, 97)]));
+      const heavy = [0, 1].map((i) => Buffer.concat([Buffer.from(`heavy${i}:`), Buffer.alloc(HEAVY_NAME_BYTES, 98)]));
+      const keys = [heavy[0], ...light, heavy[1]];
+      for (const k of keys) await c.set(k, 'v');
+      await c.call('SCRIPT', 'LOAD', luaScript('fix-expire').source);
+      await client.config('RESETSTAT');
+      const written = await createTtlWriter(c).write(
+        'NX',
+        keys,
+        keys.map(() => DAY),
+        true,
+      );
+      assert.deepEqual(new Set(written.status), new Set(['set']));
+      assert.ok(written.expiry.every((e) => e > Date.now() + DAY - 60_000));
+      assert.ok(light.length * 10 * 1024 < 2 * NAME_BYTES_PER_CALL);
+      assert.equal(await calls(client, 'evalsha'), 2, `${light.length * 10} KiB of light names in two script calls`);
+      assert.equal(await calls(client, 'exec'), 2, 'each heavy name in a transaction of its own');
+      for (const k of keys) assert.ok((await c.pttl(k)) > DAY - 60_000);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('one step in flight; every key journaled before the call that writes it, written exactly once, two steps after it was read; checkpoints only behind answered keys', async () => {
     const c = server.client({ db: 3 });
     try {
       await c.flushdb();
       await fill(c, 'session:', 20_000);
       await fill(c, 'other:', 2_000);
+      // Cached, so every write is one EVALSHA (no NOSCRIPT and EVAL again, which the recording would count twice).
+      await c.call('SCRIPT', 'LOAD', luaScript('fix-expire').source);
       const conn = server.client({ db: 3 });
       const path = join(dir, 'walk.jsonl');
       const journal = new JournalWriter(path, 1);
@@ -123,7 +107,7 @@ describe('fix-step.lua and the stepped walk', () => {
       const rec = recording(conn, path);
       try {
         const target = await connectTarget(resolveTarget({ url: `${server.url}/3` }, {}));
-        const steps = new ScriptSteps(rec.proxy, { mode: 'standalone', tally, journal, measure: true, match: 'session:*', onUnmeasured: () => undefined });
+        const steps = new WriteSteps(rec.proxy, { mode: 'standalone', tally, journal, measure: true, match: 'session:*', onUnmeasured: () => undefined });
         const plan = { node: target.nodes[0], dbs: [3], dbsize: 22_000, sizes: new Map([[3, 22_000]]) };
         const result = await walkNode(target, plan, steps, { signal: new AbortController().signal, onProgress: () => undefined, targetCallMs: 0.5 }).finally(
           () => target.close(),
@@ -133,7 +117,7 @@ describe('fix-step.lua and the stepped walk', () => {
         journal.close();
         conn.disconnect();
       }
-      assert.equal(rec.maxInFlight, 1, 'more than one step call in flight');
+      assert.equal(rec.maxInFlight, 1, 'more than one step in flight');
       const { steps } = rec;
       assert.ok(steps.length > 10, `only ${steps.length} steps`);
       const readBy = new Map<string, number>();
@@ -144,8 +128,8 @@ describe('fix-step.lua and the stepped walk', () => {
           assert.equal(writtenBy.has(k), false, `${k} written twice`);
           writtenBy.set(k, i);
           assert.ok(s.journaledBeforeSend.has(k), `${k} sent before its set line was journaled`);
-          // A step is sent as soon as the reply before it arrives, so it carries what the step
-          // before that one read (at the very end, with nothing in flight, the last step's keys).
+          // A step is sent as soon as the reply before it arrives, and carries the keys of the step
+          // before that one, decided and journaled while the server worked on it.
           const lag = i - readBy.get(k)!;
           assert.ok(s.cursor !== undefined ? lag === 2 : lag === 1 || lag === 2, `${k} read by step ${readBy.get(k)}, written by step ${i}`);
         }
@@ -217,7 +201,7 @@ describe('fix-step.lua and the stepped walk', () => {
     }
   });
 
-  it('falls back to SCAN and pipelined PEXPIRE … NX for a user who may not run scripts', async () => {
+  it('writes with pipelined PEXPIRE … NX in MULTI/EXEC for a user who may not run scripts', async () => {
     const c = server.client({ db: 4 });
     await c.flushdb();
     try {
@@ -252,7 +236,7 @@ interface RecordedStep {
 
 /**
  * The step connection seen through a proxy that records every step: the plain SCAN page it
- * reads and the fix-step.lua call that writes, sent together in one tick (either may be
+ * reads and the fix-expire.lua call that writes, sent together in one tick (either may be
  * missing: the first steps write nothing, the last ones read nothing). Per step: keys it
  * carried and read, what the journal held when it was sent, and how many were in flight.
  */
@@ -281,15 +265,14 @@ function recording(conn: Redis, journalPath: string) {
   };
   const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
     const isScan = args[0] === 'SCAN';
-    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 12;
+    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 7;
     if (!isStep && !isScan) return conn.callBuffer(...(args as [string]));
     const current = begin(isScan ? String(args[1]) : undefined);
     current.parts++;
     if (isStep) {
-      const [, , , cursor, , , , , , , ttl, blob] = args as [string, string, number, string, ...unknown[]];
+      const [, , , , , ttl, blob] = args as [string, string, number, string, string, string, Buffer];
       assert.notEqual(ttl, '*', 'the recording reads uniform-TTL steps only');
-      assert.equal(cursor, '', 'the script only writes: the page is read by a plain SCAN');
-      current.step.writes = unpackKeys(blob as Buffer).map(String);
+      current.step.writes = unpack(blob).map(String);
     }
     try {
       const reply = (await conn.callBuffer(...(args as [string]))) as [Buffer, Buffer[]];
@@ -324,4 +307,11 @@ function recording(conn: Redis, journalPath: string) {
       return answeredAt.filter((n) => n <= at).length;
     },
   };
+}
+
+/** The keys of a uniform-TTL fix-expire.lua call ('<I4' length, then the key). */
+function unpack(packed: Buffer): Buffer[] {
+  const keys: Buffer[] = [];
+  for (let o = 0; o < packed.length; o += 4 + packed.readUInt32LE(o)) keys.push(packed.subarray(o + 4, o + 4 + packed.readUInt32LE(o)));
+  return keys;
 }

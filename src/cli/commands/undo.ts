@@ -37,7 +37,7 @@ export function registerUndo(program: Command, io: CliIo): void {
   addTargetFlags(cmd)
     .requiredOption('--journal <file>', 'the journal `keywarden fix --apply` wrote')
     .option('--dry-run', 'only show what would be undone')
-    .option('--max-ops <n>', 'hard cap: keys handled per second')
+    .option('--max-ops <n>', 'hard cap: keys handled per second, per node')
     .option('--fast', 'lift the latency guard (maintenance windows): bigger batches, no pauses')
     .option('--json', 'print the report as one JSON document on stdout')
     .option('--no-progress', 'no progress bar, even on a terminal')

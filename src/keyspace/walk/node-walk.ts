@@ -1,9 +1,10 @@
 /**
- * The walk of one node, whatever is done with its keys: the databases to visit, SELECT, where
- * a resumed walk continues, pacing against the latency target (with the probe), stopping,
- * progress, the checkpoint, and the failure that ends it with what was done kept. What one
- * step reads or writes is the `WalkSteps` strategy's: reading and inspecting keys (scan,
- * watch, fix's dry run: read-steps.ts) or reading and writing them (fix: src/fix/*-steps.ts).
+ * The work on one node (`onNode`): pacing against the latency target (with the probe),
+ * stopping, and the failure that ends it with what was done kept; undo runs its queue of keys
+ * per node on it. The walk of one node (`walkNode`) adds the databases to visit, SELECT, where
+ * a resumed walk continues, progress and the checkpoint. What one step reads or writes is the
+ * `WalkSteps` strategy's: reading and inspecting keys (scan, watch, fix's dry run:
+ * read-steps.ts) or reading and writing them (fix --apply: src/fix/write-steps.ts).
  */
 import type { Redis } from 'ioredis';
 import type { KeywardenError } from '../../errors.js';
@@ -83,18 +84,34 @@ export interface NodeWalkResult {
   error?: unknown;
 }
 
-export interface NodeWalkOptions extends PaceOptions {
-  /** Where an earlier run stopped on this node. */
-  resume?: NodeCheckpoint;
+/** What the per-node lifecycle takes: the pacing, the run's stop, and the connection to step on. */
+export interface NodeOptions extends PaceOptions {
   signal: AbortSignal;
-  /** Keys seen on this node so far, and the fraction of its walk done. */
-  onProgress(keysSeen: number, ratio: number): void;
+  /** Calls of ours in flight at once (the pacer shares its budget between them). Default 1. */
+  inFlight?: number;
+  /** The connection to step on; default the target's own connection to the node. */
+  conn?: Redis;
 }
 
-/** Walk one node with `steps`. A failure the server or network causes is returned in the result, not thrown. */
-export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps, options: NodeWalkOptions): Promise<NodeWalkResult> {
-  const { node, dbs } = plan;
-  const pacer = new Pacer({ ...options, inFlight: steps.inFlight ?? 1 });
+/** How one node's work ended: its state, and the failure that ended it early (set only then). */
+export interface NodeOutcome extends Pick<NodeWalkResult, 'failure' | 'error'> {
+  walk: WalkState;
+}
+
+/**
+ * The life of one node's work, whatever the work is (a walk of its databases, undo's queue of
+ * keys): the pacer and its latency probe, the stop (the run's, or this node's own), and a
+ * failure the server or network causes, returned with the state reached instead of thrown
+ * (`settle` runs first, to record what is in flight). Anything else is a bug and propagates.
+ */
+export async function onNode(
+  target: Target,
+  node: RedisNode,
+  options: NodeOptions,
+  work: (walk: WalkState) => Promise<void>,
+  settle?: (walk: WalkState) => unknown,
+): Promise<NodeOutcome> {
+  const pacer = new Pacer(options);
   const probe = options.fast ? undefined : await openNodeConnection(target, node).catch(() => undefined);
   if (probe) pacer.watch(probe);
   const own = new AbortController();
@@ -103,15 +120,41 @@ export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps,
   if (options.signal.aborted) stop();
   const walk: WalkState = {
     address: node.address,
-    conn: steps.conn ?? node.client,
+    conn: options.conn ?? node.client,
     pacer,
     stopped: own.signal,
-    checkpoint: { node: node.address, db: dbs[0], cursor: '0', done: false },
+    checkpoint: { node: node.address, db: 0, cursor: '0', done: false },
     keysSeen: 0,
     stop,
   };
+  try {
+    await work(walk);
+    return { walk };
+  } catch (err) {
+    await Promise.resolve(settle?.(walk)).catch(() => undefined);
+    const failure = midRunFailure(err, node.address, target.spec.replyTimeoutMs);
+    if (!failure) throw err;
+    return { walk, failure, error: err };
+  } finally {
+    options.signal.removeEventListener('abort', stop);
+    pacer.stop();
+    probe?.disconnect();
+  }
+}
+
+export interface NodeWalkOptions extends NodeOptions {
+  /** Where an earlier run stopped on this node. */
+  resume?: NodeCheckpoint;
+  /** Keys seen on this node so far, and the fraction of its walk done. */
+  onProgress(keysSeen: number, ratio: number): void;
+}
+
+/** Walk one node's databases with `steps` (`onNode` plus the databases and the cursor). A failure the server or network causes is returned in the result, not thrown. */
+export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps, options: NodeWalkOptions): Promise<NodeWalkResult> {
+  const { node, dbs } = plan;
   const { resume } = options;
-  const walkDbs = async (): Promise<boolean> => {
+  let complete = false;
+  const walkDbs = async (walk: WalkState): Promise<boolean> => {
     for (const [index, db] of dbs.entries()) {
       if (resume && (resume.done || db < resume.db)) continue;
       if (target.mode === 'standalone') await walk.conn.select(db);
@@ -129,24 +172,20 @@ export async function walkNode(target: Target, plan: NodePlan, steps: WalkSteps,
     }
     return true;
   };
-  let complete = false;
-  let failed: Pick<NodeWalkResult, 'failure' | 'error'> = {};
-  try {
-    complete = await walkDbs();
-    if (complete) walk.checkpoint = { node: node.address, db: dbs[dbs.length - 1], cursor: '0', done: true };
-    await steps.close?.(walk);
-    if (complete) options.onProgress(walk.keysSeen, 1);
-  } catch (err) {
-    // Keep what was done: the caller reports it with the failure (anything unexpected is a bug and propagates).
-    await Promise.resolve(steps.close?.(walk)).catch(() => undefined);
-    const failure = midRunFailure(err, node.address, target.spec.replyTimeoutMs);
-    if (!failure) throw err;
-    failed = { failure, error: err };
-  } finally {
-    options.signal.removeEventListener('abort', stop);
-    pacer.stop();
-    probe?.disconnect();
-  }
+  const { walk, ...failed } = await onNode(
+    target,
+    node,
+    { ...options, inFlight: steps.inFlight ?? 1, conn: steps.conn },
+    async (w) => {
+      w.checkpoint.db = dbs[0];
+      complete = await walkDbs(w);
+      if (complete) w.checkpoint = { node: node.address, db: dbs[dbs.length - 1], cursor: '0', done: true };
+      await steps.close?.(w);
+      if (complete) options.onProgress(w.keysSeen, 1);
+    },
+    (w) => steps.close?.(w),
+  );
+  // Keep what was done: the caller reports it with the failure.
   return { address: node.address, role: node.role, dbs, dbsize: plan.dbsize, keysSeen: walk.keysSeen, complete, checkpoint: walk.checkpoint, ...failed };
 }
 
