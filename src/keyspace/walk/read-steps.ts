@@ -1,7 +1,8 @@
 /**
  * Read steps: each step reads a SCAN page (pages.ts) and inspects its keys (type, TTL, bytes)
- * with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). A table may
- * be read as stretches side by side (lanes), or as a sample of stretches spread over it.
+ * with inspect-keys.lua or pipelined commands (or not at all: a keys-only walk). Once a node's
+ * names are known to be short, inspect-keys.lua reads the pages itself (`walkSteps`). A table
+ * may be read as stretches side by side (lanes), or as a sample of stretches spread over it.
  */
 import { permissionFailure } from '../../target/errors.js';
 import { cursorAt, cursorPosition, type Stretch } from '../cursor.js';
