@@ -233,6 +233,11 @@ export class Pages {
     this.bytesPerBucket = Math.max(bytes / Math.max(asked, 1), (this.bytesPerBucket ?? 0) * 0.9);
   }
 
+  /** A page read elsewhere (a script's, dropped unread) held a name over SHORT_NAME_BYTES. */
+  longNameSeen(): void {
+    this.longNames = true;
+  }
+
   /**
    * True once this node's first PROBE_KEYS keys showed no name over SHORT_NAME_BYTES, and
    * while none has been seen since: then a script may read its pages (SCAN inside a script

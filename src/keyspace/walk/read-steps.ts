@@ -209,13 +209,14 @@ export class ReadSteps implements WalkSteps {
           open = undefined;
         }
       }
-      if (done.heavy) this.pages.note(0, 0, 0, Infinity);
+      if (done.heavy) this.pages.longNameSeen();
       if (!read) continue;
       if (stretch.end < 1 && at(read.next) > stretch.end) {
         // Past the stretch's end: read here again, bucket by bucket at its end.
         plain = true;
         continue;
       }
+      // The script returns no page holding a long name, so its longest is not needed here.
       this.pages.note(read.found, read.bytes, read.asked, 0);
       moveTo(read.next);
       const serverMs = open ? 0 : done.serverMs;
