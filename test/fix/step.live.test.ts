@@ -1,10 +1,10 @@
 /**
  * fix's write steps against a real redis-server: fix-expire.lua (the one NX write loop) reports
- * each write, binary keys and per-key TTLs packed in one argument; the walk keeps one step (a
- * plain SCAN and the write of an earlier page) in flight, journals each key before the call
- * that writes it, writes every key read exactly once two steps after it was read, and only
- * checkpoints cursors whose keys are all answered. Without EVAL, fix writes with pipelined
- * MULTI/EXEC.
+ * each write, binary keys and per-key TTLs packed in one argument; the walk reads the next page
+ * before it writes the one it has (one SCAN in flight, and at most the write before behind
+ * it), journals each key before the call that writes it, writes every key read exactly once,
+ * and only checkpoints cursors whose keys are all answered. Without EVAL, fix writes with
+ * pipelined MULTI/EXEC.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -92,7 +92,7 @@ describe('fix-expire.lua and the write steps', () => {
     }
   });
 
-  it('one step in flight; every key journaled before the call that writes it, written exactly once, two steps after it was read; checkpoints only behind answered keys', async () => {
+  it('the next page is read before a page is written; every key journaled before the call that writes it, written exactly once; checkpoints only behind answered keys', async () => {
     const c = server.client({ db: 3 });
     try {
       await c.flushdb();
@@ -117,25 +117,36 @@ describe('fix-expire.lua and the write steps', () => {
         journal.close();
         conn.disconnect();
       }
-      assert.equal(rec.maxInFlight, 1, 'more than one step in flight');
-      const { steps } = rec;
-      assert.ok(steps.length > 10, `only ${steps.length} steps`);
+      const { calls: sent } = rec;
+      const scans = sent.filter((s) => s.kind === 'scan');
+      const writes = sent.filter((s) => s.kind === 'write');
+      assert.ok(scans.length > 10, `only ${scans.length} pages`);
+      // The server never holds more of ours than the write it runs and one SCAN and one write behind it.
+      assert.equal(rec.maxInFlight.scan, 1, 'more than one SCAN in flight');
+      assert.ok(rec.maxInFlight.write <= 2, `${rec.maxInFlight.write} writes in flight`);
       const readBy = new Map<string, number>();
       const writtenBy = new Map<string, number>();
-      steps.forEach((s, i) => {
-        for (const k of s.read) readBy.set(k, i);
-        for (const k of s.writes) {
-          assert.equal(writtenBy.has(k), false, `${k} written twice`);
-          writtenBy.set(k, i);
-          assert.ok(s.journaledBeforeSend.has(k), `${k} sent before its set line was journaled`);
-          // A step is sent as soon as the reply before it arrives, and carries the keys of the step
-          // before that one, decided and journaled while the server worked on it.
-          const lag = i - readBy.get(k)!;
-          assert.ok(s.cursor !== undefined ? lag === 2 : lag === 1 || lag === 2, `${k} read by step ${readBy.get(k)}, written by step ${i}`);
-        }
+      sent.forEach((s, i) => {
+        if (s.kind === 'scan') for (const k of s.keys) readBy.set(k, i);
+        else
+          for (const k of s.keys) {
+            assert.equal(writtenBy.has(k), false, `${k} written twice`);
+            writtenBy.set(k, i);
+            assert.ok(s.journaledBeforeSend.has(k), `${k} sent before its set line was journaled`);
+            // A page is written while the SCAN of the page after it is in flight (the last page: right after it was read).
+            const page = readBy.get(k)!;
+            const nextScan = scans.find((x) => sent.indexOf(x) > page);
+            if (nextScan)
+              assert.ok(s.scansInFlight.includes(sent.indexOf(nextScan)), `${k} written before the page after its own was asked for, or after it came back`);
+            assert.ok(
+              !sent.slice(page + 1, i).some((x) => x.kind === 'write' && x.keys.some((other) => readBy.get(other) === page)),
+              `${k}'s page written in two calls`,
+            );
+          }
       });
       assert.equal(readBy.size, 20_000);
       assert.equal(writtenBy.size, 20_000);
+      assert.equal(writes.length, scans.filter((x) => x.keys.some((k) => k.startsWith('session:'))).length, 'one write per page that holds keys to write');
       assert.deepEqual(await ttlCounts(c, 'session:*'), { withTtl: 20_000, without: 0 });
       assert.equal((await ttlCounts(c, 'other:*')).withTtl, 0);
       // A checkpoint cursor is journaled only once every key read before it is answered ('done').
@@ -150,11 +161,10 @@ describe('fix-expire.lua and the write steps', () => {
         else if (line.t === 'done') open.delete(line.b);
         else if (line.t === 'cp') {
           cps++;
-          const reached = steps.findIndex((s) => s.next === line.cp.cursor);
-          assert.ok(reached >= 0, `checkpoint ${line.cp.cursor} is no step's cursor`);
-          const answered = rec.answeredBefore(at);
-          for (const k of steps.slice(0, reached + 1).flatMap((s) => s.read))
-            assert.ok(writtenBy.get(k)! < answered, `checkpoint ${line.cp.cursor} journaled before ${k} was answered`);
+          const reached = scans.findIndex((s) => s.next === line.cp.cursor);
+          assert.ok(reached >= 0, `checkpoint ${line.cp.cursor} is no page's cursor`);
+          for (const k of scans.slice(0, reached + 1).flatMap((s) => s.keys))
+            if (writtenBy.has(k)) assert.ok(rec.answered(writtenBy.get(k)!, at), `checkpoint ${line.cp.cursor} journaled before ${k} was answered`);
         }
       });
       assert.equal(open.size, 0);
@@ -225,68 +235,58 @@ describe('fix-expire.lua and the write steps', () => {
   });
 });
 
-interface RecordedStep {
-  cursor?: string;
-  writes: string[];
-  read: string[];
+interface RecordedCall {
+  kind: 'scan' | 'write';
+  /** Keys the SCAN read, or the write carried. */
+  keys: string[];
+  /** The SCAN's next cursor. */
   next?: string;
   /** Keys of the journal's `set` lines when the call was sent. */
   journaledBeforeSend: Set<string>;
+  /** Journal line count when the reply arrived. */
+  answeredAt?: number;
+  /** The SCANs (indexes into the calls) in flight when this call was sent. */
+  scansInFlight: number[];
 }
 
 /**
- * The step connection seen through a proxy that records every step: the plain SCAN page it
- * reads and the fix-expire.lua call that writes, sent together in one tick (either may be
- * missing: the first steps write nothing, the last ones read nothing). Per step: keys it
- * carried and read, what the journal held when it was sent, and how many were in flight.
+ * The step connection seen through a proxy that records, in the order they are sent, every
+ * plain SCAN page it reads and every fix-expire.lua call that writes: the keys, what the
+ * journal held when it was sent, when it was answered, and how many of each were in flight.
  */
 function recording(conn: Redis, journalPath: string) {
-  const steps: RecordedStep[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  /** Journal line count when each step's reply arrived. */
-  const answeredAt: number[] = [];
+  const calls: RecordedCall[] = [];
+  const inFlight = { scan: 0, write: 0 };
+  const maxInFlight = { scan: 0, write: 0 };
   const journalLines = () => readFileSync(journalPath, 'utf8').split('\n').filter(Boolean);
-  /** The step whose first command went out in this tick: the other one joins it. */
-  let sending: { step: RecordedStep; parts: number } | undefined;
-  const begin = (cursor: string | undefined) => {
-    if (sending) return sending;
+  const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
+    const kind = args[0] === 'SCAN' ? 'scan' : (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 7 ? 'write' : undefined;
+    if (!kind) return conn.callBuffer(...(args as [string]));
     const journaled = new Set(
       journalLines()
         .map((l) => JSON.parse(l) as JournalLine)
         .flatMap((l) => (l.t === 'set' ? l.keys.map((k) => Buffer.from(k, 'base64').toString()) : [])),
     );
-    const current = { step: { cursor, writes: [], read: [], journaledBeforeSend: journaled } as RecordedStep, parts: 0 };
-    sending = current;
-    queueMicrotask(() => (sending = undefined));
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    return current;
-  };
-  const callBuffer = async (...args: Array<string | number | Buffer>): Promise<unknown> => {
-    const isScan = args[0] === 'SCAN';
-    const isStep = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.length === 7;
-    if (!isStep && !isScan) return conn.callBuffer(...(args as [string]));
-    const current = begin(isScan ? String(args[1]) : undefined);
-    current.parts++;
-    if (isStep) {
+    const scansInFlight = calls.flatMap((x, i) => (x.kind === 'scan' && x.answeredAt === undefined ? [i] : []));
+    const call: RecordedCall = { kind, keys: [], journaledBeforeSend: journaled, scansInFlight };
+    if (kind === 'write') {
       const [, , , , , ttl, blob] = args as [string, string, number, string, string, string, Buffer];
       assert.notEqual(ttl, '*', 'the recording reads uniform-TTL steps only');
-      current.step.writes = unpack(blob).map(String);
+      call.keys = unpack(blob).map(String);
     }
+    calls.push(call);
+    inFlight[kind]++;
+    maxInFlight[kind] = Math.max(maxInFlight[kind], inFlight[kind]);
     try {
       const reply = (await conn.callBuffer(...(args as [string]))) as [Buffer, Buffer[]];
-      if (isScan) {
-        current.step.read = reply[1].map(String);
-        current.step.next = reply[0].toString();
+      if (kind === 'scan') {
+        call.keys = reply[1].map(String);
+        call.next = reply[0].toString();
       }
       return reply;
     } finally {
-      if (--current.parts === 0) {
-        steps.push(current.step);
-        answeredAt.push(journalLines().length);
-        inFlight--;
-      }
+      call.answeredAt = journalLines().length;
+      inFlight[kind]--;
     }
   };
   const proxy = new Proxy(conn, {
@@ -298,13 +298,12 @@ function recording(conn: Redis, journalPath: string) {
   });
   return {
     proxy,
-    steps,
-    get maxInFlight() {
-      return maxInFlight;
-    },
-    /** How many steps were answered before the journal's line number `at` was written. */
-    answeredBefore(at: number): number {
-      return answeredAt.filter((n) => n <= at).length;
+    calls,
+    maxInFlight,
+    /** Whether call `i` was answered before the journal's line number `at` was written. */
+    answered(i: number, at: number): boolean {
+      const a = calls[i].answeredAt;
+      return a !== undefined && a <= at;
     },
   };
 }

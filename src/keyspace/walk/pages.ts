@@ -24,9 +24,11 @@ export interface PageCalls<P, R extends { serverMs?: number }> {
   /** Calls answered and not yet handled while the next one runs (1: the one before it). */
   readonly lag: number;
   /**
-   * Prepare a page's call after the next SCAN is sent, while the server works, and send it with
-   * the SCAN after that (fix decides and journals the keys it writes meanwhile). Default: the
-   * call is prepared at once and goes with the next SCAN.
+   * Send the next SCAN first, alone, then prepare this page's call and send it as soon as it is
+   * ready (fix decides and journals the keys it writes while the server reads the next page).
+   * The server then always has one of our commands queued behind the one it runs, and the
+   * cursor's round trip is hidden behind a write. Default: the call is prepared at once and
+   * goes with the next SCAN in one write(2).
    */
   readonly ahead?: boolean;
   /** What a page's call needs, made (and waited for: a replica lagging) before it is sent. */
@@ -69,11 +71,11 @@ export class Pages {
 
   /**
    * Walk one stretch from `cursor`, handing each page to `calls`. Pages and their calls are
-   * pipelined: a page's call goes out with the next SCAN (with `ahead`, the one after), and
+   * pipelined: a page's call goes out with the next SCAN (with `ahead`, right after it), and
    * the call before it is handled only then, so the server never waits on this client while
    * another of our calls is due. One call in flight per stretch (several stretches share the
-   * call budget). True when the stretch's end was reached; stopped, what is prepared is sent
-   * and everything in flight handled, so the checkpoint stays exact.
+   * call budget). True when the stretch's end was reached; stopped, everything in flight is
+   * handled, so the checkpoint stays exact.
    */
   async walk<P, R extends { serverMs?: number }>(lane: Lane, cursor: string, calls: PageCalls<P, R>, until?: () => boolean): Promise<Outcome> {
     const { walk, stretch } = lane;
@@ -83,11 +85,10 @@ export class Pages {
       scanned: number;
       scanMs: number;
       sent: number;
-      prepared?: P | Promise<P>;
+      prepared?: P;
       result?: Promise<R>;
     }
     const pending: Step[] = [];
-    let held: Step | undefined;
     let page: Promise<ScanPage> | undefined = this.read(lane, cursor);
     let finished = false;
     /** Where `until` said to stop: the pages from there are for another kind of walk. */
@@ -99,6 +100,11 @@ export class Pages {
       if (result) step.result = quiet(result);
       pending.push(step);
     };
+    const readNext = (next: string): void => {
+      if (finished) return;
+      if (until?.()) switchAt = next;
+      else page = this.read(lane, next);
+    };
     const settle = async (step: Step): Promise<void> => {
       const result = await step.result?.catch((err) => {
         throw permissionFailure(err, walk.address) ?? err;
@@ -106,7 +112,7 @@ export class Pages {
       // Cost per bucket asked for, not per key returned: a sparse --match returns few keys
       // from many buckets, and pacing by keys would shrink every call to one tiny page.
       pacer.record(result?.serverMs ?? (step.result ? performance.now() - step.sent : step.scanMs), step.scanned, step.scanned);
-      await calls.handle(step.next, await step.prepared, result);
+      await calls.handle(step.next, step.prepared, result);
     };
     try {
       while (page) {
@@ -115,36 +121,30 @@ export class Pages {
         finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
         page = undefined;
         const step: Step | undefined = keys.length > 0 ? { next, scanned: asked, scanMs: ms, sent: 0 } : undefined;
-        if (step && !calls.ahead) step.prepared = await calls.prepare(keys, next);
-        const due = calls.ahead ? held : step;
-        held = undefined;
-        if (due) due.prepared = await due.prepared;
         if (!finished) await pacer.wait();
-        // The call, then the next SCAN, in one write(2): on loopback the sender's syscall also
-        // delivers the data and wakes the server, and two per page cost this process more CPU
-        // than the page's keys. The next page arrives once the call is done, and the one
-        // before it is handled only after the next is sent.
-        const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
-        stream?.cork();
-        send(due);
-        if (!finished && until?.()) switchAt = next;
-        else if (!finished) page = this.read(lane, next);
-        stream?.uncork();
-        if (step && calls.ahead) {
-          step.prepared = quiet(Promise.resolve(calls.prepare(keys, next)));
-          held = step;
+        if (calls.ahead) {
+          readNext(next);
+          if (step) {
+            step.prepared = await calls.prepare(keys, next);
+            send(step);
+          }
+        } else {
+          if (step) step.prepared = await calls.prepare(keys, next);
+          // The call, then the next SCAN, in one write(2): on loopback the sender's syscall also
+          // delivers the data and wakes the server, and two per page cost this process more CPU
+          // than the page's keys. The next page arrives once the call is done, and the one
+          // before it is handled only after the next is sent.
+          const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
+          stream?.cork();
+          send(step);
+          readNext(next);
+          stream?.uncork();
         }
-        if (!step && pending.length === 0 && !held) await calls.handle(next, undefined, undefined);
+        if (!step && pending.length === 0) await calls.handle(next, undefined, undefined);
         while (pending.length > calls.lag) await settle(pending.shift()!);
       }
-      // Stopped early or at the end: everything in flight is handled, then what is prepared
-      // goes (after the call before it: still one call in flight).
+      // Stopped early or at the end: everything in flight is handled, so the checkpoint stays exact.
       while (pending.length > 0) await settle(pending.shift()!);
-      if (held) {
-        held.prepared = await held.prepared;
-        send(held);
-        await settle(pending.shift()!);
-      }
       if (switchAt !== undefined && !stopped.aborted) return { from: switchAt };
       return finished && !stopped.aborted;
     } finally {
