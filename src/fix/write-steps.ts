@@ -2,11 +2,11 @@
  * Write steps (`fix --apply`): per node, on a connection of its own, the SCAN pages of a
  * keys-only walk (pages.ts, as the read steps read them), each page's keys decided against the
  * policy here, and the ones a rule gives a TTL written with PEXPIRE … NX by the writer
- * (fix-expire.lua; pipelined MULTI/EXEC where this user may not run scripts). A page's keys
- * are decided and journaled (the ledger's `set` line) while the server works on the step
- * before, and written with the SCAN after the next: one step in flight per node, a key
- * written two steps after the one that read it, and the server waits only a round trip
- * between steps. Answers are counted in SCAN order; a checkpoint is journaled once every key
+ * (fix-expire.lua; pipelined MULTI/EXEC where this user may not run scripts). When a page
+ * arrives, the SCAN of the next one goes first; the page's keys are decided and journaled (the
+ * ledger's `set` line) while the server works, and their write follows at once: the server
+ * always has one of our commands queued behind the one it runs, and never more than one SCAN
+ * and one write. Answers are counted in SCAN order; a checkpoint is journaled once every key
  * read before it is answered.
  */
 import type { Redis } from 'ioredis';
