@@ -33,7 +33,20 @@ function reverse64(v: bigint): bigint {
 
 /** Position of a cursor along the whole walk, in [0, 1). Cursor 0 (start) is 0. */
 export function cursorPosition(cursor: string): number {
-  return Number(reverse64(BigInt(cursor))) / Number(TWO_64);
+  const v = Number(cursor);
+  // Asked several times per step: a cursor below 2^53 (every table that fits in memory) is
+  // reversed as two 32-bit halves, without BigInt.
+  if (!Number.isSafeInteger(v)) return Number(reverse64(BigInt(cursor))) / Number(TWO_64);
+  return reverse32(v >>> 0) / 2 ** 32 + reverse32(Math.floor(v / 2 ** 32)) / 2 ** 64;
+}
+
+/** The 32 bits of `v` in reverse order. */
+function reverse32(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  return ((v >>> 16) | (v << 16)) >>> 0;
 }
 
 /** The cursor at which a walk reaches `position` (in [0, 1)). */

@@ -18,6 +18,14 @@ describe('cursor geometry', () => {
     assert.equal(cursorPosition('4'), 0.125);
     assert.equal(cursorPosition('6'), 0.375);
     fc.assert(fc.property(fc.double({ min: 0, max: 0.999, noNaN: true }), (p) => Math.abs(cursorPosition(cursorAt(p)) - p) < 1e-12));
+    // Small cursors (every real table's) take a path without BigInt: the same position as the 64-bit reversal.
+    const reversed = (c: bigint) => {
+      let r = 0n;
+      for (let i = 0; i < 64; i++, c >>= 1n) r = (r << 1n) | (c & 1n);
+      return Number(r) / 2 ** 64;
+    };
+    const cursors = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 32n }), fc.bigInt({ min: 0n, max: 2n ** 53n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+    fc.assert(fc.property(cursors, (c) => cursorPosition(String(c)) === reversed(c)));
   });
 
   it('spreads a sample over the whole table in equal strata', () => {
