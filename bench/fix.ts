@@ -19,7 +19,8 @@
  *    wall time: how much work each tool asks of the server, and how busy it keeps it.
  * 3. Both must leave every `session:*` key with a TTL and every `cache:*` TTL unchanged.
  *
- * Usage: npm run bench:fix   (env: BENCH_KEYS, BENCH_ROUNDS)
+ * Usage: npm run bench:fix   (env: BENCH_KEYS, BENCH_ROUNDS; BENCH_BASELINE=path/to/bin/keywarden.js
+ * of another build adds its `fix` to every round as "baseline": before/after in the same rounds)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,8 @@ import { LatencyClient, type Latency } from './latency-client.js';
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BASELINE = process.env.BENCH_BASELINE;
+const TOOLS = ['reference', 'keywarden', 'keywarden, V8 threads', ...(BASELINE ? (['baseline'] as const) : [])] as const;
 
 function load(port: number): void {
   const lines: string[] = [];
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
   };
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const tool of ['reference', 'keywarden', 'keywarden, V8 threads'] as const) {
+      for (const tool of TOOLS) {
         cli(server.port, 'FLUSHALL');
         load(server.port);
         cli(server.port, 'SET', 'probe', 'x');
@@ -108,7 +111,9 @@ async function main(): Promise<void> {
               ])
             : tool === 'keywarden'
               ? await timed([...keywardenArgv(), ...fixArgs])
-              : await timed([process.execPath, 'bench/keywarden-v8-threads.mjs', ...fixArgs]);
+              : tool === 'baseline'
+                ? await timed([process.execPath, BASELINE!, ...fixArgs])
+                : await timed([process.execPath, 'bench/keywarden-v8-threads.mjs', ...fixArgs]);
         const latency = await probe.end();
         const cpuS = serverCpu(server.port) - cpu0;
         verify(tool);
@@ -129,12 +134,13 @@ async function main(): Promise<void> {
   const ref = best('reference');
   const kw = best('keywarden');
   const threads = best('keywarden, V8 threads');
+  const baseline = BASELINE ? [best('baseline')] : [];
   console.log(
     `\nfix bench: ${KEYS.toLocaleString('en-US')} keys without TTL (+${(KEYS / 20).toLocaleString('en-US')} with), ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), best of ${ROUNDS} round(s)`,
   );
   console.log('| tool | keys/s | wall s | concurrent p50 ms | concurrent p99 ms | load1 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of [ref, kw, threads])
+  for (const r of [ref, kw, threads, ...baseline])
     console.log(
       `| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`,
     );
@@ -144,13 +150,20 @@ async function main(): Promise<void> {
     return `${(pick('keywarden') / pick('reference')).toFixed(2)}x`;
   });
   console.log(`ratio per round (same dataset, back to back): ${perRound.join(', ')}`);
+  if (BASELINE) {
+    const vs = Array.from({ length: ROUNDS }, (_, i) => {
+      const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
+      return `${(pick('baseline') / pick('reference')).toFixed(2)}x`;
+    });
+    console.log(`baseline (${BASELINE}) / reference per round: ${vs.join(', ')}; best rounds ${(baseline[0].keysPerS / ref.keysPerS).toFixed(2)}x`);
+  }
   const p99 = (tool: string) =>
     results
       .filter((r) => r.tool === tool)
       .map((r) => r.latency.p99.toFixed(2))
       .join(', ');
   console.log(
-    `concurrent p99 per round, ms: reference ${p99('reference')}; keywarden ${p99('keywarden')}; keywarden, V8 threads ${p99('keywarden, V8 threads')}`,
+    `concurrent p99 per round, ms: reference ${p99('reference')}; keywarden ${p99('keywarden')}; keywarden, V8 threads ${p99('keywarden, V8 threads')}${BASELINE ? `; baseline ${p99('baseline')}` : ''}`,
   );
 }
 
