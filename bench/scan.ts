@@ -19,7 +19,9 @@
  * 4. Ground truth after the timed runs: MEMORY USAGE key SAMPLES 0 and PTTL over every key,
  *    grouped by the patterns of the default run's JSON (matched with compileGlob).
  *
- * Usage: npm run bench:scan   (env: BENCH_KEYS, BENCH_LEADERBOARD, BENCH_ROUNDS, BENCH_BUDGET_S, BENCH_SETTLE=0)
+ * Usage: npm run bench:scan   (env: BENCH_KEYS, BENCH_LEADERBOARD, BENCH_ROUNDS, BENCH_BUDGET_S, BENCH_SETTLE=0;
+ * BENCH_BASELINE=path/to/bin/keywarden.js of another build adds its default and --fast scans to
+ * every round, as "baseline build" rows: before/after in the same rounds)
  * Writes bench/results/scan-latest.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,6 +39,8 @@ import { LatencyClient, type Latency } from './latency-client.js';
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const LEADERBOARD = Number(process.env.BENCH_LEADERBOARD ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Another build's bin/keywarden.js, run in every round beside this one's. */
+const OTHER_BUILD = process.env.BENCH_BASELINE;
 /** No new round of keywarden runs starts after this many seconds of them (the first always runs). */
 const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 240);
 const BASELINE_MS = 3000;
@@ -450,7 +454,7 @@ function summarize(runs: Run[], memkeysRate: number) {
   const summary = (mode: string) => {
     const rs = runs.filter((r) => r.mode === mode);
     const evalsha = rs.map((r) => r.commandstats.evalsha).filter(Boolean);
-    const scanJson = mode.startsWith('keywarden') ? rs.map((r) => JSON.parse(r.stdout) as ScanJson) : [];
+    const scanJson = mode.startsWith('keywarden') || mode.startsWith('baseline build') ? rs.map((r) => JSON.parse(r.stdout) as ScanJson) : [];
     return {
       mode,
       runs: rs.length,
@@ -483,7 +487,8 @@ function summarize(runs: Run[], memkeysRate: number) {
       load1: median(rs.map((r) => r.load1)),
     };
   };
-  return ['redis-cli --memkeys', CEILING, 'keywarden', 'keywarden, V8 threads', 'keywarden --fast', 'keywarden --sample 1%'].map(summary);
+  const modes = ['redis-cli --memkeys', CEILING, 'keywarden', 'keywarden, V8 threads', 'keywarden --fast', 'keywarden --sample 1%'];
+  return [...modes, ...(OTHER_BUILD ? ['baseline build', 'baseline build --fast'] : [])].map(summary);
 }
 
 /**
@@ -583,8 +588,9 @@ function ceilingLines(runs: Run[], baselines: Latency[]): string {
   const rounds = [...new Set(runs.filter((r) => r.mode === CEILING).map((r) => r.round))];
   const out = [
     '',
-    '| round | load1 | ceiling keys/s | baseline p99 ms | default: x ceiling (wall / scan s), p99 ms | V8 threads: x ceiling, p99 ms | --fast: x ceiling (wall / scan s), p99 ms |',
-    '| ---: | ---: | ---: | ---: | --- | --- | --- |',
+    '| round | load1 | ceiling keys/s | baseline p99 ms | default: x ceiling (wall / scan s), p99 ms | V8 threads: x ceiling, p99 ms | --fast: x ceiling (wall / scan s), p99 ms |' +
+      (OTHER_BUILD ? ' baseline build: default | baseline build: --fast |' : ''),
+    '| ---: | ---: | ---: | ---: | --- | --- | --- |' + (OTHER_BUILD ? ' --- | --- |' : ''),
   ];
   for (const round of rounds) {
     const pick = (mode: string) => runs.find((r) => r.mode === mode && r.round === round);
@@ -597,7 +603,8 @@ function ceilingLines(runs: Run[], baselines: Latency[]): string {
     };
     // baselines[0] precedes memkeys; round n's baseline is baselines[n].
     out.push(
-      `| ${round} | ${ceiling.load1.toFixed(2)} | ${fmtInt(ceiling.keysPerS)} | ${baselines[round]?.p99.toFixed(2) ?? ''} | ${cell('keywarden')} | ${cell('keywarden, V8 threads')} | ${cell('keywarden --fast')} |`,
+      `| ${round} | ${ceiling.load1.toFixed(2)} | ${fmtInt(ceiling.keysPerS)} | ${baselines[round]?.p99.toFixed(2) ?? ''} | ${cell('keywarden')} | ${cell('keywarden, V8 threads')} | ${cell('keywarden --fast')} |` +
+        (OTHER_BUILD ? ` ${cell('baseline build')} | ${cell('baseline build --fast')} |` : ''),
     );
   }
   return out.join('\n');
@@ -638,6 +645,11 @@ async function main(): Promise<void> {
       runs.push(await timedRun('keywarden, V8 threads', round, [process.execPath, 'bench/keywarden-v8-threads.mjs', ...kw().slice(2)], ctx));
       runs.push(await timedRun('keywarden --fast', round, kw('--fast'), ctx));
       runs.push(await timedRun('keywarden --sample 1%', round, kw('--sample', '1%'), ctx));
+      if (OTHER_BUILD) {
+        const other = (...flags: string[]) => [process.execPath, OTHER_BUILD, ...kw(...flags).slice(2)];
+        runs.push(await timedRun('baseline build', round, other(), ctx));
+        runs.push(await timedRun('baseline build --fast', round, other('--fast'), ctx));
+      }
     }
     const table = summarize(runs, runs[0].keysPerS);
 
@@ -689,7 +701,10 @@ async function main(): Promise<void> {
         patterns: accuracy,
       },
       sample: { pattern: biggest.pattern, truthKeys: biggest.keys, truthBytes: biggest.bytes, rounds: samples },
-      runs: runs.map(({ stdout, ...r }) => ({ ...r, coverage: r.mode.startsWith('keywarden') ? (JSON.parse(stdout) as ScanJson).coverage : undefined })),
+      runs: runs.map(({ stdout, ...r }) => ({
+        ...r,
+        coverage: r.mode.startsWith('keywarden') || r.mode.startsWith('baseline build') ? (JSON.parse(stdout) as ScanJson).coverage : undefined,
+      })),
     };
     mkdirSync(new URL('results/', import.meta.url), { recursive: true });
     writeFileSync(new URL('results/scan-latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

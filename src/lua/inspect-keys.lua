@@ -15,7 +15,7 @@ ARGV[1]  '1' to measure MEMORY USAGE, '0' when this user may not run MEMORY
 ARGV[2]  largest element count measured exactly (MEMORY USAGE ... SAMPLES 0)
 ARGV[3]  SAMPLES for larger collections, so no call walks millions of elements
 ARGV[4]  time budget in microseconds: no key is started once the call has run this long
-         (the clock is read at most 32 keys apart); the keys left are the client's to send again
+         (the clock is read every 16 keys); the keys left are the client's to send again
 ARGV[5]  the keys to inspect first, packed in one binary string (one argument instead of one
          per key costs the server less to parse and the client less to send): per key,
          struct '<I4' (its length), then the key itself
@@ -58,16 +58,6 @@ local function elapsed()
   return (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2])
 end
 
--- The clock is read after 16 keys, then about halfway to the budget at the cost per key so
--- far, and never more than 32 keys apart (a TIME per key would cost a twentieth of the call).
-local checkAt = 16
-local function spentAt(done)
-  local spent = elapsed()
-  if spent >= budget then return true end
-  checkAt = done + math.max(1, math.min(32, math.floor((budget - spent) * done / math.max(spent, 1) / 2)))
-  return false
-end
-
 -- One key's type code, pttl, bytes and length, and its type's name for a module type.
 local function inspect(k)
   local reply = redis.pcall('TYPE', k)
@@ -108,7 +98,7 @@ local n = 0
 local o = 1
 local spent = false
 while o <= #sent do
-  if n == checkAt and spentAt(n) then
+  if n > 0 and n % 16 == 0 and elapsed() >= budget then
     spent = true
     break
   end
@@ -159,7 +149,7 @@ if ARGV[6] and not spent and (n == 0 or elapsed() < budget) then
     found = found + #keys
     for i = 1, #keys do
       local k = keys[i]
-      if n + m == checkAt and spentAt(n + m) then
+      if m > 0 and m % 16 == 0 and elapsed() >= budget then
         -- Out of budget: the rest of the page goes back as names only.
         for j = i, #keys do
           left[#left + 1] = pack('<I4', #keys[j])
@@ -173,7 +163,7 @@ if ARGV[6] and not spent and (n == 0 or elapsed() < budget) then
       local h
       if pttl == -1 and len == -1 and not module and size < 2 ^ 34 then
         -- Most keys have no TTL and no length: their record is the same for the same name
-        -- length, type and size, and struct.pack is a good share of a key's cost.
+        -- length, type and size, and struct.pack is a good share of the Lua work per key.
         local id = (size * 8 + tc) * 65536 + l
         h = same[id]
         if not h then
