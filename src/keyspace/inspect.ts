@@ -152,7 +152,7 @@ class LuaInspector implements PageInspector {
         done: Number(reply[5]),
         inspected() {
           const records: Inspection['records'] = [];
-          return { records, vanished: decodeNamedRecords(reply[4], records) };
+          return { records, vanished: decodeRecords(reply[4], undefined, records) };
         },
         left: () => unpackKeys(reply[6]),
       };
@@ -192,40 +192,16 @@ const HEADER = 25;
 const MODULE_TYPE = 7;
 
 /**
- * Decode inspect-keys.lua's page records, each with its key's length before and the key
- * after (layout in the script's header), into `records`; returns how many keys were gone.
- * The keys are views of the blob: no copies.
+ * Decode inspect-keys.lua's packed records (layout in the script's header) into `records`;
+ * returns how many keys were gone. Records of the keys sent are one per key of `keys`, in
+ * order; page records (`keys` undefined) carry their key, its length before the record and
+ * the name after it, as views of the blob: no copies.
  */
-export function decodeNamedRecords(blob: Buffer, records: Inspection['records']): number {
+export function decodeRecords(blob: Buffer, keys: Buffer[] | undefined, records: Inspection['records']): number {
   let vanished = 0;
-  for (let o = 0; o < blob.length;) {
-    const keyLength = blob.readUInt32LE(o);
-    const code = blob[o + 4];
-    const pttl = blob.readDoubleLE(o + 5);
-    const bytes = blob.readDoubleLE(o + 13);
-    const length = blob.readDoubleLE(o + 21);
-    o += 4 + HEADER;
-    let type = TYPE_CODES[code];
-    if (code === MODULE_TYPE) {
-      type = blob.toString('latin1', o + 1, o + 1 + blob[o]);
-      o += 1 + blob[o];
-    }
-    const key = blob.subarray(o, o + keyLength);
-    o += keyLength;
-    if (code === 0 || pttl === -2) vanished++;
-    else records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes, length });
-  }
-  return vanished;
-}
-
-/**
- * Decode inspect-keys.lua's packed records (layout in the script's header), one per key of
- * `keys` in order, into `records`; returns how many keys were gone.
- */
-export function decodeRecords(blob: Buffer, keys: Buffer[], records: Inspection['records']): number {
-  let vanished = 0;
-  let o = 0;
-  for (const key of keys) {
+  for (let o = 0, i = 0; o < blob.length; i++) {
+    const keyLength = keys ? 0 : blob.readUInt32LE(o);
+    if (!keys) o += 4;
     const code = blob[o];
     const pttl = blob.readDoubleLE(o + 1);
     const bytes = blob.readDoubleLE(o + 9);
@@ -236,6 +212,8 @@ export function decodeRecords(blob: Buffer, keys: Buffer[], records: Inspection[
       type = blob.toString('latin1', o + 1, o + 1 + blob[o]);
       o += 1 + blob[o];
     }
+    const key = keys ? keys[i] : blob.subarray(o, o + keyLength);
+    o += keyLength;
     if (code === 0 || pttl === -2) vanished++;
     else records.push({ key, type, ttlMs: pttl < 0 ? NO_TTL : pttl, bytes, length });
   }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { Stretch } from '../../src/keyspace/cursor.js';
-import { createInspector, decodeNamedRecords, decodeRecords, NAME_BYTES_PER_CALL, type PageInspector } from '../../src/keyspace/inspect.js';
+import { createInspector, decodeRecords, NAME_BYTES_PER_CALL, type PageInspector } from '../../src/keyspace/inspect.js';
 import { Pacer } from '../../src/keyspace/pace.js';
 import type { KeyRecord } from '../../src/keyspace/record.js';
 import type { WalkState } from '../../src/keyspace/walk/node-walk.js';
@@ -233,8 +233,8 @@ describe('decodeRecords', () => {
       named(Buffer.from('old'), header(0, -2, -1, -1)),
       named(Buffer.from('h'), header(5, -1, 90, 2)),
     ]);
-    const records: Parameters<typeof decodeNamedRecords>[1] = [];
-    assert.equal(decodeNamedRecords(blob, records), 1);
+    const records: Parameters<typeof decodeRecords>[2] = [];
+    assert.equal(decodeRecords(blob, undefined, records), 1);
     assert.deepEqual(records, [
       { key, type: 'ReJSON-R', ttlMs: -1, bytes: 120, length: -1 },
       { key: Buffer.alloc(0), type: 'string', ttlMs: 5000, bytes: 48, length: -1 },
