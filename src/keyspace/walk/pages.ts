@@ -73,9 +73,10 @@ export class Pages {
    * Walk one stretch from `cursor`, handing each page to `calls`. Pages and their calls are
    * pipelined: a page's call goes out with the next SCAN (with `ahead`, right after it), and
    * the call before it is handled only then, so the server never waits on this client while
-   * another of our calls is due. One call in flight per stretch (several stretches share the
-   * call budget). True when the stretch's end was reached; stopped, everything in flight is
-   * handled, so the checkpoint stays exact.
+   * another of our calls is due. One call in flight per stretch, and with `ahead` the one
+   * before it still running (several stretches share the call budget). True when the
+   * stretch's end was reached; stopped, everything in flight is handled, so the checkpoint
+   * stays exact.
    */
   async walk<P, R extends { serverMs?: number }>(lane: Lane, cursor: string, calls: PageCalls<P, R>, until?: () => boolean): Promise<Outcome> {
     const { walk, stretch } = lane;
