@@ -20,8 +20,13 @@ import { createTtlWriter, type Measure, type TtlWriter, type WriteResult } from 
 
 const EMPTY = Buffer.alloc(0);
 const WHOLE = { start: 0, end: 1 };
-/** The share of a step's time budget its write is planned to take (the SCAN beside it the rest), as fix-step.lua's steps were. */
-const WRITE_SHARE = 0.75;
+/**
+ * The share of a step's time budget its write is planned to take (the SCAN queued with it the
+ * rest). Half: the server always has our next command queued, so smaller writes cost little
+ * speed, and another client waits behind less (bench/README.md, fix: three quarters gave the
+ * same speed with twice the concurrent p50).
+ */
+const WRITE_SHARE = 0.5;
 
 export interface WriteStepOptions extends PlanOptions, LedgerOptions {
   mode: 'standalone' | 'cluster';
@@ -81,7 +86,7 @@ export class WriteSteps implements WalkSteps {
         await this.o.beforeWrite?.(group.keys);
         return page;
       },
-      // Paced as if the write took a third longer: the SCAN sent beside it runs back to back with
+      // Paced as if the write took twice as long: the SCAN queued with it runs back to back with
       // it, and the two together, not the write alone, are what another client waits behind.
       send: ({ group, ticket, measure }) =>
         ticket ? this.writer.write('NX', group.keys, group.ttls, measure).then((r) => ({ ...r, serverMs: r.serverMs && r.serverMs / WRITE_SHARE })) : undefined,
