@@ -145,18 +145,15 @@ async function main(): Promise<void> {
       `| ${r.tool} | ${Math.round(r.keysPerS).toLocaleString('en-US')} | ${r.wallS.toFixed(2)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p99.toFixed(2)} | ${r.load1.toFixed(1)} |`,
     );
   console.log(`ratio keywarden / reference (best rounds): ${(kw.keysPerS / ref.keysPerS).toFixed(2)}x`);
-  const perRound = Array.from({ length: ROUNDS }, (_, i) => {
-    const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
-    return `${(pick('keywarden') / pick('reference')).toFixed(2)}x`;
-  });
-  console.log(`ratio per round (same dataset, back to back): ${perRound.join(', ')}`);
-  if (BASELINE) {
-    const vs = Array.from({ length: ROUNDS }, (_, i) => {
-      const pick = (tool: string) => results.find((r) => r.tool === tool && r.round === i + 1)?.keysPerS ?? NaN;
-      return `${(pick('baseline') / pick('reference')).toFixed(2)}x`;
-    });
-    console.log(`baseline (${BASELINE}) / reference per round: ${vs.join(', ')}; best rounds ${(baseline[0].keysPerS / ref.keysPerS).toFixed(2)}x`);
-  }
+  /** A tool's keys/s over the reference's, round by round (same dataset, back to back). */
+  const perRound = (tool: string) =>
+    Array.from({ length: ROUNDS }, (_, i) => {
+      const pick = (t: string) => results.find((r) => r.tool === t && r.round === i + 1)?.keysPerS ?? NaN;
+      return `${(pick(tool) / pick('reference')).toFixed(2)}x`;
+    }).join(', ');
+  console.log(`ratio per round (same dataset, back to back): ${perRound('keywarden')}`);
+  if (BASELINE)
+    console.log(`baseline (${BASELINE}) / reference per round: ${perRound('baseline')}; best rounds ${(baseline[0].keysPerS / ref.keysPerS).toFixed(2)}x`);
   const p99 = (tool: string) =>
     results
       .filter((r) => r.tool === tool)
