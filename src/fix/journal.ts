@@ -374,11 +374,8 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
     );
   }
   // The same server may be spelled another way this time (localhost for 127.0.0.1).
-  const same = await sameServers(
-    target,
-    state.runIds,
-    state.checkpoints.map((c) => c.node),
-  );
+  const journaled = state.checkpoints.map((c) => c.node);
+  const same = await sameServers(target, state.runIds, journaled);
   const strange = state.checkpoints.find((c) => !same.has(c.node));
   if (strange)
     throw new JournalError(

@@ -22,10 +22,7 @@ export function checkTtls(options: FixOptions): void {
 /** Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync. */
 async function requirePrimaries(target: Target): Promise<void> {
   for (const node of target.nodes) {
-    const role = await node.client.info('replication').then(
-      (t) => /role:(\w+)/.exec(t)?.[1],
-      () => undefined,
-    );
+    const role = /role:(\w+)/.exec(await node.client.info('replication').catch(() => ''))?.[1];
     if (role === 'slave') {
       throw new UnsupportedServerError(
         `${node.address} is a read-only replica: TTLs can only be written on the primary`,

@@ -12,10 +12,7 @@ import { splitAddress, type Target } from '../target/connect.js';
 export async function targetRunIds(target: Target): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
   for (const node of target.nodes) {
-    const id = await node.client.info('server').then(
-      (t) => /run_id:(\w+)/.exec(t)?.[1],
-      () => undefined,
-    );
+    const id = /run_id:(\w+)/.exec(await node.client.info('server').catch(() => ''))?.[1];
     if (id) ids[node.address] = id;
   }
   return ids;
@@ -41,10 +38,7 @@ export async function sameServers(target: Target, journalRunIds: Record<string, 
     if (cached !== undefined) return cached;
     const [name, port] = splitAddress(address);
     const host = name.replace(/^\[(.*)\]$/, '$1');
-    const ip = await lookup(host).then(
-      (r) => r.address,
-      () => host,
-    );
+    const ip = (await lookup(host).catch(() => undefined))?.address ?? host;
     const key = `${ip === '::1' ? '127.0.0.1' : ip}:${port}`;
     resolved.set(address, key);
     return key;

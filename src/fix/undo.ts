@@ -118,9 +118,7 @@ export async function undoFix(target: Target, options: UndoOptions): Promise<Und
     throw new FixInterruptedError(
       `undo stopped after ${run?.report.persisted ?? 0} PERSIST: ${error.message}`,
       transient ? `once the server answers again, ${again}` : `${error.hint}; then ${again}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   } finally {
     router?.close();
@@ -332,13 +330,8 @@ class UndoRun {
     walk.pacer.record(performance.now() - t0, items.length, items.length);
     // "Gone" may mean "migrated a moment ago": those keys are placed again by the new map.
     const gone = items.flatMap((it, i) => (CODES[reply[i]] === 'gone' ? [i] : []));
-    const moved =
-      gone.length > 0
-        ? await this.router.movedAway(
-            route,
-            gone.map((i) => items[i].key),
-          )
-        : new Set<number>();
+    const goneKeys = gone.map((i) => items[i].key);
+    const moved = gone.length > 0 ? await this.router.movedAway(route, goneKeys) : new Set<number>();
     // Refused by the node ('m'): its slot moved since the map was read.
     const again = new Set([...[...moved].map((j) => gone[j]), ...items.flatMap((it, i) => (reply[i] === 'm' ? [i] : []))]);
     if (again.size > moved.size && moved.size === 0) await this.router.refresh();

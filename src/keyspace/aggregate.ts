@@ -86,7 +86,7 @@ function mergeAcc(into: Acc, from: Acc): void {
   into.violations += from.violations;
   for (let i = 0; i < from.typeNames.length; i++) countType(into, from.typeNames[i], from.typeCounts[i]);
   for (let i = 0; i < 6; i++) into.ttl[i] += from.ttl[i];
-  for (const k of from.examples) addExampleText(into, k);
+  for (const k of from.examples) addExample(into, Buffer.from(k, 'latin1'), 0, k.length);
 }
 
 function countType(acc: Acc, type: string, n: number): void {
@@ -99,16 +99,6 @@ function countType(acc: Acc, type: string, n: number): void {
   }
   names.push(type);
   acc.typeCounts.push(n);
-}
-
-/** Keep the smallest few keys (latin1): the same examples whatever order keys arrive in. */
-function addExampleText(acc: Acc, key: string): void {
-  const ex = acc.examples;
-  if (ex.length === EXAMPLES && key >= ex[EXAMPLES - 1]) return;
-  if (ex.includes(key)) return;
-  ex.push(key);
-  ex.sort();
-  if (ex.length > EXAMPLES) ex.pop();
 }
 
 /**
@@ -125,7 +115,10 @@ function compareKey(key: Uint8Array, start: number, end: number, text: string): 
   return len - text.length;
 }
 
-/** `addExampleText` for key[start, end): the string is made only when the key is kept. */
+/**
+ * Keep the smallest few keys (latin1): the same examples whatever order keys arrive in. The
+ * key is key[start, end), and its string is made only when it is kept.
+ */
 function addExample(acc: Acc, key: Buffer, start: number, end: number): void {
   const ex = acc.examples;
   if (ex.length === EXAMPLES && compareKey(key, start, end, ex[EXAMPLES - 1]) >= 0) return;

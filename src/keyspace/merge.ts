@@ -94,6 +94,7 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
   const files: DumpFileInfo[] = reports.flatMap((r) => r.target.files ?? []);
   const cov = reports.map((r) => r.coverage);
   const keysSeen = cov.reduce((s, c) => s + c.keysSeen, 0);
+  const dbsize = cov.reduce((s, c) => s + c.dbsize, 0);
   const durationMs = Math.max(...cov.map((c) => c.durationMs));
   const expired = cov.some((c) => c.expired)
     ? { keys: cov.reduce((s, c) => s + (c.expired?.keys ?? 0), 0), bytes: cov.reduce((s, c) => s + (c.expired?.bytes ?? 0), 0) }
@@ -119,18 +120,9 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
     coverage: {
       complete: cov.every((c) => c.complete),
       sampled,
-      ...(sampled
-        ? {
-            sampleFraction:
-              keysSeen /
-              Math.max(
-                1,
-                cov.reduce((s, c) => s + c.dbsize, 0),
-              ),
-          }
-        : {}),
+      ...(sampled ? { sampleFraction: keysSeen / Math.max(1, dbsize) } : {}),
       keysSeen,
-      dbsize: cov.reduce((s, c) => s + c.dbsize, 0),
+      dbsize,
       vanished: cov.reduce((s, c) => s + c.vanished, 0),
       ...(interrupted ? { interrupted } : {}),
       unmeasured: [...new Set(cov.flatMap((c) => c.unmeasured))],

@@ -84,13 +84,9 @@ export interface NodeWalkResult {
   error?: unknown;
 }
 
-/** What the per-node lifecycle takes: the pacing, the run's stop, and the connection to step on. */
-export interface NodeOptions extends PaceOptions {
+/** What the per-node lifecycle takes: the pacing (with the calls in flight), the run's stop, and the connection to step on. */
+export interface NodeOptions extends PaceOptions, Pick<WalkSteps, 'conn'> {
   signal: AbortSignal;
-  /** Calls of ours in flight at once (the pacer shares its budget between them). Default 1. */
-  inFlight?: number;
-  /** The connection to step on; default the target's own connection to the node. */
-  conn?: Redis;
 }
 
 /** How one node's work ended: its state, and the failure that ended it early (set only then). */

@@ -154,11 +154,9 @@ export class Pages {
   }
 
   /**
-   * The next SCAN page of a stretch. COUNT is in buckets (a table has about as many buckets
-   * as keys): the pacer's size for a call, at most what the names seen so far on this node
-   * allow (NAME_BYTES_PER_CALL), and inside a stretch no more than what is left of it. A
-   * page that runs past the stretch's end is read again bucket by bucket, keeping the buckets
-   * before the end: stretches that touch (lanes) never read a key twice.
+   * The next SCAN page of a stretch, of `count` buckets. A page that runs past the stretch's
+   * end is read again bucket by bucket, keeping the buckets before the end: stretches that
+   * touch (lanes) never read a key twice.
    */
   read(lane: Lane, cursor: string): Promise<ScanPage> {
     const { walk, stretch } = lane;
