@@ -225,7 +225,7 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
 }
 
 /** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */
-export function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
+function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
   const expiry = new Array<number>(count);

@@ -14,8 +14,8 @@ import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLE
 import type { Inspection, InspectStep, NextPage, PageInspector } from './inspection.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from './record.js';
 
-export { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, LARGE_KEY_SAMPLES } from './inspect-commands.js';
-export type { Inspection, InspectMethod, InspectStep, NextPage, PageInspector } from './inspection.js';
+export { HEAVY_NAME_BYTES } from './inspect-commands.js';
+export type { Inspection, InspectMethod, NextPage, PageInspector } from './inspection.js';
 
 /**
  * No inspection at all: records carry only the key (type 'unknown', TTL_UNKNOWN). For
