@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
-import { HEAVY_NAME_BYTES } from '../keyspace/inspect-commands.js';
+import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/inspect.js';
 import { keySlot } from '../target/slots.js';
 import { isPermissionDenied } from '../target/errors.js';
 
@@ -37,21 +37,15 @@ export class UndoPersister {
    * `[expiry[i].lo, expiry[i].hi]`: one value for keys on the node fix wrote them on.
    */
   async run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
-    const heavy = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [i] : []));
-    if (heavy.length === 0) return this.batch(client, keys, expiry, apply);
-    // A heavy name never reaches a script (making a Lua string of a 1 MB name takes
-    // milliseconds): each is checked and written in a WATCH/MULTI of its own, so every call
-    // touches at most one such name.
-    const light = keys.flatMap((k, i) => (k.length > HEAVY_NAME_BYTES ? [] : [i]));
     const codes = new Array<string>(keys.length);
-    const got = await this.batch(
-      client,
-      light.map((i) => keys[i]),
-      light.map((i) => expiry[i]),
-      apply,
-    );
-    light.forEach((i, j) => (codes[i] = got[j]));
-    for (const i of heavy) codes[i] = (await this.watched(client, [keys[i]], [expiry[i]], apply))[0];
+    // Light names in one call (the undo pacer sizes batches in keys); each heavy name checked and
+    // written in a WATCH/MULTI of its own, so every call touches at most one such name.
+    for (const call of callsOf(keys, Infinity)) {
+      const some = call.map((i) => keys[i]);
+      const bounds = call.map((i) => expiry[i]);
+      const got = some[0].length > HEAVY_NAME_BYTES ? await this.watched(client, some, bounds, apply) : await this.batch(client, some, bounds, apply);
+      call.forEach((i, j) => (codes[i] = got[j]));
+    }
     return codes.join('');
   }
 

@@ -11,7 +11,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { assertKeyTtl } from '../policy/index.js';
-import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../keyspace/inspect.js';
+import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/inspect.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';
@@ -208,9 +208,7 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       for (const t of ttlMs) assertKeyTtl(t, 'fix');
       const calls = callsOf(keys);
       if (calls.length === 1 && keys[0].length <= HEAVY_NAME_BYTES) return writeLight(mode, keys, ttlMs, measure);
-      // One call at a time: a heavy name is never handed to a script (its write and the read
-      // of its expiry are one MULTI/EXEC of its own), and no call carries more than
-      // NAME_BYTES_PER_CALL of names.
+      // One call at a time; a heavy name's write and the read of its expiry are one MULTI/EXEC of its own.
       const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
       const parts: Array<[number[], WriteResult]> = [];
       let serverMs: number | undefined = 0;
@@ -226,28 +224,8 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
   };
 }
 
-/** The calls a batch goes in, as indexes of its keys: light names up to NAME_BYTES_PER_CALL a call, then each heavy name alone. */
-function callsOf(keys: Buffer[]): number[][] {
-  const calls: number[][] = [];
-  const heavy: number[][] = [];
-  let call: number[] = [];
-  let bytes = 0;
-  keys.forEach((k, i) => {
-    if (k.length > HEAVY_NAME_BYTES) return void heavy.push([i]);
-    if (bytes + k.length > NAME_BYTES_PER_CALL && call.length > 0) {
-      calls.push(call);
-      call = [];
-      bytes = 0;
-    }
-    call.push(i);
-    bytes += k.length;
-  });
-  if (call.length > 0) calls.push(call);
-  return [...calls, ...heavy];
-}
-
 /** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */
-export function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
+function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
   const status = new Array<WriteStatus>(count);
   const bytes = new Array<number>(count);
   const expiry = new Array<number>(count);

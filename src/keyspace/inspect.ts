@@ -14,8 +14,8 @@ import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLE
 import type { Inspection, InspectStep, NextPage, PageInspector } from './inspection.js';
 import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from './record.js';
 
-export { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, LARGE_KEY_SAMPLES } from './inspect-commands.js';
-export type { Inspection, InspectMethod, InspectStep, NextPage, PageInspector } from './inspection.js';
+export { HEAVY_NAME_BYTES } from './inspect-commands.js';
+export type { Inspection, InspectMethod, NextPage, PageInspector } from './inspection.js';
 
 /**
  * No inspection at all: records carry only the key (type 'unknown', TTL_UNKNOWN). For
@@ -57,14 +57,38 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
  */
 export const NAME_BYTES_PER_CALL = 256 * 1024;
 
+/**
+ * The server calls a batch of keys goes in, as indexes of `keys`: light names in order, packed
+ * up to `bytesPerCall` bytes of names a call, then each name over HEAVY_NAME_BYTES in a call of
+ * its own. A heavy name is never handed to a script: a Lua string of a 1 MB name costs more
+ * than a millisecond to make, so its callers send it as single commands or a MULTI/EXEC.
+ */
+export function callsOf(keys: Buffer[], bytesPerCall = NAME_BYTES_PER_CALL): number[][] {
+  const calls: number[][] = [];
+  const heavy: number[][] = [];
+  let call: number[] = [];
+  let bytes = 0;
+  keys.forEach((k, i) => {
+    if (k.length > HEAVY_NAME_BYTES) return void heavy.push([i]);
+    if (bytes + k.length > bytesPerCall && call.length > 0) {
+      calls.push(call);
+      call = [];
+      bytes = 0;
+    }
+    call.push(i);
+    bytes += k.length;
+  });
+  if (call.length > 0) calls.push(call);
+  return [...calls, ...heavy];
+}
+
 /** A call's time budget when the caller gives none. */
 const DEFAULT_BUDGET_MS = 0.5;
 
 /**
  * Inspection by inspect-keys.lua: the keys of a page go to the server packed in one argument
  * and come back as one packed string of records, a few calls at most per page. Keys whose
- * names are over HEAVY_NAME_BYTES never enter a script (a Lua string of a 1 MB name costs
- * more than a millisecond): they are inspected with single commands, each one lookup long.
+ * names are over HEAVY_NAME_BYTES are inspected with single commands, each one lookup long.
  */
 class LuaInspector implements PageInspector {
   readonly method = 'lua';
@@ -84,10 +108,16 @@ class LuaInspector implements PageInspector {
     const records: Inspection['records'] = [];
     let vanished = 0;
     let serverMs = 0;
-    const heavy: Buffer[] = [];
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
+    for (const call of callsOf(keys)) {
+      const batch = call.map((i) => keys[i]);
+      if (batch[0].length > HEAVY_NAME_BYTES) {
+        const started = performance.now();
+        const single = await inspectOneByOne(this.client, batch, this.measuresMemory);
+        records.push(...single.records);
+        vanished += single.vanished;
+        serverMs += performance.now() - started;
+        continue;
+      }
       // A call stops at its budget; the keys it did not reach go in the next.
       for (let from = 0; from < batch.length;) {
         const sent = from === 0 ? batch : batch.slice(from);
@@ -98,25 +128,6 @@ class LuaInspector implements PageInspector {
         for (const r of decoded.records) records.push(r);
         from += Math.max(step.done, 1);
       }
-      batch = [];
-      batchBytes = 0;
-    };
-    for (const key of keys) {
-      if (key.length > HEAVY_NAME_BYTES) {
-        heavy.push(key);
-        continue;
-      }
-      if (batchBytes + key.length > NAME_BYTES_PER_CALL && batch.length > 0) await flush();
-      batch.push(key);
-      batchBytes += key.length;
-    }
-    await flush();
-    if (heavy.length > 0) {
-      const started = performance.now();
-      const single = await inspectOneByOne(this.client, heavy, this.measuresMemory);
-      records.push(...single.records);
-      vanished += single.vanished;
-      serverMs += performance.now() - started;
     }
     return { records, vanished, serverMs };
   }
