@@ -38,9 +38,10 @@ export class UndoPersister {
    */
   async run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
     const codes = new Array<string>(keys.length);
-    // Light names in one call (the undo pacer sizes batches in keys); each heavy name checked and
-    // written in a WATCH/MULTI of its own, so every call touches at most one such name.
-    for (const call of callsOf(keys, Infinity)) {
+    // Light names up to NAME_BYTES_PER_CALL of them a call (the undo pacer sizes batches in
+    // keys, not bytes); each heavy name checked and written in a WATCH/MULTI of its own, so
+    // every call touches at most one such name.
+    for (const call of callsOf(keys)) {
       const some = call.map((i) => keys[i]);
       const bounds = call.map((i) => expiry[i]);
       const got = some[0].length > HEAVY_NAME_BYTES ? await this.watched(client, some, bounds, apply) : await this.batch(client, some, bounds, apply);

@@ -59,18 +59,18 @@ export const NAME_BYTES_PER_CALL = 256 * 1024;
 
 /**
  * The server calls a batch of keys goes in, as indexes of `keys`: light names in order, packed
- * up to `bytesPerCall` bytes of names a call, then each name over HEAVY_NAME_BYTES in a call of
+ * up to NAME_BYTES_PER_CALL bytes of names a call, then each name over HEAVY_NAME_BYTES in a call of
  * its own. A heavy name is never handed to a script: a Lua string of a 1 MB name costs more
  * than a millisecond to make, so its callers send it as single commands or a MULTI/EXEC.
  */
-export function callsOf(keys: Buffer[], bytesPerCall = NAME_BYTES_PER_CALL): number[][] {
+export function callsOf(keys: Buffer[]): number[][] {
   const calls: number[][] = [];
   const heavy: number[][] = [];
   let call: number[] = [];
   let bytes = 0;
   keys.forEach((k, i) => {
     if (k.length > HEAVY_NAME_BYTES) return void heavy.push([i]);
-    if (bytes + k.length > bytesPerCall && call.length > 0) {
+    if (bytes + k.length > NAME_BYTES_PER_CALL && call.length > 0) {
       calls.push(call);
       call = [];
       bytes = 0;
