@@ -5,7 +5,7 @@
  * queues and one big leaderboard.
  */
 import type { Redis } from 'ioredis';
-import { seededRandom } from '../keyspace/cursor.js';
+import { seededRandom } from '../keyspace/walk/cursor.js';
 
 export interface DatasetOptions {
   /** Total keys, roughly. Default 60 000. */

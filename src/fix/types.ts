@@ -3,7 +3,7 @@
  * contracts (`kind: "keywarden.fix"`, `kind: "keywarden.undo"`): add fields, never rename.
  * Also what a fix run is asked to do (FixOptions).
  */
-import type { PaceOptions } from '../keyspace/pace.js';
+import type { PaceOptions } from '../keyspace/walk/pace.js';
 import type { ScanProgress } from '../keyspace/walk/run.js';
 import type { Policy } from '../policy/index.js';
 import type { EvictionRisk } from './eviction-risk.js';

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
-import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/inspect.js';
+import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/walk/calls.js';
 import { keySlot } from '../target/slots.js';
 import { isPermissionDenied } from '../target/errors.js';
 

@@ -9,7 +9,7 @@
  * the node that answers.
  */
 import { displayKey } from '../keyspace/display.js';
-import type { PaceOptions } from '../keyspace/pace.js';
+import type { PaceOptions } from '../keyspace/walk/pace.js';
 import { onNode, type NodeOutcome, type WalkState } from '../keyspace/walk/node-walk.js';
 import type { RedisNode, Target } from '../target/connect.js';
 import { ConnectionError, KeywardenError } from '../errors.js';

@@ -10,7 +10,7 @@
  * read before it is answered.
  */
 import type { Redis } from 'ioredis';
-import { cursorPosition } from '../keyspace/cursor.js';
+import { cursorPosition } from '../keyspace/walk/cursor.js';
 import { TTL_UNKNOWN, UNMEASURED, type KeyRecord } from '../keyspace/record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/walk/node-walk.js';
 import { Pages } from '../keyspace/walk/pages.js';

@@ -11,7 +11,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../lua/index.js';
 import { assertKeyTtl } from '../policy/index.js';
-import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/inspect.js';
+import { callsOf, HEAVY_NAME_BYTES } from '../keyspace/walk/calls.js';
 import { isPermissionDenied } from '../target/errors.js';
 
 export type WriteMode = 'NX' | 'LT';

@@ -2,7 +2,7 @@
  * Folds KeyRecords into the per-pattern report: pure code, no I/O. When the records are a
  * sample, every figure is scaled to the whole keyspace and given a 95% confidence interval.
  *
- * Estimation: the sample is a hash-spread share of each node's table (see cursor.ts), so
+ * Estimation: the sample is a hash-spread share of each node's table (see walk/cursor.ts), so
  * it is treated as a simple random sample of n keys out of N (DBSIZE). A pattern's total
  * of any per-key quantity y (1 for counts, bytes for bytes) is estimated as N·ȳ with
  * variance N²·s²/n·(1 − n/N), where ȳ and s² are the sample mean and variance of y over all

@@ -1,18 +1,19 @@
 /**
  * The live source of KeyRecords: walks every selected node and database with SCAN (never
- * KEYS), in bounded, paced steps, all nodes in parallel (a NodeWalk each with read steps,
- * walk/). Consumers receive batches through `onBatch` (awaited, so a slow consumer such as
- * `fix` applies back-pressure) together with a checkpoint from which a later run can resume.
+ * KEYS), in bounded, paced steps, all nodes in parallel (a NodeWalk each, walk/, with read
+ * steps, steps/). Consumers receive batches through `onBatch` (awaited, so a slow consumer
+ * such as `fix` applies back-pressure) together with a checkpoint from which a later run can
+ * resume.
  */
 import { ConnectionError, type KeywardenError } from '../errors.js';
 import type { Target } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
-import { samplePlan, seededRandom } from './cursor.js';
-import { createInspector, keysOnly, type InspectMethod } from './inspect.js';
+import { samplePlan, seededRandom } from './walk/cursor.js';
+import { createInspector, keysOnly, type InspectMethod } from './steps/inspect.js';
 import type { KeyRecord } from './record.js';
 import type { ScanReport } from './report.js';
 import type { NodeCheckpoint, NodeWalkResult } from './walk/node-walk.js';
-import { ReadSteps } from './walk/read-steps.js';
+import { ReadSteps } from './steps/read-steps.js';
 import { walkTarget, type RunOptions } from './walk/run.js';
 
 export type { NodeCheckpoint } from './walk/node-walk.js';

@@ -17,7 +17,7 @@ import { JournalWriter, type JournalLine } from '../../src/fix/journal.js';
 import { FixTally } from '../../src/fix/plan.js';
 import { createTtlWriter } from '../../src/fix/writer.js';
 import { WriteSteps } from '../../src/fix/write-steps.js';
-import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../../src/keyspace/inspect.js';
+import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../../src/keyspace/walk/calls.js';
 import { walkNode } from '../../src/keyspace/walk/node-walk.js';
 import { luaScript } from '../../src/lua/index.js';
 import { adHocPolicy } from '../../src/policy/index.js';

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { HEAVY_NAME_BYTES } from '../../src/keyspace/inspect-commands.js';
-import { NAME_BYTES_PER_CALL } from '../../src/keyspace/inspect.js';
+import { HEAVY_NAME_BYTES, NAME_BYTES_PER_CALL } from '../../src/keyspace/walk/calls.js';
 import { runCli } from '../support/cli.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { shareInterval } from '../../src/keyspace/aggregate.js';
-import { samplePlan, seededRandom } from '../../src/keyspace/cursor.js';
+import { samplePlan, seededRandom } from '../../src/keyspace/walk/cursor.js';
 import { scanKeyspace } from '../../src/keyspace/scan.js';
 import { scanRecords } from '../../src/keyspace/scanner.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';

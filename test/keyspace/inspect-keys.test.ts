@@ -1,5 +1,5 @@
 /**
- * The scanner's read path (walk/read-steps.ts): inspect-keys.lua inspects keys in order until
+ * The scanner's read path (steps/read-steps.ts): inspect-keys.lua inspects keys in order until
  * its time budget is spent, the inspector sends it the rest; once a node's first keys, read
  * with plain SCAN, showed only short names, the script reads the pages itself. Stretches of
  * one walk stop exactly at their ends, so stretches that touch read every key once.
@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import type { Stretch } from '../../src/keyspace/cursor.js';
-import { createInspector, decodeRecords, NAME_BYTES_PER_CALL, type PageInspector } from '../../src/keyspace/inspect.js';
-import { Pacer } from '../../src/keyspace/pace.js';
+import type { Stretch } from '../../src/keyspace/walk/cursor.js';
+import { createInspector, decodeRecords, type PageInspector } from '../../src/keyspace/steps/inspect.js';
+import { NAME_BYTES_PER_CALL } from '../../src/keyspace/walk/calls.js';
+import { Pacer } from '../../src/keyspace/walk/pace.js';
 import type { KeyRecord } from '../../src/keyspace/record.js';
 import type { WalkState } from '../../src/keyspace/walk/node-walk.js';
-import { ReadSteps } from '../../src/keyspace/walk/read-steps.js';
+import { ReadSteps } from '../../src/keyspace/steps/read-steps.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 
 const KEYS = 20_000;

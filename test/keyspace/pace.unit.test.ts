@@ -3,7 +3,7 @@
 // default is tuning (bench:scan decides it), so these check the mechanism, not the numbers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Pacer } from '../../src/keyspace/pace.js';
+import { Pacer } from '../../src/keyspace/walk/pace.js';
 
 describe('Pacer', () => {
   it('starts with 100 keys a call (500 with fast), or the initial batch asked for', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Aggregator, interval } from '../../src/keyspace/aggregate.js';
-import { cursorAt, cursorPosition, samplePlan } from '../../src/keyspace/cursor.js';
+import { cursorAt, cursorPosition, samplePlan } from '../../src/keyspace/walk/cursor.js';
 import type { KeyRecord } from '../../src/keyspace/record.js';
 import { scanKeyspace } from '../../src/keyspace/scan.js';
 import { connectTarget, type Target } from '../../src/target/connect.js';

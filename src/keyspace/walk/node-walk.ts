@@ -4,14 +4,14 @@
  * per node on it. The walk of one node (`walkNode`) adds the databases to visit, SELECT, where
  * a resumed walk continues, progress and the checkpoint. What one step reads or writes is the
  * `WalkSteps` strategy's: reading and inspecting keys (scan, watch, fix's dry run:
- * read-steps.ts) or reading and writing them (fix --apply: src/fix/write-steps.ts).
+ * keyspace/steps/) or reading and writing them (fix --apply: src/fix/write-steps.ts).
  */
 import type { Redis } from 'ioredis';
 import type { KeywardenError } from '../../errors.js';
 import { openNodeConnection, type RedisNode, type Target } from '../../target/connect.js';
 import { midRunFailure } from '../../target/errors.js';
 import { parseInfo, parseKeyspace } from '../../target/info.js';
-import { Pacer, type PaceOptions } from '../pace.js';
+import { Pacer, type PaceOptions } from './pace.js';
 
 export interface NodeCheckpoint {
   node: string;

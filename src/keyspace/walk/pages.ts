@@ -8,8 +8,8 @@
  * done".
  */
 import { permissionFailure } from '../../target/errors.js';
-import { cursorPosition, scanPage, type Stretch } from '../cursor.js';
-import { NAME_BYTES_PER_CALL } from '../inspect.js';
+import { cursorPosition, scanPage, type Stretch } from './cursor.js';
+import { NAME_BYTES_PER_CALL } from './calls.js';
 import type { WalkState } from './node-walk.js';
 
 /** One stretch of a table, read with one call in flight. */

@@ -6,7 +6,7 @@
 import type { RedisNode, Target } from '../../target/connect.js';
 import { midRunFailure } from '../../target/errors.js';
 import { planNode, walkNode, type NodeCheckpoint, type NodePlan, type NodeWalkResult, type WalkSteps } from './node-walk.js';
-import type { PaceOptions } from '../pace.js';
+import type { PaceOptions } from './pace.js';
 
 export interface ScanProgress {
   keysSeen: number;

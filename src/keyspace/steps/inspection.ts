@@ -2,7 +2,7 @@
  * What inspecting keys means to the read steps, whoever does it: inspect-keys.lua (inspect.ts)
  * or pipelined commands (inspect-commands.ts) inspecting the SCAN pages the steps read.
  */
-import type { KeyRecord } from './record.js';
+import type { KeyRecord } from '../record.js';
 
 export interface Inspection {
   records: Omit<KeyRecord, 'db' | 'node'>[];

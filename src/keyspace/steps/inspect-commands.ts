@@ -5,13 +5,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { Inspection, PageInspector } from './inspection.js';
-import { NO_TTL, UNMEASURED } from './record.js';
+import { NO_TTL, UNMEASURED } from '../record.js';
 
 /** Collections larger than this are measured with SAMPLES instead of walking every element. */
 export const EXACT_MEMORY_LIMIT = 5000;
 export const LARGE_KEY_SAMPLES = 1000;
-/** A key name longer than this never goes to a script, nor in a server call with another name (see callsOf, inspect.ts). */
-export const HEAVY_NAME_BYTES = 32 * 1024;
 
 /**
  * Inspect keys with single commands awaited one by one: for names so long that every

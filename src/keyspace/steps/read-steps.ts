@@ -5,11 +5,12 @@
  * may be read as stretches side by side (lanes), or as a sample of stretches spread over it.
  */
 import { permissionFailure } from '../../target/errors.js';
-import { cursorAt, cursorPosition, type Stretch } from '../cursor.js';
-import { NAME_BYTES_PER_CALL, type Inspection, type NextPage, type PageInspector } from '../inspect.js';
+import { cursorAt, cursorPosition, type Stretch } from '../walk/cursor.js';
+import { NAME_BYTES_PER_CALL } from '../walk/calls.js';
+import type { Inspection, NextPage, PageInspector } from './inspect.js';
 import type { KeyRecord } from '../record.js';
-import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from './node-walk.js';
-import { Pages, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from './pages.js';
+import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../walk/node-walk.js';
+import { Pages, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from '../walk/pages.js';
 
 export interface ReadStepOptions {
   match?: string;

@@ -8,13 +8,13 @@
  * reported as unmeasured instead of failing the scan.
  */
 import type { Redis } from 'ioredis';
-import { luaScript, runScript } from '../lua/index.js';
-import { isPermissionDenied } from '../target/errors.js';
-import { EXACT_MEMORY_LIMIT, HEAVY_NAME_BYTES, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector } from './inspect-commands.js';
+import { luaScript, runScript } from '../../lua/index.js';
+import { isPermissionDenied } from '../../target/errors.js';
+import { EXACT_MEMORY_LIMIT, inspectOneByOne, LARGE_KEY_SAMPLES, PipelineInspector } from './inspect-commands.js';
+import { callsOf, HEAVY_NAME_BYTES } from '../walk/calls.js';
 import type { Inspection, InspectStep, NextPage, PageInspector } from './inspection.js';
-import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from './record.js';
+import { NO_TTL, TTL_UNKNOWN, UNMEASURED } from '../record.js';
 
-export { HEAVY_NAME_BYTES } from './inspect-commands.js';
 export type { Inspection, InspectMethod, NextPage, PageInspector } from './inspection.js';
 
 /**
@@ -47,39 +47,6 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
     if (!isPermissionDenied(err) && !/NOSCRIPT|scripts? (are|is) disabled|unknown command/i.test((err as Error).message)) throw err;
     return new PipelineInspector(client, memory);
   }
-}
-
-/**
- * Bytes of key names one inspect-keys call may carry, and one SCAN page is sized to bring
- * back. Every command on a key hashes and compares its whole name: at about 1 GB/s, 256 KiB
- * of names inspected is a fraction of a millisecond, while a page of 1 MB names inspected in
- * one call blocked a server for 40–100 ms.
- */
-export const NAME_BYTES_PER_CALL = 256 * 1024;
-
-/**
- * The server calls a batch of keys goes in, as indexes of `keys`: light names in order, packed
- * up to NAME_BYTES_PER_CALL bytes of names a call, then each name over HEAVY_NAME_BYTES in a call of
- * its own. A heavy name is never handed to a script: a Lua string of a 1 MB name costs more
- * than a millisecond to make, so its callers send it as single commands or a MULTI/EXEC.
- */
-export function callsOf(keys: Buffer[]): number[][] {
-  const calls: number[][] = [];
-  const heavy: number[][] = [];
-  let call: number[] = [];
-  let bytes = 0;
-  keys.forEach((k, i) => {
-    if (k.length > HEAVY_NAME_BYTES) return void heavy.push([i]);
-    if (bytes + k.length > NAME_BYTES_PER_CALL && call.length > 0) {
-      calls.push(call);
-      call = [];
-      bytes = 0;
-    }
-    call.push(i);
-    bytes += k.length;
-  });
-  if (call.length > 0) calls.push(call);
-  return [...calls, ...heavy];
 }
 
 /** A call's time budget when the caller gives none. */
