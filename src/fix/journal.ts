@@ -99,11 +99,7 @@ export class JournalWriter {
     try {
       this.fd = openSync(path, 'a');
     } catch (err) {
-      throw new JournalError(
-        `cannot write journal ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        'check --journal and the permissions of its directory',
-        { cause: err },
-      );
+      throw journalWriteFailure(path, err);
     }
   }
 
@@ -129,7 +125,7 @@ export class JournalWriter {
 }
 
 /** One line saying why the journal cannot be written, with advice for the cause. */
-export function journalWriteFailure(path: string, err: unknown): JournalError {
+function journalWriteFailure(path: string, err: unknown): JournalError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new JournalError(
