@@ -30,7 +30,7 @@
  * anywhere but the very end is refused. `--resume` cuts a torn last line off before it
  * appends (`repairTail`), so a torn line never ends up in the middle.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, ftruncateSync, writeSync, type Stats } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { KeywardenError, UsageError } from '../errors.js';
 import type { NodeCheckpoint } from '../keyspace/walk/node-walk.js';
@@ -82,9 +82,12 @@ export interface JournalDone {
 
 export type JournalLine = JournalStart | JournalSet | JournalDone | { t: 'cp'; cp: NodeCheckpoint } | { t: 'end'; complete: boolean; totals: unknown };
 
-/** --journal names a directory: said as such, not as "already exists" or a read error. */
-export function journalIsDirectory(path: string): JournalError {
-  return new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+/** The journal file's status, none when it does not exist; a directory is refused as such, not as "already exists" or a read error. */
+function journalStat(path: string): Stats | undefined {
+  if (!existsSync(path)) return undefined;
+  const stat = statSync(path);
+  if (stat.isDirectory()) throw new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+  return stat;
 }
 
 /** Appends lines to a journal file with one `write(2)` per call. */
@@ -143,8 +146,7 @@ function journalWriteFailure(path: string, err: unknown): JournalError {
  * disk, which is skipped.
  */
 export async function* readJournal(path: string, filter?: (raw: string) => boolean): AsyncGenerator<JournalLine> {
-  if (!existsSync(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
-  if (statSync(path).isDirectory()) throw journalIsDirectory(path);
+  if (!journalStat(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   let bad: number | undefined;
@@ -267,8 +269,7 @@ export async function journalState(path: string): Promise<JournalState> {
     nodes: new Set(),
     unansweredBatches: new Set(),
   };
-  if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
-  if (existsSync(path) && !statSync(path).isFile()) throw refuse(path, 'it is not a regular file');
+  if (journalStat(path)?.isFile() === false) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};
   const sets = new Map<string, { keys: number; keysOnly: boolean }>();
@@ -349,8 +350,7 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
     return {};
   }
   if (!options.resume) {
-    if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
-    if (existsSync(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
+    if (journalStat(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
     const journal = new JournalWriter(path, 1);
     journal.write(startLine(target, options, false, await targetRunIds(target)));
     return { journal };
