@@ -233,14 +233,11 @@ export interface JournalState {
   checkpoints: Array<NodeCheckpoint & { runId?: string }>;
   /** Batch ids with the indexes the server refused. */
   refused: Map<string, number[]>;
-  finished: boolean;
   /**
    * Keys fix gave (or tried to give) a TTL: every key of the `set` lines but those a
    * keys-only batch had refused. What undo reports as `journaled`, known before it starts.
    */
   journaledKeys: number;
-  /** Keys of `set` lines that never got their `done` (the call was in flight when the run died). */
-  unanswered: number;
   /** Every node address `set` lines name. */
   nodes: Set<string>;
   /** Ids of the `set` lines that never got their `done`. */
@@ -263,9 +260,7 @@ export async function journalState(path: string): Promise<JournalState> {
     runIds: {},
     checkpoints: [],
     refused: new Map(),
-    finished: false,
     journaledKeys: 0,
-    unanswered: 0,
     nodes: new Set(),
     unansweredBatches: new Set(),
   };
@@ -290,7 +285,6 @@ export async function journalState(path: string): Promise<JournalState> {
       }
       state.runs++;
       state.first ??= line;
-      state.finished = false;
       runIds = line.runIds ?? {};
       Object.assign(state.runIds, runIds);
     } else if (line.t === 'set') {
@@ -310,13 +304,9 @@ export async function journalState(path: string): Promise<JournalState> {
       if (line.refused.length > 0) state.refused.set(line.b, line.refused);
       if (set.keysOnly) state.journaledKeys -= line.refused.length;
     } else if (line.t === 'cp') last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
-    else if (line.t === 'end') state.finished = line.complete;
   }
   if (lineNo === 0) throw refuse(path, 'it is empty');
-  for (const [b, set] of sets) {
-    state.unanswered += set.keys;
-    state.unansweredBatches.add(b);
-  }
+  state.unansweredBatches = new Set(sets.keys());
   state.checkpoints = [...last.values()];
   return state;
 }
@@ -359,8 +349,8 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
   // a kill or a full disk is cut off, so appended lines never follow it.
   const state = await journalState(path);
   repairTail(path);
-  const first = state.first;
-  if (!first) throw new JournalError(`journal ${path} holds no fix run`, 'give the --journal file that `keywarden fix --apply` wrote');
+  // journalState refuses a journal that does not begin with a start line.
+  const first = state.first!;
   const ids = await targetRunIds(target);
   const now = startLine(target, options, true, ids);
   if (JSON.stringify(first.policy.rules) !== JSON.stringify(now.policy.rules) || first.maxTtlMs !== now.maxTtlMs) {
