@@ -154,14 +154,8 @@ export class WriteLedger {
   private reached(cp: NodeCheckpoint, now: boolean): void {
     this.checkpoint = cp;
     this.walk.checkpoint = cp;
-    const at = performance.now();
-    if (!this.o.journal || (!now && at - this.journaledAt < CHECKPOINT_EVERY_MS)) {
-      this.journaled = !this.o.journal;
-      return;
-    }
-    this.log({ t: 'cp', cp });
-    this.journaled = true;
-    this.journaledAt = at;
+    this.journaled = false;
+    if (now || performance.now() - this.journaledAt >= CHECKPOINT_EVERY_MS) this.commit();
   }
 
   /** Journal the latest checkpoint if it is not yet (a database ends, the walk ends). */
