@@ -213,7 +213,7 @@ async function walkForPlan(target: Target, options: FixOptions, state: RunState)
       for (const r of records) {
         const d = decideKey(r, tally.matcher.match(r.key), options);
         tally.plan(r, d);
-        if (d.action === 'shorten') tally.outcome(d, true, true);
+        if (d.action === 'shorten') tally.shortened(d);
       }
     },
     onProgress: progress(options, tally),

@@ -137,7 +137,7 @@ export class WriteLedger {
     const b = this.set('LT', db, s);
     this.flush();
     const result = await this.writer.write('LT', s.keys, s.ttls, false);
-    s.decisions.forEach((d, i) => this.o.tally.outcome(d, result.status[i] === 'set', false));
+    s.decisions.filter((_, i) => result.status[i] === 'set').forEach((d) => this.o.tally.shortened(d));
     this.log({ t: 'done', b, refused: result.status.flatMap((st, i) => (st === 'set' ? [] : [i])) });
     this.settle(ticket);
   }

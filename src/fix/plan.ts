@@ -119,20 +119,9 @@ export class FixTally {
     else t.changedSinceScan++;
   }
 
-  /** Count the outcome of a write: `took` false means the server refused it (NX/LT, or the key vanished). */
-  outcome(decision: KeyDecision, took: boolean, dryRun: boolean): void {
-    if (!decision.rule || decision.action === 'skip') return;
-    const t = this.rules[decision.rule.index];
-    if (decision.action === 'shorten') {
-      if (took || dryRun) t.shortened++;
-      return;
-    }
-    if (dryRun) return;
-    if (took) t.applied++;
-    else {
-      t.changedSinceScan++;
-      t.alreadyHadTtl++;
-    }
+  /** Count a TTL shortened to `--max-ttl` (dry run: one that would be). */
+  shortened(decision: KeyDecision): void {
+    if (decision.action === 'shorten') this.rules[decision.rule.index].shortened++;
   }
 
   private addBytes(rule: number, bytes: number): void {
