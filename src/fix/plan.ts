@@ -5,7 +5,7 @@
 import { displayKey } from '../keyspace/display.js';
 import { TTL_UNKNOWN, type KeyRecord } from '../keyspace/record.js';
 import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
-import type { FixRuleSummary, FixTotals } from './types.js';
+import type { FixOptions, FixRuleSummary, FixTotals } from './types.js';
 import { NOT_SAMPLED, type WriteStatus } from './writer.js';
 
 /** What fix does with one key. */
@@ -14,12 +14,8 @@ export type KeyDecision =
   | { action: 'shorten'; rule: PolicyRule; ttlMs: number }
   | { action: 'skip'; rule?: PolicyRule; reason: 'hasTtl' | 'durable' | 'noRule' };
 
-export interface PlanOptions {
-  /** `--max-ttl`: no key keeps (or gets) a TTL longer than this. */
-  maxTtlMs?: number;
-  /** Jitter source, injectable for tests. */
-  random?: () => number;
-}
+/** What deciding a key needs of a run's options: `--max-ttl` and the jitter source. */
+export type PlanOptions = Pick<FixOptions, 'maxTtlMs' | 'random'>;
 
 const EXAMPLES = 3;
 
