@@ -57,9 +57,8 @@ export class WriteLedger {
   private readonly queue: Ticket[] = [];
   private readonly sample = new ByteSample();
   private lines: JournalLine[] = [];
-  /** The latest checkpoint whose keys are all answered, and whether the journal has it. */
-  private checkpoint: NodeCheckpoint | undefined;
-  private journaled = true;
+  /** The latest checkpoint whose keys are all answered, until the journal has it. */
+  private unjournaled: NodeCheckpoint | undefined;
   private journaledAt = -Infinity;
 
   constructor(
@@ -152,17 +151,16 @@ export class WriteLedger {
 
   /** Every key before `cp` is answered: journal it now, or now and then when alone. */
   private reached(cp: NodeCheckpoint, now: boolean): void {
-    this.checkpoint = cp;
     this.walk.checkpoint = cp;
-    this.journaled = false;
+    this.unjournaled = cp;
     if (now || performance.now() - this.journaledAt >= CHECKPOINT_EVERY_MS) this.commit();
   }
 
   /** Journal the latest checkpoint if it is not yet (a database ends, the walk ends). */
   commit(): void {
-    if (this.journaled || !this.checkpoint) return;
-    this.log({ t: 'cp', cp: this.checkpoint });
-    this.journaled = true;
+    if (!this.unjournaled) return;
+    this.log({ t: 'cp', cp: this.unjournaled });
+    this.unjournaled = undefined;
     this.journaledAt = performance.now();
   }
 
