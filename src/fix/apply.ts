@@ -50,7 +50,7 @@ async function runFix(target: Target, options: FixOptions, apply: boolean): Prom
   checkTtls(options);
   if (apply) await checkWritable(target);
   const tally = new FixTally(options.policy);
-  const { journal, resumeFrom } = apply ? await openJournal(target, options) : { journal: undefined, resumeFrom: undefined };
+  const { journal, resumeFrom } = apply ? await openJournal(target, options) : {};
   if (apply) options.onStart?.();
   // Said by the plan as well as before the writes: a read of INFO memory per node.
   const risks = await evictionRisks(target);
@@ -198,7 +198,7 @@ async function walkWrites(target: Target, options: FixOptions, state: RunState, 
   const failed = run.nodes.find((n) => n.failure);
   // The scripted walk's failure as the server said it; the pipelined one's named by node, as the scanner's always was.
   if (failed) throw scripted ? failed.error : failed.failure;
-  return { nodes: run.nodes, ...(run.interrupted ? { interrupted: run.interrupted } : {}) };
+  return run;
 }
 
 /** The dry run: inspected records (type, TTL, bytes), the plan counted from them. */
@@ -213,7 +213,7 @@ async function walkForPlan(target: Target, options: FixOptions, state: RunState)
       for (const r of records) {
         const d = decideKey(r, tally.matcher.match(r.key), options);
         tally.plan(r, d);
-        if (d.action === 'shorten') tally.outcome(d, true, true);
+        if (d.action === 'shorten') tally.shortened(d);
       }
     },
     onProgress: progress(options, tally),

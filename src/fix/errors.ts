@@ -10,8 +10,6 @@ export class FixInterruptedError extends KeywardenError {}
 /** The server cannot do what fix needs (EXPIRE … NX needs Redis 7.0). */
 export class UnsupportedServerError extends KeywardenError {}
 
-export { JournalError } from './journal.js';
-
 /** What stopped a fix or undo run, and whether waiting for the server is the advice. */
 export interface RunFailure {
   error: KeywardenError;
@@ -40,7 +38,6 @@ const REFUSALS: ReadonlyArray<{ test: RegExp; message: (where: string, err: Erro
 
 /** Classify what stopped a run on `where` into one line and the advice that fits it. */
 export function runFailure(err: unknown, where: string, replyTimeoutMs?: number): RunFailure {
-  if (err instanceof PermissionError) return { error: err, transient: false };
   if (err instanceof KeywardenError && !(err instanceof ConnectionError)) return { error: err, transient: false };
   for (let e = err as (Error & { cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     // A refusal under an error that named the node (the scanner's): the refusal decides the advice.

@@ -30,7 +30,7 @@
  * anywhere but the very end is refused. `--resume` cuts a torn last line off before it
  * appends (`repairTail`), so a torn line never ends up in the middle.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, ftruncateSync, writeSync, type Stats } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { KeywardenError, UsageError } from '../errors.js';
 import type { NodeCheckpoint } from '../keyspace/walk/node-walk.js';
@@ -82,9 +82,12 @@ export interface JournalDone {
 
 export type JournalLine = JournalStart | JournalSet | JournalDone | { t: 'cp'; cp: NodeCheckpoint } | { t: 'end'; complete: boolean; totals: unknown };
 
-/** --journal names a directory: said as such, not as "already exists" or a read error. */
-export function journalIsDirectory(path: string): JournalError {
-  return new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+/** The journal file's status, none when it does not exist; a directory is refused as such, not as "already exists" or a read error. */
+function journalStat(path: string): Stats | undefined {
+  if (!existsSync(path)) return undefined;
+  const stat = statSync(path);
+  if (stat.isDirectory()) throw new JournalError(`journal ${path} is a directory`, 'give --journal a file name, e.g. --journal keywarden-fix.jsonl');
+  return stat;
 }
 
 /** Appends lines to a journal file with one `write(2)` per call. */
@@ -99,11 +102,7 @@ export class JournalWriter {
     try {
       this.fd = openSync(path, 'a');
     } catch (err) {
-      throw new JournalError(
-        `cannot write journal ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        'check --journal and the permissions of its directory',
-        { cause: err },
-      );
+      throw journalWriteFailure(path, err);
     }
   }
 
@@ -129,7 +128,7 @@ export class JournalWriter {
 }
 
 /** One line saying why the journal cannot be written, with advice for the cause. */
-export function journalWriteFailure(path: string, err: unknown): JournalError {
+function journalWriteFailure(path: string, err: unknown): JournalError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new JournalError(
@@ -147,8 +146,7 @@ export function journalWriteFailure(path: string, err: unknown): JournalError {
  * disk, which is skipped.
  */
 export async function* readJournal(path: string, filter?: (raw: string) => boolean): AsyncGenerator<JournalLine> {
-  if (!existsSync(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
-  if (statSync(path).isDirectory()) throw journalIsDirectory(path);
+  if (!journalStat(path)) throw new JournalError(`journal ${path} does not exist`, 'give the --journal file a previous `keywarden fix --apply` wrote');
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   let bad: number | undefined;
@@ -235,14 +233,11 @@ export interface JournalState {
   checkpoints: Array<NodeCheckpoint & { runId?: string }>;
   /** Batch ids with the indexes the server refused. */
   refused: Map<string, number[]>;
-  finished: boolean;
   /**
    * Keys fix gave (or tried to give) a TTL: every key of the `set` lines but those a
    * keys-only batch had refused. What undo reports as `journaled`, known before it starts.
    */
   journaledKeys: number;
-  /** Keys of `set` lines that never got their `done` (the call was in flight when the run died). */
-  unanswered: number;
   /** Every node address `set` lines name. */
   nodes: Set<string>;
   /** Ids of the `set` lines that never got their `done`. */
@@ -265,14 +260,11 @@ export async function journalState(path: string): Promise<JournalState> {
     runIds: {},
     checkpoints: [],
     refused: new Map(),
-    finished: false,
     journaledKeys: 0,
-    unanswered: 0,
     nodes: new Set(),
     unansweredBatches: new Set(),
   };
-  if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
-  if (existsSync(path) && !statSync(path).isFile()) throw refuse(path, 'it is not a regular file');
+  if (journalStat(path)?.isFile() === false) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
   let runIds: Record<string, string> = {};
   const sets = new Map<string, { keys: number; keysOnly: boolean }>();
@@ -293,7 +285,6 @@ export async function journalState(path: string): Promise<JournalState> {
       }
       state.runs++;
       state.first ??= line;
-      state.finished = false;
       runIds = line.runIds ?? {};
       Object.assign(state.runIds, runIds);
     } else if (line.t === 'set') {
@@ -313,13 +304,9 @@ export async function journalState(path: string): Promise<JournalState> {
       if (line.refused.length > 0) state.refused.set(line.b, line.refused);
       if (set.keysOnly) state.journaledKeys -= line.refused.length;
     } else if (line.t === 'cp') last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
-    else if (line.t === 'end') state.finished = line.complete;
   }
   if (lineNo === 0) throw refuse(path, 'it is empty');
-  for (const [b, set] of sets) {
-    state.unanswered += set.keys;
-    state.unansweredBatches.add(b);
-  }
+  state.unansweredBatches = new Set(sets.keys());
   state.checkpoints = [...last.values()];
   return state;
 }
@@ -353,8 +340,7 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
     return {};
   }
   if (!options.resume) {
-    if (existsSync(path) && statSync(path).isDirectory()) throw journalIsDirectory(path);
-    if (existsSync(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
+    if (journalStat(path)) throw new JournalError(`journal ${path} already exists`, 'add --resume to continue that run, or choose a new --journal file');
     const journal = new JournalWriter(path, 1);
     journal.write(startLine(target, options, false, await targetRunIds(target)));
     return { journal };
@@ -363,8 +349,8 @@ export async function openJournal(target: Target, options: FixOptions): Promise<
   // a kill or a full disk is cut off, so appended lines never follow it.
   const state = await journalState(path);
   repairTail(path);
-  const first = state.first;
-  if (!first) throw new JournalError(`journal ${path} holds no fix run`, 'give the --journal file that `keywarden fix --apply` wrote');
+  // journalState refuses a journal that does not begin with a start line.
+  const first = state.first!;
   const ids = await targetRunIds(target);
   const now = startLine(target, options, true, ids);
   if (JSON.stringify(first.policy.rules) !== JSON.stringify(now.policy.rules) || first.maxTtlMs !== now.maxTtlMs) {

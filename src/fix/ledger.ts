@@ -57,9 +57,8 @@ export class WriteLedger {
   private readonly queue: Ticket[] = [];
   private readonly sample = new ByteSample();
   private lines: JournalLine[] = [];
-  /** The latest checkpoint whose keys are all answered, and whether the journal has it. */
-  private checkpoint: NodeCheckpoint | undefined;
-  private journaled = true;
+  /** The latest checkpoint whose keys are all answered, until the journal has it. */
+  private unjournaled: NodeCheckpoint | undefined;
   private journaledAt = -Infinity;
 
   constructor(
@@ -137,7 +136,7 @@ export class WriteLedger {
     const b = this.set('LT', db, s);
     this.flush();
     const result = await this.writer.write('LT', s.keys, s.ttls, false);
-    s.decisions.forEach((d, i) => this.o.tally.outcome(d, result.status[i] === 'set', false));
+    s.decisions.filter((_, i) => result.status[i] === 'set').forEach((d) => this.o.tally.shortened(d));
     this.log({ t: 'done', b, refused: result.status.flatMap((st, i) => (st === 'set' ? [] : [i])) });
     this.settle(ticket);
   }
@@ -152,23 +151,16 @@ export class WriteLedger {
 
   /** Every key before `cp` is answered: journal it now, or now and then when alone. */
   private reached(cp: NodeCheckpoint, now: boolean): void {
-    this.checkpoint = cp;
     this.walk.checkpoint = cp;
-    const at = performance.now();
-    if (!this.o.journal || (!now && at - this.journaledAt < CHECKPOINT_EVERY_MS)) {
-      this.journaled = !this.o.journal;
-      return;
-    }
-    this.log({ t: 'cp', cp });
-    this.journaled = true;
-    this.journaledAt = at;
+    this.unjournaled = cp;
+    if (now || performance.now() - this.journaledAt >= CHECKPOINT_EVERY_MS) this.commit();
   }
 
   /** Journal the latest checkpoint if it is not yet (a database ends, the walk ends). */
   commit(): void {
-    if (this.journaled || !this.checkpoint) return;
-    this.log({ t: 'cp', cp: this.checkpoint });
-    this.journaled = true;
+    if (!this.unjournaled) return;
+    this.log({ t: 'cp', cp: this.unjournaled });
+    this.unjournaled = undefined;
     this.journaledAt = performance.now();
   }
 

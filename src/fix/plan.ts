@@ -5,7 +5,7 @@
 import { displayKey } from '../keyspace/display.js';
 import { TTL_UNKNOWN, type KeyRecord } from '../keyspace/record.js';
 import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
-import type { FixRuleSummary, FixTotals } from './types.js';
+import type { FixOptions, FixRuleSummary, FixTotals } from './types.js';
 import { NOT_SAMPLED, type WriteStatus } from './writer.js';
 
 /** What fix does with one key. */
@@ -14,12 +14,8 @@ export type KeyDecision =
   | { action: 'shorten'; rule: PolicyRule; ttlMs: number }
   | { action: 'skip'; rule?: PolicyRule; reason: 'hasTtl' | 'durable' | 'noRule' };
 
-export interface PlanOptions {
-  /** `--max-ttl`: no key keeps (or gets) a TTL longer than this. */
-  maxTtlMs?: number;
-  /** Jitter source, injectable for tests. */
-  random?: () => number;
-}
+/** What deciding a key needs of a run's options: `--max-ttl` and the jitter source. */
+export type PlanOptions = Pick<FixOptions, 'maxTtlMs' | 'random'>;
 
 const EXAMPLES = 3;
 
@@ -119,20 +115,9 @@ export class FixTally {
     else t.changedSinceScan++;
   }
 
-  /** Count the outcome of a write: `took` false means the server refused it (NX/LT, or the key vanished). */
-  outcome(decision: KeyDecision, took: boolean, dryRun: boolean): void {
-    if (!decision.rule || decision.action === 'skip') return;
-    const t = this.rules[decision.rule.index];
-    if (decision.action === 'shorten') {
-      if (took || dryRun) t.shortened++;
-      return;
-    }
-    if (dryRun) return;
-    if (took) t.applied++;
-    else {
-      t.changedSinceScan++;
-      t.alreadyHadTtl++;
-    }
+  /** Count a TTL shortened to `--max-ttl` (dry run: one that would be). */
+  shortened(decision: KeyDecision): void {
+    if (decision.action === 'shorten') this.rules[decision.rule.index].shortened++;
   }
 
   private addBytes(rule: number, bytes: number): void {

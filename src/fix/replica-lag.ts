@@ -68,7 +68,7 @@ export class ReplicaLagBrake {
     this.options.onPause?.({ node: this.node, ...worst });
     while (worst && !this.options.signal?.aborted) {
       await new Promise((r) => setTimeout(r, poll));
-      worst = (await this.worst()) ?? undefined;
+      worst = await this.worst();
     }
     const pausedMs = performance.now() - started;
     this.pausedMs += pausedMs;

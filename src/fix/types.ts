@@ -37,7 +37,7 @@ export interface FixOptions extends PaceOptions {
   onEvictionRisk?(risks: EvictionRisk[]): void;
   /** On --resume: how many nodes continue from a checkpoint, and which restarted since (walked again). */
   onResume?(info: { nodes: number; restarted: string[] }): void;
-  /** Test seam: runs after the scan of a batch and before the call that writes it is sent. */
+  /** Test seam: runs after a batch's keys are decided and journaled, before the call that writes them is sent. */
   beforeWrite?(keys: Buffer[]): Promise<void>;
   /** Jitter source (tests). */
   random?: () => number;
@@ -119,7 +119,7 @@ export interface FixReport {
    * Nodes with a volatile-* policy at 80% of maxmemory or more: every key given a TTL there
    * becomes an eviction candidate at once.
    */
-  evictionRisk?: Array<{ node: string; policy: string; usedBytes: number; maxBytes: number; usedRatio: number }>;
+  evictionRisk?: EvictionRisk[];
 }
 
 /**

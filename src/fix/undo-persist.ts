@@ -27,31 +27,20 @@ export class UndoPersister {
 
   constructor(private readonly cluster: boolean) {}
 
-  /** True once scripts were refused and WATCH/MULTI/EXEC is in use. */
-  get fallback(): boolean {
-    return !this.scripted;
-  }
-
   /**
    * Check (and with `apply`, PERSIST) `keys`, each whose PEXPIRETIME lies in
    * `[expiry[i].lo, expiry[i].hi]`: one value for keys on the node fix wrote them on.
    */
-  async run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
-    const codes = new Array<string>(keys.length);
+  run(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
     // Light names up to NAME_BYTES_PER_CALL of them a call (the undo pacer sizes batches in
     // keys, not bytes); each heavy name checked and written in a WATCH/MULTI of its own, so
     // every call touches at most one such name.
-    for (const call of callsOf(keys)) {
-      const some = call.map((i) => keys[i]);
-      const bounds = call.map((i) => expiry[i]);
-      const got = some[0].length > HEAVY_NAME_BYTES ? await this.watched(client, some, bounds, apply) : await this.batch(client, some, bounds, apply);
-      call.forEach((i, j) => (codes[i] = got[j]));
-    }
-    return codes.join('');
+    return inGroups(callsOf(keys), keys, expiry, (some, bounds) =>
+      some[0].length > HEAVY_NAME_BYTES ? this.watched(client, some, bounds, apply) : this.batch(client, some, bounds, apply),
+    );
   }
 
   private async batch(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<UndoCodes> {
-    if (keys.length === 0) return '';
     if (this.scripted) {
       const args: Array<string | Buffer> = [apply ? '1' : '0'];
       keys.forEach((k, i) => args.push(k, String(expiry[i].lo), String(expiry[i].hi)));
@@ -70,17 +59,7 @@ export class UndoPersister {
       if (g) g.push(i);
       else groups.set(slot, [i]);
     });
-    const codes = new Array<string>(keys.length);
-    for (const indexes of groups.values()) {
-      const got = await this.watched(
-        client,
-        indexes.map((i) => keys[i]),
-        indexes.map((i) => expiry[i]),
-        apply,
-      );
-      indexes.forEach((i, j) => (codes[i] = got[j]));
-    }
-    return codes.join('');
+    return inGroups(groups.values(), keys, expiry, (some, bounds) => this.watched(client, some, bounds, apply));
   }
 
   private async watched(client: Redis, keys: Buffer[], expiry: Array<{ lo: number; hi: number }>, apply: boolean): Promise<string[]> {
@@ -118,4 +97,22 @@ export class UndoPersister {
     // A key the application rewrites faster than a round trip: changed since, by definition.
     return ['s'];
   }
+}
+
+/** `check` run on each group of indexes of `keys` in turn; its codes put back in the keys' order. */
+async function inGroups(
+  groups: Iterable<number[]>,
+  keys: Buffer[],
+  expiry: Array<{ lo: number; hi: number }>,
+  check: (keys: Buffer[], expiry: Array<{ lo: number; hi: number }>) => Promise<UndoCodes | string[]>,
+): Promise<UndoCodes> {
+  const codes = new Array<string>(keys.length);
+  for (const indexes of groups) {
+    const got = await check(
+      indexes.map((i) => keys[i]),
+      indexes.map((i) => expiry[i]),
+    );
+    indexes.forEach((i, j) => (codes[i] = got[j]));
+  }
+  return codes.join('');
 }

@@ -134,6 +134,10 @@ class UndoRun {
   readonly report: UndoReport;
   private readonly started = performance.now();
   private readonly persister: UndoPersister;
+  /**
+   * Keys of calls the run died with in flight (base64 → op). A later run that set the same
+   * key's TTL (NX took) shows the dead call's TTL is not there: the key is counted there, once.
+   */
   private readonly unconfirmed = new Map<string, 'nx' | 'lt'>();
   private readonly queues = new Map<string, NodeQueue>();
   private readonly workers: Array<Promise<NodeOutcome>> = [];
@@ -191,9 +195,6 @@ class UndoRun {
   private async read(): Promise<void> {
     // A set line waits for its done line, which holds the expiry each key was given.
     const waiting = new Map<string, JournalSet>();
-    // Keys of calls the run died with in flight (base64 → op). A later run that set the same
-    // key's TTL (NX took) shows the dead call's TTL is not there: the key is counted there, once.
-    const unconfirmed = this.unconfirmed;
     for await (const line of readJournal(this.options.journal, (raw) => raw.startsWith('{"t":"set"') || raw.startsWith('{"t":"done"'))) {
       if (this.failed.signal.aborted) return;
       if (this.options.signal?.aborted) {
@@ -202,7 +203,7 @@ class UndoRun {
       }
       if (line.t === 'set') {
         if (this.state.unansweredBatches.has(line.b)) {
-          for (const key of line.keys) unconfirmed.set(key, line.op);
+          for (const key of line.keys) this.unconfirmed.set(key, line.op);
           continue;
         }
         waiting.set(line.b, line);
@@ -216,7 +217,7 @@ class UndoRun {
     }
     // Calls the run died with in flight: whether each TTL is fix's cannot be known.
     if (!this.report.interrupted) {
-      for (const [key, op] of unconfirmed) {
+      for (const [key, op] of this.unconfirmed) {
         this.report.journaled++;
         this.leaveAlone(op === 'lt' ? 'shortened' : 'unconfirmed', Buffer.from(key, 'base64'));
       }
@@ -334,7 +335,7 @@ class UndoRun {
     const moved = gone.length > 0 ? await this.router.movedAway(route, goneKeys) : new Set<number>();
     // Refused by the node ('m'): its slot moved since the map was read.
     const again = new Set([...[...moved].map((j) => gone[j]), ...items.flatMap((it, i) => (reply[i] === 'm' ? [i] : []))]);
-    if (again.size > moved.size && moved.size === 0) await this.router.refresh();
+    if (moved.size === 0 && again.size > 0) await this.router.refresh();
     for (let i = 0; i < items.length; i++) {
       if (again.has(i)) {
         this.again(items[i]);

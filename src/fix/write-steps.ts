@@ -16,6 +16,7 @@ import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../keyspace/w
 import { Pages } from '../keyspace/walk/pages.js';
 import { decideInto, WriteLedger, type LedgerOptions, type Ticket, type WriteGroup } from './ledger.js';
 import type { PlanOptions } from './plan.js';
+import type { FixOptions } from './types.js';
 import { createTtlWriter, type Measure, type TtlWriter, type WriteResult } from './writer.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -28,12 +29,10 @@ const WHOLE = { start: 0, end: 1 };
  */
 const WRITE_SHARE = 0.5;
 
-export interface WriteStepOptions extends PlanOptions, LedgerOptions {
+export interface WriteStepOptions extends PlanOptions, LedgerOptions, Pick<FixOptions, 'beforeWrite'> {
   mode: 'standalone' | 'cluster';
   /** SCAN MATCH (one rule: unmatched keys are never touched anyway). */
   match?: string;
-  /** Test seam: runs after a page's keys are decided and journaled, before the call that writes them is sent. */
-  beforeWrite?(keys: Buffer[]): Promise<void>;
 }
 
 /** The keys of one page, decided: those a rule gives a TTL, and their ticket when there are any. */

@@ -150,20 +150,13 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     // A command refused when queued (NOPERM, a slot moved) aborts its transaction: report its
     // own error, not EXECABORT.
     for (const [err, v] of replies) if (err && !/EXECABORT/.test(err.message) && v === undefined) throw err;
-    const results: unknown[] = [];
-    if (perKey) {
-      keys.forEach((_, i) => {
-        const [err, v] = replies[i * 4 + 3] ?? [new Error('no reply to EXEC')];
-        if (err) throw err;
-        if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
-        results.push(...(v as unknown[]));
-      });
-    } else {
-      const [err, v] = replies[replies.length - 1] ?? [new Error('no reply to EXEC')];
+    const execs = perKey ? keys.map((_, i) => i * 4 + 3) : [replies.length - 1];
+    const results = execs.flatMap((at) => {
+      const [err, v] = replies[at] ?? [new Error('no reply to EXEC')];
       if (err) throw err;
       if (!Array.isArray(v)) throw new Error(`EXEC answered ${String(v)}`);
-      results.push(...(v as unknown[]));
-    }
+      return v as unknown[];
+    });
     const took = keys.map((_, i) => Number(results[2 * i]) === 1);
     const expiry = keys.map((_, i) => (took[i] ? Number(results[2 * i + 1]) : 0));
     // Second round only for the answers the first one leaves open: bytes of the keys written,
