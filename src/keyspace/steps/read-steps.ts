@@ -49,12 +49,10 @@ export class ReadSteps implements WalkSteps {
     // sample's strata are read `lanes` at a time. Not for tables a few calls cover, and
     // never when resuming (a checkpoint is one cursor).
     const laneCount = this.inspector.method === 'lua' && !d.resumed && tableKeys >= MIN_LANE_KEYS ? this.inFlight : 1;
-    const groups = sample ? chunks(sample, laneCount) : [laneStretches(laneCount)];
-    const done = new Array<number>(groups.flat().length).fill(0);
-    let index = 0;
-    for (const group of groups) {
-      const first = index;
-      index += group.length;
+    const stretches = sample ?? laneStretches(laneCount);
+    const done = new Array<number>(stretches.length).fill(0);
+    for (let first = 0; first < stretches.length; first += laneCount) {
+      const group = stretches.slice(first, first + laneCount);
       const walks = await Promise.allSettled(
         group.map((stretch, gi) => {
           const si = first + gi;
@@ -227,10 +225,6 @@ export class ReadSteps implements WalkSteps {
     await settle();
     return !open && finished && !stopped.aborted;
   }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 function laneStretches(lanes: number): Stretch[] {
