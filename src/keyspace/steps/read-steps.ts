@@ -10,7 +10,7 @@ import { NAME_BYTES_PER_CALL } from '../walk/calls.js';
 import type { Inspection, NextPage, PageInspector } from './inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../walk/node-walk.js';
-import { Pages, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from '../walk/pages.js';
+import { Pages, quiet, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from '../walk/pages.js';
 
 export interface ReadStepOptions {
   match?: string;
@@ -186,8 +186,7 @@ export class ReadSteps implements WalkSteps {
           continue;
         }
       }
-      const call = step(left, budgetMs, next);
-      call.catch(() => undefined);
+      const call = quiet(step(left, budgetMs, next));
       // The pages inspected before are decoded and aggregated while this call runs.
       await settle();
       const done = await call.catch((err) => {
