@@ -156,10 +156,10 @@ export class ReadSteps implements WalkSteps {
         return { from };
       }
       if (!finished) await pacer.wait();
-      const budgetMs = pacer.nextCall().budgetMs;
+      const plan = pacer.nextCall();
       if (!open && plain) {
         const page = await this.pages.read(lane, from);
-        const inspection = await this.inspector.inspect(page.keys, budgetMs).catch((err) => {
+        const inspection = await this.inspector.inspect(page.keys, plan.budgetMs).catch((err) => {
           throw failure(err);
         });
         pacer.record(inspection.serverMs ?? 0, page.asked, page.asked);
@@ -173,7 +173,6 @@ export class ReadSteps implements WalkSteps {
       if (!finished && this.pages.namesAreShort()) {
         // The first page is most of the call (the script sizes the pages after it to what is
         // left of the budget): a page that overruns it leaves keys to send back.
-        const plan = pacer.nextCall();
         const count = Math.min(this.pages.count(lane, from), plan.pageCount);
         const inStretch = stretch.end < 1 ? Math.ceil((stretch.end - at(from)) * tableKeys) : Infinity;
         if (count < inStretch) {
@@ -186,7 +185,7 @@ export class ReadSteps implements WalkSteps {
           continue;
         }
       }
-      const call = quiet(step(left, budgetMs, next));
+      const call = quiet(step(left, plan.budgetMs, next));
       // The pages inspected before are decoded and aggregated while this call runs.
       await settle();
       const done = await call.catch((err) => {
