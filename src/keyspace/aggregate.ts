@@ -14,7 +14,7 @@ import { createMatcher } from '../policy/match.js';
 import { displayKey } from './display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
-import type { BigKey, ExpiryCluster, Interval, PatternStats, Totals, TtlHistogram } from './report.js';
+import { TTL_BUCKETS, type BigKey, type ExpiryCluster, type Interval, type PatternStats, type Totals, type TtlHistogram } from './report.js';
 import { EXPIRY_CLUSTER_KEYS } from './thresholds.js';
 
 interface Acc {
@@ -85,7 +85,7 @@ function mergeAcc(into: Acc, from: Acc): void {
   into.noTtlBytesSq += from.noTtlBytesSq;
   into.violations += from.violations;
   for (let i = 0; i < from.typeNames.length; i++) countType(into, from.typeNames[i], from.typeCounts[i]);
-  for (let i = 0; i < 6; i++) into.ttl[i] += from.ttl[i];
+  for (let i = 0; i < TTL_BUCKETS.length; i++) into.ttl[i] += from.ttl[i];
   for (const k of from.examples) addExample(into, Buffer.from(k, 'latin1'), 0, k.length);
 }
 
@@ -206,8 +206,11 @@ export class Aggregator {
     addExample(acc, key, start, end);
     const big = this.big;
     if (big.length < this.top || (big.length > 0 && bytes > big[big.length - 1].bytes)) {
+      let i = big.length;
+      while (i > 0 && big[i - 1].bytes < bytes) i--;
       // A copy: the caller's buffer is reused.
-      this.trackBig({ key: Buffer.from(key.subarray(start, end)), db, node, type, ttlMs, bytes, length });
+      big.splice(i, 0, { key: Buffer.from(key.subarray(start, end)), db, node, type, ttlMs, bytes, length });
+      if (big.length > this.top) big.pop();
     }
     if (ttlMs >= 0 && ttlMs < CLUSTER_HORIZON_MS) {
       // Seconds from the first one seen: small integers, which a Map hashes without boxing.
@@ -223,15 +226,6 @@ export class Aggregator {
         else this.farExpiries.set(offset, { keys: 1, example: key.toString('latin1', start, end) });
       }
     }
-  }
-
-  private trackBig(r: KeyRecord): void {
-    const big = this.big;
-    if (big.length === this.top && r.bytes <= big[big.length - 1].bytes) return;
-    let i = big.length;
-    while (i > 0 && big[i - 1].bytes < r.bytes) i--;
-    big.splice(i, 0, r);
-    if (big.length > this.top) big.pop();
   }
 
   /**
@@ -268,7 +262,7 @@ export class Aggregator {
   private patternStats(pattern: string, acc: Acc, n: number, N: number, sampled: boolean): PatternStats {
     const scale = n > 0 ? N / n : 1;
     const est = (x: number) => Math.round(x * scale);
-    const ttl = Object.fromEntries(['none', 'lt1m', 'lt1h', 'lt1d', 'lt7d', 'ge7d'].map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram;
+    const ttl = Object.fromEntries(TTL_BUCKETS.map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram;
     const rule = this.rulesByGlob.get(pattern);
     const stats: PatternStats = {
       pattern,

@@ -14,8 +14,8 @@ export function displayKey(key: Buffer | string, max = MAX_DISPLAY): string {
   const buf = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   const text = isUtf8(buf) ? buf.toString('utf8') : undefined;
   let out = '';
-  let shown = 0;
   if (text !== undefined) {
+    let shown = 0;
     for (const ch of text) {
       if (shown >= max) return `${out}…(+${buf.length - Buffer.byteLength(out)} bytes)`;
       out += escapeChar(ch);
@@ -24,10 +24,9 @@ export function displayKey(key: Buffer | string, max = MAX_DISPLAY): string {
     return out;
   }
   for (let i = 0; i < buf.length; i++) {
-    if (shown >= max) return `${out}…(+${buf.length - i} bytes)`;
+    if (i >= max) return `${out}…(+${buf.length - i} bytes)`;
     const b = buf[i];
     out += b >= 0x20 && b < 0x7f ? (b === 0x5c ? '\\\\' : String.fromCharCode(b)) : `\\x${b.toString(16).padStart(2, '0')}`;
-    shown++;
   }
   return out;
 }

@@ -6,7 +6,7 @@
  * Limits, said once: an expiry second below the cluster threshold in every shard stays
  * hidden (each report kept only its clusters); examples are the smallest of each report's.
  */
-import type { BigKey, DumpFileInfo, ExpiryCluster, Interval, PatternStats, ScanReport, TtlHistogram } from './report.js';
+import type { BigKey, DumpFileInfo, ExpiryCluster, Interval, PatternStats, ScanReport } from './report.js';
 import { TTL_BUCKETS } from './report.js';
 
 const EXAMPLES = 3;
@@ -34,10 +34,6 @@ function mergePattern(into: PatternStats, from: PatternStats): void {
   into.examples = [...new Set([...into.examples, ...from.examples])].sort().slice(0, EXAMPLES);
   if (from.violations !== undefined) into.violations = (into.violations ?? 0) + from.violations;
   into.rule ??= from.rule;
-}
-
-function clonePattern(p: PatternStats): PatternStats {
-  return { ...p, types: { ...p.types }, ttl: { ...p.ttl } as TtlHistogram, examples: [...p.examples], ...(p.ci ? { ci: structuredClone(p.ci) } : {}) };
 }
 
 function mergeClusters(reports: readonly ScanReport[]): ExpiryCluster[] {
@@ -74,7 +70,8 @@ export function mergeReports(reports: readonly ScanReport[], options: { top?: nu
     for (const p of r.patterns) {
       const have = patterns.get(p.pattern);
       if (have) mergePattern(have, p);
-      else patterns.set(p.pattern, clonePattern(p));
+      // A copy: the merge adds into it, and the input reports stay as they were.
+      else patterns.set(p.pattern, structuredClone(p));
     }
   }
   const merged = [...patterns.values()].sort((a, b) => b.bytes - a.bytes || b.keys - a.keys || (a.pattern < b.pattern ? -1 : 1));

@@ -41,7 +41,7 @@ export async function createInspector(client: Redis, measureMemory = true): Prom
   const lua = new LuaInspector(client, memory);
   try {
     // A call on no keys: read-only, and it proves EVAL of the script.
-    await lua.probe();
+    await lua.step([], 0);
     return lua;
   } catch (err) {
     if (!isPermissionDenied(err) && !/NOSCRIPT|scripts? (are|is) disabled|unknown command/i.test((err as Error).message)) throw err;
@@ -65,11 +65,6 @@ class LuaInspector implements PageInspector {
     private readonly client: Redis,
     readonly measuresMemory: boolean,
   ) {}
-
-  /** Run the script on no keys: it proves this user may run it. */
-  async probe(): Promise<void> {
-    await this.step([], 0);
-  }
 
   async inspect(keys: Buffer[], budgetMs = DEFAULT_BUDGET_MS): Promise<Inspection> {
     const records: Inspection['records'] = [];
@@ -116,10 +111,7 @@ class LuaInspector implements PageInspector {
       done: Number(reply[2]),
       serverMs: Number(reply[1]) / 1000,
       heavy: cursor === '-',
-      sent(sent) {
-        const records: Inspection['records'] = [];
-        return { records, vanished: decodeRecords(reply[0], sent, records) };
-      },
+      sent: (sent) => decoded(reply[0], sent),
     };
     if (cursor.length > 0 && !step.heavy) {
       step.page = {
@@ -128,10 +120,7 @@ class LuaInspector implements PageInspector {
         found: Number(reply[8]),
         bytes: Number(reply[9]),
         done: Number(reply[5]),
-        inspected() {
-          const records: Inspection['records'] = [];
-          return { records, vanished: decodeRecords(reply[4], undefined, records) };
-        },
+        inspected: () => decoded(reply[4]),
         left: () => unpackKeys(reply[6]),
       };
     }
@@ -168,6 +157,12 @@ const TYPE_CODES = ['', 'string', 'list', 'set', 'zset', 'hash', 'stream'];
 /** struct '<Bddd': type code, pttl, bytes, length. */
 const HEADER = 25;
 const MODULE_TYPE = 7;
+
+/** `decodeRecords` into a new list. */
+function decoded(blob: Buffer, keys?: Buffer[]): Pick<Inspection, 'records' | 'vanished'> {
+  const records: Inspection['records'] = [];
+  return { records, vanished: decodeRecords(blob, keys, records) };
+}
 
 /**
  * Decode inspect-keys.lua's packed records (layout in the script's header) into `records`;

@@ -10,7 +10,7 @@ import { NAME_BYTES_PER_CALL } from '../walk/calls.js';
 import type { Inspection, NextPage, PageInspector } from './inspect.js';
 import type { KeyRecord } from '../record.js';
 import type { DbWalk, NodeCheckpoint, WalkState, WalkSteps } from '../walk/node-walk.js';
-import { Pages, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from '../walk/pages.js';
+import { Pages, quiet, SHORT_NAME_BYTES, type Lane, type Outcome, type PageCalls } from '../walk/pages.js';
 
 export interface ReadStepOptions {
   match?: string;
@@ -49,12 +49,10 @@ export class ReadSteps implements WalkSteps {
     // sample's strata are read `lanes` at a time. Not for tables a few calls cover, and
     // never when resuming (a checkpoint is one cursor).
     const laneCount = this.inspector.method === 'lua' && !d.resumed && tableKeys >= MIN_LANE_KEYS ? this.inFlight : 1;
-    const groups = sample ? chunks(sample, laneCount) : [laneStretches(laneCount)];
-    const done = new Array<number>(groups.flat().length).fill(0);
-    let index = 0;
-    for (const group of groups) {
-      const first = index;
-      index += group.length;
+    const stretches = sample ?? laneStretches(laneCount);
+    const done = new Array<number>(stretches.length).fill(0);
+    for (let first = 0; first < stretches.length; first += laneCount) {
+      const group = stretches.slice(first, first + laneCount);
       const walks = await Promise.allSettled(
         group.map((stretch, gi) => {
           const si = first + gi;
@@ -158,10 +156,10 @@ export class ReadSteps implements WalkSteps {
         return { from };
       }
       if (!finished) await pacer.wait();
-      const budgetMs = pacer.nextCall().budgetMs;
+      const plan = pacer.nextCall();
       if (!open && plain) {
         const page = await this.pages.read(lane, from);
-        const inspection = await this.inspector.inspect(page.keys, budgetMs).catch((err) => {
+        const inspection = await this.inspector.inspect(page.keys, plan.budgetMs).catch((err) => {
           throw failure(err);
         });
         pacer.record(inspection.serverMs ?? 0, page.asked, page.asked);
@@ -175,7 +173,6 @@ export class ReadSteps implements WalkSteps {
       if (!finished && this.pages.namesAreShort()) {
         // The first page is most of the call (the script sizes the pages after it to what is
         // left of the budget): a page that overruns it leaves keys to send back.
-        const plan = pacer.nextCall();
         const count = Math.min(this.pages.count(lane, from), plan.pageCount);
         const inStretch = stretch.end < 1 ? Math.ceil((stretch.end - at(from)) * tableKeys) : Infinity;
         if (count < inStretch) {
@@ -188,8 +185,7 @@ export class ReadSteps implements WalkSteps {
           continue;
         }
       }
-      const call = step(left, budgetMs, next);
-      call.catch(() => undefined);
+      const call = quiet(step(left, plan.budgetMs, next));
       // The pages inspected before are decoded and aggregated while this call runs.
       await settle();
       const done = await call.catch((err) => {
@@ -227,10 +223,6 @@ export class ReadSteps implements WalkSteps {
     await settle();
     return !open && finished && !stopped.aborted;
   }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 function laneStretches(lanes: number): Stretch[] {

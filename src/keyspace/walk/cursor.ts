@@ -6,8 +6,6 @@
  */
 import type { Redis } from 'ioredis';
 
-const TWO_64 = 1n << 64n;
-
 /** One SCAN page from `cursor` (COUNT in buckets): the next cursor and the key names, binary-safe. */
 export async function scanPage(
   conn: Redis,
@@ -36,7 +34,7 @@ export function cursorPosition(cursor: string): number {
   const v = Number(cursor);
   // Asked several times per step: a cursor below 2^53 (every table that fits in memory) is
   // reversed as two 32-bit halves, without BigInt.
-  if (!Number.isSafeInteger(v)) return Number(reverse64(BigInt(cursor))) / Number(TWO_64);
+  if (!Number.isSafeInteger(v)) return Number(reverse64(BigInt(cursor))) / 2 ** 64;
   return reverse32(v >>> 0) / 2 ** 32 + reverse32(Math.floor(v / 2 ** 32)) / 2 ** 64;
 }
 

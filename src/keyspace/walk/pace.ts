@@ -41,9 +41,8 @@ const MAX_BATCH = 5000;
 export class Pacer {
   readonly fast: boolean;
   private batch: number;
-  private readonly targetCallMs: number;
-  private readonly inFlight: number;
-  private readonly maxCallMs: number;
+  /** What one call may take: `targetCallMs` (at most `maxCallMs`), shared by the calls in flight. */
+  private readonly budgetMs: number;
   private readonly targetP99Ms: number;
   private readonly maxOps: number | undefined;
   private pauseMs = 0;
@@ -54,9 +53,8 @@ export class Pacer {
 
   constructor(options: PaceOptions = {}) {
     this.fast = options.fast === true;
-    this.targetCallMs = options.targetCallMs ?? (this.fast ? 3 : 0.5);
-    this.inFlight = Math.max(1, options.inFlight ?? 1);
-    this.maxCallMs = options.maxCallMs ?? 5;
+    const targetCallMs = options.targetCallMs ?? (this.fast ? 3 : 0.5);
+    this.budgetMs = Math.min(targetCallMs, options.maxCallMs ?? 5) / Math.max(1, options.inFlight ?? 1);
     this.targetP99Ms = options.targetP99Ms ?? 1;
     this.maxOps = options.maxOps;
     this.batch = options.initialBatch ?? (this.fast ? 500 : 100);
@@ -79,22 +77,22 @@ export class Pacer {
    * an ops cap the most keys it may cover.
    */
   nextCall(): { budgetMs: number; pageCount: number; maxKeys: number } {
-    const budgetMs = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight;
-    const pageCount = Math.round(Math.min(Math.max((budgetMs * 0.75) / (this.perUnitMs ?? 0.005), MIN_BATCH), MAX_BATCH));
+    const pageCount = Math.round(Math.min(Math.max((this.budgetMs * 0.75) / (this.perUnitMs ?? 0.005), MIN_BATCH), MAX_BATCH));
     // With an ops cap, keep calls small enough that the cap paces smoothly (~20 calls/s).
     const maxKeys = this.maxOps ? Math.max(1, Math.ceil(this.maxOps / 20)) : 0;
-    return { budgetMs, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
+    return { budgetMs: this.budgetMs, pageCount: maxKeys ? Math.min(pageCount, maxKeys) : pageCount, maxKeys };
   }
 
   /** Report a finished call: its duration (server-side when known) and how many keys it covered. */
   record(callMs: number, units: number, covered = this.batch): void {
     this.handled += units;
     if (covered > 0 && callMs > 0) {
-      // Size the next call from a smoothed per-key cost, so one slow call (a big key, the
-      // server descheduled for a moment) neither halves throughput nor is ignored.
+      // Size the next call from a smoothed per-key cost (0.7 of what was known, 0.3 of the new
+      // sample), so one slow call (a big key, the server descheduled for a moment) neither
+      // halves throughput nor is ignored.
       const perUnit = callMs / covered;
-      this.perUnitMs = smooth(this.perUnitMs, perUnit);
-      const wanted = Math.min(this.targetCallMs, this.maxCallMs) / this.inFlight / this.perUnitMs;
+      this.perUnitMs = this.perUnitMs === undefined ? perUnit : this.perUnitMs * 0.7 + perUnit * 0.3;
+      const wanted = this.budgetMs / this.perUnitMs;
       this.batch = Math.round(Math.min(Math.max(wanted, MIN_BATCH), this.batch * 2, MAX_BATCH));
     }
     if (this.probe) {
@@ -168,9 +166,4 @@ class LatencyProbe {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-/** Exponential smoothing of a measured cost (0.7 of what was known, 0.3 of the new sample): one slow call moves it, none swings it. */
-export function smooth(previous: number | undefined, sample: number): number {
-  return previous === undefined ? sample : previous * 0.7 + sample * 0.3;
 }

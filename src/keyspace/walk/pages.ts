@@ -115,42 +115,38 @@ export class Pages {
       pacer.record(result?.serverMs ?? (step.result ? performance.now() - step.sent : step.scanMs), step.scanned, step.scanned);
       await calls.handle(step.next, step.prepared, result);
     };
-    try {
-      while (page) {
-        if (stopped.aborted) break;
-        const { next, keys, asked, ms } = await page;
-        finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
-        page = undefined;
-        const step: Step | undefined = keys.length > 0 ? { next, scanned: asked, scanMs: ms, sent: 0 } : undefined;
-        if (!finished) await pacer.wait();
-        if (calls.ahead) {
-          readNext(next);
-          if (step) {
-            step.prepared = await calls.prepare(keys, next);
-            send(step);
-          }
-        } else {
-          if (step) step.prepared = await calls.prepare(keys, next);
-          // The call, then the next SCAN, in one write(2): on loopback the sender's syscall also
-          // delivers the data and wakes the server, and two per page cost this process more CPU
-          // than the page's keys. The next page arrives once the call is done, and the one
-          // before it is handled only after the next is sent.
-          const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
-          stream?.cork();
+    while (page) {
+      if (stopped.aborted) break;
+      const { next, keys, asked, ms } = await page;
+      finished = next === '0' || (stretch.end < 1 && cursorPosition(next) >= stretch.end);
+      page = undefined;
+      const step: Step | undefined = keys.length > 0 ? { next, scanned: asked, scanMs: ms, sent: 0 } : undefined;
+      if (!finished) await pacer.wait();
+      if (calls.ahead) {
+        readNext(next);
+        if (step) {
+          step.prepared = await calls.prepare(keys, next);
           send(step);
-          readNext(next);
-          stream?.uncork();
         }
-        if (!step && pending.length === 0) await calls.handle(next, undefined, undefined);
-        while (pending.length > calls.lag) await settle(pending.shift()!);
+      } else {
+        if (step) step.prepared = await calls.prepare(keys, next);
+        // The call, then the next SCAN, in one write(2): on loopback the sender's syscall also
+        // delivers the data and wakes the server, and two per page cost this process more CPU
+        // than the page's keys. The next page arrives once the call is done, and the one
+        // before it is handled only after the next is sent.
+        const stream = walk.conn.status === 'ready' ? walk.conn.stream : undefined;
+        stream?.cork();
+        send(step);
+        readNext(next);
+        stream?.uncork();
       }
-      // Stopped early or at the end: everything in flight is handled, so the checkpoint stays exact.
-      while (pending.length > 0) await settle(pending.shift()!);
-      if (switchAt !== undefined && !stopped.aborted) return { from: switchAt };
-      return finished && !stopped.aborted;
-    } finally {
-      if (page) void page.catch(() => undefined);
+      if (!step && pending.length === 0) await calls.handle(next, undefined, undefined);
+      while (pending.length > calls.lag) await settle(pending.shift()!);
     }
+    // Stopped early or at the end: everything in flight is handled, so the checkpoint stays exact.
+    while (pending.length > 0) await settle(pending.shift()!);
+    if (switchAt !== undefined && !stopped.aborted) return { from: switchAt };
+    return finished && !stopped.aborted;
   }
 
   /**
