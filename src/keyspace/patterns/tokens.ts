@@ -67,45 +67,15 @@ const MAX_SCANNED = 512;
 const MAX_LITERAL_WORD = 64;
 
 /**
- * Classifies the word s[start, end) (key bytes). Returns -1 when the word is a literal,
- * otherwise the length of its literal prefix before the variable part (0 for a plain id).
- * `strict` (single-key inference) also turns weak ids such as `7` or `v2` into `*`; the
- * grouper keeps them literal until it sees siblings, because `:1:` is usually a version,
- * not an id.
- */
-export function classifyWord(s: Uint8Array, start: number, end: number, strict: boolean): number {
-  if (end - start > MAX_LITERAL_WORD) return 0;
-  let digits = 0;
-  let hexLetters = 0;
-  let otherLetters = 0;
-  let upper = 0;
-  let others = 0;
-  let lead = -1;
-  for (let i = start; i < end; i++) {
-    const c = s[i];
-    if (c >= 0x30 && c <= 0x39) {
-      digits++;
-      if (lead < 0) lead = i - start;
-    } else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) {
-      if ((c | 0x20) <= 0x66) hexLetters++;
-      else otherLetters++;
-      if (c < 0x61) upper++;
-    } else {
-      others++;
-      if (lead < 0) lead = i - start;
-    }
-  }
-  return classifyCounts(s, start, end, strict, digits, hexLetters, otherLetters, upper, others, lead);
-}
-
-/**
- * `classifyWord` from the counts of the word's bytes: digits, hex letters (a–f), other
- * letters, capitals, other bytes, and where the first byte that is not a letter sits.
+ * Classifies a word of `len` bytes from the counts of its bytes: digits, hex letters (a–f),
+ * other letters, capitals, other bytes, and `lead`, the offset of the first byte that is not
+ * a letter. Returns -1 when the word is a literal, otherwise the length of its literal prefix
+ * before the variable part (0 for a plain id). `strict` (single-key inference) also turns
+ * weak ids such as `7` or `v2` into `*`; the grouper keeps them literal until it sees
+ * siblings, because `:1:` is usually a version, not an id.
  */
 function classifyCounts(
-  s: Uint8Array,
-  start: number,
-  end: number,
+  len: number,
   strict: boolean,
   digits: number,
   hexLetters: number,
@@ -114,7 +84,6 @@ function classifyCounts(
   others: number,
   lead: number,
 ): number {
-  const len = end - start;
   if (len > MAX_LITERAL_WORD) return 0;
   if (digits === 0) {
     const letters = hexLetters + otherLetters;
@@ -126,13 +95,8 @@ function classifyCounts(
   if (digits === len) return len === 1 && !strict ? -1 : 0;
   if (!strict && digits === 1 && others === 0 && len <= 6 && lead === len - 1) return -1;
   if (others === 0 && otherLetters === 0) return 0;
-  return lead >= 3 && lead === countLeadingLetters(s, start, end) ? lead : 0;
-}
-
-function countLeadingLetters(s: Uint8Array, start: number, end: number): number {
-  let i = start;
-  while (i < end && (s[i] | 0x20) >= 0x61 && (s[i] | 0x20) <= 0x7a) i++;
-  return i - start;
+  // The letters before `lead` are a glued literal prefix (`user1234` → `user` + ID).
+  return lead >= 3 ? lead : 0;
 }
 
 /**
@@ -187,7 +151,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
       last = i = composite;
       continue;
     }
-    // The word, classified as it is scanned (classifyWord's counts, in the same pass).
+    // The word, classified as it is scanned (the counts classifyCounts needs, in the same pass).
     const word = i;
     let digits = 0;
     let hexLetters = 0;
@@ -220,7 +184,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
         i += len;
       } else break;
     }
-    const prefix = classifyCounts(s, word, i, strict, digits, hexLetters, otherLetters, upper, others, lead);
+    const prefix = classifyCounts(i - word, strict, digits, hexLetters, otherLetters, upper, others, lead);
     if (prefix >= 0) {
       w = emit(out, w, last, word + prefix, ID_CODE);
       last = i;
