@@ -8,7 +8,7 @@
  * text (control bytes, DEL, bytes that are not valid UTF-8, C1 controls) is a delimiter too
  * and is replaced by the BINARY marker, so serialised structs line up whatever their values.
  */
-import { keyHints, matchCompositeId, matchJson } from './ids.js';
+import { isUrlSeparator, keyHints, matchCompositeId, matchJson } from './ids.js';
 
 /** An id-like word, or the variable tail of a glued word (`user1234` → `user` + ID). */
 export const ID = '\u0100';
@@ -118,8 +118,9 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
   // than a pass over every key to find out, the form is made without them and made again in
   // the rare key where one of those turns up: every byte is seen by the loops below, either
   // as a delimiter or inside a recognised id (rescanned then), and never inside a word.
+  // keyHints then finds that byte, so a key's form is made at most twice.
   const hints = knownHints < 0 ? 0 : knownHints;
-  let hinted = knownHints >= 0;
+  const hinted = knownHints >= 0;
   while (i < n) {
     // Delimiter run (binary bytes included).
     while (i < n) {
@@ -128,9 +129,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
       if (cls === PRIMARY || cls === SECONDARY) {
         if (c === 0x7b && matchJson(s, i, n) > 0) break;
         if (!hinted && (c === 0x40 || (c === 0x3a && isUrlSeparator(s, i, n)))) {
-          const all = keyHints(s, start, n);
-          if (all !== 0) return formPieces(key, start, end, strict, out, all);
-          hinted = true;
+          return formPieces(key, start, end, strict, out, keyHints(s, start, n));
         }
         i++;
       } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i, n) === 0)) {
@@ -143,9 +142,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     const composite = matchCompositeId(s, i, n, hints);
     if (composite > 0) {
       if (!hinted && holdsHintBytes(s, i, composite, n)) {
-        const all = keyHints(s, start, n);
-        if (all !== 0) return formPieces(key, start, end, strict, out, all);
-        hinted = true;
+        return formPieces(key, start, end, strict, out, keyHints(s, start, n));
       }
       w = emit(out, w, last, i, ID_CODE);
       last = i = composite;
@@ -199,11 +196,6 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     out[w++] = ID_CODE;
   }
   return w;
-}
-
-/** `://` at s[i] (a `:`), within s[.., n). */
-function isUrlSeparator(s: Uint8Array, i: number, n: number): boolean {
-  return i + 2 < n && s[i + 1] === 0x2f && s[i + 2] === 0x2f;
 }
 
 /** Whether an `@` or a `://` starts in s[from, to) (the bytes of a recognised id). */
