@@ -33,7 +33,7 @@ for (const ch of ':{}') CLASS[ch.charCodeAt(0)] = PRIMARY;
 for (const ch of '/.|-_~,;=&?#@+ ') CLASS[ch.charCodeAt(0)] = SECONDARY;
 
 /** Length of the valid UTF-8 sequence at s[i] (2–4) within s[.., n), or 0 when the bytes are not text. */
-export function utf8Length(s: Uint8Array, i: number, n: number): number {
+function utf8Length(s: Uint8Array, i: number, n: number): number {
   const b = s[i];
   const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
   if (len === 0 || i + len > n) return 0;
@@ -46,8 +46,8 @@ export function utf8Length(s: Uint8Array, i: number, n: number): number {
   return len;
 }
 
-/** True when char code c is a delimiter of either kind (markers included). */
-export function isDelimiterChar(c: number): boolean {
+/** True when char code c is a delimiter of either kind (the BINARY marker included). */
+function isDelimiterChar(c: number): boolean {
   return c === 0x102 || (c < 256 && (CLASS[c] === PRIMARY || CLASS[c] === SECONDARY));
 }
 
