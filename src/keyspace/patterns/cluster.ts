@@ -44,29 +44,28 @@ interface ColumnView {
   collapsed: boolean;
   literals: Set<string>;
   idLike: number;
+  /** At least LETTER_FAMILY distinct single letters: they count as ids, not literals. */
+  lettersAreIds: boolean;
 }
 
 function viewColumn(list: ClusterEntry[], j: number, cap: number): ColumnView {
   const distinct = new Set<string>();
   let collapsed = false;
-  for (const e of list) {
-    const w = e.words[j];
-    if (w.includes(COLLAPSED)) collapsed = true;
-    const s = e.samples[j];
-    for (const v of s ?? [w]) if (distinct.size <= cap) distinct.add(v);
-  }
   const letters = new Set<string>();
   const literals = new Set<string>();
   let idLike = 0;
   for (const e of list) {
     const w = e.words[j];
+    if (w.includes(COLLAPSED)) collapsed = true;
+    for (const v of e.samples[j] ?? [w]) if (distinct.size <= cap) distinct.add(v);
     if (isIdLike(w)) idLike++;
     else if (SINGLE_LETTER.test(w)) letters.add(w);
     else literals.add(w);
   }
-  if (letters.size >= LETTER_FAMILY) idLike += letters.size;
+  const lettersAreIds = letters.size >= LETTER_FAMILY;
+  if (lettersAreIds) idLike += letters.size;
   else for (const l of letters) literals.add(l);
-  return { distinct, collapsed, literals, idLike };
+  return { distinct, collapsed, literals, idLike, lettersAreIds };
 }
 
 function keepSamples(list: ClusterEntry[], j: number, distinct: Set<string>): void {
@@ -92,9 +91,7 @@ function commonPrefix(list: ClusterEntry[], j: number): string {
 
 /** Resolves one cluster; columns in `settled` need no further look. */
 function resolve(list: ClusterEntry[], settled: boolean[], t: Thresholds): void {
-  const width = settled.length;
-  let split = -1;
-  for (let j = 0; j < width; j++) {
+  for (let j = 0; j < settled.length; j++) {
     if (settled[j]) continue;
     const cap = j === 0 ? t.first : t.rest;
     const col = viewColumn(list, j, cap);
@@ -114,31 +111,21 @@ function resolve(list: ClusterEntry[], settled: boolean[], t: Thresholds): void 
     } else {
       // Split here; columns further right are judged inside each sub-cluster, so that a
       // column mixing `bull`'s suffixes with `rq`'s ids is never judged as one.
-      split = j;
-      break;
+      const parts = new Map<string, ClusterEntry[]>();
+      for (const e of list) {
+        const w = e.words[j];
+        const key = isIdLike(w) || (col.lettersAreIds && SINGLE_LETTER.test(w)) ? ID : w;
+        const part = parts.get(key);
+        if (part) part.push(e);
+        else parts.set(key, [e]);
+      }
+      for (const part of parts.values()) resolve(part, settled.slice(), t);
+      return;
     }
   }
-  if (split < 0) return;
-  const parts = new Map<string, ClusterEntry[]>();
-  const lettersAreIds = letterCount(list, split) >= LETTER_FAMILY;
-  for (const e of list) {
-    const w = e.words[split];
-    const key = isIdLike(w) || (lettersAreIds && SINGLE_LETTER.test(w)) ? ID : w;
-    const part = parts.get(key);
-    if (part) part.push(e);
-    else parts.set(key, [e]);
-  }
-  for (const part of parts.values()) resolve(part, settled.slice(), t);
 }
 
-function letterCount(list: ClusterEntry[], j: number): number {
-  const letters = new Set<string>();
-  for (const e of list) if (SINGLE_LETTER.test(e.words[j])) letters.add(e.words[j]);
-  return letters.size;
-}
-
-/** Resolves entries that share one skeleton, rewriting their words in place. */
+/** Resolves entries (at least one) that share one skeleton, rewriting their words in place. */
 export function resolveSkeleton(entries: ClusterEntry[], thresholds: Thresholds): void {
-  if (entries.length === 0) return;
   resolve(entries, new Array<boolean>(entries[0].words.length).fill(false), thresholds);
 }

@@ -123,8 +123,7 @@ function matchIpv6(s: Uint8Array, i: number, n: number): number {
 /** `scheme://…`: a URL swallows the rest of the key, since URLs contain every delimiter. */
 function matchUrl(s: Uint8Array, i: number, n: number): number {
   const len = runOf(s, i, n, (c) => isAlnum(c) || c === 0x2b || c === Ch.Dot || c === Ch.Dash, 16);
-  if (len < 2 || at(s, i + len, n) !== Ch.Colon) return -1;
-  if (at(s, i + len + 1, n) !== Ch.Slash || at(s, i + len + 2, n) !== Ch.Slash) return -1;
+  if (len < 2 || at(s, i + len, n) !== Ch.Colon || !isUrlSeparator(s, i + len, n)) return -1;
   return n;
 }
 
@@ -168,8 +167,13 @@ export function matchJson(s: Uint8Array, i: number, n: number): number {
  * Bits (no object per key): HINT_EMAIL, HINT_URL.
  */
 export type KeyHints = number;
-export const HINT_EMAIL = 1;
-export const HINT_URL = 2;
+const HINT_EMAIL = 1;
+const HINT_URL = 2;
+
+/** `://` at s[i] (a `:`), within s[.., n). */
+export function isUrlSeparator(s: Uint8Array, i: number, n: number): boolean {
+  return i + 2 < n && s[i + 1] === Ch.Slash && s[i + 2] === Ch.Slash;
+}
 
 /** Computes the hints for the key bytes s[start, n). */
 export function keyHints(s: Uint8Array, start: number, n: number): KeyHints {
@@ -177,7 +181,7 @@ export function keyHints(s: Uint8Array, start: number, n: number): KeyHints {
   for (let i = start; i < n; i++) {
     const c = s[i];
     if (c === Ch.At) hints |= HINT_EMAIL;
-    else if (c === Ch.Colon && i + 2 < n && s[i + 1] === Ch.Slash && s[i + 2] === Ch.Slash) hints |= HINT_URL;
+    else if (c === Ch.Colon && isUrlSeparator(s, i, n)) hints |= HINT_URL;
   }
   return hints;
 }

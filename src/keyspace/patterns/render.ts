@@ -17,7 +17,7 @@ export const OTHER = '(other)';
 const isMarker = (c: number): boolean => c === 0x100 || c === 0x101;
 
 /** A word that is entirely variable. */
-export function isStarWord(w: string): boolean {
+function isStarWord(w: string): boolean {
   if (w.length === 0) return false;
   for (let i = 0; i < w.length; i++) if (!isMarker(w.charCodeAt(i))) return false;
   return true;
@@ -44,6 +44,11 @@ interface Element {
 function lastPrimaryIndex(d: string): number {
   for (let i = d.length - 1; i >= 0; i--) if (isPrimaryDelimiter(d[i])) return i;
   return -1;
+}
+
+/** A delimiter run up to its last primary delimiter, escaped: the part that ends a segment. */
+function primaryPart(d: string): string {
+  return escapeText(d.slice(0, lastPrimaryIndex(d) + 1));
 }
 
 function segmentElements(delims: string[], words: string[], a: number, b: number, last: boolean): Element[] {
@@ -90,11 +95,11 @@ function renderRuns(els: Element[], mainDelim: string): string {
 }
 
 function renderSegment(delims: string[], words: string[], a: number, b: number, last: boolean): string {
-  const lead = delims[a];
-  const keep = escapeText(lead.slice(0, lastPrimaryIndex(lead) + 1));
+  const keep = primaryPart(delims[a]);
   let allStars = true;
   for (let k = a; k < b; k++) if (!isStarWord(words[k])) allStars = false;
-  if (allStars) return keep + '*';
+  // After an all-wildcard last segment, keep its trailing primary delimiters (`{*}`).
+  if (allStars) return keep + '*' + (last ? primaryPart(delims[b]) : '');
   const els = segmentElements(delims, words, a, b, last);
   const firstDelim = els.find((e) => !e.word && !e.star);
   return keep + renderRuns(els, firstDelim ? firstDelim.text[0] : '');
@@ -121,20 +126,8 @@ export function renderGlob(p: string): string {
     let b = a + 1;
     while (b < m && !isPrimaryDelimiter(delims[b])) b++;
     out += renderSegment(delims, words, a, b, b === m);
-    if (b === m && !isStarWordRange(words, a, b)) break;
-    if (b === m) out += trailingPrimary(delims[m]);
     a = b;
   }
   if (out === OTHER) out = '\\' + out;
   return toDisplay(out);
-}
-
-function isStarWordRange(words: string[], a: number, b: number): boolean {
-  for (let k = a; k < b; k++) if (!isStarWord(words[k])) return false;
-  return true;
-}
-
-/** After an all-wildcard last segment, keep trailing primary delimiters (`{*}`). */
-function trailingPrimary(d: string): string {
-  return escapeText(d.slice(0, lastPrimaryIndex(d) + 1));
 }

@@ -8,7 +8,7 @@
  * text (control bytes, DEL, bytes that are not valid UTF-8, C1 controls) is a delimiter too
  * and is replaced by the BINARY marker, so serialised structs line up whatever their values.
  */
-import { keyHints, matchCompositeId, matchJson } from './ids.js';
+import { isUrlSeparator, keyHints, matchCompositeId, matchJson } from './ids.js';
 
 /** An id-like word, or the variable tail of a glued word (`user1234` → `user` + ID). */
 export const ID = '\u0100';
@@ -33,7 +33,7 @@ for (const ch of ':{}') CLASS[ch.charCodeAt(0)] = PRIMARY;
 for (const ch of '/.|-_~,;=&?#@+ ') CLASS[ch.charCodeAt(0)] = SECONDARY;
 
 /** Length of the valid UTF-8 sequence at s[i] (2–4) within s[.., n), or 0 when the bytes are not text. */
-export function utf8Length(s: Uint8Array, i: number, n: number): number {
+function utf8Length(s: Uint8Array, i: number, n: number): number {
   const b = s[i];
   const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
   if (len === 0 || i + len > n) return 0;
@@ -46,8 +46,8 @@ export function utf8Length(s: Uint8Array, i: number, n: number): number {
   return len;
 }
 
-/** True when char code c is a delimiter of either kind (markers included). */
-export function isDelimiterChar(c: number): boolean {
+/** True when char code c is a delimiter of either kind (the BINARY marker included). */
+function isDelimiterChar(c: number): boolean {
   return c === 0x102 || (c < 256 && (CLASS[c] === PRIMARY || CLASS[c] === SECONDARY));
 }
 
@@ -67,45 +67,15 @@ const MAX_SCANNED = 512;
 const MAX_LITERAL_WORD = 64;
 
 /**
- * Classifies the word s[start, end) (key bytes). Returns -1 when the word is a literal,
- * otherwise the length of its literal prefix before the variable part (0 for a plain id).
- * `strict` (single-key inference) also turns weak ids such as `7` or `v2` into `*`; the
- * grouper keeps them literal until it sees siblings, because `:1:` is usually a version,
- * not an id.
- */
-export function classifyWord(s: Uint8Array, start: number, end: number, strict: boolean): number {
-  if (end - start > MAX_LITERAL_WORD) return 0;
-  let digits = 0;
-  let hexLetters = 0;
-  let otherLetters = 0;
-  let upper = 0;
-  let others = 0;
-  let lead = -1;
-  for (let i = start; i < end; i++) {
-    const c = s[i];
-    if (c >= 0x30 && c <= 0x39) {
-      digits++;
-      if (lead < 0) lead = i - start;
-    } else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) {
-      if ((c | 0x20) <= 0x66) hexLetters++;
-      else otherLetters++;
-      if (c < 0x61) upper++;
-    } else {
-      others++;
-      if (lead < 0) lead = i - start;
-    }
-  }
-  return classifyCounts(s, start, end, strict, digits, hexLetters, otherLetters, upper, others, lead);
-}
-
-/**
- * `classifyWord` from the counts of the word's bytes: digits, hex letters (a–f), other
- * letters, capitals, other bytes, and where the first byte that is not a letter sits.
+ * Classifies a word of `len` bytes from the counts of its bytes: digits, hex letters (a–f),
+ * other letters, capitals, other bytes, and `lead`, the offset of the first byte that is not
+ * a letter. Returns -1 when the word is a literal, otherwise the length of its literal prefix
+ * before the variable part (0 for a plain id). `strict` (single-key inference) also turns
+ * weak ids such as `7` or `v2` into `*`; the grouper keeps them literal until it sees
+ * siblings, because `:1:` is usually a version, not an id.
  */
 function classifyCounts(
-  s: Uint8Array,
-  start: number,
-  end: number,
+  len: number,
   strict: boolean,
   digits: number,
   hexLetters: number,
@@ -114,7 +84,6 @@ function classifyCounts(
   others: number,
   lead: number,
 ): number {
-  const len = end - start;
   if (len > MAX_LITERAL_WORD) return 0;
   if (digits === 0) {
     const letters = hexLetters + otherLetters;
@@ -126,13 +95,8 @@ function classifyCounts(
   if (digits === len) return len === 1 && !strict ? -1 : 0;
   if (!strict && digits === 1 && others === 0 && len <= 6 && lead === len - 1) return -1;
   if (others === 0 && otherLetters === 0) return 0;
-  return lead >= 3 && lead === countLeadingLetters(s, start, end) ? lead : 0;
-}
-
-function countLeadingLetters(s: Uint8Array, start: number, end: number): number {
-  let i = start;
-  while (i < end && (s[i] | 0x20) >= 0x61 && (s[i] | 0x20) <= 0x7a) i++;
-  return i - start;
+  // The letters before `lead` are a glued literal prefix (`user1234` → `user` + ID).
+  return lead >= 3 ? lead : 0;
 }
 
 /**
@@ -154,8 +118,9 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
   // than a pass over every key to find out, the form is made without them and made again in
   // the rare key where one of those turns up: every byte is seen by the loops below, either
   // as a delimiter or inside a recognised id (rescanned then), and never inside a word.
+  // keyHints then finds that byte, so a key's form is made at most twice.
   const hints = knownHints < 0 ? 0 : knownHints;
-  let hinted = knownHints >= 0;
+  const hinted = knownHints >= 0;
   while (i < n) {
     // Delimiter run (binary bytes included).
     while (i < n) {
@@ -164,9 +129,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
       if (cls === PRIMARY || cls === SECONDARY) {
         if (c === 0x7b && matchJson(s, i, n) > 0) break;
         if (!hinted && (c === 0x40 || (c === 0x3a && isUrlSeparator(s, i, n)))) {
-          const all = keyHints(s, start, n);
-          if (all !== 0) return formPieces(key, start, end, strict, out, all);
-          hinted = true;
+          return formPieces(key, start, end, strict, out, keyHints(s, start, n));
         }
         i++;
       } else if (cls === NON_TEXT || (cls === HIGH && utf8Length(s, i, n) === 0)) {
@@ -179,15 +142,13 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     const composite = matchCompositeId(s, i, n, hints);
     if (composite > 0) {
       if (!hinted && holdsHintBytes(s, i, composite, n)) {
-        const all = keyHints(s, start, n);
-        if (all !== 0) return formPieces(key, start, end, strict, out, all);
-        hinted = true;
+        return formPieces(key, start, end, strict, out, keyHints(s, start, n));
       }
       w = emit(out, w, last, i, ID_CODE);
       last = i = composite;
       continue;
     }
-    // The word, classified as it is scanned (classifyWord's counts, in the same pass).
+    // The word, classified as it is scanned (the counts classifyCounts needs, in the same pass).
     const word = i;
     let digits = 0;
     let hexLetters = 0;
@@ -220,7 +181,7 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
         i += len;
       } else break;
     }
-    const prefix = classifyCounts(s, word, i, strict, digits, hexLetters, otherLetters, upper, others, lead);
+    const prefix = classifyCounts(i - word, strict, digits, hexLetters, otherLetters, upper, others, lead);
     if (prefix >= 0) {
       w = emit(out, w, last, word + prefix, ID_CODE);
       last = i;
@@ -235,11 +196,6 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
     out[w++] = ID_CODE;
   }
   return w;
-}
-
-/** `://` at s[i] (a `:`), within s[.., n). */
-function isUrlSeparator(s: Uint8Array, i: number, n: number): boolean {
-  return i + 2 < n && s[i + 1] === 0x2f && s[i + 2] === 0x2f;
 }
 
 /** Whether an `@` or a `://` starts in s[from, to) (the bytes of a recognised id). */
