@@ -75,7 +75,7 @@ export { connectTarget, type Target, type RedisNode } from './target/connect.js'
 export { scanKeyspace, type ScanKeyspaceOptions } from './keyspace/scan.js';
 export { scanRecords, ScanFailedError, type ScanOptions, type ScanRun, type NodeCheckpoint, type ScanProgress } from './keyspace/scanner.js';
 export { inferPattern, createPatternGrouper, type PatternGrouper, type PatternGroup } from './keyspace/patterns.js';
-export { displayKey } from './keyspace/display.js';
+export { displayKey } from './display.js';
 export type { KeyRecord } from './keyspace/record.js';
 export type { ScanReport, PatternStats, BigKey, ExpiryCluster, TtlHistogram } from './keyspace/report.js';
 

@@ -8,7 +8,7 @@
 import { closeSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { displayKey } from '../keyspace/display.js';
+import { displayKey } from '../display.js';
 
 /** errno code → what it means for the user, in words. */
 const REASONS: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { displayKey } from '../keyspace/display.js';
+import { displayKey } from '../display.js';
 // The module, not the policy index: that would load zod (the schema) for every command.
 import { parseDuration, parseFraction } from '../policy/duration.js';
 import { resolveTarget, type TargetOptions, type TargetSpec } from '../target/spec.js';

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { ConnectionError, isUserFacing, KeywardenError } from '../errors.js';
-import { displayKey, displayPattern } from '../keyspace/display.js';
+import { displayKey, displayPattern } from '../display.js';
 import { midRunFailure } from '../target/errors.js';
 import { redactUrlsInText } from '../target/url.js';
 import { fileFailure, isFileError } from './files.js';

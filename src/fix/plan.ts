@@ -2,7 +2,7 @@
  * The pure half of fix: which keys get a TTL, which are left alone and why, and the per-rule
  * tally the plan and the summary are made of. No I/O here; `apply.ts` feeds it KeyRecords.
  */
-import { displayKey } from '../keyspace/display.js';
+import { displayKey } from '../display.js';
 import { TTL_UNKNOWN, type KeyRecord } from '../keyspace/record.js';
 import { createMatcher, formatDuration, ttlForRule, type Policy, type PolicyRule } from '../policy/index.js';
 import type { FixOptions, FixRuleSummary, FixTotals } from './types.js';

@@ -8,7 +8,7 @@
  * its slot now (undo-route.ts), so a resharding or failover since fix changes nothing but
  * the node that answers.
  */
-import { displayKey } from '../keyspace/display.js';
+import { displayKey } from '../display.js';
 import type { PaceOptions } from '../keyspace/walk/pace.js';
 import { onNode, type NodeOutcome, type WalkState } from '../keyspace/walk/node-walk.js';
 import type { RedisNode, Target } from '../target/connect.js';

@@ -11,7 +11,7 @@
 import type { Policy, PolicyRule } from '../policy/schema.js';
 // Straight from the modules, not the policy index: that would load zod (the schema) for every scan and dump.
 import { createMatcher } from '../policy/match.js';
-import { displayKey } from './display.js';
+import { displayKey } from '../display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
 import { TTL_BUCKETS, type BigKey, type ExpiryCluster, type Interval, type PatternStats, type Totals, type TtlHistogram } from './report.js';

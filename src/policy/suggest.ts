@@ -13,7 +13,7 @@
  * also catch keys of another pattern is left out and named in a comment instead.
  */
 import { formatBytes, formatCount } from '../units.js';
-import { displayKey } from '../keyspace/display.js';
+import { displayKey } from '../display.js';
 import { createPatternGrouper } from '../keyspace/patterns.js';
 import { scanRecords } from '../keyspace/scanner.js';
 import { formatDuration } from './duration.js';

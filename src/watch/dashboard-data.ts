@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../policy/index.js';
 import { TTL_BUCKETS } from '../keyspace/report.js';
-import { displayPattern } from '../keyspace/display.js';
+import { displayPattern } from '../display.js';
 import { mergeFigures, totalOf } from './figures.js';
 import { noTtlKeysOf } from './node-stats.js';
 import { alertJson } from './alerts/webhook.js';

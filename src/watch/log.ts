@@ -3,7 +3,7 @@
  * for people or one JSON object per line (`--log-format json`) for log shippers. Messages
  * and fields never carry a credential: targets are always the redacted display URL.
  */
-import { displayPattern } from '../keyspace/display.js';
+import { displayPattern } from '../display.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | undefined>;

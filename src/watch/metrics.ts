@@ -6,7 +6,7 @@
  * credential (nodes are host:port, patterns are escaped globs).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { displayPattern } from '../keyspace/display.js';
+import { displayPattern } from '../display.js';
 import type { NodeStats } from './node-stats.js';
 import type { PatternFigures } from './figures.js';
 import type { WatchView } from './view.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/runner.js';
 import { ConnectionError } from '../../src/errors.js';
-import { displayKey, displayPattern } from '../../src/keyspace/display.js';
+import { displayKey, displayPattern } from '../../src/display.js';
 import { parsePolicy } from '../../src/policy/index.js';
 import { resolveTarget } from '../../src/target/spec.js';
 import { createLogger, startWatch } from '../../src/watch/index.js';

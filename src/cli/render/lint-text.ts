@@ -2,7 +2,7 @@
  * `keywarden lint` as text: `file:line:col rule message`, a code frame under it, and the fix.
  * Source lines and keys are escaped like keys everywhere else: a file can hold any bytes.
  */
-import { displayPattern } from '../../keyspace/display.js';
+import { displayPattern } from '../../display.js';
 import type { LintFinding, LintReport } from '../../lint/index.js';
 
 const CONTEXT_LINES = 1;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { displayPattern } from '../../keyspace/display.js';
+import { displayPattern } from '../../display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY, EXPIRY_CLUSTER_KEYS } from '../../keyspace/thresholds.js';
 import { unitsSource } from '../../units.js';

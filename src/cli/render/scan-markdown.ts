@@ -2,7 +2,7 @@
  * The scan report as Markdown, for incident documents and tickets. Patterns and keys go in
  * code spans with backticks and pipes neutralised, so a key name cannot break the table.
  */
-import { displayPattern } from '../../keyspace/display.js';
+import { displayPattern } from '../../display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';
 import { countOf, formatBytes, formatCount, formatShare, formatTtl } from './format.js';

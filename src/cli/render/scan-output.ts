@@ -5,7 +5,7 @@
  * safe write (a temporary file renamed into place: a failure never leaves an empty file).
  */
 import { UsageError } from '../../errors.js';
-import { displayKey } from '../../keyspace/display.js';
+import { displayKey } from '../../display.js';
 import type { ScanReport } from '../../keyspace/report.js';
 import type { PrintedTarget } from '../../target/spec.js';
 import { checkOutputPath, writeOutputFile } from '../files.js';

@@ -3,7 +3,7 @@
  * to stand out, then the biggest keys and expiry clusters. Keys and patterns are escaped.
  */
 import { runnableFix } from '../../doctor/commands.js';
-import { displayPattern } from '../../keyspace/display.js';
+import { displayPattern } from '../../display.js';
 import type { PatternStats, ScanReport } from '../../keyspace/report.js';
 import type { PrintedTarget } from '../../target/spec.js';
 import { BIG_KEY_TEXT, isBigKey } from '../../keyspace/thresholds.js';

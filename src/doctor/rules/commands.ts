@@ -2,7 +2,7 @@
  * What the slowlog says clients run: KEYS and FLUSH* in production, and O(N) commands that
  * read or delete whole big keys.
  */
-import { displayKey } from '../../keyspace/display.js';
+import { displayKey } from '../../display.js';
 import { formatCount } from '../format.js';
 import { need } from '../facts.js';
 import type { NodeRule } from '../types.js';

@@ -6,7 +6,7 @@
  */
 import { formatBytes } from '../../units.js';
 import { formatDuration } from '../../policy/index.js';
-import { displayPattern } from '../../keyspace/display.js';
+import { displayPattern } from '../../display.js';
 import { mergeFigures, OTHER_PATTERN } from '../figures.js';
 import { noTtlKeysOf } from '../node-stats.js';
 import type { AlertCandidate, AlertContext, AlertRule } from './types.js';
