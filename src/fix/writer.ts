@@ -203,31 +203,22 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       if (calls.length === 1 && keys[0].length <= HEAVY_NAME_BYTES) return writeLight(mode, keys, ttlMs, measure);
       // One call at a time; a heavy name's write and the read of its expiry are one MULTI/EXEC of its own.
       const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
-      const parts: Array<[number[], WriteResult]> = [];
+      const status = new Array<WriteStatus>(keys.length);
+      const bytes = new Array<number>(keys.length);
+      const expiry = new Array<number>(keys.length);
       let serverMs: number | undefined = 0;
       for (const indexes of calls) {
         const some = indexes.map((i) => keys[i]);
         const ttls = indexes.map((i) => ttlMs[i]);
         const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes), true) : writeLight(mode, some, ttls, part(indexes)));
         serverMs = serverMs === undefined || r.serverMs === undefined ? undefined : serverMs + r.serverMs;
-        parts.push([indexes, r]);
+        indexes.forEach((at, j) => {
+          status[at] = r.status[j];
+          bytes[at] = r.bytes[j];
+          expiry[at] = r.expiry[j];
+        });
       }
-      return { ...mergeWrites(keys.length, ...parts), ...(serverMs !== undefined ? { serverMs } : {}) };
+      return { status, bytes, expiry, ...(serverMs !== undefined ? { serverMs } : {}) };
     },
   };
-}
-
-/** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */
-function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
-  const status = new Array<WriteStatus>(count);
-  const bytes = new Array<number>(count);
-  const expiry = new Array<number>(count);
-  for (const [indexes, r] of parts) {
-    indexes.forEach((at, j) => {
-      status[at] = r.status[j];
-      bytes[at] = r.bytes[j];
-      expiry[at] = r.expiry[j];
-    });
-  }
-  return { status, bytes, expiry };
 }
