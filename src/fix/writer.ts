@@ -130,13 +130,13 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     return { ...decodeWriteReply(tokens.toString('latin1'), keys.length, mode === 'NX' ? measure : true), serverMs: Number(micros) / 1000 };
   }
 
-  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure, oneKeyPerTransaction = false): Promise<WriteResult> {
+  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
     // Without a script, each key's write and the read of the expiry it left are in one
     // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
     // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
     // only). LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see
-    // apply.ts); the PTTL check and the write cannot be one atomic step here.
-    const perKey = options.cluster === true || oneKeyPerTransaction;
+    // ledger.ts); the PTTL check and the write cannot be one atomic step here.
+    const perKey = options.cluster === true;
     const p = client.pipeline();
     if (!perKey) p.call('MULTI');
     keys.forEach((k, i) => {
@@ -210,7 +210,7 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       for (const indexes of calls) {
         const some = indexes.map((i) => keys[i]);
         const ttls = indexes.map((i) => ttlMs[i]);
-        const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes), true) : writeLight(mode, some, ttls, part(indexes)));
+        const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes)) : writeLight(mode, some, ttls, part(indexes)));
         serverMs = serverMs === undefined || r.serverMs === undefined ? undefined : serverMs + r.serverMs;
         indexes.forEach((at, j) => {
           status[at] = r.status[j];
