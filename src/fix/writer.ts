@@ -63,9 +63,7 @@ const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command
 export function expireArgs(mode: WriteMode, keys: Buffer[], ttls: number[], measure: Measure): Array<string | Buffer> {
   const uniform = ttls.every((t) => t === ttls[0]);
   const header = uniform ? 4 : 12;
-  let size = 0;
-  for (const k of keys) size += header + k.length;
-  const blob = Buffer.allocUnsafe(size);
+  const blob = Buffer.allocUnsafe(keys.reduce((size, k) => size + header + k.length, 0));
   let o = 0;
   keys.forEach((k, i) => {
     o = blob.writeUInt32LE(k.length, o);
