@@ -24,8 +24,6 @@ import { ReplicaLagBrake } from './replica-lag.js';
 import { WriteSteps } from './write-steps.js';
 import type { FixOptions, FixReport } from './types.js';
 
-export type { FixOptions, FixProgress } from './types.js';
-
 export const DEFAULT_MAX_REPLICA_LAG_MS = 5000;
 const DEFAULT_TARGET_P99_MS = 1;
 const UNSCRIPTED_STEP_MS = 2;

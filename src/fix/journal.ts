@@ -255,14 +255,13 @@ const LINE_TYPES = new Set(['start', 'set', 'done', 'cp', 'end']);
  * @throws JournalError (one line) naming what is wrong; nothing has been written then.
  */
 export async function journalState(path: string): Promise<JournalState> {
-  const state: JournalState = {
+  // The last checkpoints and the unanswered batches are known once every line is read.
+  const state: Omit<JournalState, 'checkpoints' | 'unansweredBatches'> = {
     runs: 0,
     runIds: {},
-    checkpoints: [],
     refused: new Map(),
     journaledKeys: 0,
     nodes: new Set(),
-    unansweredBatches: new Set(),
   };
   if (journalStat(path)?.isFile() === false) throw refuse(path, 'it is not a regular file');
   const last = new Map<string, NodeCheckpoint & { runId?: string }>();
@@ -306,9 +305,7 @@ export async function journalState(path: string): Promise<JournalState> {
     } else if (line.t === 'cp') last.set(line.cp.node, { ...line.cp, runId: runIds[line.cp.node] });
   }
   if (lineNo === 0) throw refuse(path, 'it is empty');
-  state.unansweredBatches = new Set(sets.keys());
-  state.checkpoints = [...last.values()];
-  return state;
+  return { ...state, checkpoints: [...last.values()], unansweredBatches: new Set(sets.keys()) };
 }
 
 // The journal side of a fix run: a new journal starts with the run's policy and the run_id

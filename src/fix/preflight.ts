@@ -19,8 +19,16 @@ export function checkTtls(options: FixOptions): void {
   }
 }
 
-/** Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync. */
-async function requirePrimaries(target: Target): Promise<void> {
+/** Apply only: Redis 7.0 or newer (for NX), and primaries only. */
+export async function checkWritable(target: Target): Promise<void> {
+  const major = Number(/^(\d+)\./.exec(target.redisVersion)?.[1]);
+  if (Number.isFinite(major) && major < 7) {
+    throw new UnsupportedServerError(
+      `${target.spec.display} runs Redis ${target.redisVersion}: fix needs EXPIRE … NX, new in Redis 7.0`,
+      'upgrade the server; fix will not fall back to TTL-then-EXPIRE, which races with the application',
+    );
+  }
+  // Writes go to primaries: a replica refuses them (READONLY), or takes them and loses them at the next sync.
   for (const node of target.nodes) {
     const role = /role:(\w+)/.exec(await node.client.info('replication').catch(() => ''))?.[1];
     if (role === 'slave') {
@@ -30,20 +38,4 @@ async function requirePrimaries(target: Target): Promise<void> {
       );
     }
   }
-}
-
-function requireExpireNx(target: Target): void {
-  const major = Number(/^(\d+)\./.exec(target.redisVersion)?.[1]);
-  if (Number.isFinite(major) && major < 7) {
-    throw new UnsupportedServerError(
-      `${target.spec.display} runs Redis ${target.redisVersion}: fix needs EXPIRE … NX, new in Redis 7.0`,
-      'upgrade the server; fix will not fall back to TTL-then-EXPIRE, which races with the application',
-    );
-  }
-}
-
-/** Apply only: Redis 7.0 or newer (for NX), and primaries only. */
-export async function checkWritable(target: Target): Promise<void> {
-  requireExpireNx(target);
-  await requirePrimaries(target);
 }

@@ -1,6 +1,6 @@
 /**
  * The replica-lag brake, like gh-ost's and pt-online-schema-change's: before each batch of
- * writes, a primary's replicas are checked (INFO replication, at most every `pollMs`), and
+ * writes, a primary's replicas are checked (INFO replication, at most every POLL_MS), and
  * while any replica is more than `maxLagMs` behind, writes to that primary wait.
  *
  * `lag=` in INFO is the seconds since the replica last acknowledged (replicas ack every
@@ -33,16 +33,15 @@ export function parseReplicaLag(infoText: string): ReplicaLag[] {
   return out;
 }
 
-export interface LagEvent {
+export interface LagEvent extends Pick<ReplicaLag, 'replica' | 'lagMs'> {
   node: string;
-  replica: string;
-  lagMs: number;
 }
+
+/** How often INFO replication is read while writing. */
+const POLL_MS = 250;
 
 export interface ReplicaLagOptions {
   maxLagMs: number;
-  /** How often INFO replication is read while writing. Default 250 ms. */
-  pollMs?: number;
   signal?: AbortSignal;
   onPause?(event: LagEvent): void;
   onResume?(event: LagEvent & { pausedMs: number }): void;
@@ -60,14 +59,13 @@ export class ReplicaLagBrake {
   ) {}
 
   async wait(): Promise<void> {
-    const poll = this.options.pollMs ?? 250;
-    if (performance.now() - this.checkedAt < poll) return;
+    if (performance.now() - this.checkedAt < POLL_MS) return;
     let worst = await this.worst();
     if (!worst) return;
     const started = performance.now();
     this.options.onPause?.({ node: this.node, ...worst });
     while (worst && !this.options.signal?.aborted) {
-      await new Promise((r) => setTimeout(r, poll));
+      await new Promise((r) => setTimeout(r, POLL_MS));
       worst = await this.worst();
     }
     const pausedMs = performance.now() - started;
@@ -76,7 +74,7 @@ export class ReplicaLagBrake {
   }
 
   /** The most lagging replica above the limit, if any. */
-  private async worst(): Promise<{ replica: string; lagMs: number } | undefined> {
+  private async worst(): Promise<Omit<LagEvent, 'node'> | undefined> {
     this.checkedAt = performance.now();
     let replicas: ReplicaLag[];
     try {

@@ -9,10 +9,7 @@ import type { Policy } from '../policy/index.js';
 import type { EvictionRisk } from './eviction-risk.js';
 import type { LagEvent } from './replica-lag.js';
 
-export interface FixProgress extends ScanProgress {
-  needTtl: number;
-  applied: number;
-}
+export interface FixProgress extends ScanProgress, Pick<FixCounts, 'needTtl' | 'applied'> {}
 
 export interface FixOptions extends PaceOptions {
   policy: Policy;

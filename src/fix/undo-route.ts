@@ -44,7 +44,7 @@ export interface UndoRouter {
 const ROUTING = /non local key|^MOVED |^ASK |TRYAGAIN/;
 
 /** The router for `target`; reads the slot map first on a cluster. */
-export async function undoRouter(target: Target, same: Map<string, string> = new Map()): Promise<UndoRouter> {
+export async function undoRouter(target: Target, same: Map<string, string>): Promise<UndoRouter> {
   return target.mode === 'cluster' ? clusterRouter(target) : standaloneRouter(target, same);
 }
 
@@ -131,10 +131,7 @@ async function clusterRouter(target: Target): Promise<UndoRouter> {
       const { myself } = parseMasterSlots((await route.client.call('CLUSTER', 'NODES')) as string, target.spec.host);
       const stable = new Set(myself?.slots ?? []);
       for (const slot of myself?.moving ?? []) stable.delete(slot);
-      const moved = new Set<number>();
-      gone.forEach((key, i) => {
-        if (!stable.has(keySlot(key))) moved.add(i);
-      });
+      const moved = new Set(gone.flatMap((key, i) => (stable.has(keySlot(key)) ? [] : [i])));
       if (moved.size > 0) map = await read();
       return moved;
     },

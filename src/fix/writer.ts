@@ -63,9 +63,7 @@ const SCRIPTS_UNAVAILABLE = /NOSCRIPT|scripts? (are|is) disabled|unknown command
 export function expireArgs(mode: WriteMode, keys: Buffer[], ttls: number[], measure: Measure): Array<string | Buffer> {
   const uniform = ttls.every((t) => t === ttls[0]);
   const header = uniform ? 4 : 12;
-  let size = 0;
-  for (const k of keys) size += header + k.length;
-  const blob = Buffer.allocUnsafe(size);
+  const blob = Buffer.allocUnsafe(keys.reduce((size, k) => size + header + k.length, 0));
   let o = 0;
   keys.forEach((k, i) => {
     o = blob.writeUInt32LE(k.length, o);
@@ -130,13 +128,13 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
     return { ...decodeWriteReply(tokens.toString('latin1'), keys.length, mode === 'NX' ? measure : true), serverMs: Number(micros) / 1000 };
   }
 
-  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure, oneKeyPerTransaction = false): Promise<WriteResult> {
+  async function viaPipeline(mode: WriteMode, keys: Buffer[], ttlMs: number[], measure: Measure): Promise<WriteResult> {
     // Without a script, each key's write and the read of the expiry it left are in one
     // MULTI/EXEC, so no other client's EXPIRE can fall between them: the whole batch in one
     // on a standalone server, one per key on a cluster (a transaction holds keys of one slot
     // only). LT: the PEXPIRE goes only to keys that had a TTL when NX refused them (see
-    // apply.ts); the PTTL check and the write cannot be one atomic step here.
-    const perKey = options.cluster === true || oneKeyPerTransaction;
+    // ledger.ts); the PTTL check and the write cannot be one atomic step here.
+    const perKey = options.cluster === true;
     const p = client.pipeline();
     if (!perKey) p.call('MULTI');
     keys.forEach((k, i) => {
@@ -203,31 +201,22 @@ export function createTtlWriter(client: Redis, options: { cluster?: boolean } = 
       if (calls.length === 1 && keys[0].length <= HEAVY_NAME_BYTES) return writeLight(mode, keys, ttlMs, measure);
       // One call at a time; a heavy name's write and the read of its expiry are one MULTI/EXEC of its own.
       const part = (indexes: number[]): Measure => (typeof measure === 'string' && measure.length > 1 ? indexes.map((i) => measure[i]).join('') : measure);
-      const parts: Array<[number[], WriteResult]> = [];
+      const status = new Array<WriteStatus>(keys.length);
+      const bytes = new Array<number>(keys.length);
+      const expiry = new Array<number>(keys.length);
       let serverMs: number | undefined = 0;
       for (const indexes of calls) {
         const some = indexes.map((i) => keys[i]);
         const ttls = indexes.map((i) => ttlMs[i]);
-        const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes), true) : writeLight(mode, some, ttls, part(indexes)));
+        const r = await (some[0].length > HEAVY_NAME_BYTES ? viaPipeline(mode, some, ttls, part(indexes)) : writeLight(mode, some, ttls, part(indexes)));
         serverMs = serverMs === undefined || r.serverMs === undefined ? undefined : serverMs + r.serverMs;
-        parts.push([indexes, r]);
+        indexes.forEach((at, j) => {
+          status[at] = r.status[j];
+          bytes[at] = r.bytes[j];
+          expiry[at] = r.expiry[j];
+        });
       }
-      return { ...mergeWrites(keys.length, ...parts), ...(serverMs !== undefined ? { serverMs } : {}) };
+      return { status, bytes, expiry, ...(serverMs !== undefined ? { serverMs } : {}) };
     },
   };
-}
-
-/** One WriteResult from the results of parts of a batch, each with the batch indexes of its keys. */
-function mergeWrites(count: number, ...parts: Array<[number[], WriteResult]>): WriteResult {
-  const status = new Array<WriteStatus>(count);
-  const bytes = new Array<number>(count);
-  const expiry = new Array<number>(count);
-  for (const [indexes, r] of parts) {
-    indexes.forEach((at, j) => {
-      status[at] = r.status[j];
-      bytes[at] = r.bytes[j];
-      expiry[at] = r.expiry[j];
-    });
-  }
-  return { status, bytes, expiry };
 }
