@@ -1,6 +1,6 @@
 /**
  * The live source of KeyRecords: walks every selected node and database with SCAN (never
- * KEYS), in bounded, paced steps, all nodes in parallel (a NodeWalk each, walk/, with read
+ * KEYS), in bounded, paced steps, all nodes in parallel (`walkNode` each, walk/, with read
  * steps, steps/). Consumers receive batches through `onBatch` (awaited, so a slow consumer
  * such as `fix` applies back-pressure) together with a checkpoint from which a later run can
  * resume.

@@ -1,5 +1,5 @@
 /**
- * A run over the whole target: one NodeWalk per node, all in parallel, with one stop (Ctrl-C,
+ * A run over the whole target: one `walkNode` per node, all in parallel, with one stop (Ctrl-C,
  * time budget, or the first node that fails: the others stop after their call in flight) and
  * one progress figure summed over the nodes.
  */
