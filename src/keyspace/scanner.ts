@@ -1,6 +1,6 @@
 /**
  * The live source of KeyRecords: walks every selected node and database with SCAN (never
- * KEYS), in bounded, paced steps, all nodes in parallel (a NodeWalk each, walk/, with read
+ * KEYS), in bounded, paced steps, all nodes in parallel (`walkNode` each, walk/, with read
  * steps, steps/). Consumers receive batches through `onBatch` (awaited, so a slow consumer
  * such as `fix` applies back-pressure) together with a checkpoint from which a later run can
  * resume.
@@ -10,18 +10,15 @@ import type { Target } from '../target/connect.js';
 import { permissionFailure } from '../target/errors.js';
 import { samplePlan, seededRandom } from './walk/cursor.js';
 import { createInspector, keysOnly, type InspectMethod } from './steps/inspect.js';
-import type { KeyRecord } from './record.js';
 import type { ScanReport } from './report.js';
-import type { NodeCheckpoint, NodeWalkResult } from './walk/node-walk.js';
-import { ReadSteps } from './steps/read-steps.js';
+import type { NodeWalkResult } from './walk/node-walk.js';
+import { ReadSteps, type ReadStepOptions } from './steps/read-steps.js';
 import { walkTarget, type RunOptions } from './walk/run.js';
 
 export type { NodeCheckpoint } from './walk/node-walk.js';
 export type { ScanProgress } from './walk/run.js';
 
-export interface ScanOptions extends RunOptions {
-  match?: string;
-  type?: string;
+export interface ScanOptions extends RunOptions, Pick<ReadStepOptions, 'match' | 'type' | 'onBatch'> {
   /** Read a share of the keyspace: `{ fraction: 0.01 }` or `{ keys: 10000 }` (spread over the table). */
   sample?: { fraction: number } | { keys: number };
   /** Place the sample's stretches from this seed instead of at random: the same keys on every run (see `seededRandom`). */
@@ -38,7 +35,6 @@ export interface ScanOptions extends RunOptions {
    * consumers that resume (fix, watch) keep 1.
    */
   lanes?: number;
-  onBatch?(records: KeyRecord[], checkpoint: NodeCheckpoint): void | Promise<void>;
 }
 
 export interface NodeScanResult extends Omit<NodeWalkResult, 'error'> {

@@ -141,9 +141,7 @@ function unpackKeys(blob: Buffer): Buffer[] {
 
 /** Keys packed for inspect-keys.lua: per key, its length ('<I4') and the key. */
 function pack(keys: Buffer[]): Buffer {
-  let size = 0;
-  for (const k of keys) size += 4 + k.length;
-  const out = Buffer.allocUnsafe(size);
+  const out = Buffer.allocUnsafe(keys.reduce((size, k) => size + 4 + k.length, 0));
   let o = 0;
   for (const k of keys) {
     out.writeUInt32LE(k.length, o);

@@ -49,7 +49,7 @@ export class ReadSteps implements WalkSteps {
     // sample's strata are read `lanes` at a time. Not for tables a few calls cover, and
     // never when resuming (a checkpoint is one cursor).
     const laneCount = this.inspector.method === 'lua' && !d.resumed && tableKeys >= MIN_LANE_KEYS ? this.inFlight : 1;
-    const stretches = sample ?? laneStretches(laneCount);
+    const stretches = sample ?? Array.from({ length: laneCount }, (_, i) => ({ start: i / laneCount, end: (i + 1) / laneCount }));
     const done = new Array<number>(stretches.length).fill(0);
     for (let first = 0; first < stretches.length; first += laneCount) {
       const group = stretches.slice(first, first + laneCount);
@@ -223,8 +223,4 @@ export class ReadSteps implements WalkSteps {
     await settle();
     return !open && finished && !stopped.aborted;
   }
-}
-
-function laneStretches(lanes: number): Stretch[] {
-  return Array.from({ length: lanes }, (_, i) => ({ start: i / lanes, end: (i + 1) / lanes }));
 }

@@ -68,12 +68,10 @@ export interface Stretch {
 export function samplePlan(fraction: number, strata = 64, random: () => number = Math.random): Stretch[] {
   if (fraction >= 1) return [{ start: 0, end: 1 }];
   const width = 1 / strata;
-  const plan: Stretch[] = [];
-  for (let i = 0; i < strata; i++) {
+  return Array.from({ length: strata }, (_, i) => {
     const start = i * width + random() * width * (1 - fraction);
-    plan.push({ start, end: start + width * fraction });
-  }
-  return plan;
+    return { start, end: start + width * fraction };
+  });
 }
 
 /**

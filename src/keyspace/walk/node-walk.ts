@@ -58,7 +58,7 @@ export interface DbWalk {
   progress(keys: number, ratio: number): void;
 }
 
-/** What one step of a walk does with the keys: the strategy a NodeWalk takes. */
+/** What one step of a walk does with the keys: the strategy `walkNode` takes. */
 export interface WalkSteps {
   /** Calls of ours in flight at once (the pacer shares its budget between them). Default 1. */
   readonly inFlight?: number;

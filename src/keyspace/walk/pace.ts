@@ -131,13 +131,10 @@ export class Pacer {
 class LatencyProbe {
   private readonly samples: number[] = [];
   private sorted: number[] | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = setInterval(() => this.tick(), 5).unref();
   private inFlight = false;
 
-  constructor(private readonly client: Redis) {
-    this.timer = setInterval(() => this.tick(), 5);
-    this.timer.unref();
-  }
+  constructor(private readonly client: Redis) {}
 
   private tick(): void {
     if (this.inFlight) return;

@@ -190,12 +190,8 @@ export class Pages {
           if (at(next) >= stretch.end) break;
         }
       }
-      let bytes = 0;
-      let longest = 0;
-      for (const k of keys) {
-        bytes += k.length;
-        longest = Math.max(longest, k.length);
-      }
+      const bytes = keys.reduce((sum, k) => sum + k.length, 0);
+      const longest = keys.reduce((most, k) => Math.max(most, k.length), 0);
       this.note(keys.length, bytes, asked, longest);
       return { next, keys, asked, ms: performance.now() - sent };
     };

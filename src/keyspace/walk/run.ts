@@ -1,5 +1,5 @@
 /**
- * A run over the whole target: one NodeWalk per node, all in parallel, with one stop (Ctrl-C,
+ * A run over the whole target: one `walkNode` per node, all in parallel, with one stop (Ctrl-C,
  * time budget, or the first node that fails: the others stop after their call in flight) and
  * one progress figure summed over the nodes.
  */
@@ -34,7 +34,7 @@ export interface RunPlan<S extends WalkSteps> {
   /** Keys the progress figure expects in all (default: the planned keys). */
   expected?: number;
   /** The step strategy of one node (a node that fails here fails the run before its walk starts). */
-  steps(plan: NodePlan, index: number): Promise<S> | S;
+  steps(plan: NodePlan): Promise<S> | S;
 }
 
 export interface WalkRun<S extends WalkSteps> {
@@ -61,7 +61,7 @@ export async function walkTarget<S extends WalkSteps>(target: Target, options: R
     const settled = await Promise.allSettled(
       plans.map(async (p, i) => {
         try {
-          const steps = await how.steps(p, i);
+          const steps = await how.steps(p);
           const result = await walkNode(target, p, steps, {
             ...options,
             resume: options.resume?.find((c) => c.node === p.node.address),
