@@ -90,15 +90,12 @@ function mergeAcc(into: Acc, from: Acc): void {
 }
 
 function countType(acc: Acc, type: string, n: number): void {
-  const names = acc.typeNames;
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] === type) {
-      acc.typeCounts[i] += n;
-      return;
-    }
+  const i = acc.typeNames.indexOf(type);
+  if (i >= 0) acc.typeCounts[i] += n;
+  else {
+    acc.typeNames.push(type);
+    acc.typeCounts.push(n);
   }
-  names.push(type);
-  acc.typeCounts.push(n);
 }
 
 /**
