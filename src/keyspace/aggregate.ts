@@ -15,6 +15,7 @@ import { displayKey } from '../display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
 import { TTL_BUCKETS, type BigKey, type ExpiryCluster, type Interval, type PatternStats, type Totals, type TtlHistogram } from './report.js';
+import type { ScanReport } from './report.js';
 import { EXPIRY_CLUSTER_KEYS } from './thresholds.js';
 
 interface Acc {
@@ -52,11 +53,7 @@ export interface AggregateOptions {
   now?: number;
 }
 
-export interface Aggregation {
-  patterns: PatternStats[];
-  totals: Totals;
-  bigKeys: BigKey[];
-  expiryClusters: ExpiryCluster[];
+export interface Aggregation extends Pick<ScanReport, 'patterns' | 'totals' | 'bigKeys' | 'expiryClusters'> {
   violations: number;
 }
 
