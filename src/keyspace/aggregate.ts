@@ -223,8 +223,8 @@ export class Aggregator {
   }
 
   /**
-   * Build the report figures. `scale` is N/n when the records are a sample of N keys
-   * (1 for a full scan); intervals are given only when sampled.
+   * Build the report figures. `sample.population` is N when the records are a sample of N
+   * keys (none for a full scan): figures are then scaled by N/n and given intervals.
    */
   finish(sample?: { population: number }): Aggregation {
     const n = this.keysSeen;
@@ -256,7 +256,6 @@ export class Aggregator {
   private patternStats(pattern: string, acc: Acc, n: number, N: number, sampled: boolean): PatternStats {
     const scale = n > 0 ? N / n : 1;
     const est = (x: number) => Math.round(x * scale);
-    const ttl = Object.fromEntries(TTL_BUCKETS.map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram;
     const rule = this.rulesByGlob.get(pattern);
     const stats: PatternStats = {
       pattern,
@@ -265,7 +264,7 @@ export class Aggregator {
       noTtlKeys: est(acc.noTtlKeys),
       noTtlBytes: est(acc.noTtlBytes),
       types: Object.fromEntries(acc.typeNames.map((t, i) => [t, est(acc.typeCounts[i])])),
-      ttl,
+      ttl: Object.fromEntries(TTL_BUCKETS.map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram,
       examples: acc.examples.map((k) => displayKey(Buffer.from(k, 'latin1'))),
     };
     if (rule) {
