@@ -15,6 +15,7 @@ import { displayKey } from '../display.js';
 import { createPatternGrouper, inferPattern, type PatternGrouper } from './patterns.js';
 import type { KeyRecord } from './record.js';
 import { TTL_BUCKETS, type BigKey, type ExpiryCluster, type Interval, type PatternStats, type Totals, type TtlHistogram } from './report.js';
+import type { ScanReport } from './report.js';
 import { EXPIRY_CLUSTER_KEYS } from './thresholds.js';
 
 interface Acc {
@@ -52,11 +53,7 @@ export interface AggregateOptions {
   now?: number;
 }
 
-export interface Aggregation {
-  patterns: PatternStats[];
-  totals: Totals;
-  bigKeys: BigKey[];
-  expiryClusters: ExpiryCluster[];
+export interface Aggregation extends Pick<ScanReport, 'patterns' | 'totals' | 'bigKeys' | 'expiryClusters'> {
   violations: number;
 }
 
@@ -90,15 +87,12 @@ function mergeAcc(into: Acc, from: Acc): void {
 }
 
 function countType(acc: Acc, type: string, n: number): void {
-  const names = acc.typeNames;
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] === type) {
-      acc.typeCounts[i] += n;
-      return;
-    }
+  const i = acc.typeNames.indexOf(type);
+  if (i >= 0) acc.typeCounts[i] += n;
+  else {
+    acc.typeNames.push(type);
+    acc.typeCounts.push(n);
   }
-  names.push(type);
-  acc.typeCounts.push(n);
 }
 
 /**
@@ -229,8 +223,8 @@ export class Aggregator {
   }
 
   /**
-   * Build the report figures. `scale` is N/n when the records are a sample of N keys
-   * (1 for a full scan); intervals are given only when sampled.
+   * Build the report figures. `sample.population` is N when the records are a sample of N
+   * keys (none for a full scan): figures are then scaled by N/n and given intervals.
    */
   finish(sample?: { population: number }): Aggregation {
     const n = this.keysSeen;
@@ -262,7 +256,6 @@ export class Aggregator {
   private patternStats(pattern: string, acc: Acc, n: number, N: number, sampled: boolean): PatternStats {
     const scale = n > 0 ? N / n : 1;
     const est = (x: number) => Math.round(x * scale);
-    const ttl = Object.fromEntries(TTL_BUCKETS.map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram;
     const rule = this.rulesByGlob.get(pattern);
     const stats: PatternStats = {
       pattern,
@@ -271,7 +264,7 @@ export class Aggregator {
       noTtlKeys: est(acc.noTtlKeys),
       noTtlBytes: est(acc.noTtlBytes),
       types: Object.fromEntries(acc.typeNames.map((t, i) => [t, est(acc.typeCounts[i])])),
-      ttl,
+      ttl: Object.fromEntries(TTL_BUCKETS.map((b, i) => [b, est(acc.ttl[i])])) as TtlHistogram,
       examples: acc.examples.map((k) => displayKey(Buffer.from(k, 'latin1'))),
     };
     if (rule) {

@@ -58,11 +58,7 @@ export interface NodeInfo {
   complete: boolean;
 }
 
-export interface Totals {
-  keys: number;
-  bytes: number;
-  noTtlKeys: number;
-  noTtlBytes: number;
+export interface Totals extends Pick<PatternStats, 'keys' | 'bytes' | 'noTtlKeys' | 'noTtlBytes'> {
   /** Only when sampled: 95% intervals of the shares (0..1) of keys and of bytes without TTL. */
   ci?: { noTtlKeysShare: Interval; noTtlBytesShare: Interval };
 }

@@ -14,14 +14,9 @@ import { BINARY, COLLAPSED, ID, isPrimaryDelimiter, splitTokens } from './tokens
 /** The name of the bucket that holds the folded long tail; never produced by rendering. */
 export const OTHER = '(other)';
 
-const isMarker = (c: number): boolean => c === 0x100 || c === 0x101;
-
-/** A word that is entirely variable. */
-function isStarWord(w: string): boolean {
-  if (w.length === 0) return false;
-  for (let i = 0; i < w.length; i++) if (!isMarker(w.charCodeAt(i))) return false;
-  return true;
-}
+/** A word that is entirely variable: ID and COLLAPSED markers only. */
+const STAR_WORD = new RegExp(`^[${ID}${COLLAPSED}]+$`);
+const isStarWord = (w: string): boolean => STAR_WORD.test(w);
 
 /** Escapes glob metacharacters so the literal matches itself; markers become `*`. */
 function escapeText(s: string): string {
@@ -96,8 +91,7 @@ function renderRuns(els: Element[], mainDelim: string): string {
 
 function renderSegment(delims: string[], words: string[], a: number, b: number, last: boolean): string {
   const keep = primaryPart(delims[a]);
-  let allStars = true;
-  for (let k = a; k < b; k++) if (!isStarWord(words[k])) allStars = false;
+  const allStars = words.slice(a, b).every(isStarWord);
   // After an all-wildcard last segment, keep its trailing primary delimiters (`{*}`).
   if (allStars) return keep + '*' + (last ? primaryPart(delims[b]) : '');
   const els = segmentElements(delims, words, a, b, last);
@@ -107,10 +101,7 @@ function renderSegment(delims: string[], words: string[], a: number, b: number, 
 
 /** Latin1 (one char per byte) to a JS string: literal bytes are always valid UTF-8 here. */
 function toDisplay(latin1: string): string {
-  for (let i = 0; i < latin1.length; i++) {
-    if (latin1.charCodeAt(i) >= 0x80) return Buffer.from(latin1, 'latin1').toString('utf8');
-  }
-  return latin1;
+  return /[\x80-\uffff]/.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
 }
 
 /**

@@ -187,13 +187,10 @@ export function formPieces(key: Uint8Array, start: number, end: number, strict: 
       last = i;
     }
   }
+  if (end - start > MAX_SCANNED) return emit(out, w, last, n, ID_CODE);
   if (n > last) {
     out[w++] = last;
     out[w++] = n;
-  }
-  if (end - start > MAX_SCANNED) {
-    out[w++] = -1;
-    out[w++] = ID_CODE;
   }
   return w;
 }
