@@ -1,9 +1,10 @@
 /**
- * One background pass over the keyspace, resumable. The scanner (a NodeWalk with read steps
- * per node, keyspace/walk/) streams batches into one Aggregator per node; every `checkpointIntervalMs` those chunks are folded into plain
- * per-pattern figures and written to the state file together with each node's cursor, so a
- * restart (or a reconnect) resumes from the last checkpoint and loses at most one chunk of
- * work. A completed pass atomically replaces the published figures.
+ * One background pass over the keyspace, resumable. The scanner (`walkNode` with read steps
+ * per node, keyspace/walk/) streams batches into one Aggregator per node; every
+ * `checkpointIntervalMs` those chunks are folded into plain per-pattern figures and written
+ * to the state file together with each node's cursor, so a restart (or a reconnect) resumes
+ * from the last checkpoint and loses at most one chunk of work. A completed pass atomically
+ * replaces the published figures.
  */
 import { Aggregator } from '../keyspace/aggregate.js';
 import type { KeyRecord } from '../keyspace/record.js';
