@@ -467,7 +467,7 @@ function summarize(runs: Run[], memkeysRate: number) {
       /** The scan itself, as keywarden timed it (no process start, connect or output). */
       scanS: scanJson.length ? median(scanJson.map((j) => j.coverage.durationMs / 1000)) : undefined,
       vsMemkeys: median(rs.map((r) => r.keysPerS)) / memkeysRate,
-      /** keys/s over the ceiling's (whole command, process start included, against the ceiling's loop alone). */
+      /** keys/s over the ceiling's, both medians of the sitting (whole command, process start included, against the ceiling's loop alone); ceilingLines holds each run against its own two ceilings. */
       vsCeiling: median(rs.map((r) => r.keysPerS)) / ceilingRate,
       /** The same by keywarden's own scan time (no process start, connect or output). */
       vsCeilingScan: scanJson.length ? median(scanJson.map((j) => j.coverage.dbsize / (j.coverage.durationMs / 1000))) / ceilingRate : undefined,
