@@ -455,7 +455,7 @@ function summarize(runs: Run[], memkeysRate: number) {
   const summary = (mode: string) => {
     const rs = runs.filter((r) => r.mode === mode);
     const evalsha = rs.map((r) => r.commandstats.evalsha).filter(Boolean);
-    const scanJson = mode.startsWith('keywarden') || mode.startsWith('baseline build') ? rs.map((r) => JSON.parse(r.stdout) as ScanJson) : [];
+    const scanJson = rs.filter(isScan).map((r) => JSON.parse(r.stdout) as ScanJson);
     return {
       mode,
       runs: rs.length,
@@ -580,6 +580,9 @@ function printTables(
   console.log(out.join('\n'));
 }
 
+/** A run of `keywarden scan --json` (this build's or the baseline build's), whose stdout is its report. */
+const isScan = (run: Run) => run.mode.startsWith('keywarden') || run.mode.startsWith('baseline build');
+
 /** The ceiling runs on either side of a run in its round (the one before it, for a run with none after). */
 function ceilingsAround(runs: Run[], run: Run): Run[] {
   const i = runs.indexOf(run);
@@ -610,7 +613,7 @@ function ceilingFor(runs: Run[], run: Run): number {
 function vsCeiling(runs: Run[], run: Run): { wall: number; scan: number; busy: number; work: number } {
   const around = ceilingsAround(runs, run);
   const scanS = (JSON.parse(run.stdout) as ScanJson).coverage.durationMs / 1000;
-  const ceilingRate = mean(around.map((c) => c.keysPerS));
+  const ceilingRate = ceilingFor(runs, run);
   return {
     wall: run.keysPerS / ceilingRate,
     scan: run.dbsize / scanS / ceilingRate,
@@ -645,12 +648,12 @@ function ceilingLines(runs: Run[], baselines: Latency[]): string {
   for (const round of rounds) {
     const pick = (mode: string) => runs.find((r) => r.mode === mode && r.round === round);
     const ceilings = runs.filter((r) => r.mode === CEILING && r.round === round).map((r) => fmtInt(r.keysPerS));
+    // Each scanned run of the round, with its ratios, worked out once.
+    const rated = new Map(runs.filter((r) => r.round === round && isScan(r)).map((r) => [r.mode, { run: r, v: vsCeiling(runs, r) }]));
+    for (const [mode, { v }] of rated) (ratios[mode] ??= []).push(v.scan);
     const cell = (mode: string) => {
-      const r = pick(mode);
-      if (!r) return '';
-      const v = vsCeiling(runs, r);
-      (ratios[mode] ??= []).push(v.scan);
-      return `${v.wall.toFixed(2)}x / ${v.scan.toFixed(2)}x, ${r.latency.p99.toFixed(2)}`;
+      const r = rated.get(mode);
+      return r ? `${r.v.wall.toFixed(2)}x / ${r.v.scan.toFixed(2)}x, ${r.run.latency.p99.toFixed(2)}` : '';
     };
     // baselines[0] precedes memkeys; round n's baseline is baselines[n].
     const baseline = baselines[round];
@@ -661,17 +664,15 @@ function ceilingLines(runs: Run[], baselines: Latency[]): string {
     factors.push(
       `| ${round} | ${factorModes
         .map((mode) => {
-          const r = pick(mode);
-          if (!r) return '';
-          const v = vsCeiling(runs, r);
-          return `${v.busy.toFixed(2)}x, ${v.work.toFixed(2)}x`;
+          const v = rated.get(mode)?.v;
+          return v ? `${v.busy.toFixed(2)}x, ${v.work.toFixed(2)}x` : '';
         })
         .join(' | ')} |`,
     );
-    const d = pick('keywarden');
-    const f = pick('keywarden --fast');
-    const defaultMet = d !== undefined && baseline !== undefined && vsCeiling(runs, d).scan >= 0.75 && d.latency.p99 <= baseline.p99 + 1;
-    const fastMet = f !== undefined && vsCeiling(runs, f).scan >= 0.9;
+    const d = rated.get('keywarden');
+    const f = rated.get('keywarden --fast');
+    const defaultMet = d !== undefined && baseline !== undefined && d.v.scan >= 0.75 && d.run.latency.p99 <= baseline.p99 + 1;
+    const fastMet = f !== undefined && f.v.scan >= 0.9;
     met.default += Number(defaultMet);
     met.fast += Number(fastMet);
     met.both += Number(defaultMet && fastMet);
@@ -786,7 +787,7 @@ async function main(): Promise<void> {
       sample: { pattern: biggest.pattern, truthKeys: biggest.keys, truthBytes: biggest.bytes, rounds: samples },
       runs: runs.map((run) => {
         const { stdout, ...r } = run;
-        const scanned = r.mode.startsWith('keywarden') || r.mode.startsWith('baseline build');
+        const scanned = isScan(run);
         return {
           ...r,
           /** The ceiling rate this run's ratios are taken against (ceilingFor). */
